@@ -1,0 +1,69 @@
+"""The project's own exceptions.
+
+Every error a user can cause is one of these, and its message is a single
+paragraph that names the value, where it came from and what to do. The front
+ends (CLI, magics, REST) print the message instead of a traceback, so the
+message is the whole user interface of a failure: keep it complete, and never
+put a secret in it.
+"""
+
+from __future__ import annotations
+
+
+class EmrRolesError(Exception):
+    """Base class: a problem the user can fix, with a message that says how."""
+
+
+class InvalidIdentifier(EmrRolesError, ValueError):
+    """A cluster ID, role ARN or account ID that does not have the required shape.
+
+    It is also a ValueError so that schema libraries (pydantic) treat it as a
+    validation failure of the field it came from.
+    """
+
+
+class RolesFileError(EmrRolesError):
+    """A roles file that cannot be read, parsed or validated, or a conflict between files."""
+
+    def __init__(self, problems: list["Problem"]) -> None:
+        self.problems = problems
+        super().__init__(_one_paragraph(problems))
+
+
+class RolesUpdateError(EmrRolesError):
+    """A requested change to the roles file that cannot be made (nothing was written)."""
+
+
+class Problem:
+    """One thing wrong with one roles source: where (file and key), what, and the fix."""
+
+    __slots__ = ("file", "key", "message", "fix")
+
+    def __init__(self, file: str, key: str, message: str, fix: str = "") -> None:
+        self.file = file
+        self.key = key
+        self.message = message
+        self.fix = fix
+
+    def __str__(self) -> str:
+        where = f"{self.file}, key {self.key}" if self.key else self.file
+        text = f"{where}: {self.message}"
+        if self.fix:
+            text += f" Fix: {self.fix}"
+        return text
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Problem) and str(self) == str(other)
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    def as_dict(self) -> dict[str, str]:
+        return {"file": self.file, "key": self.key, "message": self.message, "fix": self.fix}
+
+
+def _one_paragraph(problems: list[Problem]) -> str:
+    if len(problems) == 1:
+        return str(problems[0])
+    listed = " ".join(f"({n}) {p}" for n, p in enumerate(problems, 1))
+    return f"{len(problems)} problems with the roles files: {listed}"

@@ -1,0 +1,130 @@
+"""Identifiers parse exactly the documented shapes, and say why anything else fails."""
+
+from __future__ import annotations
+
+import string
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from identifier_cases import (
+    BAD_ACCOUNTS,
+    BAD_CLUSTERS,
+    BAD_ROLE_ARNS,
+    GOOD_ACCOUNTS,
+    GOOD_CLUSTERS,
+    GOOD_ROLE_ARNS,
+)
+
+from jupyter_emr_roles.errors import EmrRolesError, InvalidIdentifier
+from jupyter_emr_roles.identifiers import AccountId, ClusterId, RoleArn
+
+CASES = [
+    (AccountId, GOOD_ACCOUNTS, BAD_ACCOUNTS),
+    (ClusterId, GOOD_CLUSTERS, BAD_CLUSTERS),
+    (RoleArn, GOOD_ROLE_ARNS, BAD_ROLE_ARNS),
+]
+
+
+def test_the_table_is_large_enough() -> None:
+    for _, good, bad in CASES:
+        assert len(good) + len(bad) >= 20
+    assert sum(len(good) + len(bad) for _, good, bad in CASES) >= 90
+
+
+@pytest.mark.parametrize(("kind", "value"), [(k, v) for k, good, _ in CASES for v in good])
+def test_good_values_parse_unchanged(kind: type[str], value: str) -> None:
+    parsed = kind(value)
+    assert parsed == value
+    assert isinstance(parsed, kind)
+
+
+@pytest.mark.parametrize(("kind", "value"), [(k, v) for k, _, bad in CASES for v in bad])
+def test_bad_values_are_refused_with_value_source_and_shape(kind: type[str], value: str) -> None:
+    with pytest.raises(InvalidIdentifier) as caught:
+        kind(value, "the file ~/x.json, key accounts.1")
+    message = str(caught.value)
+    assert isinstance(caught.value, EmrRolesError)
+    assert "from the file ~/x.json, key accounts.1" in message
+    assert ascii(value[:100]) in message  # the value, escaped so it cannot break the line
+    assert "Expected " in message
+    assert "\n" not in message and message.isascii()
+
+
+@pytest.mark.parametrize("value", [None, 123456789012, b"j-ABC", ["arn"]])
+@pytest.mark.parametrize("kind", [AccountId, ClusterId, RoleArn])
+def test_non_strings_are_refused(kind: type[str], value: object) -> None:
+    with pytest.raises(InvalidIdentifier, match="not a string"):
+        kind(value)
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    ("arn:aws:iam::123456789012:user/alice", "names an IAM 'user', not a role"),
+    ("arn:aws:sts::123456789012:assumed-role/a/b", "service 'sts'"),
+    ("arn:aws:iam::12345678901:role/x", "account '12345678901' is not 12 digits"),
+    ("arn:aws-iso:iam::123456789012:role/x", "partition 'aws-iso'"),
+    ("arn:aws:iam:eu-west-1:123456789012:role/x", "have no region"),
+    ("arn:aws:iam::123456789012:role/s\u0430les", "non-ASCII"),
+    ("arn:aws:iam::123456789012:role/" + "n" * 65, "1 to 64"),
+])
+def test_role_arn_errors_name_the_wrong_part(value: str, reason: str) -> None:
+    with pytest.raises(InvalidIdentifier, match=reason):
+        RoleArn(value)
+
+
+def test_cluster_id_lower_case_hint() -> None:
+    with pytest.raises(InvalidIdentifier, match="upper-case"):
+        ClusterId("j-abcdef")
+
+
+def test_account_lost_leading_zero_hint() -> None:
+    with pytest.raises(InvalidIdentifier, match="leading zero"):
+        AccountId("12345678901")
+
+
+def test_role_arn_parts() -> None:
+    arn = RoleArn("arn:aws-cn:iam::123456789012:role/service-role/team/emr-runtime")
+    assert (arn.partition, arn.account, arn.path, arn.name) == (
+        "aws-cn", "123456789012", "/service-role/team/", "emr-runtime")
+    assert isinstance(arn.account, AccountId)
+    assert RoleArn("arn:aws:iam::123456789012:role/x").path == "/"
+
+
+IAM_CHARS = string.ascii_letters + string.digits + "+=,.@_-"
+names = st.text(alphabet=IAM_CHARS, min_size=1, max_size=64)
+paths = st.lists(st.text(alphabet=IAM_CHARS, min_size=1, max_size=20), max_size=5)
+accounts = st.text(alphabet=string.digits, min_size=12, max_size=12)
+
+
+@given(st.sampled_from(["aws", "aws-cn", "aws-us-gov"]), accounts, paths, names)
+def test_every_documented_role_arn_parses_and_splits_back(
+        partition: str, account: str, segments: list[str], name: str) -> None:
+    path = "/" + "".join(segment + "/" for segment in segments)
+    arn = RoleArn(f"arn:{partition}:iam::{account}:role{path}{name}")
+    assert (arn.partition, arn.account, arn.path, arn.name) == (partition, account, path, name)
+
+
+DANGEROUS = ["'", '"', ";", "$(", "`", "\n", "\r", "\t", " ", "\\", "|", "&", "<", ">", "*",
+             "\x00", "\u0430", "\u2028", "\uff0f", "\u200b"]
+
+
+@given(st.sampled_from(GOOD_ROLE_ARNS + GOOD_CLUSTERS + GOOD_ACCOUNTS),
+       st.sampled_from(DANGEROUS), st.integers(min_value=0, max_value=200))
+def test_no_dangerous_character_ever_parses(good: str, bad: str, position: int) -> None:
+    position = min(position, len(good))
+    value = good[:position] + bad + good[position:]
+    for kind in (AccountId, ClusterId, RoleArn):
+        with pytest.raises(InvalidIdentifier):
+            kind(value)
+
+
+@given(st.text(max_size=80))
+def test_arbitrary_text_either_parses_to_a_safe_value_or_raises_our_error(value: str) -> None:
+    for kind in (AccountId, ClusterId, RoleArn):
+        try:
+            parsed = kind(value)
+        except InvalidIdentifier as exc:
+            assert "\n" not in str(exc)
+        else:
+            assert parsed.isascii() and parsed.isprintable()
+            assert not set(parsed) & set("'\";$`\\ |&<>*(){}")
