@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Install everything the test suite needs on a Debian machine, then run the whole suite.
+#   ./scripts/test.sh            all tests
+#   ./scripts/test.sh -k roles   extra arguments go to pytest
+# Debian packages: libkrb5-dev (sparkmagic -> requests-kerberos -> gssapi builds against it);
+# the linter ShellCheck, which checks the lifecycle scripts as a test; util-linux (flock, setpriv).
+set -euo pipefail
+# shellcheck source=scripts/setup-env.sh
+source "$(dirname "$0")/setup-env.sh"
+
+ensure_debian_packages libkrb5-dev gcc shellcheck util-linux
+ensure_venv test
+cd "$ROOT"
+say "running the test suite"
+# pytest exits 5 when it collected nothing, and set -e turns any non-zero status into a failure.
+exec "$VENV/bin/python" -m pytest "$@"
