@@ -12,6 +12,7 @@ goes (boto3 parameters, JSON) while its type says it was checked.
 from __future__ import annotations
 
 import re
+from typing import ClassVar, Self
 
 from .errors import InvalidIdentifier
 
@@ -60,74 +61,95 @@ def show(value: object, limit: int = 100) -> str:
     return shown + ("..." if len(value) > limit else "")
 
 
-def _from(source: str) -> str:
-    return f" from {source}" if source else ""
+class _Identifier(str):
+    """A string that exists only in its documented shape; subclasses say which shape."""
+
+    __slots__ = ()
+    KIND: ClassVar[str]
+    SHAPE: ClassVar[str]
+
+    def __new__(cls, value: object, source: str = "") -> Self:
+        if not isinstance(value, str):
+            raise cls._invalid(value, source, "it is not a string")
+        if not cls._valid(value):
+            raise cls._invalid(value, source, cls._reason(value))
+        return super().__new__(cls, value)
+
+    @classmethod
+    def _invalid(cls, value: object, source: str, reason: str) -> InvalidIdentifier:
+        origin = f" from {source}" if source else ""
+        return InvalidIdentifier(
+            f"{cls.KIND} {show(value)}{origin} is not valid: {reason}. Expected {cls.SHAPE}.")
+
+    @staticmethod
+    def _valid(value: str) -> bool:
+        raise NotImplementedError
+
+    @staticmethod
+    def _reason(value: str) -> str:
+        raise NotImplementedError
 
 
-def _fail(kind: str, value: object, source: str, reason: str, shape: str) -> InvalidIdentifier:
-    return InvalidIdentifier(
-        f"{kind} {show(value)}{_from(source)} is not valid: {reason}. Expected {shape}."
-    )
-
-
-class AccountId(str):
+class AccountId(_Identifier):
     """A 12-digit AWS account ID."""
 
     __slots__ = ()
+    KIND = "Account ID"
+    SHAPE = ACCOUNT_SHAPE
 
-    def __new__(cls, value: object, source: str = "") -> AccountId:
-        if not isinstance(value, str):
-            raise _fail("Account ID", value, source, "it is not a string", ACCOUNT_SHAPE)
-        if not _ACCOUNT_RE.fullmatch(value):
-            raise _fail("Account ID", value, source, _account_reason(value), ACCOUNT_SHAPE)
-        return super().__new__(cls, value)
+    @staticmethod
+    def _valid(value: str) -> bool:
+        return _ACCOUNT_RE.fullmatch(value) is not None
+
+    @staticmethod
+    def _reason(value: str) -> str:
+        if not (value.isascii() and value.isdigit()):
+            return "it is not made of the digits 0-9 only"
+        if len(value) < 12:
+            return f"it has only {len(value)} digits (a leading zero lost by writing it as a number?)"
+        return f"it has {len(value)} digits"
 
 
-def _account_reason(value: str) -> str:
-    if not (value.isascii() and value.isdigit()):
-        return "it is not made of the digits 0-9 only"
-    if len(value) < 12:
-        return f"it has only {len(value)} digits (a leading zero lost by writing it as a number?)"
-    return f"it has {len(value)} digits"
-
-
-class ClusterId(str):
+class ClusterId(_Identifier):
     """An EMR cluster ID such as ``j-1K48XXXXXXHCB``."""
 
     __slots__ = ()
+    KIND = "Cluster ID"
+    SHAPE = CLUSTER_SHAPE
 
-    def __new__(cls, value: object, source: str = "") -> ClusterId:
-        if not isinstance(value, str):
-            raise _fail("Cluster ID", value, source, "it is not a string", CLUSTER_SHAPE)
-        if not _CLUSTER_RE.fullmatch(value):
-            raise _fail("Cluster ID", value, source, _cluster_reason(value), CLUSTER_SHAPE)
-        return super().__new__(cls, value)
+    @staticmethod
+    def _valid(value: str) -> bool:
+        return _CLUSTER_RE.fullmatch(value) is not None
+
+    @staticmethod
+    def _reason(value: str) -> str:
+        if not value.startswith("j-"):
+            return "it does not start with 'j-'"
+        rest = value[2:]
+        if not rest:
+            return "nothing follows 'j-'"
+        if rest.isascii() and rest.isalnum() and rest != rest.upper():
+            return "it has lower-case letters (cluster IDs are upper-case)"
+        if len(rest) > 64:
+            return "it is too long"
+        return "it has characters other than A-Z and 0-9 after 'j-'"
 
 
-def _cluster_reason(value: str) -> str:
-    if not value.startswith("j-"):
-        return "it does not start with 'j-'"
-    rest = value[2:]
-    if not rest:
-        return "nothing follows 'j-'"
-    if rest.isascii() and rest.isalnum() and rest != rest.upper():
-        return "it has lower-case letters (cluster IDs are upper-case)"
-    if len(rest) > 64:
-        return "it is too long"
-    return "it has characters other than A-Z and 0-9 after 'j-'"
-
-
-class RoleArn(str):
+class RoleArn(_Identifier):
     """The ARN of an IAM role, e.g. an EMR runtime role or a cross-account access role."""
 
     __slots__ = ()
+    KIND = "Role ARN"
+    SHAPE = ROLE_ARN_SHAPE
 
-    def __new__(cls, value: object, source: str = "") -> RoleArn:
-        if not isinstance(value, str):
-            raise _fail("Role ARN", value, source, "it is not a string", ROLE_ARN_SHAPE)
-        if not _ROLE_ARN_RE.fullmatch(value) or len(_path_and_name(value)[0]) > _MAX_PATH:
-            raise _fail("Role ARN", value, source, _role_arn_reason(value), ROLE_ARN_SHAPE)
-        return super().__new__(cls, value)
+    @staticmethod
+    def _valid(value: str) -> bool:
+        return _ROLE_ARN_RE.fullmatch(value) is not None and \
+            len(_path_and_name(value)[0]) <= _MAX_PATH
+
+    @staticmethod
+    def _reason(value: str) -> str:
+        return _role_arn_reason(value)
 
     @property
     def partition(self) -> str:

@@ -10,6 +10,11 @@ GOOD_ACCOUNTS = [
     "999999999999",
     "012345678901",
     "100000000001",
+    "111111111111",
+    "123456789013",
+    "555555555555",
+    "987654321098",
+    "000000000001",
 ]
 
 BAD_ACCOUNTS = [
@@ -29,6 +34,15 @@ BAD_ACCOUNTS = [
     "123_456_789_012",
     "-12345678901",
     "12345678901.",
+    "0",
+    "1e11",
+    "+12345678901",
+    "12345678901 2",
+    "123456789012\x00",
+    "arn:aws:iam::123456789012:root",
+    "12345678901O",  # letter O, not zero
+    "l23456789012",  # letter l, not one
+    "\uff1123456789012",  # one full-width digit
 ]
 
 GOOD_CLUSTERS = [
@@ -38,6 +52,11 @@ GOOD_CLUSTERS = [
     "j-0",
     "j-Z",
     "j-" + "A" * 64,
+    "j-2AXXXXXXGAPLF",
+    "j-123",
+    "j-ABC123DEF456G",
+    "j-1",
+    "j-3UN6WX5RRO2AG",
 ]
 
 BAD_CLUSTERS = [
@@ -60,6 +79,15 @@ BAD_CLUSTERS = [
     "j-1К48",  # Cyrillic K
     "j-" + "A" * 65,
     "s-1K48XXXXXXHCB",  # a step ID, not a cluster
+    "j-1K48XXXXXXHCB\t",
+    "j\u20131K48XXXXXXHCB",  # en dash
+    "j-1K48XXXXXXHCB/",
+    "j-1K48XXXXXXHCB\x00",
+    "-1K48XXXXXXHCB",
+    "jj-1K48XXXXXXHCB",
+    "j--1K48XXXXXXHCB",
+    "j-1K48 XXXXXXHCB",
+    "j-\uff21\uff22\uff23",  # full-width ABC
 ]
 
 GOOD_ROLE_ARNS = [

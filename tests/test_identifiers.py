@@ -28,8 +28,7 @@ CASES = [
 
 def test_the_table_is_large_enough() -> None:
     for _, good, bad in CASES:
-        assert len(good) + len(bad) >= 20
-    assert sum(len(good) + len(bad) for _, good, bad in CASES) >= 90
+        assert len(good) >= 5 and len(good) + len(bad) >= 30
 
 
 @pytest.mark.parametrize(("kind", "value"), [(k, v) for k, good, _ in CASES for v in good])
