@@ -36,7 +36,7 @@ SCHEMA_ID = "urn:jupyter-emr-roles:schema:emr-roles:v1"
 
 
 def _label(value: str) -> str:
-    if not value or value != value.strip():
+    if not value or value != value.strip(" "):
         raise ValueError(f"the label {show(value)} is empty or has spaces at either end")
     if len(value) > MAX_LABEL:
         raise ValueError(f"the label {show(value, 40)} is longer than {MAX_LABEL} characters")
