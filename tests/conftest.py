@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-TESTS = Path(__file__).resolve().parent
-REPO = TESTS.parent
-sys.path.insert(0, str(TESTS))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-CLI = shutil.which("jupyter-emr-roles", path=str(Path(sys.executable).parent)) or "jupyter-emr-roles"
+from helpers import CLI, RunCli  # noqa: E402  (needs the path above)
 
 # Variables of the developer's shell that would change what the CLI reads.
 _LEAKY_ENV = ("JUPYTER_EMR_ROLES_FILE", "AWS_PROFILE", "AWS_DEFAULT_REGION")
@@ -32,9 +28,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-RunCli = Callable[..., subprocess.CompletedProcess[str]]
-
-
 @pytest.fixture
 def cli(home: Path) -> RunCli:
     """Run the installed command line in ``home``; returns the finished process."""
@@ -44,13 +37,3 @@ def cli(home: Path) -> RunCli:
                               env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL, **kwargs)
 
     return run
-
-
-def one_paragraph_error(proc: subprocess.CompletedProcess[str]) -> str:
-    """Assert the process failed the friendly way and return its message."""
-    assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
-    assert "Traceback" not in proc.stderr
-    message = proc.stderr.strip()
-    assert message.startswith("Error: "), message
-    assert "\n" not in message, message
-    return message

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from conftest import REPO, RunCli, one_paragraph_error
+from helpers import REPO, RunCli, one_paragraph_error
 
 from jupyter_emr_roles import __version__
 from jupyter_emr_roles.roles import STUDIO_CROSS_ACCOUNT_FILE, STUDIO_ROLES_FILE

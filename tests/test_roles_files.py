@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import CLI, RunCli, one_paragraph_error
+from helpers import CLI, RunCli, one_paragraph_error
 
 from jupyter_emr_roles.roles import STUDIO_CROSS_ACCOUNT_FILE, STUDIO_ROLES_FILE
 

@@ -1,28 +1,18 @@
-"""``jupyter-emr-roles``: the command line for users and admins.
-
-Built on click: subcommands, ``--help`` on each, and usage errors with exit
-status 2 come from it. Our own errors (a broken roles file, a bad ARN) exit
-with status 1 and one paragraph on stderr; ``--debug`` shows the traceback.
-Because the executable is named ``jupyter-emr-roles``, ``jupyter emr-roles``
-works too.
-"""
+"""`jupyter-emr-roles roles ...`: see and edit the runtime roles a user may pick."""
 
 from __future__ import annotations
 
 import json
-import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from . import __version__
-from .errors import EmrRolesError, Problem, RolesFileError
-from .identifiers import AccountId, RoleArn
-from .jsonfile import JsonFileProblem, display_path, read_json
-from .roles import (
+from ..errors import Problem, RolesFileError
+from ..identifiers import AccountId, RoleArn
+from ..jsonfile import JsonFileProblem, display_path, read_json
+from ..roles import (
     STUDIO_CROSS_ACCOUNT_FILE,
     STUDIO_ROLES_FILE,
     OwnRolesFile,
@@ -33,56 +23,17 @@ from .roles import (
     load_catalog,
     remove_role,
 )
-from .roles_format import (
+from ..roles_format import (
     ProblemList,
     json_schema,
     parse_own,
     parse_studio_cross_account,
     parse_studio_roles,
 )
+from ._common import parsed
 
 
-class _Group(click.Group):
-    """Turns our errors into one paragraph and exit status 1 (a traceback only with --debug)."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except EmrRolesError as exc:
-            if ctx.find_root().params.get("debug"):
-                raise
-            click.echo(f"Error: {exc}", err=True)
-            ctx.exit(1)
-
-
-def _parsed(kind: Callable[[object, str], Any], what: str) -> Callable[..., Any]:
-    """A click callback that parses an identifier option at the edge and names the option."""
-
-    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
-        if value is None:
-            return None
-        try:
-            return kind(value, f"the {what} {param.human_readable_name}")
-        except EmrRolesError as exc:
-            raise click.BadParameter(str(exc)) from None
-
-    return callback
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "-V", "--version", prog_name="jupyter-emr-roles")
-@click.option("--debug", is_flag=True, help="Log details and show tracebacks of errors.")
-def main(debug: bool) -> None:
-    """Run notebooks' Spark work on Amazon EMR under IAM runtime roles.
-
-    Start with `jupyter-emr-roles roles list` to see which runtime roles you may
-    pick, and where each one comes from.
-    """
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-
-
-@main.group()
+@click.group()
 def roles() -> None:
     """The runtime roles you may pick, per cluster account.
 
@@ -94,7 +45,7 @@ def roles() -> None:
 
 @roles.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-@click.option("--account", callback=_parsed(AccountId, "option"),
+@click.option("--account", callback=parsed(AccountId, "option"),
               help="Only this cluster account (12 digits).")
 def list_roles(as_json: bool, account: AccountId | None) -> None:
     """List every role you may pick, with its label, default and source."""
@@ -136,8 +87,8 @@ def _format_catalog(catalog: RolesCatalog, account: AccountId | None) -> str:
 
 
 @roles.command("add")
-@click.argument("arn", callback=_parsed(RoleArn, "argument"))
-@click.option("--account", callback=_parsed(AccountId, "option"),
+@click.argument("arn", callback=parsed(RoleArn, "argument"))
+@click.option("--account", callback=parsed(AccountId, "option"),
               help="Cluster account the role is offered for (default: the role's own account).")
 @click.option("--label", help="Name the selector shows, e.g. 'Sales (EU)'.")
 @click.option("--default", "make_default", is_flag=True,
@@ -150,8 +101,8 @@ def add(arn: RoleArn, account: AccountId | None, label: str | None, make_default
 
 
 @roles.command("remove")
-@click.argument("arn", callback=_parsed(RoleArn, "argument"))
-@click.option("--account", callback=_parsed(AccountId, "option"),
+@click.argument("arn", callback=parsed(RoleArn, "argument"))
+@click.option("--account", callback=parsed(AccountId, "option"),
               help="Remove it only for this cluster account.")
 def remove(arn: RoleArn, account: AccountId | None) -> None:
     """Remove a runtime role from your own roles file."""
