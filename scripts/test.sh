@@ -3,12 +3,13 @@
 #   ./scripts/test.sh            all tests
 #   ./scripts/test.sh -k roles   extra arguments go to pytest
 # Debian packages: libkrb5-dev (sparkmagic -> requests-kerberos -> gssapi builds against it);
-# the linter ShellCheck, which checks the lifecycle scripts as a test; util-linux (flock, setpriv).
+# the linter ShellCheck, which checks the lifecycle scripts as a test; util-linux (flock, setpriv);
+# openjdk-17-jre-headless for the emulator's real PySpark engine.
 set -euo pipefail
 # shellcheck source=scripts/setup-env.sh
 source "$(dirname "$0")/setup-env.sh"
 
-ensure_debian_packages libkrb5-dev gcc shellcheck util-linux
+ensure_debian_packages libkrb5-dev gcc shellcheck util-linux openjdk-17-jre-headless
 ensure_venv test
 cd "$ROOT"
 say "running the test suite"

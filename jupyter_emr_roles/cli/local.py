@@ -16,7 +16,7 @@ import click
 
 
 def _state_dir(value: Path | None) -> Path:
-    from ..local.runner import default_state_dir
+    from ..local.state import default_state_dir
 
     return value or default_state_dir()
 

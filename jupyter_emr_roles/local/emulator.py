@@ -1,0 +1,222 @@
+"""`jupyter-emr-roles local up`: the control plane, the seeded world and the Livy gateway in one process.
+
+The control plane (moto + our EMR extensions) serves on a werkzeug thread;
+the Livy gateway runs on the asyncio loop of the main thread. A small admin
+API beside the AWS endpoint (``/_jupyter_emr_roles/status`` and ``/shutdown``,
+guarded by a token kept in a 0600 state file) lets `local status` and
+`local down` talk to a running emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import importlib.util
+import json
+import logging
+import os
+import re
+import secrets
+import shutil
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from moto import settings as moto_settings
+from moto.sts.models import sts_backends
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from ..errors import EmrRolesError
+from ..jsonfile import dumps, write_atomically
+from .control_plane import ControlPlane
+from .issued import CredentialRegistry, Identity
+from .livy.gateway import LivyGateway
+from .state import ADMIN_PREFIX, STATE_FILE
+from .tls import make_local_tls
+from .world import SeededWorld, World, seed
+
+log = logging.getLogger(__name__)
+
+LIVY_HOST = "localhost"
+
+
+class _NoDelayHandler(WSGIRequestHandler):
+    """http.server waits ~40 ms per response for delayed ACKs unless Nagle is off."""
+
+    disable_nagle_algorithm = True
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        log.debug("%s %s", self.requestline, code)
+
+
+def check_engine(spark: str) -> None:
+    """Refuse the real engine up front, with the fix, when PySpark or Java is missing."""
+    if spark != "real":
+        return
+    missing = []
+    if importlib.util.find_spec("pyspark") is None:
+        missing.append("PySpark (pip install 'jupyter-emr-roles[spark]')")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        missing.append("Java 17 (Debian: apt-get install openjdk-17-jre-headless)")
+    if missing:
+        raise EmrRolesError("The real Spark engine needs " + " and ".join(missing)
+                            + "; install it, or start the emulator with --spark fake.")
+
+
+@dataclass
+class EmulatorOptions:
+    world: World
+    state_dir: Path
+    port: int = 0
+    spark: Literal["fake", "real"] = "fake"
+    credential_ttl: timedelta = timedelta(hours=1)
+    tls: bool = True
+    filler_clusters: int = 0
+    enforce_iam: bool = True
+    session_timeout: float = 3600.0
+
+
+@dataclass
+class Emulator:
+    """One running emulator; ``start`` returns when every endpoint answers."""
+
+    options: EmulatorOptions
+    registry: CredentialRegistry = field(default_factory=CredentialRegistry)
+    livy_ports: dict[str, int] = field(default_factory=dict)
+    seeded: SeededWorld | None = None
+    endpoint: str = ""
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    _token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    _server: BaseWSGIServer | None = None
+    _gateway: LivyGateway | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+    _started: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        options = self.options
+        check_engine(options.spark)
+        moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
+        self.control_plane = ControlPlane(self.registry, options.world.account,
+                                          options.credential_ttl, self.livy_ports.get, LIVY_HOST,
+                                          enforce_iam=False)
+        self._server = make_server("127.0.0.1", options.port, self._wsgi, threaded=True,
+                                   request_handler=_NoDelayHandler)
+        self.endpoint = f"http://127.0.0.1:{self._server.server_port}"
+        threading.Thread(target=self._server.serve_forever, name="control-plane", daemon=True).start()
+        self.seeded = await asyncio.to_thread(seed, options.world, self.endpoint,
+                                              options.filler_clusters)
+        if options.enforce_iam:
+            moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+            self.control_plane.enforce_iam = True
+        tls = make_local_tls(options.state_dir / "tls") if options.tls else None
+        self.tls = tls
+        self._gateway = LivyGateway(self.registry, self._worker_env, engine=options.spark,
+                                    ssl_context=tls.server_context() if tls else None,
+                                    session_timeout=options.session_timeout)
+        for cluster in options.world.clusters:
+            if cluster.state != "TERMINATED":
+                cluster_id = self.seeded.clusters[cluster.name]
+                self.livy_ports[cluster_id] = await self._gateway.add_cluster(cluster_id)
+        write_atomically(self.demo_roles_path, dumps(self.seeded.demo_roles_file()))
+        self._write_state()
+        log.info("emulator ready at %s", self.endpoint)
+
+    async def stop(self) -> None:
+        if self._gateway is not None:
+            await self._gateway.close()
+        if self._server is not None:
+            await asyncio.to_thread(self._server.shutdown)
+        (self.options.state_dir / STATE_FILE).unlink(missing_ok=True)
+        moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
+        self.stopped.set()
+
+    @property
+    def demo_roles_path(self) -> Path:
+        return self.options.state_dir / "demo-roles.json"
+
+    def env(self) -> dict[str, str]:
+        """The variables that point boto3, sparkmagic and jupyter-emr-roles at this emulator."""
+        assert self.seeded is not None
+        env = {"AWS_ENDPOINT_URL": self.endpoint, "AWS_DEFAULT_REGION": self.seeded.region,
+               "AWS_REGION": self.seeded.region,
+               "JUPYTER_EMR_ROLES_FILE": str(self.demo_roles_path)}
+        if self.seeded.demo_access_key:
+            env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = self.seeded.demo_access_key
+        if self.tls:
+            env["AWS_CA_BUNDLE"] = str(self.tls.ca_bundle)
+        return env
+
+    def status(self) -> dict[str, Any]:
+        assert self.seeded is not None and self._gateway is not None
+        names = {cluster_id: name for name, cluster_id in self.seeded.clusters.items()}
+        sessions = self._gateway.sessions_summary()
+        return {
+            "endpoint": self.endpoint, "pid": os.getpid(), "started": self._started.isoformat(),
+            "spark": self.options.spark, "enforce_iam": self.options.enforce_iam,
+            "credential_ttl_seconds": int(self.options.credential_ttl.total_seconds()),
+            "credentials_issued": self.registry.issued_count,
+            "calls": dict(self.control_plane.calls),
+            "clusters": [{"name": names[cluster_id], "id": cluster_id,
+                          "livy_url": self._livy_url(cluster_id)}
+                         for cluster_id in self.livy_ports],
+            "filler_clusters": self.options.filler_clusters,
+            "roles": self.seeded.roles,
+            "sessions": sessions,
+        }
+
+    def _livy_url(self, cluster_id: str) -> str:
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{LIVY_HOST}:{self.livy_ports[cluster_id]}"
+
+    def _write_state(self) -> None:
+        state = {"pid": os.getpid(), "endpoint": self.endpoint, "token": self._token,
+                 "env": self.env()}
+        path = self.options.state_dir / STATE_FILE
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as stream:
+            json.dump(state, stream)
+
+    def _worker_env(self, identity: Identity) -> dict[str, str]:
+        """Credentials of the runtime role, as the cluster's instance profile would assume it."""
+        assert self.seeded is not None
+        session_name = re.sub(r"[^\w+=,.@-]", "-", identity.caller_arn.rsplit("/", 1)[-1])[:64]
+        assumed = sts_backends[self.seeded.account]["aws"].assume_role(
+            region_name=self.seeded.region, role_session_name=session_name.ljust(2, "-"),
+            role_arn=identity.role_arn, policy="", duration=3600, external_id="")
+        return {"AWS_ACCESS_KEY_ID": assumed.access_key_id,
+                "AWS_SECRET_ACCESS_KEY": assumed.secret_access_key,
+                "AWS_SESSION_TOKEN": assumed.session_token,
+                "AWS_ENDPOINT_URL": self.endpoint, "AWS_DEFAULT_REGION": self.seeded.region,
+                "AWS_REGION": self.seeded.region}
+
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if not path.startswith(ADMIN_PREFIX):
+            return self.control_plane(environ, start_response)
+        token = environ.get("HTTP_AUTHORIZATION", "").removeprefix("Bearer ")
+        if not hmac.compare_digest(token, self._token):
+            return _reply(start_response, "403 Forbidden", {"message": "a valid token is needed"})
+        command = path.removeprefix(ADMIN_PREFIX)
+        assert self._loop is not None
+        if command == "status":
+            status = asyncio.run_coroutine_threadsafe(_call(self.status), self._loop).result(10)
+            return _reply(start_response, "200 OK", status)
+        if command == "shutdown" and environ["REQUEST_METHOD"] == "POST":
+            self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self.stop()))
+            return _reply(start_response, "202 Accepted", {"message": "stopping"})
+        return _reply(start_response, "404 Not Found", {"message": f"no admin command {command}"})
+
+
+async def _call(function: Any) -> Any:
+    """Run ``function`` on the loop's thread, where the gateway's state lives."""
+    return function()
+
+
+def _reply(start_response: Any, status: str, document: dict[str, Any]) -> list[bytes]:
+    body = json.dumps(document, default=str).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]

@@ -1,0 +1,304 @@
+"""A Livy-compatible REST gateway, one listening port per emulated cluster.
+
+It speaks the part of Apache Livy 0.7/0.8's REST API that sparkmagic uses
+(sessions, statements, cancel, logs), authenticates every request with the
+short-lived user name and password that the emulated
+GetClusterSessionCredentials issued (``issued.CredentialRegistry``), and runs
+each session's code in its own worker process under the session's runtime
+role. It runs on the current asyncio loop (tornado), next to the lead's
+control plane.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import http
+import json
+import logging
+import ssl
+import sys
+from typing import Any
+
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
+from tornado.ioloop import PeriodicCallback
+
+from ..issued import CredentialRegistry, CredentialRejected, Identity
+from .sessions import (
+    ClusterSessions,
+    EngineName,
+    LivyError,
+    SessionRequest,
+    WorkerEnv,
+    WorkerSpec,
+    statement_kind,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PAGE_SIZE = 100
+
+
+class _LivyHandler(tornado.web.RequestHandler):
+    """Authenticates every request and answers every error as Livy does: JSON ``{"msg": ...}``."""
+
+    identity: Identity
+
+    def initialize(self, sessions: ClusterSessions, registry: CredentialRegistry) -> None:
+        self.sessions = sessions
+        self.registry = registry
+
+    def prepare(self) -> None:
+        self.identity = self._authenticate()
+
+    def _authenticate(self) -> Identity:
+        scheme, _, encoded = self.request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "basic" or not encoded.strip():
+            raise LivyError(401, "HTTP Basic credentials are required: get a user name and "
+                                 "password from GetClusterSessionCredentials")
+        try:
+            decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise LivyError(401, "the HTTP Basic credentials are malformed") from None
+        username, separator, password = decoded.partition(":")
+        if not separator:
+            raise LivyError(401, "the HTTP Basic credentials are malformed")
+        try:
+            return self.registry.check(self.sessions.cluster_id, username, password)
+        except CredentialRejected as exc:
+            raise LivyError(401, f"access denied: {exc}") from None
+
+    def body(self) -> dict[str, Any]:
+        if not self.request.body.strip():
+            return {}
+        try:
+            body = json.loads(self.request.body)
+        except ValueError as exc:
+            raise LivyError(400, f"the request body is not valid JSON: {exc}") from None
+        if not isinstance(body, dict):
+            raise LivyError(400, "the request body must be a JSON object")
+        return body
+
+    def int_argument(self, name: str) -> int | None:
+        """A non-negative integer query argument, or None when it is absent."""
+        value = self.get_query_argument(name, None)
+        if value is None:
+            return None
+        try:
+            number = int(value)
+        except ValueError:
+            raise LivyError(400, f"'{name}' must be an integer, not {value!r}") from None
+        if number < 0:
+            raise LivyError(400, f"'{name}' must not be negative")
+        return number
+
+    def reply(self, document: dict[str, Any], status: int = 200) -> None:
+        self.set_status(status)
+        self.finish(document)
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        """A LivyError is an answer, not a fault of the gateway: only log the others."""
+        if not isinstance(value, LivyError):
+            super().log_exception(typ, value, tb)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        error = kwargs["exc_info"][1] if "exc_info" in kwargs else None
+        if isinstance(error, LivyError):
+            self.set_status(error.status)
+            message = error.msg
+        elif isinstance(error, tornado.web.HTTPError):
+            message = error.log_message or http.HTTPStatus(error.status_code).phrase
+        else:
+            message = "internal error of the local Livy gateway; see its log"
+        if self.get_status() == 401:
+            self.set_header("WWW-Authenticate", 'Basic realm="Livy"')
+        self.finish({"msg": message})
+
+
+class _SessionsHandler(_LivyHandler):
+    def get(self) -> None:
+        start = self.int_argument("from") or 0
+        size = self.int_argument("size")
+        own = self.sessions.owned_by(self.identity)
+        page = own[start:start + (DEFAULT_PAGE_SIZE if size is None else size)]
+        self.reply({"from": start, "total": len(own), "sessions": [s.to_json() for s in page]})
+
+    def post(self) -> None:
+        session = self.sessions.create(self.identity, SessionRequest.parse(self.body()))
+        self.set_header("Location", f"/sessions/{session.id}")
+        self.reply(session.to_json(), 201)
+
+
+class _SessionHandler(_LivyHandler):
+    def get(self, session_id: str) -> None:
+        self.reply(self.sessions.get(self.identity, int(session_id)).to_json())
+
+    async def delete(self, session_id: str) -> None:
+        await self.sessions.delete(self.identity, int(session_id))
+        self.reply({"msg": "deleted"})
+
+
+class _SessionStateHandler(_LivyHandler):
+    def get(self, session_id: str) -> None:
+        session = self.sessions.get(self.identity, int(session_id))
+        self.reply({"id": session.id, "state": session.state})
+
+
+class _SessionLogHandler(_LivyHandler):
+    def get(self, session_id: str) -> None:
+        session = self.sessions.get(self.identity, int(session_id))
+        size = self.int_argument("size")
+        self.reply(session.log_page(self.int_argument("from"),
+                                    DEFAULT_PAGE_SIZE if size is None else size))
+
+
+class _StatementsHandler(_LivyHandler):
+    def get(self, session_id: str) -> None:
+        session = self.sessions.get(self.identity, int(session_id))
+        statements = session.statements()
+        self.reply({"total_statements": len(statements),
+                    "statements": [s.to_json() for s in statements]})
+
+    def post(self, session_id: str) -> None:
+        session = self.sessions.get(self.identity, int(session_id))
+        body = self.body()
+        code = body.get("code")
+        if not isinstance(code, str):
+            raise LivyError(400, "code must be a string")
+        statement = session.submit(code, statement_kind(session.request.kind, body.get("kind")))
+        self.set_header("Location", f"/sessions/{session.id}/statements/{statement.id}")
+        self.reply(statement.to_json(), 201)
+
+
+class _StatementHandler(_LivyHandler):
+    def get(self, session_id: str, statement_id: str) -> None:
+        session = self.sessions.get(self.identity, int(session_id))
+        self.reply(session.statement(int(statement_id)).to_json())
+
+
+class _CancelHandler(_LivyHandler):
+    def post(self, session_id: str, statement_id: str) -> None:
+        self.sessions.get(self.identity, int(session_id)).cancel(int(statement_id))
+        self.reply({"msg": "canceled"})
+
+
+class _NotFoundHandler(_LivyHandler):
+    def prepare(self) -> None:
+        super().prepare()
+        raise LivyError(404, f"no such resource: {self.request.path}")
+
+
+def _log_request(handler: tornado.web.RequestHandler) -> None:
+    """Access log at debug level: method, path and status only (never headers)."""
+    log.debug("%s %s -> %d", handler.request.method, handler.request.path, handler.get_status())
+
+
+def _application(sessions: ClusterSessions,
+                 registry: CredentialRegistry) -> tornado.web.Application:
+    args = {"sessions": sessions, "registry": registry}
+    sid = r"/sessions/(\d+)"
+    return tornado.web.Application(
+        [
+            (r"/sessions/?", _SessionsHandler, args),
+            (sid + r"/?", _SessionHandler, args),
+            (sid + r"/state/?", _SessionStateHandler, args),
+            (sid + r"/log/?", _SessionLogHandler, args),
+            (sid + r"/statements/?", _StatementsHandler, args),
+            (sid + r"/statements/(\d+)/?", _StatementHandler, args),
+            (sid + r"/statements/(\d+)/cancel/?", _CancelHandler, args),
+        ],
+        default_handler_class=_NotFoundHandler, default_handler_args=args,
+        log_function=_log_request, compress_response=False)
+
+
+class LivyGateway:
+    """Livy endpoints for the emulated clusters: one port per cluster, one process per session.
+
+    ``worker_env(identity)`` returns the extra environment (the runtime role's
+    AWS credentials and endpoint) for a session's worker; it may block, so it
+    runs in a thread. The gateway must be used from one asyncio loop: the one
+    ``add_cluster`` is first awaited on. ``sessions_summary`` may be called
+    from any thread.
+    """
+
+    def __init__(self, registry: CredentialRegistry, worker_env: WorkerEnv,
+                 engine: EngineName = "fake", ssl_context: ssl.SSLContext | None = None,
+                 session_timeout: float = 3600.0, host: str = "127.0.0.1",
+                 python: str = sys.executable, *, start_timeout: float = 180.0,
+                 stop_timeout: float = 5.0, dead_retention: float = 600.0,
+                 log_lines: int = 1000) -> None:
+        if engine not in ("fake", "real"):
+            raise ValueError(f"engine must be 'fake' or 'real', not {engine!r}")
+        self._registry = registry
+        self._spec = WorkerSpec(engine=engine, python=python, worker_env=worker_env,
+                                start_timeout=start_timeout, stop_timeout=stop_timeout,
+                                log_lines=log_lines)
+        self._ssl_context = ssl_context
+        self._session_timeout = session_timeout
+        self._dead_retention = dead_retention
+        self._host = host
+        self._clusters: dict[str, tuple[ClusterSessions, tornado.httpserver.HTTPServer, int]] = {}
+        self._sweeper: PeriodicCallback | None = None
+        self._closed = False
+
+    async def add_cluster(self, cluster_id: str, port: int = 0) -> int:
+        """Serve Livy for ``cluster_id`` on ``host:port`` (0 picks a free port); returns the port.
+
+        Adding a cluster that is already served returns its port when ``port``
+        is 0 or that same port, and raises ValueError for a different port.
+        """
+        if self._closed:
+            raise RuntimeError("the Livy gateway is closed")
+        if cluster_id in self._clusters:
+            existing = self._clusters[cluster_id][2]
+            if port in (0, existing):
+                return existing
+            raise ValueError(f"cluster {cluster_id} is already served on port {existing}")
+        sessions = ClusterSessions(cluster_id, self._spec, self._session_timeout,
+                                   self._dead_retention)
+        server = tornado.httpserver.HTTPServer(_application(sessions, self._registry),
+                                               ssl_options=self._ssl_context)
+        sockets = tornado.netutil.bind_sockets(port, address=self._host)
+        server.add_sockets(sockets)
+        bound: int = sockets[0].getsockname()[1]
+        self._clusters[cluster_id] = (sessions, server, bound)
+        if self._sweeper is None:
+            interval = min(1.0, self._session_timeout / 4)
+            self._sweeper = PeriodicCallback(self._sweep, interval * 1000)
+            self._sweeper.start()
+        log.info("Livy for %s listening on %s:%d (%s)", cluster_id, self._host, bound,
+                 "https" if self._ssl_context else "http")
+        return bound
+
+    async def remove_cluster(self, cluster_id: str) -> None:
+        """Stop serving one cluster and kill its sessions' workers (a terminated cluster)."""
+        entry = self._clusters.pop(cluster_id, None)
+        if entry is not None:
+            await self._shut(*entry[:2])
+
+    def sessions_summary(self) -> list[dict[str, Any]]:
+        """Every session of every cluster, for ``local status``; holds no secrets."""
+        return [row for sessions, _, _ in list(self._clusters.values())
+                for row in sessions.summaries()]
+
+    async def close(self) -> None:
+        """Stop listening everywhere and kill every worker; the gateway cannot be reused."""
+        self._closed = True
+        if self._sweeper is not None:
+            self._sweeper.stop()
+        entries = list(self._clusters.values())
+        self._clusters.clear()
+        await asyncio.gather(*(self._shut(sessions, server) for sessions, server, _ in entries))
+
+    @staticmethod
+    async def _shut(sessions: ClusterSessions, server: tornado.httpserver.HTTPServer) -> None:
+        server.stop()
+        await sessions.close()
+        await server.close_all_connections()
+
+    def _sweep(self) -> None:
+        for sessions, _, _ in list(self._clusters.values()):
+            sessions.sweep()

@@ -1,0 +1,22 @@
+"""Where a running emulator leaves word of itself, for `local status`, `env` and `down`.
+
+Kept apart from the emulator so those commands need not import moto.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ADMIN_PREFIX = "/_jupyter_emr_roles/"
+STATE_FILE = "state.json"
+STATE_DIR_ENV = "JUPYTER_EMR_ROLES_LOCAL_DIR"
+
+
+def default_state_dir() -> Path:
+    override = os.environ.get(STATE_DIR_ENV)
+    if override:
+        return Path(override).expanduser()
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    return Path(jupyter_runtime_dir()) / "jupyter-emr-roles-local"

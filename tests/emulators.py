@@ -1,0 +1,45 @@
+"""Emulators started the way a user starts them: `jupyter-emr-roles local up --detach`."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import boto3
+from helpers import CLI
+
+
+@dataclass
+class RunningEmulator:
+    state_dir: Path
+    env: dict[str, str]
+
+    def client(self, service: str, **credentials: str):
+        """A boto3 client for the emulator, as the demo user unless other credentials are given."""
+        keys = credentials or {"aws_access_key_id": self.env["AWS_ACCESS_KEY_ID"],
+                               "aws_secret_access_key": self.env["AWS_SECRET_ACCESS_KEY"]}
+        return boto3.client(service, endpoint_url=self.env["AWS_ENDPOINT_URL"],
+                            region_name=self.env["AWS_DEFAULT_REGION"], **keys)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([CLI, "local", *args, "--state-dir", str(self.state_dir)],
+                              capture_output=True, text=True, timeout=120)
+
+
+def parse_exports(text: str) -> dict[str, str]:
+    env = {}
+    for line in text.splitlines():
+        words = shlex.split(line)
+        assert words[0] == "export", line
+        name, _, value = words[1].partition("=")
+        env[name] = value
+    return env
+
+
+def start_emulator(state_dir: Path, *args: str) -> RunningEmulator:
+    proc = subprocess.run([CLI, "local", "up", "--detach", "--state-dir", str(state_dir), *args],
+                          capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    return RunningEmulator(state_dir, parse_exports(proc.stdout))

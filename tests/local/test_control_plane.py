@@ -1,0 +1,214 @@
+"""The emulated EMR control plane, called with boto3 over HTTP as any AWS client calls EMR."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta, timezone
+
+import botocore.exceptions
+import pytest
+import requests
+from emulators import RunningEmulator, start_emulator
+
+ACCOUNT = "123456789012"
+SALES = f"arn:aws:iam::{ACCOUNT}:role/sales-data-access"
+MARKETING = f"arn:aws:iam::{ACCOUNT}:role/marketing-data-access"
+ELECTRONICS = f"arn:aws:iam::{ACCOUNT}:role/electronics-data-access"
+UNTRUSTED = f"arn:aws:iam::{ACCOUNT}:role/not-trusted-by-clusters"
+
+
+def clusters_by_name(emulator: RunningEmulator) -> dict[str, str]:
+    emr = emulator.client("emr")
+    pages = emr.get_paginator("list_clusters").paginate()
+    return {c["Name"]: c["Id"] for page in pages for c in page["Clusters"]}
+
+
+def error_of(call, **kwargs) -> tuple[str, str]:
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        call(**kwargs)
+    return caught.value.response["Error"]["Code"], caught.value.response["Error"]["Message"]
+
+
+def test_world_clusters_are_listed_with_their_states(emulator: RunningEmulator) -> None:
+    emr = emulator.client("emr")
+    active = {c["Name"]: c["Status"]["State"]
+              for c in emr.list_clusters(ClusterStates=["RUNNING", "WAITING"])["Clusters"]}
+    assert set(active) == {"shared-analytics", "no-runtime-roles", "no-security-configuration",
+                           "release-too-old", "multi-primary"}
+    assert "terminated" in clusters_by_name(emulator)
+
+
+def test_get_cluster_session_credentials_issues_short_lived_livy_credentials(
+        emulator: RunningEmulator) -> None:
+    emr = emulator.client("emr")
+    cluster = clusters_by_name(emulator)["shared-analytics"]
+    before = datetime.now(timezone.utc)
+    answer = emr.get_cluster_session_credentials(ClusterId=cluster, ExecutionRoleArn=SALES)
+    login = answer["Credentials"]["UsernamePassword"]
+    assert login["Username"] and len(login["Password"]) >= 32
+    assert before + timedelta(seconds=3590) <= answer["ExpiresAt"] <= before + timedelta(seconds=3610)
+    again = emr.get_cluster_session_credentials(ClusterId=cluster, ExecutionRoleArn=SALES)
+    assert again["Credentials"]["UsernamePassword"] != login
+
+
+@pytest.mark.parametrize(("cluster", "words"), [
+    ("no-runtime-roles", "EnableApplicationScopedIAMRole"),
+    ("no-security-configuration", "has no security configuration"),
+    ("release-too-old", "emr-6.9.0 or later"),
+    ("multi-primary", "3 primary nodes"),
+    ("terminated", "state TERMINATED"),
+])
+def test_each_broken_cluster_is_refused_with_its_reason(
+        emulator: RunningEmulator, cluster: str, words: str) -> None:
+    emr = emulator.client("emr")
+    code, message = error_of(emr.get_cluster_session_credentials,
+                             ClusterId=clusters_by_name(emulator)[cluster], ExecutionRoleArn=SALES)
+    assert code == "InvalidRequestException"
+    assert words in message
+
+
+def test_unknown_cluster_and_malformed_role(emulator: RunningEmulator) -> None:
+    emr = emulator.client("emr")
+    code, message = error_of(emr.get_cluster_session_credentials, ClusterId="j-NOSUCHCLUSTER",
+                             ExecutionRoleArn=SALES)
+    assert (code, message) == ("InvalidRequestException", "Cluster id 'j-NOSUCHCLUSTER' is not valid.")
+    code, _ = error_of(emr.get_cluster_session_credentials,
+                       ClusterId=clusters_by_name(emulator)["shared-analytics"],
+                       ExecutionRoleArn="role/sales-data-access-without-arn")
+    assert code == "ValidationException"
+
+
+def test_caller_without_permission_for_the_role_is_denied(emulator: RunningEmulator) -> None:
+    """The demo user's policy allows GCSC only with ExecutionRoleArn in its two roles."""
+    emr = emulator.client("emr")
+    code, message = error_of(emr.get_cluster_session_credentials,
+                             ClusterId=clusters_by_name(emulator)["shared-analytics"],
+                             ExecutionRoleArn=ELECTRONICS)
+    assert code == "AccessDeniedException"
+    assert "user/demo-analyst" in message and "elasticmapreduce:ExecutionRoleArn" in message
+
+
+def test_unknown_access_key_is_rejected(emulator: RunningEmulator) -> None:
+    emr = emulator.client("emr", aws_access_key_id="AKIAIMADETHISUP00000",
+                          aws_secret_access_key="x" * 40)
+    code, _ = error_of(emr.get_cluster_session_credentials,
+                       ClusterId=clusters_by_name(emulator)["shared-analytics"],
+                       ExecutionRoleArn=SALES)
+    assert code == "UnrecognizedClientException"
+
+
+def test_describe_cluster_leads_to_the_livy_gateway(emulator: RunningEmulator) -> None:
+    """Following the real rule (primary DNS name + livy-conf port, HTTPS) reaches the gateway."""
+    emr = emulator.client("emr")
+    cluster = emr.describe_cluster(ClusterId=clusters_by_name(emulator)["shared-analytics"])["Cluster"]
+    livy_conf = next(c for c in cluster["Configurations"] if c["Classification"] == "livy-conf")
+    url = f"https://{cluster['MasterPublicDnsName']}:{livy_conf['Properties']['livy.server.port']}"
+    response = requests.get(url + "/sessions", verify=emulator.env["AWS_CA_BUNDLE"], timeout=10)
+    assert response.status_code == 401  # reached, and it wants the GCSC credentials
+    assert response.headers["WWW-Authenticate"].startswith("Basic")
+    primaries = [i for i in emr.list_instances(ClusterId=cluster["Id"],
+                                                InstanceGroupTypes=["MASTER"])["Instances"]]
+    assert primaries and all(i["PrivateDnsName"] == cluster["MasterPublicDnsName"] for i in primaries)
+
+
+def test_list_instance_fleets(emulator: RunningEmulator) -> None:
+    emr = emulator.client("emr")
+    fleets = emr.list_instance_fleets(ClusterId=clusters_by_name(emulator)["shared-analytics"])
+    assert {f["InstanceFleetType"] for f in fleets["InstanceFleets"]} == {"MASTER", "CORE"}
+
+
+def _wait_for_step(emr, cluster: str, step: str, final: set[str]) -> list[str]:
+    seen: list[str] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        state = emr.describe_step(ClusterId=cluster, StepId=step)["Step"]["Status"]["State"]
+        if not seen or seen[-1] != state:
+            seen.append(state)
+        if state in final:
+            return seen
+        time.sleep(0.2)
+    raise AssertionError(f"step stuck: {seen}")
+
+
+def test_steps_keep_their_execution_role_and_move_through_states(emulator: RunningEmulator) -> None:
+    emr = emulator.client("emr")
+    cluster = clusters_by_name(emulator)["shared-analytics"]
+    [step] = emr.add_job_flow_steps(JobFlowId=cluster, ExecutionRoleArn=SALES, Steps=[{
+        "Name": "orders", "ActionOnFailure": "CONTINUE",
+        "HadoopJarStep": {"Jar": "command-runner.jar",
+                          "Args": ["spark-submit", "s3://demo-data/sales/orders.csv"]}}])["StepIds"]
+    assert _wait_for_step(emr, cluster, step, {"COMPLETED", "FAILED"}) == [
+        "PENDING", "RUNNING", "COMPLETED"]
+    described = emr.describe_step(ClusterId=cluster, StepId=step)["Step"]
+    assert described["ExecutionRoleArn"] == SALES
+    listed = emr.list_steps(ClusterId=cluster, StepStates=["COMPLETED"])["Steps"]
+    assert step in [s["Id"] for s in listed]
+
+    [missing] = emr.add_job_flow_steps(JobFlowId=cluster, ExecutionRoleArn=SALES, Steps=[{
+        "Name": "missing", "ActionOnFailure": "CONTINUE",
+        "HadoopJarStep": {"Jar": "command-runner.jar",
+                          "Args": ["spark-submit", "s3://demo-data/sales/nope.py"]}}])["StepIds"]
+    assert _wait_for_step(emr, cluster, missing, {"COMPLETED", "FAILED"})[-1] == "FAILED"
+    details = emr.describe_step(ClusterId=cluster, StepId=missing)["Step"]["Status"]
+    assert "nope.py does not exist" in details["FailureDetails"]["Message"]
+
+
+def test_steps_refuse_a_role_on_a_cluster_without_runtime_roles(emulator: RunningEmulator) -> None:
+    emr = emulator.client("emr")
+    code, message = error_of(emr.add_job_flow_steps,
+                             JobFlowId=clusters_by_name(emulator)["no-security-configuration"],
+                             ExecutionRoleArn=SALES, Steps=[{
+                                 "Name": "x", "HadoopJarStep": {"Jar": "command-runner.jar"}}])
+    assert code == "InvalidRequestException" and "no security configuration" in message
+
+
+def test_a_role_that_does_not_trust_the_cluster(tmp_path) -> None:
+    """Without IAM enforcement any key may ask, so the trust check is the one that answers."""
+    open_emulator = start_emulator(tmp_path / "open", "--spark", "fake", "--no-enforce-iam")
+    try:
+        emr = open_emulator.client("emr", aws_access_key_id="anything", aws_secret_access_key="x")
+        code, message = error_of(emr.get_cluster_session_credentials,
+                                 ClusterId=clusters_by_name(open_emulator)["shared-analytics"],
+                                 ExecutionRoleArn=UNTRUSTED)
+        assert code == "InvalidRequestException" and "does not trust" in message
+        code, message = error_of(emr.get_cluster_session_credentials,
+                                 ClusterId=clusters_by_name(open_emulator)["shared-analytics"],
+                                 ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/no-such-role")
+        assert code == "InvalidRequestException" and "does not exist" in message
+    finally:
+        open_emulator.cli("down")
+
+
+def test_the_demo_user_cannot_read_data_itself(emulator: RunningEmulator) -> None:
+    """Data is reachable only through a runtime role; the caller's own keys get AccessDenied."""
+    s3 = emulator.client("s3")
+    code, _ = error_of(s3.get_object, Bucket="demo-data", Key="sales/orders.csv")
+    assert code == "AccessDenied"
+
+
+def test_status_and_down(emulator: RunningEmulator, tmp_path) -> None:
+    import json
+    report = json.loads(emulator.cli("status", "--json").stdout)
+    assert {c["name"] for c in report["clusters"]} >= {"shared-analytics", "multi-primary"}
+    assert SALES in report["roles"].values()
+    text = emulator.cli("status").stdout
+    assert "shared-analytics" in text and "Livy sessions:" in text
+    other = start_emulator(tmp_path / "short-lived", "--spark", "fake", "--no-tls")
+    pid = json.loads(other.cli("status", "--json").stdout)["pid"]
+    down = other.cli("down")
+    assert down.returncode == 0 and str(pid) in down.stdout
+    gone = other.cli("status")
+    assert gone.returncode == 1 and "No local emulator is running" in gone.stderr
+
+
+def test_list_clusters_pages_through_a_thousand_clusters(tmp_path) -> None:
+    big = start_emulator(tmp_path / "big", "--spark", "fake", "--clusters", "1000")
+    try:
+        emr = big.client("emr")
+        pages = list(emr.get_paginator("list_clusters").paginate())
+        ids = [c["Id"] for page in pages for c in page["Clusters"]]
+        assert len(ids) == len(set(ids)) == 1006
+        assert len(pages) >= 20 and all(len(page["Clusters"]) <= 50 for page in pages)
+        assert all("Marker" in page for page in pages[:-1]) and "Marker" not in pages[-1]
+    finally:
+        big.cli("down")
