@@ -67,3 +67,11 @@ def _one_paragraph(problems: list[Problem]) -> str:
         return str(problems[0])
     listed = " ".join(f"({n}) {p}" for n, p in enumerate(problems, 1))
     return f"{len(problems)} problems with the roles files: {listed}"
+
+
+class AwsCallError(EmrRolesError):
+    """An AWS call failed: denied, unreachable, no credentials, or refused by EMR."""
+
+
+class ClusterNotReady(EmrRolesError):
+    """The cluster cannot take a notebook session now (state, release, configuration)."""
