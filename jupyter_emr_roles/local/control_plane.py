@@ -22,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 from moto.emr.models import emr_backends
+from moto.emr.responses import ElasticMapReduceResponse
 from moto.iam.access_control import IAMPolicy, PermissionResult, create_access_key
 from moto.iam.models import iam_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 RUNTIME_ROLES_NOTEBOOKS = (6, 9, 0)
 RUNTIME_ROLES_STEPS = (6, 7, 0)
 ANONYMOUS_CALLER = "arn:aws:iam::{account}:user/local-user"
-_CREDENTIAL_RE = re.compile(r"Credential=([A-Z0-9]+)/\d{8}/([a-z0-9-]+)/")
+_CREDENTIAL_RE = re.compile(r"Credential=([A-Za-z0-9]+)/")
 # Seconds a step spends PENDING, then RUNNING, before it ends.
 STEP_PENDING_SECONDS = 1.0
 STEP_RUNNING_SECONDS = 2.0
@@ -117,8 +118,17 @@ class ControlPlane:
         return captured["status"], headers + [("Content-Length", str(len(body)))], body
 
     def _region(self, environ: dict[str, Any]) -> str:
-        match = _CREDENTIAL_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
-        return match.group(2) if match else "us-east-1"
+        """The region whose moto EMR backend holds the clusters, by moto's own EMR rule.
+
+        moto's EMR takes the region from a regional host name only, else its
+        default; a local endpoint (127.0.0.1) therefore always means that default.
+        """
+        host = environ.get("HTTP_HOST", "")
+        for regex in ElasticMapReduceResponse.emr_region_regex:
+            match = regex.search(host)
+            if match:
+                return match.group(1)
+        return ElasticMapReduceResponse.default_region
 
     def _caller(self, environ: dict[str, Any]) -> tuple[str, list[Any]]:
         """The caller's ARN and policies, from the access key that signed the request."""

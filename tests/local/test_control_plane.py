@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import botocore.exceptions
 import pytest
@@ -187,7 +190,6 @@ def test_the_demo_user_cannot_read_data_itself(emulator: RunningEmulator) -> Non
 
 
 def test_status_and_down(emulator: RunningEmulator, tmp_path) -> None:
-    import json
     report = json.loads(emulator.cli("status", "--json").stdout)
     assert {c["name"] for c in report["clusters"]} >= {"shared-analytics", "multi-primary"}
     assert SALES in report["roles"].values()
@@ -212,3 +214,40 @@ def test_list_clusters_pages_through_a_thousand_clusters(tmp_path) -> None:
         assert all("Marker" in page for page in pages[:-1]) and "Marker" not in pages[-1]
     finally:
         big.cli("down")
+
+
+def test_a_world_file_of_ones_own(tmp_path) -> None:
+    world = tmp_path / "world.json"
+    world.write_text(json.dumps({
+        "account": "123456789012", "region": "eu-west-1",
+        "security_configurations": {"rr": {"AuthorizationConfiguration": {
+            "IAMConfiguration": {"EnableApplicationScopedIAMRole": True}}}},
+        "roles": [{"name": "finance", "reads": ["s3://finance-data/"]}],
+        "buckets": {"finance-data": {"q3.csv": "a,b\n1,2\n"}},
+        "clusters": [{"name": "finance-cluster", "security_configuration": "rr"}],
+        "demo_user": {"name": "fiona", "roles": ["finance"], "default_role": "finance"},
+    }))
+    own = start_emulator(tmp_path / "own", "--spark", "fake", "--world", str(world))
+    try:
+        assert own.env["AWS_DEFAULT_REGION"] == "eu-west-1"
+        emr = own.client("emr")
+        cluster = clusters_by_name(own)["finance-cluster"]
+        answer = emr.get_cluster_session_credentials(
+            ClusterId=cluster, ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/finance")
+        assert answer["Credentials"]["UsernamePassword"]["Username"]
+        roles_file = json.loads(Path(own.env["JUPYTER_EMR_ROLES_FILE"]).read_text())
+        assert roles_file["accounts"][ACCOUNT]["roles"] == [
+            {"arn": f"arn:aws:iam::{ACCOUNT}:role/finance", "default": True}]
+    finally:
+        own.cli("down")
+
+
+def test_a_broken_world_file_is_one_paragraph(tmp_path) -> None:
+    from helpers import CLI
+    world = tmp_path / "world.json"
+    world.write_text('{"clusters": [{"nme": "typo"}]}')
+    proc = subprocess.run([CLI, "local", "up", "--spark", "fake", "--world", str(world),
+                           "--state-dir", str(tmp_path / "state")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "The world file" in proc.stderr and "nme" in proc.stderr
