@@ -46,7 +46,7 @@ T = TypeVar("T")
 
 
 def role_env(identity: Identity) -> dict[str, str]:
-    """Stands in for the lead's STS AssumeRole: distinct fake keys per role; one role is refused."""
+    """Stands in for the emulator's STS AssumeRole: distinct fake keys per role; one role is refused."""
     if identity.role_arn == UNTRUSTED:
         raise RuntimeError("AccessDenied: the role's trust policy does not trust the cluster")
     name = identity.role_arn.rsplit("/", 1)[1]

@@ -5,7 +5,7 @@ It speaks the part of Apache Livy 0.7/0.8's REST API that sparkmagic uses
 short-lived user name and password that the emulated
 GetClusterSessionCredentials issued (``issued.CredentialRegistry``), and runs
 each session's code in its own worker process under the session's runtime
-role. It runs on the current asyncio loop (tornado), next to the lead's
+role. It runs on the current asyncio loop (tornado), next to the emulated
 control plane.
 """
 
