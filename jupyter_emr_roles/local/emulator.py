@@ -203,17 +203,11 @@ class Emulator:
         command = path.removeprefix(ADMIN_PREFIX)
         assert self._loop is not None
         if command == "status":
-            status = asyncio.run_coroutine_threadsafe(_call(self.status), self._loop).result(10)
-            return _reply(start_response, "200 OK", status)
+            return _reply(start_response, "200 OK", self.status())
         if command == "shutdown" and environ["REQUEST_METHOD"] == "POST":
             self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self.stop()))
             return _reply(start_response, "202 Accepted", {"message": "stopping"})
         return _reply(start_response, "404 Not Found", {"message": f"no admin command {command}"})
-
-
-async def _call(function: Any) -> Any:
-    """Run ``function`` on the loop's thread, where the gateway's state lives."""
-    return function()
 
 
 def _reply(start_response: Any, status: str, document: dict[str, Any]) -> list[bytes]:
