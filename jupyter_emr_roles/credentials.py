@@ -80,8 +80,7 @@ class LivyCredentials:
         self._login = self._fetch()
         self._fetched_at = fetched_at
         self.renewals += 1
-        log.info("Livy credentials renewed (user %s), valid until %s", self._login.username,
-                 self._login.expires_at.isoformat())
+        log.info("Livy credentials renewed, valid until %s", self._login.expires_at.isoformat())
 
     def __repr__(self) -> str:
         return f"LivyCredentials(expires_at={self.expires_at}, renewals={self.renewals})"

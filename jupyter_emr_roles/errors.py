@@ -75,3 +75,7 @@ class AwsCallError(EmrRolesError):
 
 class ClusterNotReady(EmrRolesError):
     """The cluster cannot take a notebook session now (state, release, configuration)."""
+
+
+class LivyError(EmrRolesError):
+    """Livy could not be reached, refused us, or the session did not come up."""

@@ -181,4 +181,4 @@ def test_no_password_in_repr_or_logs(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.DEBUG):
         login = credentials.current()
     assert login.password not in repr(credentials) + repr(login) + caplog.text
-    assert "user-0" in caplog.text
+    assert "renewed" in caplog.text and login.username not in caplog.text

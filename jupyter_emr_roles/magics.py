@@ -1,0 +1,236 @@
+"""``%connect``, ``%%connect``, ``%disconnect`` and ``%emr_sessions``: the notebook's side.
+
+Loading the extension only registers these magics: boto3 and sparkmagic are
+imported on the first ``%connect``, so ``%load_ext jupyter_emr_roles`` is
+instant and works offline. Every failure the user can fix is shown as one
+paragraph (IPython's UsageError, no traceback).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.display import HTML, Pretty, display
+
+from .errors import EmrRolesError
+from .identifiers import ClusterId, RoleArn
+
+if TYPE_CHECKING:
+    from .sessions import Connection, Connections
+
+LANGUAGES = ("python", "scala", "r")
+_PROGRESS_EVERY = 1.0
+
+
+@contextmanager
+def _one_paragraph() -> Iterator[None]:
+    """The project's errors become IPython UsageErrors: the message, no traceback."""
+    try:
+        yield
+    except EmrRolesError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _cell_config(cell: str) -> dict[str, Any]:
+    """The optional JSON body of %%connect: Livy's POST /sessions fields (driverMemory, conf, ...)."""
+    if not cell.strip():
+        return {}
+    try:
+        config = json.loads(cell)
+    except json.JSONDecodeError as exc:
+        raise EmrRolesError(
+            f"The body of the %%connect cell is not valid JSON ({exc.msg} at line {exc.lineno}, "
+            f"column {exc.colno}). Write a JSON object of Livy session settings, e.g. "
+            '{"driverMemory": "2g", "conf": {"spark.sql.shuffle.partitions": "64"}}, or leave '
+            "the body empty.") from None
+    if not isinstance(config, dict):
+        raise EmrRolesError(
+            f"The body of the %%connect cell is a JSON {type(config).__name__}, but Livy session "
+            'settings are a JSON object, e.g. {"driverMemory": "2g"}.')
+    if "kind" in config:
+        raise EmrRolesError('The cell body sets "kind"; choose the language with --language '
+                            "instead.")
+    return config
+
+
+def _verify(ca_bundle: str | None, no_verify: bool) -> str | bool:
+    """What requests gets as ``verify``: a CA bundle path, the system store (True), or False."""
+    if no_verify:
+        return False
+    path = ca_bundle or os.environ.get("AWS_CA_BUNDLE") or os.environ.get("REQUESTS_CA_BUNDLE")
+    if not path:
+        return True
+    if not Path(path).is_file():
+        source = "--ca-bundle" if ca_bundle else "AWS_CA_BUNDLE / REQUESTS_CA_BUNDLE"
+        raise EmrRolesError(f"The CA bundle {path!r} from {source} is not a readable file; give "
+                            "the PEM file of the CA that signed the cluster's certificate.")
+    return path
+
+
+class _Progress:
+    """One output line updated in place while the Livy session starts."""
+
+    def __init__(self, what: str) -> None:
+        self._what = what
+        self._handle = display(Pretty(f"{what}: asking EMR for credentials"), display_id=True)
+        self._shown = -_PROGRESS_EVERY
+
+    def __call__(self, elapsed: float, state: str) -> None:
+        if elapsed - self._shown >= _PROGRESS_EVERY:
+            self._shown = elapsed
+            if self._handle is not None:
+                self._handle.update(Pretty(f"{self._what}: Livy session {state}, {elapsed:.0f} s"))
+
+    def done(self, text: str) -> None:
+        if self._handle is not None:
+            self._handle.update(Pretty(text))
+
+
+@magics_class
+class EmrRolesMagics(Magics):
+    """Spark sessions on EMR under a runtime role, through sparkmagic."""
+
+    def __init__(self, shell: Any) -> None:
+        super().__init__(shell)
+        self._connections: Connections | None = None
+
+    @property
+    def connections(self) -> Connections:
+        if self._connections is None:
+            from .sessions import Connections
+            self._connections = Connections(self.shell)
+        return self._connections
+
+    @magic_arguments()
+    @argument("--cluster-id", required=True, help="The EMR cluster, e.g. j-1K48XXXXXXHCB.")
+    @argument("--role-arn", help="The runtime role the session runs as. Default: the default "
+              "role of the cluster's account in your roles files (`jupyter-emr-roles roles list`). "
+              "A role not listed there is tried with a warning: IAM decides.")
+    @argument("--name", help="The session's name for `%%spark -s NAME`. Default: the role name. "
+              "Connecting a name again deletes its old Livy session first.")
+    @argument("--language", choices=LANGUAGES, default="python",
+              help="The session's language (Livy kinds pyspark, spark, sparkr). SQL runs in any "
+              "of them with %%sql or `%%spark -c sql`. Default: python.")
+    @argument("--access-role-arn", help="A role of the cluster's account to assume first "
+              "(cross-account). Default: the access role your roles files give for it.")
+    @argument("--region", help="AWS region of the cluster. Default: boto3's (AWS_DEFAULT_REGION, "
+              "profile).")
+    @argument("--profile", help="AWS profile to use. Default: boto3's (AWS_PROFILE, default).")
+    @argument("--ca-bundle", help="PEM file of the CA that signed Livy's certificate. Default: "
+              "AWS_CA_BUNDLE, else REQUESTS_CA_BUNDLE, else the system's CAs.")
+    @argument("--no-verify", action="store_true", help="Do not verify Livy's TLS certificate "
+              "(warns every time; prefer --ca-bundle).")
+    @argument("--timeout", type=float, default=180.0,
+              help="Seconds to wait for the Livy session to start. Default: 180.")
+    @line_cell_magic
+    def connect(self, line: str, cell: str = "") -> None:
+        """Open a Spark session on an EMR cluster that runs as an IAM runtime role.
+
+        The kernel calls GetClusterSessionCredentials for the cluster and role (the
+        short-lived Livy login never leaves the kernel and renews itself), starts a
+        Livy session over HTTPS, waits until `spark` evaluates in it, and registers
+        it with sparkmagic: `%%spark`, `%%spark -s NAME`, `%%sql`, `%spark info`
+        and `%manage_spark` use it. A name holds one session: connecting it again
+        deletes the old Livy session first. `%disconnect NAME` deletes one, kernel
+        shutdown deletes all. The optional cell body is a JSON object of Livy
+        session settings::
+
+            %%connect --cluster-id j-1K48XXXXXXHCB --role-arn arn:aws:iam::123456789012:role/sales
+            {"driverMemory": "2g", "conf": {"spark.sql.shuffle.partitions": "64"}}
+        """
+        args = parse_argstring(self.connect, line)
+        with _one_paragraph():
+            request = self._request(args, cell or "")
+            if request.verify is False:
+                _warn("--no-verify: Livy's TLS certificate is NOT checked, so anyone on the "
+                      "network path can impersonate the cluster and read your session. Use "
+                      "--ca-bundle PATH instead.")
+            who = request.role_arn.name if request.role_arn else "the default role"
+            progress = _Progress(f"Connecting {request.name or who} to {request.cluster_id}")
+            connection = self.connections.connect(request, progress, _warn)
+            progress.done(_connected(connection))
+            self._show_links(connection)
+
+    def _request(self, args: Any, cell: str) -> Any:
+        from .sessions import ConnectRequest, check_name
+        return ConnectRequest(
+            cluster_id=ClusterId(args.cluster_id, "the --cluster-id option"),
+            role_arn=RoleArn(args.role_arn, "the --role-arn option") if args.role_arn else None,
+            name=check_name(args.name, "the --name option") if args.name else None,
+            language=args.language,
+            access_role_arn=(RoleArn(args.access_role_arn, "the --access-role-arn option")
+                             if args.access_role_arn else None),
+            region=args.region, profile=args.profile,
+            verify=_verify(args.ca_bundle, args.no_verify),
+            timeout=_positive(args.timeout),
+            config=_cell_config(cell))
+
+    @staticmethod
+    def _show_links(connection: Connection) -> None:
+        links = connection.livy.links()
+        if links:
+            display(HTML(" · ".join(f'<a target="_blank" href="{html.escape(url)}">'
+                                    f"{html.escape(label)}</a>" for label, url in links.items())))
+
+    @magic_arguments()
+    @argument("name", nargs="?", help="The session to delete.")
+    @argument("--all", action="store_true", help="Delete every session this kernel opened.")
+    @line_magic
+    def disconnect(self, line: str) -> None:
+        """Delete a Livy session opened by %connect (or all of them with --all)."""
+        args = parse_argstring(self.disconnect, line)
+        if bool(args.name) == bool(args.all):
+            raise UsageError("Give either a session name or --all, e.g. `%disconnect sales`.")
+        with _one_paragraph():
+            names = self.connections.names() if args.all else [args.name]
+            for name in names:
+                self.connections.disconnect(name)
+                print(f"disconnected {name}")
+
+    @line_magic
+    def emr_sessions(self, line: str) -> None:
+        """The sessions %connect opened in this kernel: cluster, role, Livy id, state, links."""
+        rows = self.connections.rows() if self._connections else []
+        if not rows:
+            print("No sessions; open one with %connect --cluster-id j-...")
+            return
+        display(HTML(_table(rows)))
+
+
+def _positive(timeout: float) -> float:
+    if timeout <= 0:
+        raise EmrRolesError(f"--timeout must be a positive number of seconds, not {timeout:g}.")
+    return timeout
+
+
+def _warn(message: str) -> None:
+    print(f"WARNING: {message}", file=sys.stderr)
+
+
+def _connected(connection: Connection) -> str:
+    return (f"connected as {connection.role_arn} on {connection.cluster_id} "
+            f"(session {connection.name}, Livy id {connection.livy_id})")
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    head = ("name", "cluster", "role", "language", "Livy id", "state", "credentials expire",
+            "links")
+    body = []
+    for row in rows:
+        links = " ".join(f'<a target="_blank" href="{html.escape(url)}">{html.escape(label)}</a>'
+                         for label, url in row["links"].items())
+        cells = [html.escape(str(row[key])) for key in (
+            "name", "cluster", "role", "language", "livy_id", "state", "credentials_expire")]
+        body.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in [*cells, links]) + "</tr>")
+    header = "".join(f"<th>{title}</th>" for title in head)
+    return f"<table><tr>{header}</tr>{''.join(body)}</table>"

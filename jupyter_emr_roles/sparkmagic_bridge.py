@@ -1,0 +1,388 @@
+"""The one module that imports sparkmagic: a Livy session under a runtime role, handed to sparkmagic.
+
+The session is created through the session manager of the sparkmagic magics
+already living in the IPython shell (``%%spark``, ``%%sql``, ``%spark info``,
+``%manage_spark`` and, in sparkmagic's wrapper kernels, every plain cell), so
+those magics see it and clean it up like one of their own. What differs from
+``%spark add``:
+
+- the authenticator holds no password and builds no widget (sparkmagic's Basic
+  keeps the password in an ipywidget whose state can be saved in the
+  notebook); it asks :class:`~jupyter_emr_roles.credentials.LivyCredentials`
+  for the current login on every request and renews once on 401/403;
+- TLS is verified against the CA bundle the user gave (requests ignores
+  ``REQUESTS_CA_BUNDLE`` when ``verify`` is a path, so the path wins);
+- the start is ours: progress while Livy starts the session, a timeout of the
+  user's choosing, and a statement that must evaluate before success is said;
+- the heartbeat thread stops at once when the session is deleted (sparkmagic's
+  sleeps out its refresh interval first, so every delete took up to 30 s).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import logging
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import sparkmagic.utils.configuration as conf
+import sparkmagic.utils.constants as constants
+from sparkmagic.auth.customauth import Authenticator
+from sparkmagic.livyclientlib.endpoint import Endpoint
+from sparkmagic.livyclientlib.exceptions import LivyClientLibException
+from sparkmagic.livyclientlib.livyreliablehttpclient import LivyReliableHttpClient
+from sparkmagic.livyclientlib.livysession import LivySession
+from sparkmagic.magics.sparkmagicsbase import SparkMagicBase
+from urllib3.exceptions import InsecureRequestWarning
+
+from .credentials import LivyCredentials
+from .errors import LivyError
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = {"python": constants.LANG_PYTHON, "scala": constants.LANG_SCALA, "r": constants.LANG_R}
+_REJECTED = (401, 403)
+_PROBE_TIMEOUT = 15
+_POLL_SECONDS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
+_LOG_TAIL = 15
+_STATEMENT_DONE = ("available", "error", "cancelled")
+
+
+Progress = Callable[[float, str], None]
+
+
+def _keep_other_loggers() -> None:
+    """sparkmagic runs ``logging.config.dictConfig`` for every logger it makes; without
+    ``disable_existing_loggers: false`` that silences every logger created before, ours included."""
+    config = conf.logging_config()
+    if config.get("disable_existing_loggers", True):
+        conf.override(conf.logging_config.__name__, {**config, "disable_existing_loggers": False})
+    for name, logger in logging.root.manager.loggerDict.items():
+        if isinstance(logger, logging.Logger) and name.startswith(__package__ or "jupyter_emr_roles"):
+            logger.disabled = False
+
+
+_keep_other_loggers()
+
+
+class LivyAuth(Authenticator):
+    """HTTP Basic from the current Livy login; one renewal and resend on 401/403.
+
+    It holds a reference to the credentials object only, never a password, and
+    compares by identity: sparkmagic caches HTTP clients by endpoint, and two
+    sessions on one Livy URL under different roles must never share one.
+    """
+
+    def __init__(self, url: str, credentials: LivyCredentials) -> None:
+        # Authenticator.__init__ is not called: it builds ipywidgets.
+        self.url = url
+        self.credentials = credentials
+        self.widgets: list[Any] = []
+
+    def get_widgets(self, widget_width: str) -> list[Any]:
+        return []
+
+    def update_with_widget_values(self) -> None:
+        """Nothing to read: the login comes from GetClusterSessionCredentials, not a form."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        login = self.credentials.current()
+        request.prepare_auth((login.username, login.password))
+        request.register_hook("response", lambda response, **kwargs:
+                              self._resend_once(response, login, **kwargs))
+        return request
+
+    def _resend_once(self, response: requests.Response, used: Any, **kwargs: Any) -> requests.Response:
+        if response.status_code not in _REJECTED:
+            return response
+        log.info("Livy answered %d; renewing the Livy credentials once", response.status_code)
+        fresh = self.credentials.renew_after_rejection(used)
+        response.content  # noqa: B018  read it, so the connection can be reused
+        response.close()
+        retry = response.request.copy()
+        retry.hooks = {"response": []}
+        retry.prepare_auth((fresh.username, fresh.password))
+        resent = response.connection.send(retry, **kwargs)
+        resent.history.append(response)
+        resent.request = retry
+        return resent
+
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        return f"LivyAuth(url={self.url!r}, credentials={self.credentials!r})"
+
+
+class _Heartbeat(threading.Thread):
+    """sparkmagic's heartbeat contract (``daemon``, ``start``, ``stop``) with a stop that does
+    not wait out the refresh interval."""
+
+    def __init__(self, refresh_seconds: float, retry_seconds: float) -> None:
+        super().__init__(name="jupyter-emr-roles-heartbeat", daemon=True)
+        self.refresh_seconds = refresh_seconds
+        self.retry_seconds = retry_seconds
+        self.livy_session: LivySession | None = None
+        self._attached = threading.Event()
+        self._stopped = threading.Event()
+
+    def attach(self, session: LivySession) -> None:
+        self.livy_session = session
+        self._attached.set()
+
+    def run(self) -> None:
+        self._attached.wait()
+        while not self._stopped.is_set():
+            session = self.livy_session
+            if session is None:
+                return
+            wait = self.refresh_seconds
+            try:
+                session.refresh_status_and_info()
+            except Exception as exc:  # noqa: BLE001  a failed refresh is retried, as sparkmagic does
+                log.debug("heartbeat of Livy session %s failed: %s", session.id, exc)
+                wait = self.retry_seconds
+            self._stopped.wait(wait)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._attached.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join()
+
+
+def spark_magics(shell: Any) -> Any:
+    """The sparkmagic magics object of this shell, loading ``sparkmagic.magics`` if none is.
+
+    In sparkmagic's wrapper kernels (PySpark, Spark) it is their KernelMagics."""
+    found = _registered_spark_magics(shell)
+    if found is None:
+        shell.extension_manager.load_extension("sparkmagic.magics")
+        _keep_other_loggers()
+        found = _registered_spark_magics(shell)
+    return found
+
+
+def _registered_spark_magics(shell: Any) -> Any:
+    """By base class, not name: ipykernel has a ``KernelMagics`` of its own."""
+    return next((magics for magics in shell.magics_manager.registry.values()
+                 if isinstance(magics, SparkMagicBase)), None)
+
+
+class LivyHandle:
+    """A Livy session registered with sparkmagic under a name."""
+
+    def __init__(self, magics: Any, name: str, session: LivySession) -> None:
+        self._magics = magics
+        self.name = name
+        self.session = session
+        self.livy_id: int = session.id
+
+    def state(self) -> str:
+        try:
+            self.session.refresh_status_and_info()
+        except (LivyClientLibException, requests.RequestException) as exc:
+            log.debug("could not refresh Livy session %s: %s", self.livy_id, exc)
+            return f"unknown ({type(exc).__name__})"
+        return str(self.session.status)
+
+    def links(self) -> dict[str, str]:
+        """Spark UI and driver log URLs, when Livy reports them."""
+        try:
+            info = self.session.http_client.get_session(self.livy_id).get("appInfo") or {}
+        except (LivyClientLibException, requests.RequestException):
+            return {}
+        return {label: info[key] for label, key in (("Spark UI", "sparkUiUrl"),
+                                                    ("driver log", "driverLogUrl")) if info.get(key)}
+
+    def close(self) -> None:
+        """Delete the Livy session and forget it in sparkmagic; safe to call twice."""
+        manager = self._magics.spark_controller.session_manager
+        if manager.sessions.get(self.name) is self.session:
+            del manager.sessions[self.name]
+        if getattr(self._magics, "session_name", None) == self.name:
+            self._magics.session_started = False
+        _delete_quietly(self.session)
+
+
+def open_session(shell: Any, name: str, url: str, credentials: LivyCredentials,
+                 verify: str | bool, language: str, config: dict[str, Any], timeout: float,
+                 progress: Progress) -> LivyHandle:
+    """Start a Livy session, wait until a statement runs in it, and register it with sparkmagic.
+
+    On any failure after Livy created the session, the session is deleted again."""
+    if urlsplit(url).scheme != "https":
+        raise LivyError(f"Refusing to send Livy credentials to {url}: only https is used.")
+    magics = spark_magics(shell)
+    auth = LivyAuth(url, credentials)
+    _probe(url, auth, verify)
+    http = LivyReliableHttpClient.from_endpoint(Endpoint(url, auth))
+    http._http_client.verify_ssl = verify  # sparkmagic passes it to requests as ``verify``
+    properties = _properties(language, config)
+    answer = _livy(f"starting a Livy session at {url}", lambda: http.post_session(properties))
+    try:
+        session = _attach(http, properties, magics.ipython_display, answer["id"])
+    except BaseException:
+        _livy(f"deleting Livy session {answer['id']}", lambda: http.delete_session(answer["id"]))
+        raise
+    try:
+        _wait_until_idle(session, timeout, progress)
+        _check_it_answers(session, language)
+        _register(magics, name, session)
+    except BaseException:
+        _delete_quietly(session)
+        raise
+    return LivyHandle(magics, name, session)
+
+
+def allow_unverified(url: str) -> None:
+    """With --no-verify the user was warned once per connect; do not repeat it on every request."""
+    host = urlsplit(url).hostname or ""
+    warnings.filterwarnings("ignore", category=InsecureRequestWarning,
+                            message=f".*host '{host}'")
+
+
+def _probe(url: str, auth: LivyAuth, verify: str | bool) -> None:
+    """One plain request first, so TLS, network and login problems get their own message
+    instead of sparkmagic's retries ending in "Error sending http request"."""
+    parts = urlsplit(url)
+    with requests.Session() as http:
+        try:
+            response = http.get(url + "/sessions", params={"from": 0, "size": 1}, auth=auth,
+                                verify=verify, timeout=_PROBE_TIMEOUT)
+        except requests.exceptions.SSLError as exc:
+            raise LivyError(
+                f"The TLS certificate of Livy at {url} could not be verified ({_reason(exc)}). "
+                "Pass the CA bundle that signed the cluster's certificate with --ca-bundle PATH "
+                "(or set AWS_CA_BUNDLE); --no-verify works too but lets anyone in the network "
+                "path read your session.") from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise LivyError(
+                f"Livy at {parts.hostname} port {parts.port} could not be reached "
+                f"({_reason(exc)}). Check that the cluster's primary node security group "
+                f"allows inbound TCP {parts.port} from this notebook's network, and that "
+                "Livy runs on the cluster.") from None
+    if response.status_code in _REJECTED:
+        raise LivyError(
+            f"Livy at {url} refused the credentials from GetClusterSessionCredentials "
+            f"(HTTP {response.status_code}: {response.text[:200].strip()}). Check the cluster's "
+            "runtime-role security configuration and try again.")
+    if response.status_code >= 400:
+        raise LivyError(f"Livy at {url} answered HTTP {response.status_code}: "
+                        f"{response.text[:300].strip()}")
+
+
+def _reason(exc: Exception) -> str:
+    """The innermost cause of a requests exception, without the wrapping reprs."""
+    cause: BaseException = exc
+    while cause.__context__ is not None and cause.__context__ is not cause:
+        cause = cause.__context__
+    return str(cause)[:300]
+
+
+def _properties(language: str, config: dict[str, Any]) -> dict[str, Any]:
+    """sparkmagic's session_configs for the language, with the cell's JSON on top."""
+    properties = conf.get_session_properties(LANGUAGES[language])
+    for key, value in copy.deepcopy(config).items():
+        if isinstance(value, dict) and isinstance(properties.get(key), dict):
+            properties[key] = {**properties[key], **value}
+        else:
+            properties[key] = value
+    heartbeat = conf.livy_server_heartbeat_timeout_seconds()
+    if heartbeat > 0:
+        properties[constants.LIVY_HEARTBEAT_TIMEOUT_PARAM] = heartbeat
+    return properties
+
+
+def _livy(what: str, call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except LivyClientLibException as exc:
+        raise LivyError(f"Livy failed when {what}: {exc}") from None
+
+
+def _attach(http: LivyReliableHttpClient, properties: dict[str, Any], display: Any,
+            session_id: int) -> LivySession:
+    """sparkmagic's LivySession for a session Livy already created, with our heartbeat."""
+    heartbeat = _Heartbeat(conf.heartbeat_refresh_seconds(), conf.heartbeat_retry_seconds())
+    session = LivySession(http, properties, display, session_id=session_id,
+                          heartbeat_timeout=conf.livy_server_heartbeat_timeout_seconds(),
+                          heartbeat_thread=heartbeat)
+    heartbeat.attach(session)
+    session.status = constants.STARTING_SESSION_STATUS
+    return session
+
+
+def _wait_until_idle(session: LivySession, timeout: float, progress: Progress) -> None:
+    started = time.monotonic()
+    for attempt in itertools.count():
+        _livy(f"polling Livy session {session.id}", session.refresh_status_and_info)
+        elapsed = time.monotonic() - started
+        progress(elapsed, session.status)
+        if session.status == constants.IDLE_SESSION_STATUS:
+            return
+        if session.status in constants.FINAL_STATUS:
+            raise LivyError(f"Livy session {session.id} ended as '{session.status}' while "
+                            f"starting. The end of its log: {_log_tail(session)}")
+        if elapsed > timeout:
+            raise LivyError(
+                f"Livy session {session.id} was still '{session.status}' after {timeout:g} s, so "
+                "it was deleted. The cluster may be short of resources (YARN queue full); try "
+                f"again with a longer --timeout. The end of its log: {_log_tail(session)}")
+        time.sleep(_POLL_SECONDS[min(attempt, len(_POLL_SECONDS) - 1)])
+
+
+def _log_tail(session: LivySession) -> str:
+    try:
+        lines = session.http_client.get_all_session_logs(session.id)["log"]
+    except (LivyClientLibException, requests.RequestException, KeyError):
+        lines = session.session_info.splitlines()
+    return " | ".join(line.strip() for line in lines[-_LOG_TAIL:] if line.strip()) or "(empty)"
+
+
+def _check_it_answers(session: LivySession, language: str) -> None:
+    """A session is ready when ``spark`` evaluates in it, the check sparkmagic makes too.
+
+    Polled here rather than with sparkmagic's Command, whose first poll waits 0.2 s."""
+    http = session.http_client
+    statement = _livy(f"running a first statement in Livy session {session.id}",
+                      lambda: http.post_statement(session.id, {"code": "spark"}))
+    for attempt in itertools.count():
+        if statement.get("state") in _STATEMENT_DONE:
+            break
+        time.sleep(_POLL_SECONDS[min(attempt, len(_POLL_SECONDS) - 1)])
+        statement = _livy(f"polling the first statement of Livy session {session.id}",
+                          lambda: http.get_statement(session.id, statement["id"]))
+    output = statement.get("output") or {}
+    if output.get("status") != "ok":
+        reason = f"{output.get('ename', statement.get('state'))}: {output.get('evalue', '')}"
+        raise LivyError(f"Livy session {session.id} started but `spark` does not evaluate in "
+                        f"it ({reason[:300]}). The end of its log: {_log_tail(session)}")
+    session.sql_context_variable_name = "spark"
+
+
+def _register(magics: Any, name: str, session: LivySession) -> None:
+    """Into sparkmagic's session manager; in a wrapper kernel it also becomes the kernel's
+    session, so plain cells run in it."""
+    magics.spark_controller.session_manager.add_session(name, session)
+    if hasattr(magics, "session_started"):
+        magics.session_name = name
+        magics.session_started = True
+
+
+def _delete_quietly(session: LivySession) -> None:
+    if session.id == -1:
+        return
+    session_id = session.id
+    try:
+        session.delete()
+    except (LivyClientLibException, requests.RequestException) as exc:
+        log.warning("Could not delete Livy session %s: %s", session_id, exc)
+    finally:
+        session._stop_heartbeat_thread()  # sparkmagic skips it when the DELETE fails

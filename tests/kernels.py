@@ -1,0 +1,147 @@
+"""A notebook's kernel for tests: a real kernel of this venv, driven through jupyter_client.
+
+Each kernel gets its own HOME, IPython and Jupyter folders and sparkmagic
+configuration (logging to a file in its folder), the emulator's environment
+and nothing of the developer's AWS, CA or proxy settings; its stdout and
+stderr are captured in ``kernel.log`` so tests can read everything it wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from emulators import RunningEmulator
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import KernelManager
+
+# This machine points these at the system bundle; a kernel gets only what a test gives it.
+CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "AWS_CA_BUNDLE", "SSL_CERT_FILE")
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+CELL_TIMEOUT = 90.0
+
+def sparkmagic_config(log_file: Path) -> dict[str, Any]:
+    return {
+        # sparkmagic calls logging.config.dictConfig for every logger it builds: log to our file,
+        # and leave the kernel's own loggers alone.
+        "logging_config": {
+            "version": 1, "disable_existing_loggers": False,
+            "formatters": {"magicsFormatter": {
+                "format": "%(asctime)s\t%(levelname)s\t%(message)s"}},
+            "handlers": {"magicsHandler": {"class": "logging.FileHandler",
+                                           "formatter": "magicsFormatter",
+                                           "filename": str(log_file)}},
+            "loggers": {"magicsLogger": {"handlers": ["magicsHandler"], "level": "DEBUG",
+                                         "propagate": 0}},
+        },
+        "livy_session_startup_timeout_seconds": 120,
+        "wait_for_idle_timeout_seconds": 30,
+        # A short heartbeat: sparkmagic sends heartbeatTimeoutInSecond and polls the session.
+        "livy_server_heartbeat_timeout_seconds": 60,
+        "heartbeat_refresh_seconds": 1,
+        "heartbeat_retry_seconds": 1,
+        "retry_policy": "configurable",
+        "retry_seconds_to_sleep_list": [0.2, 0.5],
+        "configurable_retry_policy_max_retries": 3,
+        "session_configs": {"driverMemory": "512m",
+                            "conf": {"spark.sql.shuffle.partitions": "2"}},
+    }
+
+
+def kernel_env(folder: Path, emulator: RunningEmulator, trust_emulator_ca: bool) -> dict[str, str]:
+    """This process's environment without AWS, Jupyter, CA or proxy settings, plus the
+    emulator's variables and private folders for everything a kernel and sparkmagic write."""
+    dropped_prefixes = ("AWS_", "JUPYTER", "IPYTHON", "SPARKMAGIC_", "XDG_")
+    env = {name: value for name, value in os.environ.items()
+           if not name.startswith(dropped_prefixes) and name not in CA_VARIABLES
+           and name.lower() not in PROXY_VARIABLES}
+    folders = {name: folder / sub for name, sub in (
+        ("HOME", "home"), ("IPYTHONDIR", "ipython"), ("JUPYTER_CONFIG_DIR", "jupyter/config"),
+        ("JUPYTER_DATA_DIR", "jupyter/data"), ("JUPYTER_RUNTIME_DIR", "jupyter/runtime"),
+        ("SPARKMAGIC_CONF_DIR", "sparkmagic"))}
+    for name, path in folders.items():
+        path.mkdir(parents=True, exist_ok=True)
+        env[name] = str(path)
+    (folders["SPARKMAGIC_CONF_DIR"] / "config.json").write_text(
+        json.dumps(sparkmagic_config(folder / "sparkmagic.log"), indent=2))
+    env.update(emulator.env)
+    env.pop("AWS_CA_BUNDLE", None)
+    if trust_emulator_ca:
+        env["REQUESTS_CA_BUNDLE"] = emulator.env["AWS_CA_BUNDLE"]
+    return env
+
+
+@dataclass(frozen=True)
+class Cell:
+    status: str  # the execute_reply's: "ok" or "error"
+    output: str  # stream, execute_result, display_data and error outputs, in order, ANSI-free
+
+
+class NotebookKernel:
+    """An IPython kernel of this venv (``python -m ipykernel_launcher``), run by jupyter_client."""
+
+    def __init__(self, folder: Path, env: dict[str, str],
+                 module: str = "ipykernel_launcher") -> None:
+        """``module`` is what ``python -m`` runs: sparkmagic's wrapper kernels work too
+        (``sparkmagic.kernels.pysparkkernel.pysparkkernel``)."""
+        self.folder = folder
+        self.sparkmagic_log = folder / "sparkmagic.log"
+        self.kernel_log = folder / "kernel.log"
+        specs = folder / "kernelspecs"
+        (specs / "venv-python").mkdir(parents=True)
+        (specs / "venv-python" / "kernel.json").write_text(json.dumps({
+            "argv": [sys.executable, "-m", module, "-f", "{connection_file}"],
+            "display_name": "Python (test venv)", "language": "python"}))
+        self.manager = KernelManager(
+            kernel_name="venv-python",
+            kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)]),
+            connection_file=str(folder / "connection.json"))
+        with self.kernel_log.open("ab") as output:
+            self.manager.start_kernel(env=env, cwd=str(folder), stdout=output, stderr=output)
+        self.client = self.manager.client()
+        self.client.start_channels()
+        try:
+            self.client.wait_for_ready(timeout=60)
+        except BaseException:
+            self.shutdown()
+            raise
+
+    def run(self, code: str, timeout: float = CELL_TIMEOUT) -> Cell:
+        """Execute one cell; raises TimeoutError if the kernel does not finish it in time."""
+        chunks: list[str] = []
+
+        def collect(message: dict[str, Any]) -> None:
+            kind, content = message["header"]["msg_type"], message["content"]
+            if kind == "stream":
+                chunks.append(content["text"])
+            elif kind in ("execute_result", "display_data", "update_display_data"):
+                data = content.get("data", {})
+                chunks.append(data.get("text/html") or data.get("text/plain", ""))
+                chunks.append("\n")
+            elif kind == "error":
+                chunks.append("\n".join([f"{content['ename']}: {content['evalue']}",
+                                         *content["traceback"]]) + "\n")
+
+        reply = self.client.execute_interactive(code, timeout=timeout, output_hook=collect,
+                                                allow_stdin=False, store_history=True)
+        return Cell(reply["content"]["status"], ANSI.sub("", "".join(chunks)))
+
+    def ok(self, code: str, timeout: float = CELL_TIMEOUT) -> str:
+        """Run a cell that must succeed in the notebook's sense; returns its output."""
+        cell = self.run(code, timeout)
+        assert cell.status == "ok", cell.output
+        assert "An error was encountered" not in cell.output, cell.output
+        return cell.output
+
+    def shutdown(self, now: bool = True) -> None:
+        """``now=False`` asks the kernel to shut down as a front end does, so its exit
+        handlers run; ``now=True`` kills it."""
+        self.client.stop_channels()
+        if self.manager.has_kernel:
+            self.manager.shutdown_kernel(now=now)

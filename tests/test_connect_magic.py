@@ -1,0 +1,297 @@
+"""``%connect`` in a real kernel with real sparkmagic, against `local up --spark fake`.
+
+The kernel is this venv's ipykernel (and sparkmagic's PySpark wrapper kernel),
+driven through jupyter_client as a notebook front end drives it; what is open
+on the cluster is read from ``local status --json``, never from our objects.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from emulators import RunningEmulator, start_emulator
+from kernels import NotebookKernel, kernel_env
+
+ACCOUNT = "123456789012"
+SALES = f"arn:aws:iam::{ACCOUNT}:role/sales-data-access"
+MARKETING = f"arn:aws:iam::{ACCOUNT}:role/marketing-data-access"
+ELECTRONICS = f"arn:aws:iam::{ACCOUNT}:role/electronics-data-access"
+SALES_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/sales-data-access/"
+MARKETING_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/marketing-data-access/"
+WHO_AM_I = 'import boto3\nprint(boto3.client("sts").get_caller_identity()["Arn"])'
+OPEN_STATES = ("not_started", "starting", "idle", "busy")
+PYSPARK_KERNEL = "sparkmagic.kernels.pysparkkernel.pysparkkernel"
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
+    running = start_emulator(tmp_path_factory.mktemp("emulator"), "--spark", "fake")
+    yield running
+    running.cli("down")
+
+
+@pytest.fixture(scope="module")
+def clusters(emulator: RunningEmulator) -> dict[str, str]:
+    """Cluster IDs by name, the terminated one included."""
+    emr = emulator.client("emr")
+    return {c["Name"]: c["Id"] for page in emr.get_paginator("list_clusters").paginate(
+        ClusterStates=["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATED"])
+        for c in page["Clusters"]}
+
+
+@pytest.fixture
+def notebook(tmp_path: Path) -> Iterator[Callable[..., NotebookKernel]]:
+    """``notebook(emulator, **env)``: a kernel trusting the emulator's CA through AWS_CA_BUNDLE."""
+    kernels: list[NotebookKernel] = []
+
+    def start(emulator: RunningEmulator, module: str = "ipykernel_launcher",
+              **env: str | None) -> NotebookKernel:
+        folder = tmp_path / f"kernel-{len(kernels)}"
+        variables = kernel_env(folder, emulator, trust_emulator_ca=False)
+        variables["AWS_CA_BUNDLE"] = emulator.env["AWS_CA_BUNDLE"]
+        for name, value in env.items():
+            if value is None:
+                variables.pop(name, None)
+            else:
+                variables[name] = value
+        kernel = NotebookKernel(folder, variables, module=module)
+        kernels.append(kernel)
+        return kernel
+
+    with contextlib.ExitStack() as shutdowns:
+        yield start
+        for kernel in kernels:
+            shutdowns.callback(kernel.shutdown)
+
+
+def status(emulator: RunningEmulator) -> dict[str, Any]:
+    proc = emulator.cli("status", "--json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def open_sessions(emulator: RunningEmulator, cluster_id: str) -> list[dict[str, Any]]:
+    return [s for s in status(emulator)["sessions"]
+            if s["cluster_id"] == cluster_id and s["state"] in OPEN_STATES]
+
+
+def connected(output: str, role: str, cluster_id: str, name: str) -> int:
+    """The Livy id from the final line of a successful %connect."""
+    found = re.search(rf"connected as {re.escape(role)} on {cluster_id} \(session {name}, "
+                      r"Livy id (\d+)\)", output)
+    assert found, output
+    return int(found.group(1))
+
+
+def test_load_ext_makes_no_network_call_and_imports_neither_boto3_nor_sparkmagic(
+        emulator: RunningEmulator, notebook: Callable[..., NotebookKernel]) -> None:
+    kernel = notebook(emulator, AWS_ENDPOINT_URL="http://127.0.0.1:9", AWS_ACCESS_KEY_ID=None,
+                      AWS_SECRET_ACCESS_KEY=None, AWS_DEFAULT_REGION=None, AWS_REGION=None,
+                      AWS_CA_BUNDLE=None)
+    started = time.monotonic()
+    kernel.ok("%load_ext jupyter_emr_roles")
+    assert time.monotonic() - started < 3
+    loaded = kernel.ok("import sys\nprint(sorted(m for m in ('boto3', 'botocore', 'sparkmagic') "
+                       "if m in sys.modules))")
+    assert loaded.strip() == "[]", loaded
+    help_text = kernel.ok("print(get_ipython().find_line_magic('connect').__doc__)")
+    assert "--cluster-id" in help_text and "--ca-bundle" in help_text, help_text
+
+
+def test_default_role_then_a_second_role_each_with_its_own_identity(
+        emulator: RunningEmulator, clusters: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    cluster = clusters["shared-analytics"]
+    kernel = notebook(emulator)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    first = kernel.ok(f'%%connect --cluster-id {cluster}\n{{"driverMemory": "1g"}}')
+    sales_id = connected(first, SALES, cluster, "sales-data-access")
+    assert SALES_ARN in kernel.ok("%%spark\n" + WHO_AM_I), "the only session is the default one"
+
+    second = kernel.ok(f"%connect --cluster-id {cluster} --role-arn {MARKETING} --name mkt")
+    marketing_id = connected(second, MARKETING, cluster, "mkt")
+    sales = kernel.ok("%%spark -s sales-data-access\n" + WHO_AM_I)
+    marketing = kernel.ok("%%spark -s mkt\n" + WHO_AM_I)
+    assert SALES_ARN in sales and MARKETING_ARN not in sales
+    assert MARKETING_ARN in marketing and SALES_ARN not in marketing
+    assert {(s["id"], s["role_arn"]) for s in open_sessions(emulator, cluster)} >= {
+        (sales_id, SALES), (marketing_id, MARKETING)}
+
+    table = kernel.ok("%emr_sessions")
+    assert "sales-data-access" in table and "mkt" in table and "idle" in table
+    info = kernel.ok("%spark info")
+    assert "Name: mkt" in info and "Name: sales-data-access" in info
+
+    kernel.ok("%disconnect --all")
+    left = {s["id"] for s in open_sessions(emulator, cluster)}
+    assert not left & {sales_id, marketing_id}
+    assert "Name: mkt" not in kernel.ok("%spark info")
+
+
+def test_reconnecting_a_name_leaves_one_session_and_shutdown_leaves_none(
+        emulator: RunningEmulator, clusters: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    cluster = clusters["shared-analytics"]
+    before = {s["id"] for s in open_sessions(emulator, cluster)}
+    kernel = notebook(emulator)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    ids = [connected(kernel.ok(f"%connect --cluster-id {cluster} --name again"), SALES, cluster,
+                     "again") for _ in range(10)]
+    assert len(set(ids)) == 10
+    mine = [s for s in open_sessions(emulator, cluster) if s["id"] not in before]
+    assert [s["id"] for s in mine] == [ids[-1]]
+    assert SALES_ARN in kernel.ok("%%spark -s again\n" + WHO_AM_I)
+    kernel.shutdown(now=False)
+    assert not [s for s in open_sessions(emulator, cluster) if s["id"] not in before]
+
+
+def _error_cases(clusters: dict[str, str]) -> list[tuple[str, str]]:
+    good = clusters["shared-analytics"]
+    return [
+        (f"%connect --cluster-id {clusters['no-runtime-roles']}", "does not have runtime roles"),
+        (f"%connect --cluster-id {clusters['no-security-configuration']}",
+         "has no security configuration"),
+        (f"%connect --cluster-id {clusters['release-too-old']}", "emr-6.9.0 or later"),
+        (f"%connect --cluster-id {clusters['multi-primary']}", "primary nodes"),
+        (f"%connect --cluster-id {clusters['terminated']}", "RUNNING or WAITING"),
+        (f"%connect --cluster-id {good} --role-arn {ELECTRONICS}", "ExecutionRoleArn"),
+        ("%connect --cluster-id j-AAAAAAAAAAAAA", "is not valid"),
+        ("%connect --cluster-id j-lower", "from the --cluster-id option is not valid"),
+        (f"%connect --cluster-id {good} --role-arn arn:aws:iam::123:role/x",
+         "from the --role-arn option is not valid"),
+        (f"%%connect --cluster-id {good}\n{{not json", "is not valid JSON"),
+        (f"%%connect --cluster-id {good}\n[1, 2]", "a JSON list"),
+        (f"%connect --cluster-id {good} --name 'a b'", "from the --name option is not valid"),
+    ]
+
+
+def test_every_error_is_one_paragraph_and_leaves_no_session(
+        emulator: RunningEmulator, clusters: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    before = {(s["cluster_id"], s["id"]) for s in status(emulator)["sessions"]}
+    kernel = notebook(emulator)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    for cell, expected in _error_cases(clusters):
+        result = kernel.run(cell)
+        assert result.status == "error", (cell, result.output)
+        assert "UsageError: " in result.output and expected in result.output, (cell, result.output)
+        assert "Traceback" not in result.output, (cell, result.output)
+
+    listed = kernel.run(f"%connect --cluster-id {clusters['shared-analytics']} "
+                        f"--role-arn {ELECTRONICS}")
+    assert "not listed for account 123456789012" in listed.output, "a warning, not a refusal"
+    kernel.ok("%env AWS_SECRET_ACCESS_KEY=not-the-key")
+    bad_key = kernel.run(f"%connect --cluster-id {clusters['shared-analytics']}")
+    assert bad_key.status == "error" and "UsageError: " in bad_key.output, bad_key.output
+    assert "Traceback" not in bad_key.output
+    after = {(s["cluster_id"], s["id"]) for s in status(emulator)["sessions"]}
+    assert after == before, "no Livy session was created by a failed %connect"
+
+
+def test_https_needs_the_emulators_ca(emulator: RunningEmulator, clusters: dict[str, str],
+                                      notebook: Callable[..., NotebookKernel]) -> None:
+    cluster = clusters["shared-analytics"]
+    kernel = notebook(emulator, AWS_CA_BUNDLE=None)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    failed = kernel.run(f"%connect --cluster-id {cluster} --name tls")
+    assert failed.status == "error" and "--ca-bundle" in failed.output, failed.output
+    assert "could not be verified" in failed.output and "Traceback" not in failed.output
+    output = kernel.ok(f"%connect --cluster-id {cluster} --name tls "
+                       f"--ca-bundle {emulator.env['AWS_CA_BUNDLE']}")
+    connected(output, SALES, cluster, "tls")
+    assert SALES_ARN in kernel.ok("%%spark -s tls\n" + WHO_AM_I)
+    insecure = kernel.ok(f"%connect --cluster-id {cluster} --name tls --no-verify")
+    assert "WARNING: --no-verify" in insecure
+    kernel.ok("%disconnect --all")
+
+
+SECRETS_FILE = "livy-login.json"
+
+
+def test_no_secret_in_outputs_logs_config_or_home(
+        emulator: RunningEmulator, clusters: dict[str, str], tmp_path: Path,
+        notebook: Callable[..., NotebookKernel]) -> None:
+    cluster = clusters["shared-analytics"]
+    kernel = notebook(emulator)
+    outputs = [kernel.ok(
+        "import logging, sys\nhandler = logging.StreamHandler(sys.__stderr__)\n"
+        "for name in ('jupyter_emr_roles', 'urllib3', 'requests'):\n"
+        "    logging.getLogger(name).setLevel(logging.DEBUG)\n"
+        "    logging.getLogger(name).addHandler(handler)")]
+    outputs.append(kernel.ok("%load_ext jupyter_emr_roles"))
+    outputs.append(kernel.ok(f"%connect --cluster-id {cluster}"))
+    outputs.append(kernel.ok(f"%connect --cluster-id {cluster} --role-arn {MARKETING}"))
+    outputs.append(kernel.ok("%%spark -s sales-data-access\n" + WHO_AM_I))
+    outputs += [kernel.ok(cell) for cell in ("%emr_sessions", "%spark info", "%spark logs -s "
+                                             "marketing-data-access")]
+    # The test's own peek at the secrets, written outside every folder the kernel uses.
+    peek = tmp_path / SECRETS_FILE
+    kernel.ok("import json\nmagics = get_ipython().magics_manager.registry['EmrRolesMagics']\n"
+              "logins = [c.credentials.current() for c in magics.connections._by_name.values()]\n"
+              f"open({str(peek)!r}, 'w').write(json.dumps([[l.username, l.password] "
+              "for l in logins]))")
+    kernel.ok("%disconnect --all")
+    kernel.shutdown(now=False)
+
+    logins = json.loads(peek.read_text())
+    assert len(logins) == 2
+    secrets = [password for _, password in logins] + [
+        base64.b64encode(f"{user}:{password}".encode()).decode() for user, password in logins]
+    notebook_side = "\n".join(outputs)
+    files = [p for p in kernel.folder.rglob("*") if p.is_file()]
+    everything = notebook_side + "".join(p.read_text(errors="replace") for p in files)
+    for secret in secrets:
+        assert secret not in everything
+    for user, _ in logins:
+        assert user not in notebook_side and user not in kernel.sparkmagic_log.read_text()
+    assert not re.search(r"(?i)authorization: basic|\"password\"\s*:", everything)
+
+
+@pytest.fixture(scope="module")
+def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
+    running = start_emulator(tmp_path_factory.mktemp("ttl"), "--spark", "fake",
+                             "--credential-ttl", "20")
+    yield running
+    running.cli("down")
+
+
+def test_credentials_renew_themselves_without_a_call_per_request(
+        short_lived: RunningEmulator, notebook: Callable[..., NotebookKernel]) -> None:
+    emr = short_lived.client("emr")
+    cluster = next(c["Id"] for c in emr.list_clusters()["Clusters"]
+                   if c["Name"] == "shared-analytics")
+    kernel = notebook(short_lived)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    issued = status(short_lived)["calls"].get("GetClusterSessionCredentials", 0)
+    kernel.ok(f"%connect --cluster-id {cluster}")
+    started = time.monotonic()
+    cells = 0
+    while time.monotonic() - started < 65:
+        assert SALES_ARN in kernel.ok("%%spark\n" + WHO_AM_I)
+        cells += 1
+        time.sleep(3)
+    runtime = time.monotonic() - started
+    calls = status(short_lived)["calls"]["GetClusterSessionCredentials"] - issued
+    # Renewed at 3/4 of each 20 s lifetime: about runtime / 15 + the first one.
+    assert 2 <= calls <= runtime / 15 + 3, (calls, runtime, cells)
+    kernel.ok("%disconnect --all")
+
+
+def test_pyspark_wrapper_kernel_runs_plain_cells_in_the_connected_session(
+        emulator: RunningEmulator, clusters: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    cluster = clusters["shared-analytics"]
+    kernel = notebook(emulator, module=PYSPARK_KERNEL)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    connected(kernel.ok(f"%connect --cluster-id {cluster} --role-arn {MARKETING}"), MARKETING,
+              cluster, "marketing-data-access")
+    assert MARKETING_ARN in kernel.ok(WHO_AM_I)
+    kernel.ok("%disconnect --all")
