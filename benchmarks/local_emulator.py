@@ -26,24 +26,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import boto3
 import psutil
 import requests
+from measure import timed
 
 CLI = [sys.executable, "-m", "jupyter_emr_roles"]
 SALES = "arn:aws:iam::123456789012:role/sales-data-access"
 
 
-def timed(function, repeat: int) -> float:
-    """Median seconds of ``repeat`` calls."""
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples)
 
 
 class Emulator:
