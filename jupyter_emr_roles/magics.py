@@ -179,8 +179,7 @@ class EmrRolesMagics(Magics):
     def _show_links(connection: Connection) -> None:
         links = connection.livy.links()
         if links:
-            display(HTML(" · ".join(f'<a target="_blank" href="{html.escape(url)}">'
-                                    f"{html.escape(label)}</a>" for label, url in links.items())))
+            display(HTML(_links_html(links)))
 
     @magic_arguments()
     @argument("name", nargs="?", help="The session to delete.")
@@ -227,10 +226,14 @@ def _table(rows: list[dict[str, Any]]) -> str:
             "links")
     body = []
     for row in rows:
-        links = " ".join(f'<a target="_blank" href="{html.escape(url)}">{html.escape(label)}</a>'
-                         for label, url in row["links"].items())
+        links = _links_html(row["links"])
         cells = [html.escape(str(row[key])) for key in (
             "name", "cluster", "role", "language", "livy_id", "state", "credentials_expire")]
         body.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in [*cells, links]) + "</tr>")
     header = "".join(f"<th>{title}</th>" for title in head)
     return f"<table><tr>{header}</tr>{''.join(body)}</table>"
+
+
+def _links_html(links: dict[str, str]) -> str:
+    return " · ".join(f'<a target="_blank" href="{html.escape(url)}">{html.escape(label)}</a>'
+                      for label, url in links.items())

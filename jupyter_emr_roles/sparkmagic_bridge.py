@@ -49,7 +49,8 @@ log = logging.getLogger(__name__)
 LANGUAGES = {"python": constants.LANG_PYTHON, "scala": constants.LANG_SCALA, "r": constants.LANG_R}
 _REJECTED = (401, 403)
 _PROBE_TIMEOUT = 15
-_POLL_SECONDS = (0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
+# Fast for the first second (a local or warm session is ready in ~0.1 s), then backing off.
+_POLL_SECONDS = (0.02,) * 10 + (0.05,) * 16 + (0.1, 0.2, 0.3, 0.5, 1.0)
 _LOG_TAIL = 15
 _STATEMENT_DONE = ("available", "error", "cancelled")
 
