@@ -170,6 +170,9 @@ def _error_cases(clusters: dict[str, str]) -> list[tuple[str, str]]:
         (f"%%connect --cluster-id {good}\n{{not json", "is not valid JSON"),
         (f"%%connect --cluster-id {good}\n[1, 2]", "a JSON list"),
         (f"%connect --cluster-id {good} --name 'a b'", "from the --name option is not valid"),
+        (f"%connect --cluster-id {clusters['livy-unreachable']}", "could not be reached"),
+        (f'%%connect --cluster-id {good} --name broken\n{{"driverMemory": "lots"}}',
+         "Invalid driverMemory 'lots'"),
     ]
 
 

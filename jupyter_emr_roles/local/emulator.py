@@ -18,6 +18,7 @@ import os
 import re
 import secrets
 import shutil
+import socket
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -118,8 +119,12 @@ class Emulator:
                                     ssl_context=tls.server_context() if tls else None,
                                     session_timeout=options.session_timeout)
         for cluster in options.world.clusters:
-            if cluster.state != "TERMINATED":
-                cluster_id = self.seeded.clusters[cluster.name]
+            cluster_id = self.seeded.clusters[cluster.name]
+            if cluster.state == "TERMINATED":
+                continue
+            if cluster.livy == "unreachable":
+                self.livy_ports[cluster_id] = _closed_port()
+            else:
                 self.livy_ports[cluster_id] = await self._gateway.add_cluster(cluster_id)
         write_atomically(self.demo_roles_path, dumps(self.seeded.demo_roles_file()))
         self._write_state()
@@ -208,6 +213,13 @@ class Emulator:
             self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self.stop()))
             return _reply(start_response, "202 Accepted", {"message": "stopping"})
         return _reply(start_response, "404 Not Found", {"message": f"no admin command {command}"})
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (the OS just handed it out and took it back)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _reply(start_response: Any, status: str, document: dict[str, Any]) -> list[bytes]:

@@ -44,6 +44,8 @@ class WorldCluster(BaseModel):
     primary_nodes: int = Field(1, ge=1, le=3)
     state: Literal["WAITING", "TERMINATED"] = "WAITING"
     applications: list[str] = Field(default_factory=lambda: ["Hadoop", "Spark", "Livy"])
+    livy: Literal["up", "unreachable"] = Field(
+        "up", description="unreachable: DescribeCluster names a Livy port nothing listens on")
 
 
 class DemoUser(BaseModel):

@@ -37,7 +37,7 @@ def test_world_clusters_are_listed_with_their_states(emulator: RunningEmulator) 
     active = {c["Name"]: c["Status"]["State"]
               for c in emr.list_clusters(ClusterStates=["RUNNING", "WAITING"])["Clusters"]}
     assert set(active) == {"shared-analytics", "no-runtime-roles", "no-security-configuration",
-                           "release-too-old", "multi-primary"}
+                           "release-too-old", "multi-primary", "livy-unreachable"}
     assert "terminated" in clusters_by_name(emulator)
 
 
@@ -209,7 +209,7 @@ def test_list_clusters_pages_through_a_thousand_clusters(tmp_path) -> None:
         emr = big.client("emr")
         pages = list(emr.get_paginator("list_clusters").paginate())
         ids = [c["Id"] for page in pages for c in page["Clusters"]]
-        assert len(ids) == len(set(ids)) == 1006
+        assert len(ids) == len(set(ids)) == 1007  # 7 world clusters + 1000 fillers
         assert len(pages) >= 20 and all(len(page["Clusters"]) <= 50 for page in pages)
         assert all("Marker" in page for page in pages[:-1]) and "Marker" not in pages[-1]
     finally:

@@ -30,6 +30,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -68,10 +69,19 @@ class _NoSpark:
                            f"Python only; {FAKE_ENGINE_HINT} for Spark")
 
 
+_MEMORY_SIZE = re.compile(r"[0-9]+([kmgtp]b?|b)?", re.IGNORECASE | re.ASCII)
+
+
 class FakeEngine:
     """Plain Python: quick to start, for tests and demos that do not need Spark."""
 
     def __init__(self, settings: dict[str, Any]) -> None:
+        memory = settings.get("driverMemory")
+        if memory and not _MEMORY_SIZE.fullmatch(memory):
+            # Spark refuses to start a driver with such a size; so does the fake, so that a
+            # session that dies while starting can be met without Java.
+            raise ValueError(f"Invalid driverMemory {memory!r}: Spark needs a size such as "
+                             "512m or 2g, so the session cannot start")
         self.app_id = f"local-fake-{os.getpid()}"
         self.spark_ui_url: str | None = None
         self.namespace: dict[str, Any] = {name: _NoSpark(name)
@@ -297,7 +307,12 @@ def main(argv: list[str] | None = None) -> int:
     first = protocol_in.readline()
     if not first:
         return 0
-    engine = ENGINES[args.engine](json.loads(first))
+    try:
+        engine = ENGINES[args.engine](json.loads(first))
+    except Exception as exc:  # noqa: BLE001  any start failure ends the session, as in Livy
+        # One line in the session log, like the error a failed Spark driver leaves there.
+        sys.stderr.write(f"the session could not start: {type(exc).__name__}: {exc}\n")
+        return 1
     engine.namespace.update({"__name__": "__main__", "__builtins__": builtins})
     interrupter = _Interrupter(engine)
     signal.signal(signal.SIGINT, interrupter)  # after the engine: pyspark installs its own
