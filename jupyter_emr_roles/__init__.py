@@ -4,7 +4,7 @@ from typing import Any
 
 from ._version import __version__
 
-__all__ = ["__version__", "load_ipython_extension"]
+__all__ = ["__version__", "connections_json", "load_ipython_extension"]
 
 
 def load_ipython_extension(ipython: Any) -> None:
@@ -12,3 +12,22 @@ def load_ipython_extension(ipython: Any) -> None:
     from .magics import EmrRolesMagics
 
     ipython.register_magics(EmrRolesMagics)
+
+
+def connections_json() -> str:
+    """This kernel's %connect sessions as JSON (name, cluster, role, state; never a secret).
+
+    The Lab extension's status bar asks the kernel for it as a user expression."""
+    from IPython import get_ipython
+
+    from .magics import connections_json as rows_of
+
+    return rows_of(get_ipython())
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "jupyter_emr_roles.server"}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "jupyter-emr-roles"}]

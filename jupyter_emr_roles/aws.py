@@ -8,9 +8,10 @@ included), so the local emulator and real AWS are reached the same way.
 from __future__ import annotations
 
 import getpass
+import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timezone
 from typing import Any, TypeVar
 
@@ -67,6 +68,38 @@ class Emr:
         return _call(f"describing cluster {cluster_id}",
                      lambda: self.client.describe_cluster(ClusterId=cluster_id))["Cluster"]
 
+    def list_clusters(self, states: Sequence[str], marker: str | None = None) -> dict[str, Any]:
+        """One ListClusters page (EMR's own page size, 50): ``Clusters`` and maybe ``Marker``."""
+        params: dict[str, Any] = {"ClusterStates": list(states)}
+        if marker:
+            params["Marker"] = marker
+        return _call("listing clusters", lambda: self.client.list_clusters(**params))
+
+    def security_configuration(self, name: str) -> dict[str, Any]:
+        """The parsed JSON of a security configuration (EMR returns it as a string)."""
+        answer = _call(f"reading the security configuration {name!r}",
+                       lambda: self.client.describe_security_configuration(Name=name))
+        try:
+            document = json.loads(answer.get("SecurityConfiguration") or "{}")
+        except ValueError:
+            raise AwsCallError(f"The security configuration {name!r} is not valid JSON.") from None
+        return document if isinstance(document, dict) else {}
+
+    def primary_node_count(self, cluster: dict[str, Any]) -> int:
+        """How many primary nodes the cluster asked for (more than one: high availability)."""
+        cluster_id = cluster["Id"]
+        if cluster.get("InstanceCollectionType") == "INSTANCE_FLEET":
+            fleets = _call(f"listing the instance fleets of {cluster_id}",
+                           lambda: self.client.list_instance_fleets(ClusterId=cluster_id))
+            return sum(fleet.get("TargetOnDemandCapacity", 0) + fleet.get("TargetSpotCapacity", 0)
+                       for fleet in fleets.get("InstanceFleets", [])
+                       if fleet.get("InstanceFleetType") == "MASTER")
+        groups = _call(f"listing the instance groups of {cluster_id}",
+                       lambda: self.client.list_instance_groups(ClusterId=cluster_id))
+        return sum(group.get("RequestedInstanceCount", 0)
+                   for group in groups.get("InstanceGroups", [])
+                   if group.get("InstanceGroupType") == "MASTER")
+
     def livy_url(self, cluster: dict[str, Any]) -> str:
         """Livy on the primary node: always HTTPS (runtime roles need in-transit encryption)."""
         state = cluster["Status"]["State"]
@@ -109,21 +142,25 @@ def _call(what: str, call: Callable[[], T], denied_fix: str = "") -> T:
         code, message = error.get("Code", "Error"), error.get("Message", str(exc))
         if "AccessDenied" in code or code in ("UnauthorizedOperation", "AuthorizationError"):
             raise AwsCallError(f"AWS denied {what}: {message} "
-                               f"{denied_fix or 'Ask your admin for the permission.'}") from None
+                               f"{denied_fix or 'Ask your admin for the permission.'}",
+                               "AccessDenied") from None
         if code in ("UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken",
                     "ExpiredTokenException"):
             raise AwsCallError(f"AWS did not accept your credentials when {what} ({code}: "
                                f"{message}). Refresh them (e.g. `aws sso login`) and try "
-                               "again.") from None
-        raise AwsCallError(f"EMR refused {what}: {message} ({code}).") from None
+                               "again.", "BadCredentials") from None
+        not_found = code in ("ResourceNotFoundException", "NoSuchEntity") or (
+            code == "InvalidRequestException" and "is not valid" in message)
+        raise AwsCallError(f"EMR refused {what}: {message} ({code}).",
+                           "NotFound" if not_found else "Refused") from None
     except botocore.exceptions.NoCredentialsError:
         raise AwsCallError(f"No AWS credentials were found for {what}. Configure them (aws "
                            "configure, AWS_PROFILE or --profile), or start the local emulator: "
-                           "eval \"$(jupyter-emr-roles local up --detach)\".") from None
+                           "eval \"$(jupyter-emr-roles local up --detach)\".", "NoCredentials") from None
     except botocore.exceptions.NoRegionError:
         raise AwsCallError(f"No AWS region is set for {what}; pass --region or set "
-                           "AWS_DEFAULT_REGION.") from None
+                           "AWS_DEFAULT_REGION.", "NoRegion") from None
     except (botocore.exceptions.EndpointConnectionError,
             botocore.exceptions.ConnectTimeoutError) as exc:
         raise AwsCallError(f"AWS could not be reached for {what}: {exc}. Check the network, the "
-                           "region and AWS_ENDPOINT_URL.") from None
+                           "region and AWS_ENDPOINT_URL.", "Unreachable") from None

@@ -70,7 +70,16 @@ def _one_paragraph(problems: list[Problem]) -> str:
 
 
 class AwsCallError(EmrRolesError):
-    """An AWS call failed: denied, unreachable, no credentials, or refused by EMR."""
+    """An AWS call failed: denied, unreachable, no credentials, or refused by EMR.
+
+    ``code`` sorts the failure for front ends that answer with a status (the REST
+    API says AccessDenied as AccessDenied): one of AccessDenied, BadCredentials,
+    NoCredentials, NoRegion, Unreachable, NotFound, Refused.
+    """
+
+    def __init__(self, message: str, code: str = "Refused") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class ClusterNotReady(EmrRolesError):

@@ -28,7 +28,7 @@ from .identifiers import ClusterId, RoleArn
 if TYPE_CHECKING:
     from .sessions import Connection, Connections
 
-LANGUAGES = ("python", "scala", "r")
+LANGUAGES = ("python", "scala", "r", "sql")
 _PROGRESS_EVERY = 1.0
 
 
@@ -77,6 +77,16 @@ def _verify(ca_bundle: str | None, no_verify: bool) -> str | bool:
     return path
 
 
+def connections_json(shell: Any) -> str:
+    """The kernel's connections as JSON, for the Lab extension's status bar: names, cluster,
+    role, state; no secret."""
+    magics = shell.magics_manager.registry.get("EmrRolesMagics") if shell else None
+    rows = magics.connections.rows() if magics is not None and magics._connections else []
+    return json.dumps([{key: row[key] for key in ("name", "cluster", "cluster_name", "role",
+                                                 "language", "livy_id", "state")}
+                       for row in rows])
+
+
 class _Progress:
     """One output line updated in place while the Livy session starts."""
 
@@ -119,8 +129,9 @@ class EmrRolesMagics(Magics):
     @argument("--name", help="The session's name for `%%spark -s NAME`. Default: the role name. "
               "Connecting a name again deletes its old Livy session first.")
     @argument("--language", choices=LANGUAGES, default="python",
-              help="The session's language (Livy kinds pyspark, spark, sparkr). SQL runs in any "
-              "of them with %%sql or `%%spark -c sql`. Default: python.")
+              help="The session's language (Livy kinds pyspark, spark, sparkr); sql opens a "
+              "PySpark session for %%sql cells (SQL runs in any session with %%sql or "
+              "`%%spark -c sql`). Default: python.")
     @argument("--access-role-arn", help="A role of the cluster's account to assume first "
               "(cross-account). Default: the access role your roles files give for it.")
     @argument("--region", help="AWS region of the cluster. Default: boto3's (AWS_DEFAULT_REGION, "

@@ -72,7 +72,8 @@ class Connection:
     def row(self) -> dict[str, Any]:
         """What ``%emr_sessions`` shows; no secret in it."""
         expiry = self.credentials.expires_at
-        return {"name": self.name, "cluster": self.cluster_id, "role": self.role_arn,
+        return {"name": self.name, "cluster": self.cluster_id, "cluster_name": self.cluster_name,
+                "role": self.role_arn,
                 "language": self.language, "livy_id": self.livy_id, "state": self.livy.state(),
                 "credentials_expire": expiry.isoformat(timespec="seconds") if expiry else "",
                 "links": self.livy.links()}

@@ -46,7 +46,10 @@ from .errors import LivyError
 
 log = logging.getLogger(__name__)
 
-LANGUAGES = {"python": constants.LANG_PYTHON, "scala": constants.LANG_SCALA, "r": constants.LANG_R}
+# sparkmagic has no SQL session kind (Livy's "sql" kind is not one of its languages): an SQL
+# session is a PySpark session, made for sparkmagic's %%sql cells.
+LANGUAGES = {"python": constants.LANG_PYTHON, "scala": constants.LANG_SCALA, "r": constants.LANG_R,
+             "sql": constants.LANG_PYTHON}
 _REJECTED = (401, 403)
 _PROBE_TIMEOUT = 15
 # Fast for the first second (a local or warm session is ready in ~0.1 s), then backing off.
