@@ -4,13 +4,19 @@
 #   ./scripts/test.sh -k roles   extra arguments go to pytest
 # Debian packages: libkrb5-dev (sparkmagic -> requests-kerberos -> gssapi builds against it);
 # the linter ShellCheck, which checks the lifecycle scripts as a test; util-linux (flock, setpriv);
-# openjdk-17-jre-headless for the emulator's real PySpark engine.
+# openjdk-17-jre-headless for the emulator's real PySpark engine; chromium for the browser tests
+# (Playwright drives Debian's Chromium: Playwright's own browser download is not used). Node.js
+# builds the JupyterLab extension during the install.
 set -euo pipefail
 # shellcheck source=scripts/setup-env.sh
 source "$(dirname "$0")/setup-env.sh"
 
-ensure_debian_packages libkrb5-dev gcc shellcheck util-linux openjdk-17-jre-headless
+ensure_debian_packages libkrb5-dev gcc shellcheck util-linux openjdk-17-jre-headless chromium
+command -v node >/dev/null || ensure_debian_packages nodejs
 ensure_venv test
+# IPython 8 beside the venv's IPython 9: the magics are tested in a kernel of each.
+[ -d "$VENV/ipython8/IPython" ] || "$VENV/bin/python" -m pip install --quiet --no-deps \
+  --target "$VENV/ipython8" 'ipython>=8.12,<9'
 cd "$ROOT"
 say "running the test suite"
 # pytest exits 5 when it collected nothing, and set -e turns any non-zero status into a failure.

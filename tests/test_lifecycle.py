@@ -765,7 +765,7 @@ def test_the_hook_stops_a_script_that_takes_too_long(tmp_path: Path) -> None:
 
     with pytest.raises(hooks.EmrRolesHookError, match="did not finish within 0.2 s for 'alice'"):
         asyncio.run(hook(fake_spawner("alice")))
-    assert time.monotonic() - began < 5
+    assert time.monotonic() - began < 20, "stopped, not waited for until its sleep ends"
 
 
 def test_the_hook_passes_only_its_own_environment() -> None:

@@ -125,7 +125,8 @@ class Emulator:
             if cluster.livy == "unreachable":
                 self.livy_ports[cluster_id] = _closed_port()
             else:
-                self.livy_ports[cluster_id] = await self._gateway.add_cluster(cluster_id)
+                self.livy_ports[cluster_id] = await self._gateway.add_cluster(
+                    cluster_id, start_delay=cluster.session_start_seconds)
         write_atomically(self.demo_roles_path, dumps(self.seeded.demo_roles_file()))
         self._write_state()
         log.info("emulator ready at %s", self.endpoint)

@@ -46,6 +46,9 @@ class WorldCluster(BaseModel):
     applications: list[str] = Field(default_factory=lambda: ["Hadoop", "Spark", "Livy"])
     livy: Literal["up", "unreachable"] = Field(
         "up", description="unreachable: DescribeCluster names a Livy port nothing listens on")
+    session_start_seconds: float = Field(
+        0, ge=0, description="How long each new Livy session stays starting before its engine "
+                             "starts (a busy cluster)")
 
 
 class DemoUser(BaseModel):

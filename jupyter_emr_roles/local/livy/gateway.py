@@ -244,8 +244,11 @@ class LivyGateway:
         self._sweeper: PeriodicCallback | None = None
         self._closed = False
 
-    async def add_cluster(self, cluster_id: str, port: int = 0) -> int:
+    async def add_cluster(self, cluster_id: str, port: int = 0, *, start_delay: float = 0.0) -> int:
         """Serve Livy for ``cluster_id`` on ``host:port`` (0 picks a free port); returns the port.
+
+        ``start_delay`` keeps each new session ``starting`` that many seconds before its
+        engine starts, as a busy cluster does while YARN finds room for the driver.
 
         Adding a cluster that is already served returns its port when ``port``
         is 0 or that same port, and raises ValueError for a different port.
@@ -258,7 +261,7 @@ class LivyGateway:
                 return existing
             raise ValueError(f"cluster {cluster_id} is already served on port {existing}")
         sessions = ClusterSessions(cluster_id, self._spec, self._session_timeout,
-                                   self._dead_retention)
+                                   self._dead_retention, start_delay)
         server = tornado.httpserver.HTTPServer(_application(sessions, self._registry),
                                                ssl_options=self._ssl_context)
         sockets = tornado.netutil.bind_sockets(port, address=self._host)

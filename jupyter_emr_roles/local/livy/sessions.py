@@ -171,7 +171,7 @@ class Session:
     """One Livy session: its worker process, its statements, its log and its heartbeat."""
 
     def __init__(self, session_id: int, identity: Identity, request: SessionRequest,
-                 spec: WorkerSpec, session_timeout: float) -> None:
+                 spec: WorkerSpec, session_timeout: float, start_delay: float = 0.0) -> None:
         self.id = session_id
         self.identity = identity
         self.request = request
@@ -183,6 +183,7 @@ class Session:
         self.timeout = (min(request.heartbeat_timeout, session_timeout)
                         if request.heartbeat_timeout else session_timeout)
         self._spec = spec
+        self._start_delay = start_delay
         self._log: deque[str] = deque(maxlen=spec.log_lines)
         self._statements: list[Statement] = []
         self._queue: asyncio.Queue[Statement] = asyncio.Queue()
@@ -305,6 +306,9 @@ class Session:
         await process.wait()
 
     async def _run(self) -> None:
+        if self._start_delay:
+            self._log.append(f"gateway: waiting {self._start_delay:g} s for cluster capacity")
+            await asyncio.sleep(self._start_delay)
         try:
             ready = await self._launch()
         except Exception as exc:  # noqa: BLE001  any failure to start is the session's death
@@ -410,8 +414,9 @@ class ClusterSessions:
     """
 
     def __init__(self, cluster_id: str, spec: WorkerSpec, session_timeout: float,
-                 dead_retention: float) -> None:
+                 dead_retention: float, start_delay: float = 0.0) -> None:
         self.cluster_id = cluster_id
+        self._start_delay = start_delay
         self._spec = spec
         self._session_timeout = session_timeout
         self._dead_retention = dead_retention
@@ -429,7 +434,8 @@ class ClusterSessions:
                     s.request.name == request.name and s.state in LIVE_STATES
                     for s in self._sessions.values()):
                 raise LivyError(400, f"Duplicate session name: {request.name}")
-            session = Session(self._next_id, identity, request, self._spec, self._session_timeout)
+            session = Session(self._next_id, identity, request, self._spec, self._session_timeout,
+                              self._start_delay)
             self._sessions[session.id] = session
             self._next_id += 1
         log.info("Livy session %s on %s created for %s", session.id, self.cluster_id,
