@@ -7,9 +7,11 @@ included), so the local emulator and real AWS are reached the same way.
 
 from __future__ import annotations
 
+import functools
 import getpass
 import json
 import logging
+import os
 import re
 from collections.abc import Callable, Sequence
 from datetime import timezone
@@ -30,6 +32,11 @@ READY_STATES = ("RUNNING", "WAITING")
 _RETRIES = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=10,
                   read_timeout=60)
 T = TypeVar("T")
+# The settings that decide who the caller is and where EMR is: a cached client is kept while
+# they stay the same.
+_AWS_ENV = ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+            "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_EMR",
+            "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CA_BUNDLE")
 
 
 def role_session_name(user: str | None = None) -> str:
@@ -56,6 +63,23 @@ def make_session(profile: str | None = None, region: str | None = None,
                          aws_secret_access_key=keys["SecretAccessKey"],
                          aws_session_token=keys["SessionToken"],
                          region_name=session.region_name)
+
+
+def caller_emr(profile: str | None = None, region: str | None = None) -> tuple[boto3.Session, Emr]:
+    """The caller's session and EMR client, kept while the AWS settings stay the same.
+
+    The AWS environment variables are part of the key, so ``%env AWS_PROFILE=...`` in a
+    kernel (or new keys in the server's environment) takes effect: building a boto3 client
+    loads the service model (about 150 ms), and boto3 refreshes the caller's credentials by
+    itself. Access-role sessions are not kept: their keys expire."""
+    return _caller_emr(profile, region, tuple(os.environ.get(name) for name in _AWS_ENV))
+
+
+@functools.lru_cache(maxsize=8)
+def _caller_emr(profile: str | None, region: str | None,
+                environment: tuple[str | None, ...]) -> tuple[boto3.Session, Emr]:
+    session = make_session(profile, region)
+    return session, Emr(session)
 
 
 class Emr:

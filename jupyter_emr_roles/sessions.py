@@ -9,9 +9,7 @@ holds a password: the credentials object hands one out per request.
 from __future__ import annotations
 
 import atexit
-import functools
 import logging
-import os
 import re
 import threading
 from collections.abc import Callable
@@ -22,7 +20,7 @@ from typing import Any
 import boto3
 
 from . import roles
-from .aws import Emr, make_session
+from .aws import Emr, caller_emr, make_session
 from .credentials import LivyCredentials
 from .errors import AwsCallError, EmrRolesError
 from .identifiers import AccountId, ClusterId, RoleArn
@@ -30,9 +28,6 @@ from .sparkmagic_bridge import LivyHandle, Progress, allow_unverified, open_sess
 
 log = logging.getLogger(__name__)
 
-_AWS_ENV = ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-            "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_EMR",
-            "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE")
 _NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{1,64}", re.ASCII)
 
 
@@ -154,8 +149,7 @@ def _find_cluster(request: ConnectRequest) -> tuple[boto3.Session, Emr, dict[str
         session = make_session(request.profile, request.region, request.access_role_arn)
         emr = Emr(session)
         return session, emr, emr.describe(request.cluster_id)
-    session, emr = _caller_emr(request.profile, request.region,
-                               tuple(os.environ.get(name) for name in _AWS_ENV))
+    session, emr = caller_emr(request.profile, request.region)
     try:
         return session, emr, emr.describe(request.cluster_id)
     except AwsCallError as first:
@@ -167,17 +161,6 @@ def _find_cluster(request: ConnectRequest) -> tuple[boto3.Session, Emr, dict[str
             except AwsCallError:
                 continue
         raise first from None
-
-
-@functools.lru_cache(maxsize=8)
-def _caller_emr(profile: str | None, region: str | None,
-                environment: tuple[str | None, ...]) -> tuple[boto3.Session, Emr]:
-    """The caller's session and EMR client, kept while the AWS settings stay the same
-    (``environment`` holds them, so ``%env AWS_PROFILE=...`` takes effect): building a
-    boto3 client loads the service model (about 150 ms), and boto3 refreshes the caller's
-    credentials by itself. Access-role sessions are not kept: their keys expire."""
-    session = make_session(profile, region)
-    return session, Emr(session)
 
 
 def _listed_access_roles() -> list[RoleArn]:

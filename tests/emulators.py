@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
+import jupyter_emr_roles.local
 from helpers import CLI
+
+DEFAULT_WORLD = Path(jupyter_emr_roles.local.__file__).parent / "world.default.json"
 
 
 @dataclass
@@ -43,3 +49,14 @@ def start_emulator(state_dir: Path, *args: str) -> RunningEmulator:
                           capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr
     return RunningEmulator(state_dir, parse_exports(proc.stdout))
+
+
+def start_changed_world(folder: Path, change: Callable[[dict[str, Any]], None],
+                        *args: str) -> RunningEmulator:
+    """An emulator seeded with the default world as ``change`` edits it (a busy cluster, a
+    user with fewer rights): the world file is the emulator's public way in."""
+    world = json.loads(DEFAULT_WORLD.read_text())
+    change(world)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "world.json").write_text(json.dumps(world))
+    return start_emulator(folder / "state", "--world", str(folder / "world.json"), *args)

@@ -17,9 +17,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import jupyter_emr_roles.local
 import pytest
-from emulators import RunningEmulator, start_emulator
+from emulators import RunningEmulator, start_changed_world, start_emulator
 from kernels import NotebookKernel, kernel_env
 
 ACCOUNT = "123456789012"
@@ -31,7 +30,6 @@ MARKETING_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/marketing-data-access/"
 WHO_AM_I = 'import boto3\nprint(boto3.client("sts").get_caller_identity()["Arn"])'
 OPEN_STATES = ("not_started", "starting", "idle", "busy")
 PYSPARK_KERNEL = "sparkmagic.kernels.pysparkkernel.pysparkkernel"
-DEFAULT_WORLD = Path(jupyter_emr_roles.local.__file__).parent / "world.default.json"
 
 
 @pytest.fixture(scope="module")
@@ -305,11 +303,10 @@ def test_access_role_session_token_stays_in_the_kernel(
 
 def test_a_session_that_does_not_start_in_time_is_deleted(
         tmp_path: Path, notebook: Callable[..., NotebookKernel]) -> None:
-    world = json.loads(DEFAULT_WORLD.read_text())
-    world["clusters"] = [{"name": "busy", "session_start_seconds": 600}]
-    world_file = tmp_path / "busy-world.json"
-    world_file.write_text(json.dumps(world))
-    busy = start_emulator(tmp_path / "busy", "--spark", "fake", "--world", str(world_file))
+    busy = start_changed_world(
+        tmp_path / "busy",
+        lambda world: world.update(clusters=[{"name": "busy", "session_start_seconds": 600}]),
+        "--spark", "fake")
     try:
         cluster = busy.client("emr").list_clusters()["Clusters"][0]["Id"]
         kernel = notebook(busy)

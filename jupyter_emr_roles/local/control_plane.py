@@ -90,11 +90,14 @@ class ControlPlane:
             region = self._region(environ)
             if operation == "GetClusterSessionCredentials":
                 return _json(start_response, self._get_cluster_session_credentials(params, region, environ))
+            # Every other EMR call is authorized here too, so an unknown key or a denied action
+            # gets EMR's JSON error shape rather than moto's XML one.
+            role_arn = params.get("ExecutionRoleArn") if operation == "AddJobFlowSteps" else None
+            self._authorize_call(environ, f"elasticmapreduce:{operation}", region, params,
+                                 {"elasticmapreduce:ExecutionRoleArn": role_arn} if role_arn else None)
             if operation == "ListInstanceFleets":
-                self._authorize_call(environ, "elasticmapreduce:ListInstanceFleets", region, params)
                 return _json(start_response, self._list_instance_fleets(params, region))
             if operation == "ListSteps":
-                self._authorize_call(environ, "elasticmapreduce:ListSteps", region, params)
                 return _json(start_response, self._list_steps(params, region))
             if operation == "AddJobFlowSteps":
                 self._check_steps_role(params, region)
@@ -293,8 +296,9 @@ class ControlPlane:
         """The IAM check moto makes, for the operations we answer ourselves; returns the caller."""
         caller_arn, policies = self._caller(environ)
         if self.enforce_iam:
-            cluster_id = params.get("ClusterId")
-            resource = f"arn:aws:elasticmapreduce:{region}:{self.account}:cluster/{cluster_id}"
+            cluster_id = params.get("ClusterId") or params.get("JobFlowId")
+            resource = (f"arn:aws:elasticmapreduce:{region}:{self.account}:cluster/{cluster_id}"
+                        if cluster_id else "*")
             _authorize(caller_arn, policies, action, resource, conditions or {})
         return caller_arn
 

@@ -56,6 +56,12 @@ class DemoUser(BaseModel):
     name: str
     roles: list[str]
     default_role: str | None = None
+    emr_actions: list[str] = Field(
+        default_factory=lambda: ["elasticmapreduce:Describe*", "elasticmapreduce:List*",
+                                 "elasticmapreduce:AddJobFlowSteps"],
+        description="EMR actions the user may call on any cluster, besides "
+                    "GetClusterSessionCredentials for its roles ([] makes a user who cannot "
+                    "even list clusters)")
 
 
 class World(BaseModel):
@@ -203,13 +209,13 @@ def _run_cluster(emr: Any, world: World, cluster: WorldCluster, simple: bool = F
 def _seed_demo_user(iam: Any, user: DemoUser, seeded: SeededWorld) -> None:
     arns = [seeded.roles[name] for name in user.roles]
     iam.create_user(UserName=user.name)
-    iam.put_user_policy(UserName=user.name, PolicyName="emr-runtime-roles", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": ["elasticmapreduce:Describe*", "elasticmapreduce:List*",
-                                           "elasticmapreduce:AddJobFlowSteps"], "Resource": "*"},
-            {"Effect": "Allow", "Action": "elasticmapreduce:GetClusterSessionCredentials",
-             "Resource": "*",
-             "Condition": {"StringEquals": {"elasticmapreduce:ExecutionRoleArn": arns}}}]}))
+    statements: list[dict[str, Any]] = [
+        {"Effect": "Allow", "Action": "elasticmapreduce:GetClusterSessionCredentials",
+         "Resource": "*", "Condition": {"StringEquals": {"elasticmapreduce:ExecutionRoleArn": arns}}}]
+    if user.emr_actions:
+        statements.insert(0, {"Effect": "Allow", "Action": user.emr_actions, "Resource": "*"})
+    iam.put_user_policy(UserName=user.name, PolicyName="emr-runtime-roles", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": statements}))
     key = iam.create_access_key(UserName=user.name)["AccessKey"]
     seeded.demo_user = user.name
     seeded.demo_access_key = (key["AccessKeyId"], key["SecretAccessKey"])

@@ -1,0 +1,157 @@
+"""What the REST API answers, as plain blocking functions over the core.
+
+The handlers parse nothing and decide nothing: they run these functions off
+the event loop and turn the project's exceptions into statuses. Keeping the
+answers here, free of tornado, keeps each rule of the contract
+(docs/rest-api.md) in one readable place.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from .. import clusters, roles
+from ..aws import READY_STATES, Emr, caller_emr, make_session
+from ..errors import AwsCallError, EmrRolesError
+from ..identifiers import AccountId, ClusterId, RoleArn, show
+
+LISTABLE_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATING")
+READINESS_SECONDS = 30.0
+# EMR's markers are opaque; whatever they are, they are short, printable and free of spaces.
+_MARKER = re.compile(r"[\x21-\x7e]{1,4096}", re.ASCII)
+_CHECK_FIELDS = {"cluster_id", "role_arn", "access_role_arn"}
+
+
+class BadRequest(EmrRolesError):
+    """A query parameter or request body the API cannot use."""
+
+
+class RoleNotListed(EmrRolesError):
+    """A role that the user's roles files do not offer for the cluster's account."""
+
+
+class ReadinessCache:
+    """Readiness answers kept ``seconds`` per key, so a picker that re-renders does not
+    describe the same cluster again; failures are never kept, so a fixed permission shows
+    at once. Thread-safe: the handlers compute in executor threads."""
+
+    def __init__(self, seconds: float = READINESS_SECONDS, size: int = 1024,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.seconds = seconds
+        self.size = size
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._kept: dict[Hashable, tuple[float, dict[str, Any]]] = {}
+
+    def get(self, key: Hashable, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        now = self.clock()
+        with self._lock:
+            kept = self._kept.get(key)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        value = compute()
+        with self._lock:
+            self._kept = {k: v for k, v in self._kept.items() if v[0] > now}
+            while len(self._kept) >= self.size:
+                del self._kept[next(iter(self._kept))]
+            self._kept[key] = (self.clock() + self.seconds, value)
+        return value
+
+
+def parse_states(text: str | None) -> tuple[str, ...]:
+    """``?states=RUNNING,WAITING`` → the states; absent means RUNNING and WAITING."""
+    if text is None:
+        return READY_STATES
+    states = tuple(dict.fromkeys(part.strip() for part in text.split(",")))
+    wrong = [state for state in states if state not in LISTABLE_STATES]
+    if wrong or not states:
+        raise BadRequest(f"The states {show(text)} are not valid: give a comma-separated list "
+                         f"of {', '.join(LISTABLE_STATES)} (or leave states out for RUNNING, "
+                         "WAITING).")
+    return states
+
+
+def parse_marker(text: str | None) -> str | None:
+    """The ``marker`` of a previous page, or None for the first page."""
+    if text is None or text == "":
+        return None
+    if not _MARKER.fullmatch(text):
+        raise BadRequest(f"The marker {show(text)} is not one this API gave out; pass the "
+                         "marker of the previous page exactly, or leave it out to start from "
+                         "the first page.")
+    return text
+
+
+def roles_json() -> dict[str, Any]:
+    return roles.load_catalog().as_json()
+
+
+def clusters_json(states: tuple[str, ...], marker: str | None) -> dict[str, Any]:
+    """One ListClusters page. A marker that EMR refuses is the caller's mistake (400)."""
+    _, emr = caller_emr()
+    try:
+        return clusters.list_page(emr, states, marker).as_json()
+    except AwsCallError as exc:
+        if marker is None or exc.code != "Refused":
+            raise
+        raise BadRequest(f"EMR did not accept the marker {show(marker)} ({exc}) Leave the "
+                         "marker out to start again from the first page.") from None
+
+
+def readiness_json(cache: ReadinessCache, cluster_id: str,
+                   access_role_arn: RoleArn | None = None) -> dict[str, Any]:
+    """The cluster's readiness, from the cache when it was asked in the last 30 seconds.
+
+    The key holds the caller's cached EMR client, which changes with the AWS settings, so
+    an answer given to one identity is never served to another."""
+    cluster = ClusterId(cluster_id, "the URL")
+    _, caller = caller_emr()
+
+    def assess() -> dict[str, Any]:
+        emr = caller if access_role_arn is None else Emr(make_session(None, None, access_role_arn))
+        return clusters.assess(emr, cluster).as_json()
+
+    return cache.get((cluster, access_role_arn, caller), assess)
+
+
+def check_json(cache: ReadinessCache, body: bytes) -> dict[str, Any]:
+    """``POST check``: both identifiers parse and the role is listed for the cluster's account."""
+    request = _check_request(body)
+    source = "the request body's {}".format
+    cluster_id = ClusterId(request.get("cluster_id"), source("cluster_id"))
+    role_arn = RoleArn(request.get("role_arn"), source("role_arn"))
+    access = request.get("access_role_arn")
+    access_role_arn = None if access is None else RoleArn(access, source("access_role_arn"))
+    catalog = roles.load_catalog()
+    cluster = readiness_json(cache, cluster_id, access_role_arn)
+    account = cluster["account"]
+    choices = catalog.account(AccountId(account, "the cluster's ARN")) if account else None
+    role = next((r for r in choices.roles if r.arn == role_arn), None) if choices else None
+    if role is None:
+        listed = ", ".join(r.arn for r in choices.roles) if choices else ""
+        offer = f"Pick one of {listed}" if listed else "No role is listed for that account"
+        raise RoleNotListed(
+            f"The role {role_arn} is not listed for account {account or '(unknown)'} of "
+            f"cluster {cluster_id} in your roles files. {offer}, or ask your admin to add it "
+            "(`jupyter-emr-roles roles add ARN`).")
+    return {"cluster": cluster, "role": role.as_json()}
+
+
+def _check_request(body: bytes) -> dict[str, Any]:
+    try:
+        request = json.loads(body or b"null")
+    except ValueError:
+        request = None
+    if not isinstance(request, dict):
+        raise BadRequest('The body must be a JSON object: {"cluster_id": "j-...", "role_arn": '
+                         '"arn:aws:iam::...:role/...", "access_role_arn": null}.')
+    unknown = sorted(set(request) - _CHECK_FIELDS)
+    if unknown:
+        raise BadRequest(f"The body has unknown fields {', '.join(map(show, unknown))}; it "
+                         "takes cluster_id, role_arn and access_role_arn.")
+    return request

@@ -1,0 +1,100 @@
+"""GET clusters: one ListClusters page per request, in the states asked for."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from conftest import RestClient, assert_error, point_at
+from emulators import RunningEmulator, start_changed_world, start_emulator
+
+WORLD_ACTIVE = {"shared-analytics", "no-runtime-roles", "no-security-configuration",
+                "release-too-old", "multi-primary", "livy-unreachable"}
+
+
+async def test_by_default_only_running_and_waiting_clusters(rest: RestClient) -> None:
+    answer = await rest.get("clusters")
+    assert answer.status == 200
+    assert answer.body["marker"] is None
+    rows = answer.body["clusters"]
+    assert {row["name"] for row in rows} == WORLD_ACTIVE
+    assert all(set(row) == {"id", "name", "state", "arn"} for row in rows)
+    assert {row["state"] for row in rows} <= {"RUNNING", "WAITING"}
+    assert all(row["arn"].endswith(f":cluster/{row['id']}") for row in rows)
+
+
+async def test_states_select_the_clusters(rest: RestClient) -> None:
+    answer = await rest.get("clusters", states="STARTING,TERMINATING")
+    assert answer.status == 200
+    assert answer.body == {"clusters": [], "marker": None}
+
+
+@pytest.mark.parametrize("states", ["TERMINATED", "RUNNING,", "running", "RUNNING;WAITING", ""])
+async def test_states_outside_the_list_are_400(rest: RestClient, states: str) -> None:
+    message = assert_error(await rest.get("clusters", states=states), 400, "BadRequest")
+    assert "STARTING, BOOTSTRAPPING, RUNNING, WAITING, TERMINATING" in message
+
+
+@pytest.mark.parametrize("marker", ["has space", "x" * 5000, "caf\u00e9"])
+async def test_a_marker_of_the_wrong_shape_is_400(rest: RestClient, marker: str) -> None:
+    message = assert_error(await rest.get("clusters", marker=marker), 400, "BadRequest")
+    assert "marker" in message
+
+
+async def test_a_marker_emr_refuses_is_400(rest: RestClient) -> None:
+    message = assert_error(await rest.get("clusters", marker="not-a-real-marker"), 400,
+                           "BadRequest")
+    assert "'not-a-real-marker'" in message and "first page" in message
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
+    """The default world plus 1000 filler clusters (seeding takes about ten seconds)."""
+    running = start_emulator(tmp_path_factory.mktemp("crowded"), "--spark", "fake",
+                             "--clusters", "1000")
+    yield running
+    running.cli("down")
+
+
+async def test_following_markers_gives_every_cluster_once(
+        rest: RestClient, crowded: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    point_at(monkeypatch, crowded)
+    ids: list[str] = []
+    pages, marker = 0, None
+    while True:
+        answer = await rest.get("clusters", **({"marker": marker} if marker else {}))
+        assert answer.status == 200, answer
+        ids += [row["id"] for row in answer.body["clusters"]]
+        pages += 1
+        marker = answer.body["marker"]
+        if marker is None:
+            break
+    expected = {c["Id"] for page in crowded.client("emr").get_paginator("list_clusters").paginate(
+        ClusterStates=["RUNNING", "WAITING"]) for c in page["Clusters"]}
+    assert len(ids) == len(set(ids)) == len(expected) == 1006
+    assert set(ids) == expected
+    assert pages > 1
+
+
+@pytest.fixture(scope="module")
+def no_emr_rights(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
+    """The default world, but its user may call no EMR action beyond its roles' credentials."""
+    running = start_changed_world(tmp_path_factory.mktemp("no-emr-rights"),
+                                  lambda world: world["demo_user"].update(emr_actions=[]),
+                                  "--spark", "fake")
+    yield running
+    running.cli("down")
+
+
+async def test_a_user_who_may_not_list_clusters_gets_403_access_denied(
+        rest: RestClient, no_emr_rights: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    point_at(monkeypatch, no_emr_rights)
+    message = assert_error(await rest.get("clusters"), 403, "AccessDenied")
+    assert "elasticmapreduce:ListClusters" in message, "names the IAM action, not 'no clusters'"
+
+
+async def test_a_key_aws_does_not_know_is_502_bad_credentials(
+        rest: RestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAUNKNOWNKEY000000")
+    message = assert_error(await rest.get("clusters"), 502, "BadCredentials")
+    assert "did not accept your credentials" in message
