@@ -1,0 +1,215 @@
+import { ApiError, EmrRolesClient, IClusterSummary, IRolesCatalog } from '../api';
+import { ConnectBody } from '../connectDialog';
+
+const ACCOUNT = '123456789012';
+const SALES = `arn:aws:iam::${ACCOUNT}:role/sales-data-access`;
+const MARKETING = `arn:aws:iam::${ACCOUNT}:role/marketing-data-access`;
+
+const CATALOG: IRolesCatalog = {
+  accounts: [
+    {
+      account: ACCOUNT,
+      default_role: SALES,
+      access_role: null,
+      offer_caller_role: false,
+      roles: [
+        { arn: MARKETING, label: 'Marketing', default: false, sources: ['emr-roles.json'] },
+        { arn: SALES, label: 'Sales', default: true, sources: ['emr-roles.json'] }
+      ]
+    }
+  ],
+  sources: [],
+  conflicts: []
+};
+
+function cluster(id: string, name: string, account = ACCOUNT): IClusterSummary {
+  return {
+    id,
+    name,
+    state: 'WAITING',
+    arn: `arn:aws:elasticmapreduce:us-east-1:${account}:cluster/${id}`
+  };
+}
+
+/** A stand-in for the REST client: pages, readiness and check answers given by the test. */
+function fakeClient(pages: (IClusterSummary[] | ApiError)[], catalog = CATALOG) {
+  const asked: string[] = [];
+  const checks: [string, string][] = [];
+  const client = {
+    roles: async () => catalog,
+    async *clusterPages() {
+      for (const page of pages) {
+        if (page instanceof ApiError) {
+          throw page;
+        }
+        yield page;
+      }
+    },
+    cluster: async (id: string) => {
+      asked.push(id);
+      return {
+        id,
+        name: id === 'j-MULTI' ? 'multi-primary' : 'shared-analytics',
+        state: 'WAITING',
+        release: 'emr-7.1.0',
+        account: id === 'j-OTHER' ? '999999999999' : ACCOUNT,
+        ready: id !== 'j-MULTI',
+        reasons: id === 'j-MULTI' ? ['Runtime roles are not supported on multi-primary clusters.'] : [],
+        checks: []
+      };
+    },
+    check: async (clusterId: string, roleArn: string) => {
+      checks.push([clusterId, roleArn]);
+      if (roleArn === MARKETING) {
+        throw new ApiError('RoleNotListed', 'The role is not listed for this account.', 403);
+      }
+      return { cluster: await client.cluster(clusterId), role: CATALOG.accounts[0].roles[1] };
+    }
+  };
+  return { client: client as unknown as EmrRolesClient, asked, checks };
+}
+
+async function settled(body: ConnectBody): Promise<void> {
+  await body.loaded;
+  for (let i = 0; i < 10; i++) {
+    await new Promise(resolve => setTimeout(resolve, 0));
+  }
+}
+
+function q<T extends Element>(body: ConnectBody, selector: string): T {
+  const node = body.node.querySelector<T>(selector);
+  if (!node) {
+    throw new Error(`no ${selector}`);
+  }
+  return node;
+}
+
+describe('ConnectBody', () => {
+  it('lists every page of clusters as options of the Clusters listbox', async () => {
+    const { client } = fakeClient([
+      [cluster('j-SHARED', 'shared-analytics')],
+      [],
+      [cluster('j-MULTI', 'multi-primary')]
+    ]);
+    const body = new ConnectBody(client);
+    await settled(body);
+    const options = body.node.querySelectorAll('[role="listbox"][aria-label="Clusters"] [role="option"]');
+    expect([...options].map(option => option.textContent)).toEqual([
+      expect.stringMatching(/shared-analytics.*j-SHARED/),
+      expect.stringMatching(/multi-primary.*j-MULTI/)
+    ]);
+    expect(options[0].getAttribute('aria-selected')).toBe('true');
+    expect(q<HTMLElement>(body, '[role="status"]').hidden).toBe(true);
+  });
+
+  it('fetches readiness for the selected cluster only (no IntersectionObserver here)', async () => {
+    const { client, asked } = fakeClient([
+      [cluster('j-SHARED', 'shared-analytics'), cluster('j-MULTI', 'multi-primary')]
+    ]);
+    const body = new ConnectBody(client);
+    await settled(body);
+    expect(asked).toEqual(['j-SHARED']);
+    expect(q(body, '.jp-EmrRoles-badge').textContent).toBe('ready');
+
+    const listbox = q<HTMLElement>(body, '[role="listbox"]');
+    listbox.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowDown', bubbles: true }));
+    await settled(body);
+    expect(asked).toEqual(['j-SHARED', 'j-MULTI']);
+    const multi = body.node.querySelectorAll('[role="option"]')[1];
+    expect(multi.getAttribute('aria-selected')).toBe('true');
+    const badge = multi.querySelector<HTMLElement>('.jp-EmrRoles-badge')!;
+    expect(badge.textContent).toBe('not ready');
+    expect(badge.title).toContain('multi-primary');
+  });
+
+  it('offers the account roles with the default preselected', async () => {
+    const { client } = fakeClient([[cluster('j-SHARED', 'shared-analytics')]]);
+    const body = new ConnectBody(client);
+    await settled(body);
+    const select = q<HTMLSelectElement>(body, 'select[aria-label="Runtime role"]');
+    expect([...select.options].map(o => [o.textContent, o.value])).toEqual([
+      ['Marketing', MARKETING],
+      ['Sales', SALES]
+    ]);
+    expect(select.value).toBe(SALES);
+    expect(select.options[1].title).toContain('emr-roles.json');
+    expect(q<HTMLInputElement>(body, 'input[aria-label="Session name"]').placeholder).toBe(
+      'sales-data-access'
+    );
+    expect(
+      [...q<HTMLSelectElement>(body, 'select[aria-label="Language"]').options].map(o => o.value)
+    ).toEqual(['python', 'scala', 'r', 'sql']);
+  });
+
+  it('says how to add a role when the account has none', async () => {
+    const { client } = fakeClient([[cluster('j-OTHER', 'other', '999999999999')]]);
+    const body = new ConnectBody(client);
+    await settled(body);
+    expect(q<HTMLSelectElement>(body, 'select[aria-label="Runtime role"]').disabled).toBe(true);
+    expect(body.node.textContent).toContain('999999999999');
+    expect(body.node.textContent).toContain('jupyter-emr-roles roles add ARN');
+    expect(await body.submit()).toBe(false);
+  });
+
+  it('shows AccessDenied as a permission problem, not as an empty list', async () => {
+    const { client } = fakeClient([
+      new ApiError('AccessDenied', 'elasticmapreduce:ListClusters was denied.', 403)
+    ]);
+    const body = new ConnectBody(client);
+    await settled(body);
+    const alert = q<HTMLElement>(body, '[role="alert"].jp-EmrRoles-error');
+    expect(alert.hidden).toBe(false);
+    expect(alert.textContent).toContain('Permission problem: elasticmapreduce:ListClusters');
+    expect(body.node.textContent).not.toContain('No running or waiting clusters');
+  });
+
+  it('says so when there are no clusters', async () => {
+    const { client } = fakeClient([[], []]);
+    const body = new ConnectBody(client);
+    await settled(body);
+    expect(q(body, '[role="status"]').textContent).toBe('No running or waiting clusters were found.');
+  });
+
+  it('checks the choice with the server and gives back the validated values', async () => {
+    const { client, checks } = fakeClient([[cluster('j-SHARED', 'shared-analytics')]]);
+    const body = new ConnectBody(client, { name: 'sales', language: 'scala' });
+    await settled(body);
+    q<HTMLTextAreaElement>(body, 'textarea[aria-label="Livy session settings (JSON)"]').value =
+      '{"driverMemory": "2g"}';
+    expect(await body.submit()).toBe(true);
+    expect(checks).toEqual([['j-SHARED', SALES]]);
+    expect(body.getValue()).toEqual({
+      clusterId: 'j-SHARED',
+      roleArn: SALES,
+      name: 'sales',
+      language: 'scala',
+      settings: '{"driverMemory": "2g"}'
+    });
+  });
+
+  it('keeps the dialog open with the server refusal in the alert', async () => {
+    const { client } = fakeClient([[cluster('j-SHARED', 'shared-analytics')]]);
+    const body = new ConnectBody(client, { roleArn: MARKETING });
+    await settled(body);
+    expect(await body.submit()).toBe(false);
+    expect(q(body, '[role="alert"]').textContent).toContain('not listed');
+  });
+
+  it('refuses settings that are not a JSON object before asking the server', async () => {
+    const { client, checks } = fakeClient([[cluster('j-SHARED', 'shared-analytics')]]);
+    const body = new ConnectBody(client, { settings: '["driverMemory"]' });
+    await settled(body);
+    expect(await body.submit()).toBe(false);
+    expect(checks).toEqual([]);
+    expect(q(body, '[role="alert"]').textContent).toContain('JSON object');
+  });
+
+  it('refuses a not-ready cluster with its reasons', async () => {
+    const { client, checks } = fakeClient([[cluster('j-MULTI', 'multi-primary')]]);
+    const body = new ConnectBody(client);
+    await settled(body);
+    expect(await body.submit()).toBe(false);
+    expect(checks).toEqual([]);
+    expect(q(body, '[role="alert"]').textContent).toContain('multi-primary clusters');
+  });
+});

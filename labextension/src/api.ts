@@ -1,0 +1,226 @@
+/**
+ * A small typed client of the server extension's REST API (docs/rest-api.md).
+ *
+ * Every failure becomes an `ApiError` with the server's `{code, message}`, so
+ * the widgets show one paragraph that says what to do and can tell a
+ * permission problem from an empty list.
+ */
+
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+export interface IRole {
+  arn: string;
+  label: string | null;
+  default: boolean;
+  sources: string[];
+}
+
+export interface IAccount {
+  account: string;
+  default_role: string | null;
+  access_role: string | null;
+  offer_caller_role: boolean;
+  roles: IRole[];
+}
+
+export interface IRolesCatalog {
+  accounts: IAccount[];
+  sources: { name: string; files: { path: string; exists: boolean }[] }[];
+  conflicts: unknown[];
+}
+
+export interface IClusterSummary {
+  id: string;
+  name: string;
+  state: string;
+  arn: string;
+}
+
+export interface IClusterPage {
+  clusters: IClusterSummary[];
+  marker: string | null;
+}
+
+export interface IReadinessCheck {
+  key: string;
+  passed: boolean | null;
+  detail: string;
+  fix: string;
+}
+
+export interface IReadiness {
+  id: string;
+  name: string;
+  state: string;
+  release: string;
+  account: string;
+  ready: boolean;
+  reasons: string[];
+  checks: IReadinessCheck[];
+}
+
+export interface ICheckResult {
+  cluster: IReadiness;
+  role: IRole;
+}
+
+/** The URL namespace of the server extension, under the server's base URL. */
+export const NAMESPACE = 'jupyter-emr-roles';
+
+/** An error as the server extension reports it: a code and one paragraph. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status: number = 0
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  /** AWS (or the server) refused for lack of permission, as opposed to "nothing there". */
+  get isPermissionProblem(): boolean {
+    return this.code === 'AccessDenied';
+  }
+}
+
+/**
+ * Turn a non-2xx answer into an ApiError. A body that is not the documented
+ * `{code, message}` (a proxy's HTML page, a 404 from a server without the
+ * extension) still gets a message that says what to check.
+ */
+export async function errorOf(response: Response): Promise<ApiError> {
+  const text = await response.text();
+  let body: unknown = null;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = null;
+  }
+  if (body !== null && typeof body === 'object') {
+    const { code, message } = body as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && typeof message === 'string') {
+      return new ApiError(code, message, response.status);
+    }
+  }
+  if (response.status === 404) {
+    return new ApiError(
+      'NotInstalled',
+      'The jupyter-emr-roles server extension did not answer. Check that it is enabled ' +
+        '(jupyter server extension list) and restart JupyterLab.',
+      404
+    );
+  }
+  if (response.status === 403) {
+    return new ApiError(
+      'Forbidden',
+      'The Jupyter server refused the request. Your login may have expired: reload the page.',
+      403
+    );
+  }
+  return new ApiError(
+    `HTTP${response.status}`,
+    `The jupyter-emr-roles server extension failed (HTTP ${response.status}). ` +
+      'The Jupyter server log says why.',
+    response.status
+  );
+}
+
+export class EmrRolesClient {
+  constructor(
+    readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+  ) {}
+
+  /** The full URL of an endpoint, with its query parameters encoded. */
+  url(path: string, query: Record<string, string> = {}): string {
+    const base = URLExt.join(this.settings.baseUrl, NAMESPACE, path);
+    const search = new URLSearchParams(query).toString();
+    return search ? `${base}?${search}` : base;
+  }
+
+  roles(): Promise<IRolesCatalog> {
+    return this.request<IRolesCatalog>(this.url('roles'));
+  }
+
+  /** One ListClusters page; `marker` is the previous page's marker. */
+  clusterPage(marker: string | null = null, states: string[] = []): Promise<IClusterPage> {
+    const query: Record<string, string> = {};
+    if (marker !== null) {
+      query.marker = marker;
+    }
+    if (states.length) {
+      query.states = states.join(',');
+    }
+    return this.request<IClusterPage>(this.url('clusters', query));
+  }
+
+  /**
+   * Every page of clusters, one at a time, so the first page can be shown at
+   * once. An empty page with a marker is not the end: only a null marker is.
+   * A marker seen twice would loop forever, so it ends the listing with an error.
+   */
+  async *clusterPages(states: string[] = []): AsyncGenerator<IClusterSummary[]> {
+    const seen = new Set<string>();
+    let marker: string | null = null;
+    do {
+      const page: IClusterPage = await this.clusterPage(marker, states);
+      yield page.clusters;
+      marker = page.marker;
+      if (marker !== null) {
+        if (seen.has(marker)) {
+          throw new ApiError(
+            'BadMarker',
+            'The cluster list repeated a page marker, so it was stopped. Reopen the dialog to try again.'
+          );
+        }
+        seen.add(marker);
+      }
+    } while (marker !== null);
+  }
+
+  /** A cluster's details and runtime-role readiness. */
+  cluster(clusterId: string): Promise<IReadiness> {
+    return this.request<IReadiness>(this.url(`clusters/${encodeURIComponent(clusterId)}`));
+  }
+
+  /** Ask the server whether a cluster + role choice is allowed before a cell is written. */
+  check(
+    clusterId: string,
+    roleArn: string,
+    accessRoleArn: string | null = null
+  ): Promise<ICheckResult> {
+    return this.request<ICheckResult>(this.url('check'), {
+      method: 'POST',
+      body: JSON.stringify({
+        cluster_id: clusterId,
+        role_arn: roleArn,
+        access_role_arn: accessRoleArn
+      })
+    });
+  }
+
+  private async request<T>(url: string, init: RequestInit = {}): Promise<T> {
+    let response: Response;
+    try {
+      response = await ServerConnection.makeRequest(url, init, this.settings);
+    } catch {
+      throw new ApiError(
+        'NetworkError',
+        'The Jupyter server could not be reached. Check that it is still running.'
+      );
+    }
+    if (!response.ok) {
+      throw await errorOf(response);
+    }
+    try {
+      return (await response.json()) as T;
+    } catch {
+      throw new ApiError(
+        'BadResponse',
+        'The jupyter-emr-roles server extension answered something that is not JSON.',
+        response.status
+      );
+    }
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The code cells the dialog writes into the notebook.
+ *
+ * A cell is built only from values that match the documented shapes
+ * (patterns.ts); anything else is refused with a message and never reaches
+ * the cell text, so a hostile cluster name, role ARN or session name cannot
+ * become code. The Livy settings are parsed and written back as JSON, so only
+ * JSON ever goes into the cell body.
+ */
+
+import {
+  isClusterId,
+  isLanguage,
+  isRoleArn,
+  isSessionName,
+  Language,
+  LANGUAGES
+} from './patterns';
+
+/** The line that registers the magics; a cell of its own, see `connectCells`. */
+export const LOAD_EXT = '%load_ext jupyter_emr_roles';
+
+/** The largest Livy settings body accepted: more is a mistake, not settings. */
+export const MAX_SETTINGS_CHARS = 65536;
+
+export interface IConnectChoice {
+  clusterId: string;
+  roleArn: string;
+  /** The session name; empty means the magic's default (the role name). */
+  name: string;
+  language: Language;
+  /** Livy session settings as JSON text; empty for none. */
+  settings: string;
+}
+
+/** A choice the cell builder refused; the message names the field and the rule. */
+export class InvalidChoice extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidChoice';
+  }
+}
+
+/**
+ * Parse the Livy settings text: a JSON object, without "kind" (the language
+ * option chooses it). Returns null for empty text.
+ */
+export function parseSettings(text: string): Record<string, unknown> | null {
+  if (!text.trim()) {
+    return null;
+  }
+  if (text.length > MAX_SETTINGS_CHARS) {
+    throw new InvalidChoice(
+      `The Livy session settings are longer than ${MAX_SETTINGS_CHARS} characters.`
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new InvalidChoice(
+      `The Livy session settings are not valid JSON (${(error as Error).message}). ` +
+        'Write a JSON object such as {"driverMemory": "2g"}, or leave them empty.'
+    );
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new InvalidChoice(
+      'The Livy session settings must be a JSON object such as {"driverMemory": "2g"}.'
+    );
+  }
+  if (Object.prototype.hasOwnProperty.call(value, 'kind')) {
+    throw new InvalidChoice(
+      'The Livy session settings set "kind"; choose the language instead.'
+    );
+  }
+  return value as Record<string, unknown>;
+}
+
+/** Throw InvalidChoice unless every field has its documented shape. */
+export function validateChoice(choice: IConnectChoice): void {
+  if (!isClusterId(choice.clusterId)) {
+    throw new InvalidChoice(
+      "The cluster ID is not valid: expected 'j-' followed by upper-case letters and digits."
+    );
+  }
+  if (!isRoleArn(choice.roleArn)) {
+    throw new InvalidChoice(
+      'The runtime role is not a valid IAM role ARN ' +
+        '(arn:aws:iam::<12-digit account>:role/<name>).'
+    );
+  }
+  if (choice.name !== '' && !isSessionName(choice.name)) {
+    throw new InvalidChoice(
+      'The session name is not valid: use 1 to 64 letters, digits or + = , . @ _ -'
+    );
+  }
+  if (!isLanguage(choice.language)) {
+    throw new InvalidChoice(`The language must be one of ${LANGUAGES.join(', ')}.`);
+  }
+  parseSettings(choice.settings);
+}
+
+/** The `%%connect` cell for a choice; throws InvalidChoice for any invalid field. */
+export function connectCell(choice: IConnectChoice): string {
+  validateChoice(choice);
+  const parts = [
+    '%%connect',
+    '--cluster-id',
+    choice.clusterId,
+    '--role-arn',
+    choice.roleArn
+  ];
+  if (choice.name) {
+    parts.push('--name', choice.name);
+  }
+  parts.push('--language', choice.language);
+  const settings = parseSettings(choice.settings);
+  const body = settings === null ? '' : '\n' + JSON.stringify(settings, null, 2);
+  return parts.join(' ') + body;
+}
+
+/**
+ * The cells to insert: the `%%connect` cell, preceded by a `%load_ext` cell
+ * when the kernel has not loaded the extension. IPython recognises a cell
+ * magic only on a cell's first line, so `%load_ext` cannot share its cell.
+ */
+export function connectCells(choice: IConnectChoice, loaded: boolean): string[] {
+  const cell = connectCell(choice);
+  return loaded ? [cell] : [LOAD_EXT, cell];
+}

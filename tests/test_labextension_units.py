@@ -1,0 +1,79 @@
+"""The Lab extension's jest suite, run as part of the project's one test command.
+
+Also holds the extension to the Python identifier shapes: the patterns in
+labextension/src/patterns.ts must be the very strings of identifiers.py,
+sessions.py and magics.py, and the TypeScript checks are run over the same
+table of good and bad identifiers as the Python ones (identifier_cases.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import identifier_cases
+
+from jupyter_emr_roles import identifiers, magics, sessions
+
+LABEXTENSION = Path(__file__).resolve().parent.parent / "labextension"
+PATTERNS_TS = LABEXTENSION / "src" / "patterns.ts"
+
+
+def _ts_constants() -> dict[str, str]:
+    """`export const NAME = '...';` (a string, number or array literal) from patterns.ts."""
+    text = PATTERNS_TS.read_text(encoding="utf-8")
+    found = re.findall(r"^export const ([A-Z_]+)\s*=\s*(.+?);$", text, re.MULTILINE | re.DOTALL)
+    return {name: value.strip() for name, value in found}
+
+
+def _ts_string(literal: str) -> str:
+    assert re.fullmatch(r"'[^'\\]*'", literal), f"not a plain string literal: {literal}"
+    return literal[1:-1]
+
+
+def test_ts_patterns_are_the_python_patterns() -> None:
+    constants = _ts_constants()
+    assert _ts_string(constants["ACCOUNT_PATTERN"]) == identifiers.ACCOUNT_PATTERN
+    assert _ts_string(constants["CLUSTER_PATTERN"]) == identifiers.CLUSTER_PATTERN
+    assert _ts_string(constants["ROLE_ARN_PATTERN"]) == identifiers.ROLE_ARN_PATTERN
+    assert _ts_string(constants["SESSION_NAME_PATTERN"]) == f"^{sessions._NAME.pattern}$"
+    assert int(constants["ROLE_PATH_MAX"]) == identifiers._MAX_PATH
+
+
+def test_ts_languages_are_the_magic_languages() -> None:
+    literal = _ts_constants()["LANGUAGES"]
+    assert literal.endswith(" as const")
+    languages = json.loads(literal.removesuffix(" as const").replace("'", '"'))
+    assert tuple(languages) == magics.LANGUAGES
+
+
+def _jlpm() -> str:
+    """jlpm from this interpreter's environment first (it comes with JupyterLab)."""
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    found = shutil.which("jlpm", path=path)
+    assert found, "jlpm not found: install JupyterLab in this environment"
+    return found
+
+
+def test_jest_suite_passes(tmp_path: Path) -> None:
+    assert (LABEXTENSION / "node_modules").is_dir(), (
+        "labextension/node_modules is missing: run `jlpm install` in labextension/ "
+        "(pip install -e . does it as part of building the Lab extension)")
+    cases = tmp_path / "identifier_cases.json"
+    cases.write_text(json.dumps({name: getattr(identifier_cases, name) for name in (
+        "GOOD_ACCOUNTS", "BAD_ACCOUNTS", "GOOD_CLUSTERS", "BAD_CLUSTERS",
+        "GOOD_ROLE_ARNS", "BAD_ROLE_ARNS")}), encoding="utf-8")
+    env = {**os.environ, "CI": "true", "EMR_ROLES_IDENTIFIER_CASES": str(cases),
+           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    result = subprocess.run([_jlpm(), "test", "--ci", "--verbose"], cwd=LABEXTENSION, env=env,
+                            capture_output=True, text=True, timeout=280, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-6000:]
+    assert re.search(r"Tests:\s+\d+ passed, \d+ total", output), output[-3000:]
+    assert "failed" not in output.split("Tests:")[-1].splitlines()[0]
+    assert "identifier checks (tests/identifier_cases.py table)" in output, output[-3000:]
