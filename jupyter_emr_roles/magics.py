@@ -1,4 +1,4 @@
-"""``%connect``, ``%%connect``, ``%disconnect`` and ``%emr_sessions``: the notebook's side.
+"""``%connect``, ``%%connect``, ``%disconnect``, ``%emr_sessions`` and ``%emr_picker``: the notebook's side.
 
 Loading the extension only registers these magics: boto3 and sparkmagic are
 imported on the first ``%connect``, so ``%load_ext jupyter_emr_roles`` is
@@ -215,6 +215,30 @@ class EmrRolesMagics(Magics):
             print("No sessions; open one with %connect --cluster-id j-...")
             return
         display(HTML(_table(rows)))
+
+    @magic_arguments()
+    @argument("--region", help="AWS region whose clusters are listed. Default: boto3's "
+              "(AWS_DEFAULT_REGION, profile).")
+    @argument("--profile", help="AWS profile to use. Default: boto3's (AWS_PROFILE, default).")
+    @line_magic
+    def emr_picker(self, line: str) -> None:
+        """Pick a cluster and a runtime role with widgets, then connect: %connect for
+        front ends without the Lab extension (Notebook 7, VS Code).
+
+        Shows the RUNNING and WAITING clusters ("More clusters…" loads the next page),
+        whether the selected one can take a runtime-role session and why not, the
+        runtime roles your roles files list for its account (the default one
+        preselected), the language and the session name (empty: the role name).
+        Connect opens the session exactly as %connect does (Livy's certificate is
+        checked against AWS_CA_BUNDLE, else REQUESTS_CA_BUNDLE, else the system's
+        CAs); progress, the result or the reason it failed appear below the button.
+        Then use the session with `%%spark -s NAME`. The widgets hold no credential,
+        so saving the notebook with widget state saves no secret.
+        """
+        args = parse_argstring(self.emr_picker, line)
+        with _one_paragraph():
+            from .widgets import Picker
+            display(Picker(self.connections, args.profile, args.region).widget)
 
 
 def _positive(timeout: float) -> float:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import re
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -131,6 +133,37 @@ class NotebookKernel:
         reply = self.client.execute_interactive(code, timeout=timeout, output_hook=collect,
                                                 allow_stdin=False, store_history=True)
         return Cell(reply["content"]["status"], ANSI.sub("", "".join(chunks)))
+
+    def messages(self, code: str, timeout: float = CELL_TIMEOUT) -> tuple[str, list[dict[str, Any]]]:
+        """Execute one cell; the execute_reply's status and every IOPub message the cell caused
+        (widgets' comm_open and comm_msg included), as a front end receives them."""
+        received: list[dict[str, Any]] = []
+        reply = self.client.execute_interactive(code, timeout=timeout, output_hook=received.append,
+                                                allow_stdin=False, store_history=True)
+        return reply["content"]["status"], received
+
+    def send_comm(self, comm_id: str, data: dict[str, Any],
+                  timeout: float = CELL_TIMEOUT) -> list[dict[str, Any]]:
+        """Send a comm_msg as a front end does (a widget's state update, a button click) and
+        return the IOPub messages its handling caused, once the kernel is idle again."""
+        request = self.client.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
+        self.client.shell_channel.send(request)
+        deadline = time.monotonic() + timeout
+        received: list[dict[str, Any]] = []
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"the kernel did not handle {data} in {timeout} s")
+            try:
+                message = self.client.get_iopub_msg(timeout=remaining)
+            except queue.Empty:
+                continue
+            if message["parent_header"].get("msg_id") != request["header"]["msg_id"]:
+                continue
+            if (message["header"]["msg_type"] == "status"
+                    and message["content"]["execution_state"] == "idle"):
+                return received
+            received.append(message)
 
     def ok(self, code: str, timeout: float = CELL_TIMEOUT) -> str:
         """Run a cell that must succeed in the notebook's sense; returns its output."""

@@ -1,0 +1,267 @@
+"""``%emr_picker``: the Lab extension's cluster and role choice as ipywidgets.
+
+For front ends without the Lab extension (Notebook 7 pages, VS Code): the same
+choice (cluster with its readiness, runtime role of the cluster's account,
+language, session name), and Connect goes through the very
+``Connections.connect`` that ``%connect`` calls, so both behave alike.
+
+Everything happens on the kernel's shell thread, in the handlers of the
+widgets' messages. Cluster pages after the first come from a "More clusters…"
+button rather than a background thread: traitlets and widget comms are not
+thread-safe, a thread replacing the options could reset a selection the user
+is making at that moment, and one ListClusters page (50) holds every RUNNING
+or WAITING cluster of most accounts, so the button rarely shows at all.
+
+Widget state can be saved into the notebook file, so the widgets hold only
+cluster IDs, names and states, role ARNs and labels, and messages. The output
+area is written by the kernel through its ``outputs`` state (not captured from
+print), so what a front end shows is exactly what that state holds.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as widgets
+
+from . import roles
+from .aws import READY_STATES, Emr, caller_emr
+from .clusters import ClusterSummary, assess, list_page
+from .errors import EmrRolesError
+from .identifiers import AccountId, ClusterId, RoleArn
+from .magics import _PROGRESS_EVERY, LANGUAGES, _connected, _links_html, _verify
+from .sessions import Connections, ConnectRequest, check_name
+
+log = logging.getLogger(__name__)
+
+_STYLE = {"description_width": "8em"}
+_WIDE = {"width": "44em"}
+
+
+def _stream(text: str, name: str = "stdout") -> dict[str, Any]:
+    return {"output_type": "stream", "name": name, "text": text + "\n"}
+
+
+def _links(links: dict[str, str]) -> dict[str, Any]:
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"text/html": _links_html(links),
+                     "text/plain": " · ".join(f"{label}: {url}" for label, url in links.items())}}
+
+
+def _account_of(arn: str) -> str:
+    """The account field of an ARN, or "" when it has none."""
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 else ""
+
+
+class _OutputProgress:
+    """One line of the output area updated in place while the Livy session starts.
+
+    ``magics._Progress`` updates a display by its id, which the Output widget of
+    jupyterlab-widgets ignores; replacing the line in ``outputs`` works in every front end."""
+
+    def __init__(self, output: widgets.Output, what: str) -> None:
+        self._output = output
+        self._what = what
+        self._slot = len(output.outputs)
+        output.outputs += (_stream(f"{what}: asking EMR for credentials"),)
+        self._shown = -_PROGRESS_EVERY
+
+    def __call__(self, elapsed: float, state: str) -> None:
+        if elapsed - self._shown >= _PROGRESS_EVERY:
+            self._shown = elapsed
+            self.done(f"{self._what}: Livy session {state}, {elapsed:.0f} s")
+
+    def done(self, text: str) -> None:
+        outputs = list(self._output.outputs)
+        outputs[self._slot] = _stream(text)
+        self._output.outputs = tuple(outputs)
+
+
+class Picker:
+    """The widgets of one ``%emr_picker`` and what their events do."""
+
+    def __init__(self, connections: Connections, profile: str | None = None,
+                 region: str | None = None) -> None:
+        """Loads the first page of clusters before any widget exists, so a failure (no
+        credentials, access denied) is the magic's one paragraph, not a half-built picker."""
+        self._connections = connections
+        self._profile = profile
+        self._region = region
+        self._marker: str | None = None
+        self._refilling = False
+        self._role_note = ""
+        first = self._next_clusters()
+
+        self.cluster = widgets.Dropdown(description="Cluster", options=[],
+                                        style=_STYLE, layout=widgets.Layout(**_WIDE))
+        self.more = widgets.Button(description="More clusters…",
+                                   tooltip="Load the next page of clusters")
+        self.readiness = widgets.HTML()
+        self.role = widgets.Dropdown(description="Runtime role", options=[],
+                                     style=_STYLE, layout=widgets.Layout(**_WIDE))
+        self.role_note = widgets.HTML()
+        self.language = widgets.Dropdown(description="Language", options=LANGUAGES,
+                                         value="python", style=_STYLE)
+        self.name = widgets.Text(description="Session name", style=_STYLE,
+                                 tooltip="Empty: the role name")
+        self.connect = widgets.Button(description="Connect", button_style="primary",
+                                      tooltip="Open a Spark session under the runtime role")
+        self.output = widgets.Output()
+        for widget, css in ((self.cluster, "cluster"), (self.more, "more"),
+                            (self.readiness, "readiness"), (self.role, "role"),
+                            (self.role_note, "role-note"), (self.language, "language"),
+                            (self.name, "name"), (self.connect, "connect"),
+                            (self.output, "output")):
+            widget.add_class(f"jp-EmrRoles-{css}")
+        self.widget = widgets.VBox([
+            widgets.HBox([self.cluster, self.more]), self.readiness, self.role,
+            self.role_note, self.language, self.name, self.connect, self.output])
+
+        self.cluster.observe(self._on_cluster, names="value")
+        self.role.observe(self._on_role, names="value")
+        self.more.on_click(self._guarded(self._on_more))
+        self.connect.on_click(self._guarded(self._on_connect))
+        self._add_clusters(first)
+
+    def _emr(self) -> Emr:
+        return caller_emr(self._profile, self._region)[1]
+
+    def _next_clusters(self) -> list[ClusterSummary]:
+        """The next non-empty page (EMR may answer an empty page that still has a marker)."""
+        while True:
+            page = list_page(self._emr(), READY_STATES, self._marker)
+            self._marker = page.marker
+            if page.clusters or page.marker is None:
+                return list(page.clusters)
+
+    def _add_clusters(self, found: list[ClusterSummary]) -> None:
+        """Append a page to the dropdown, keeping the current selection."""
+        current = self.cluster.value
+        options = [*self.cluster.options,
+                   *((f"{c.name} ({c.id}) — {c.state}", c) for c in found)]
+        self._refilling = True
+        try:
+            self.cluster.options = options
+            if current is not None:
+                self.cluster.value = current
+            elif options:
+                self.cluster.index = 0
+        finally:
+            self._refilling = False
+        self.more.layout.display = None if self._marker else "none"
+        if current is None:
+            self._show_cluster(self.cluster.value)
+
+    def _on_cluster(self, change: dict[str, Any]) -> None:
+        if not self._refilling:
+            self._show_cluster(change["new"])
+
+    def _show_cluster(self, cluster: ClusterSummary | None) -> None:
+        """The readiness line and the roles of the cluster's account."""
+        if cluster is None:
+            self.readiness.value = html.escape(
+                f"No {' or '.join(READY_STATES)} cluster was found. Start one, or check the "
+                "region and credentials the kernel uses (run %emr_picker --region REGION).")
+            self._show_roles("")
+            return
+        account = _account_of(cluster.arn)
+        try:
+            readiness = assess(self._emr(), ClusterId(cluster.id, "ListClusters"))
+        except EmrRolesError as exc:
+            self.readiness.value = html.escape(f"Could not check this cluster: {exc}")
+        else:
+            account = readiness.account or account
+            if readiness.ready:
+                self.readiness.value = ("<b>ready</b>: " + html.escape(
+                    f"{cluster.name} ({readiness.release}) can run runtime-role sessions."))
+            else:
+                self.readiness.value = "<b>not ready</b>: " + html.escape(
+                    " ".join(readiness.reasons))
+        self._show_roles(account)
+
+    def _show_roles(self, account: str) -> None:
+        """The account's roles from the roles files, the default one selected."""
+        choices, note = None, ""
+        try:
+            if account:
+                choices = roles.load_catalog().account(AccountId(account, "the cluster's ARN"))
+        except EmrRolesError as exc:
+            note = str(exc)
+        listed = choices.roles if choices else ()
+        if account and not listed and not note:
+            note = (f"No runtime role is listed for account {account} in your roles files. "
+                    "Add one in a terminal with `jupyter-emr-roles roles add "
+                    f"arn:aws:iam::{account}:role/NAME --label LABEL --default` (or ask your "
+                    "admin), then run %emr_picker again.")
+        self.role.options = [(f"{c.label or c.arn.name} ({c.arn})", c.arn) for c in listed]
+        if listed:
+            default = choices.default_role if choices else None
+            self.role.value = default if default in {c.arn for c in listed} else listed[0].arn
+        self._role_note = note
+        self.role_note.value = html.escape(note)
+
+    def _on_role(self, change: dict[str, Any]) -> None:
+        role: RoleArn | None = change["new"]
+        self.name.placeholder = role.name if role else ""
+
+    def _on_more(self) -> None:
+        self._add_clusters(self._next_clusters())
+
+    def _on_connect(self) -> None:
+        self.output.outputs = ()
+        request = self._request()
+        who = request.name or (request.role_arn.name if request.role_arn else "")
+        progress = _OutputProgress(self.output, f"Connecting {who} to {request.cluster_id}")
+        connection = self._connections.connect(request, progress, self._warn)
+        progress.done(_connected(connection))
+        links = connection.livy.links()
+        if links:
+            self.output.outputs += (_links(links),)
+        self.output.outputs += (_stream(f"Run cells in it with %%spark -s {connection.name}"),)
+
+    def _request(self) -> ConnectRequest:
+        cluster: ClusterSummary | None = self.cluster.value
+        if cluster is None:
+            raise EmrRolesError("Pick a cluster first.")
+        role: RoleArn | None = self.role.value
+        if role is None:
+            raise EmrRolesError(self._role_note or "Pick a runtime role first.")
+        name = self.name.value.strip()
+        return ConnectRequest(
+            cluster_id=ClusterId(cluster.id, "the Cluster list"),
+            role_arn=RoleArn(role, "the Runtime role list"),
+            name=check_name(name, "the Session name box") if name else None,
+            language=self.language.value, region=self._region, profile=self._profile,
+            verify=_verify(None, False))
+
+    def _warn(self, message: str) -> None:
+        self.output.outputs += (_stream(f"WARNING: {message}", "stderr"),)
+
+    def _guarded(self, action: Callable[[], None]) -> Callable[[widgets.Button], None]:
+        """A button handler: the project's errors as one paragraph in the output area,
+        anything else with its traceback there (a front end shows nothing a widget
+        handler prints outside it); the buttons are off while it runs."""
+
+        def handler(_button: widgets.Button) -> None:
+            buttons = (self.more, self.connect)
+            for button in buttons:
+                button.disabled = True
+            try:
+                action()
+            except EmrRolesError as exc:
+                self.output.outputs += (_stream(str(exc), "stderr"),)
+            except Exception as exc:
+                log.exception("%emr_picker failed")
+                self.output.outputs += ({
+                    "output_type": "error", "ename": type(exc).__name__, "evalue": str(exc),
+                    "traceback": traceback.format_exception(exc)},)
+            finally:
+                for button in buttons:
+                    button.disabled = False
+
+        return handler
