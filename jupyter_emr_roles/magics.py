@@ -1,4 +1,5 @@
-"""``%connect``, ``%%connect``, ``%disconnect``, ``%emr_sessions`` and ``%emr_picker``: the notebook's side.
+"""The notebook's side: ``%connect``, ``%%connect``, ``%disconnect``, ``%emr_sessions``,
+``%emr_picker``.
 
 Loading the extension only registers these magics: boto3 and sparkmagic are
 imported on the first ``%connect``, so ``%load_ext jupyter_emr_roles`` is
