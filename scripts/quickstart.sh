@@ -1,20 +1,13 @@
 #!/usr/bin/env bash
-# Install jupyter-emr-roles, start the local EMR emulator (real PySpark under runtime roles),
-# and run one Spark session as the 'sales-data-access' role. No AWS account is needed.
+# Install jupyter-emr-roles (with PySpark) into .venv, then run `jupyter-emr-roles demo`: the local
+# EMR emulator plus JupyterLab on the example notebook. No AWS account is needed; Ctrl-C stops it.
+# Arguments go to the demo command, e.g. `./scripts/quickstart.sh --no-browser --port 8890`.
 set -euo pipefail
 # shellcheck source=scripts/setup-env.sh
 source "$(dirname "$0")/setup-env.sh"
 
-ensure_debian_packages libkrb5-dev gcc openjdk-17-jre-headless
+# nodejs builds the JupyterLab extension when installing from a clone.
+ensure_debian_packages libkrb5-dev gcc openjdk-17-jre-headless nodejs
 ensure_venv spark
-cli="$VENV/bin/jupyter-emr-roles"
-"$cli" local down >/dev/null 2>&1 || true
-say "starting the local EMR emulator"
-eval "$("$cli" local up --detach)"
-say "the runtime roles the demo user may pick:"
-"$cli" roles list
-say "a Spark session as the sales role:"
-"$VENV/bin/python" "$ROOT/examples/quickstart.py"
-say "the emulator keeps running; point your shell at it with:"
-say "  eval \"\$($cli local env)\""
-say "and stop it with: $cli local down"
+say "starting the demo: the local EMR emulator, then JupyterLab"
+exec "$VENV/bin/jupyter-emr-roles" demo "$@"

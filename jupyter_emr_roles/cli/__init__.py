@@ -15,6 +15,7 @@ import click
 
 from .._version import __version__
 from ._common import FriendlyGroup
+from .demo import demo
 from .local import local
 from .roles import roles
 
@@ -35,3 +36,4 @@ def main(debug: bool) -> None:
 
 main.add_command(roles)
 main.add_command(local)
+main.add_command(demo)

@@ -100,11 +100,16 @@ export function validateChoice(choice: IConnectChoice): void {
   parseSettings(choice.settings);
 }
 
-/** The `%%connect` cell for a choice; throws InvalidChoice for any invalid field. */
+/**
+ * The connect cell for a choice: `%%connect` with the settings as its JSON body,
+ * or the line magic `%connect` when there are none (IPython refuses a cell
+ * magic with an empty body). Throws InvalidChoice for any invalid field.
+ */
 export function connectCell(choice: IConnectChoice): string {
   validateChoice(choice);
+  const settings = parseSettings(choice.settings);
   const parts = [
-    '%%connect',
+    settings === null ? '%connect' : '%%connect',
     '--cluster-id',
     choice.clusterId,
     '--role-arn',
@@ -114,15 +119,14 @@ export function connectCell(choice: IConnectChoice): string {
     parts.push('--name', choice.name);
   }
   parts.push('--language', choice.language);
-  const settings = parseSettings(choice.settings);
   const body = settings === null ? '' : '\n' + JSON.stringify(settings, null, 2);
   return parts.join(' ') + body;
 }
 
 /**
- * The cells to insert: the `%%connect` cell, preceded by a `%load_ext` cell
- * when the kernel has not loaded the extension. IPython recognises a cell
- * magic only on a cell's first line, so `%load_ext` cannot share its cell.
+ * The cells to insert: the connect cell, preceded by a `%load_ext` cell when
+ * the kernel has not loaded the extension. IPython recognises a cell magic
+ * only on a cell's first line, so `%load_ext` cannot share a `%%connect` cell.
  */
 export function connectCells(choice: IConnectChoice, loaded: boolean): string[] {
   const cell = connectCell(choice);

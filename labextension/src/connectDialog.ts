@@ -304,9 +304,7 @@ export class ConnectBody extends Widget implements Dialog.IBodyWidget<IConnectCh
     this.selected = clusterId;
     option.setAttribute('aria-selected', 'true');
     this.listbox.setAttribute('aria-activedescendant', option.id);
-    if (byUser) {
-      option.scrollIntoView?.({ block: 'nearest' });
-    }
+    option.scrollIntoView?.({ block: 'nearest' });
     this.setError('submit', null);
     this.requestReadiness(clusterId, true);
     this.fillRoles();

@@ -49,9 +49,9 @@ function refused(choice: IConnectChoice): void {
 }
 
 describe('connectCell with valid choices', () => {
-  it('writes the minimal cell', () => {
+  it('writes the line magic when there are no settings', () => {
     expect(connectCell(GOOD)).toBe(
-      '%%connect --cluster-id j-1K48XXXXXXHCB ' +
+      '%connect --cluster-id j-1K48XXXXXXHCB ' +
         '--role-arn arn:aws:iam::123456789012:role/sales-data-access --language python'
     );
   });
@@ -95,7 +95,7 @@ describe('connectCell with valid choices', () => {
     const hostile = "$(id)'; import os\n%%bash\nrm -rf ~ #\u2028";
     const cell = connectCell({ ...GOOD, settings: JSON.stringify({ conf: { x: hostile } }) });
     const [line, ...body] = cell.split('\n');
-    expect(line).toBe(connectCell(GOOD));
+    expect(line).toBe('%' + connectCell(GOOD));
     expect(body.some(text => /^\s*[%!]/.test(text))).toBe(false);
     expect(JSON.parse(body.join('\n'))).toEqual({ conf: { x: hostile } });
   });

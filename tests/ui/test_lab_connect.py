@@ -1,0 +1,214 @@
+"""The Lab extension in a real browser: EMR button, dialog, `%%connect` cell, status bar.
+
+The flow is the README's: open a notebook, click EMR, pick shared-analytics and
+a runtime role, Connect, then run `%%spark` cells and see Spark answer as that
+role, for two roles side by side. Everything the page received (REST bodies,
+kernel websocket frames, the final DOM) is searched for the Livy passwords and
+the emulator's AWS secret key. DOM names come from /tmp/ui-contract.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from jupyter_client import BlockingKernelClient
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import expect
+
+ACCOUNT = "123456789012"
+SALES = f"arn:aws:iam::{ACCOUNT}:role/sales-data-access"
+MARKETING = f"arn:aws:iam::{ACCOUNT}:role/marketing-data-access"
+SALES_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/sales-data-access/"
+MARKETING_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/marketing-data-access/"
+WHO_AM_I = 'import boto3\nprint(boto3.client("sts").get_caller_identity()["Arn"])'
+CONNECT_TIMEOUT = 120_000  # ms: the kernel imports boto3 and sparkmagic, Livy starts a session
+CELL_TIMEOUT = 60_000
+PEEK_LIVY_LOGINS = (
+    "import json\nmagics = get_ipython().magics_manager.registry['EmrRolesMagics']\n"
+    "logins = [c.credentials.current() for c in magics.connections._by_name.values()]\n"
+    "open({path!r}, 'w').write(json.dumps([[l.username, l.password] for l in logins]))")
+
+
+class NetworkLog:
+    """What the page received from JupyterLab: REST bodies and websocket frames, until stopped."""
+
+    def __init__(self, page: Any) -> None:
+        self.responses: list[Any] = []
+        self.frames: list[bytes] = []
+        self.recording = True
+        page.on("response", self._response)
+        page.on("websocket", self._websocket)
+
+    def _response(self, response: Any) -> None:
+        if self.recording and ("/jupyter-emr-roles/" in response.url or "/api/" in response.url):
+            self.responses.append(response)
+
+    def _websocket(self, socket: Any) -> None:
+        socket.on("framereceived", self._frame)
+        socket.on("framesent", self._frame)
+
+    def _frame(self, payload: str | bytes) -> None:
+        if self.recording:
+            self.frames.append(payload.encode() if isinstance(payload, str) else payload)
+
+    def stop(self) -> bytes:
+        """Stop recording; return everything recorded as one byte string."""
+        self.recording = False
+        bodies = []
+        for response in self.responses:
+            try:
+                bodies.append(response.body())
+            except PlaywrightError:  # redirects have no body: nothing to search
+                pass
+        return b"\n".join(bodies + self.frames)
+
+    @property
+    def emr_calls(self) -> list[str]:
+        return [r.url for r in self.responses if "/jupyter-emr-roles/" in r.url]
+
+
+def new_notebook(lab: Any, name: str, cells: list[str]) -> None:
+    """A notebook with these code cells, written through the contents API."""
+    content = {"nbformat": 4, "nbformat_minor": 5, "metadata": {
+        "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                       "language": "python"}},
+        "cells": [{"cell_type": "code", "id": f"cell-{i}", "metadata": {}, "source": source,
+                   "outputs": [], "execution_count": None} for i, source in enumerate(cells)]}
+    answer = lab.api().put(lab.url + f"api/contents/{name}", timeout=30,
+                           json={"type": "notebook", "format": "json", "content": content})
+    assert answer.status_code in (200, 201), answer.text
+
+
+def open_notebook(page: Any, lab: Any, name: str) -> Any:
+    """Open the notebook in JupyterLab and wait until its kernel is idle; returns its panel."""
+    # ?reset: a fresh workspace, not the tabs an earlier test left open in this server.
+    page.goto(f"{lab.url}lab/tree/{name}?reset&token={lab.token}")
+    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").filter(
+        has=page.locator(".jp-Notebook"))
+    # As JupyterLab's own UI tests (galata) wait: the debugger button is enabled once the
+    # kernel has answered kernel_info over the page's websocket; an idle indicator comes sooner.
+    panel.locator('.jp-DebuggerBugButton[aria-disabled="false"]').wait_for(timeout=CELL_TIMEOUT)
+    return panel
+
+
+def cell_with(panel: Any, text: str) -> Any:
+    return panel.locator(".jp-Cell").filter(has=panel.page.locator(".jp-InputArea", has_text=text))
+
+
+def run_cell(cell: Any, expected: str, timeout: int = CELL_TIMEOUT) -> str:
+    """Run a cell as a user does (click it, Shift+Enter); returns its output once it shows."""
+    cell.locator(".jp-InputArea-editor").click()
+    cell.page.keyboard.press("Shift+Enter")
+    output = cell.locator(".jp-OutputArea-output", has_text=expected)
+    output.first.wait_for(timeout=timeout)
+    return cell.locator(".jp-OutputArea").inner_text()
+
+
+def connect(page: Any, panel: Any, role_label: str, artifacts: Path, session: str = "",
+            settings: str = "") -> None:
+    """Click EMR, pick shared-analytics and the role (and a session name, Livy settings), and
+    Connect; a screenshot of the filled-in dialog goes to the artifacts."""
+    panel.locator(".jp-NotebookPanel-toolbar").get_by_role("button", name="EMR").click()
+    dialog = page.locator(".jp-Dialog").filter(has_text="Connect to EMR")
+    clusters = dialog.get_by_role("listbox", name="Clusters")
+    option = clusters.get_by_role("option").filter(has_text="shared-analytics")
+    option.click()
+    expect(option).to_have_attribute("aria-selected", "true")
+    expect(option.locator(".jp-EmrRoles-badge")).to_have_text("ready")
+    dialog.get_by_label("Runtime role").select_option(label=role_label)
+    if session:
+        dialog.get_by_label("Session name").fill(session)
+    if settings:
+        dialog.get_by_label("Livy session settings (JSON)").fill(settings)
+    dialog.screenshot(path=str(artifacts / f"dialog-{role_label.lower()}.png"))
+    dialog.get_by_role("button", name="Connect", exact=True).click()
+    dialog.wait_for(state="detached")
+
+
+def connected_cell(panel: Any, role: str) -> str:
+    """The source of the cell the extension inserted for the role, once it ran and said it
+    connected (a failed run fails here, with the cell's output)."""
+    cell = cell_with(panel, f"--role-arn {role}")
+    expect(cell.locator(".jp-InputArea-prompt")).to_have_text(re.compile(r"\[\d+\]:"),
+                                                             timeout=CONNECT_TIMEOUT)
+    output = cell.locator(".jp-OutputArea").inner_text()
+    assert f"connected as {role} on " in output, output
+    return cell.locator(".jp-InputArea").inner_text()
+
+
+def test_the_notebook_toolbar_has_the_emr_button_and_the_status_bar_says_not_connected(
+        lab: Any, page: Any) -> None:
+    new_notebook(lab, "fresh.ipynb", ["print(40 + 2)"])
+    panel = open_notebook(page, lab, "fresh.ipynb")
+    assert "42" in run_cell(cell_with(panel, "40 + 2"), "42")
+    button = panel.locator(".jp-NotebookPanel-toolbar").get_by_role("button", name="EMR")
+    expect(button).to_be_visible()
+    expect(page.locator(".jp-EmrRoles-status")).to_have_text("EMR: not connected")
+
+
+def test_connect_two_roles_from_the_dialog_and_no_secret_reaches_the_page(
+        lab: Any, emulator: Any, page: Any, artifacts: Path, tmp_path: Path) -> None:
+    name = "two-roles.ipynb"
+    new_notebook(lab, name, ["%%spark -s sales-data-access\n" + WHO_AM_I,
+                             "%%spark -s marketing\n" + WHO_AM_I])
+    network = NetworkLog(page)
+    panel = open_notebook(page, lab, name)
+    first = cell_with(panel, "-s sales-data-access")
+    first.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Escape")
+
+    connect(page, panel, "Sales", artifacts)
+    source = connected_cell(panel, SALES)
+    assert "connect --cluster-id j-" in source and f"--role-arn {SALES}" in source, source
+    status = page.locator(".jp-EmrRoles-status")
+    expect(status).to_contain_text("Sales @ shared-analytics", timeout=CELL_TIMEOUT)
+    sales = run_cell(first, SALES_ARN)
+    assert MARKETING_ARN not in sales
+
+    second = cell_with(panel, "-s marketing")
+    second.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Escape")
+    connect(page, panel, "Marketing", artifacts, session="marketing",
+            settings='{"driverMemory": "1g"}')
+    source = connected_cell(panel, MARKETING)
+    assert "%%connect" in source and "--name marketing" in source and "1g" in source, source
+    marketing = run_cell(second, MARKETING_ARN)
+    assert SALES_ARN not in marketing
+    expect(status).to_contain_text("Marketing @ shared-analytics", timeout=CELL_TIMEOUT)
+    expect(status).to_contain_text("Sales @ shared-analytics")
+    page.screenshot(path=str(artifacts / "result.png"), full_page=True)
+
+    received = network.stop()
+    dom = page.content()
+    (artifacts / "dom.html").write_text(dom)
+    assert any(url.split("?")[0].endswith("/jupyter-emr-roles/roles") for url in network.emr_calls)
+    # The log did record what the page got: the cluster list and the kernel's outputs.
+    assert b"shared-analytics" in received and f"connected as {SALES}".encode() in received
+
+    logins = _peek_livy_logins(lab, name, tmp_path / "livy-logins.json")
+    assert len(logins) == 2
+    secrets = [emulator.env["AWS_SECRET_ACCESS_KEY"]]
+    for user, password in logins:
+        secrets += [password, base64.b64encode(f"{user}:{password}".encode()).decode()]
+    for secret in secrets:
+        assert secret.encode() not in received, "a secret reached the browser over the network"
+        assert secret not in dom, "a secret is in the page"
+
+
+def _peek_livy_logins(lab: Any, notebook: str, path: Path) -> list[list[str]]:
+    """Ask the notebook's kernel for its Livy logins, on a connection of our own and silently,
+    so the answer never travels over the page's websocket."""
+    client = BlockingKernelClient(connection_file=str(lab.kernel_connection_file(notebook)))
+    client.load_connection_file()
+    client.start_channels()
+    try:
+        reply = client.execute_interactive(PEEK_LIVY_LOGINS.format(path=str(path)), silent=True,
+                                           store_history=False, timeout=30)
+        assert reply["content"]["status"] == "ok", reply["content"]
+    finally:
+        client.stop_channels()
+    return json.loads(path.read_text())
