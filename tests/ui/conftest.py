@@ -6,7 +6,8 @@ folders, sparkmagic configured for its kernels, and the environment of a
 run it. The browser is Debian's Chromium (Playwright's own download is not
 needed), in a fresh profile with nothing that calls home.
 
-Select these tests with ``-m ui``; they are skipped when Chromium is missing.
+Select these tests with ``-m ui``. They fail (not skip) when Chromium is missing:
+``./scripts/test.sh`` installs it, so a missing browser is a broken set-up.
 """
 
 from __future__ import annotations
@@ -84,8 +85,8 @@ class Lab:
 
 @pytest.fixture(scope="session")
 def chromium() -> Path:
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (Debian: apt-get install chromium)")
+    assert CHROMIUM.exists(), (f"{CHROMIUM} is not installed: run ./scripts/test.sh, or "
+                               "apt-get install chromium")
     return CHROMIUM
 
 
