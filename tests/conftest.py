@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from helpers import CLI, RunCli  # noqa: E402  (needs the path above)
+from emulators import RunningEmulator  # noqa: E402  (needs the path above)
+from helpers import CLI, RunCli  # noqa: E402
+from kernels import NotebookKernel, kernel_env  # noqa: E402
 
 # Variables of the developer's shell that would change what the CLI reads.
 _LEAKY_ENV = ("JUPYTER_EMR_ROLES_FILE", "AWS_PROFILE", "AWS_DEFAULT_REGION")
@@ -37,3 +41,29 @@ def cli(home: Path) -> RunCli:
                               env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL, **kwargs)
 
     return run
+
+
+@pytest.fixture
+def notebook(tmp_path: Path) -> Iterator[Callable[..., NotebookKernel]]:
+    """``notebook(emulator, module=..., **env)``: a kernel of this venv trusting the emulator's
+    CA through AWS_CA_BUNDLE (an env value of None removes that variable); shut down after."""
+    kernels: list[NotebookKernel] = []
+
+    def start(emulator: RunningEmulator, module: str = "ipykernel_launcher",
+              **env: str | None) -> NotebookKernel:
+        folder = tmp_path / f"kernel-{len(kernels)}"
+        variables = kernel_env(folder, emulator, trust_emulator_ca=False)
+        variables["AWS_CA_BUNDLE"] = emulator.env["AWS_CA_BUNDLE"]
+        for name, value in env.items():
+            if value is None:
+                variables.pop(name, None)
+            else:
+                variables[name] = value
+        kernel = NotebookKernel(folder, variables, module=module)
+        kernels.append(kernel)
+        return kernel
+
+    with contextlib.ExitStack() as shutdowns:
+        yield start
+        for kernel in kernels:
+            shutdowns.callback(kernel.shutdown)

@@ -15,6 +15,7 @@ import jupyter_emr_roles.local
 from helpers import CLI
 
 DEFAULT_WORLD = Path(jupyter_emr_roles.local.__file__).parent / "world.default.json"
+OPEN_STATES = ("not_started", "starting", "idle", "busy")
 
 
 @dataclass
@@ -32,6 +33,17 @@ class RunningEmulator:
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([CLI, "local", *args, "--state-dir", str(self.state_dir)],
                               capture_output=True, text=True, timeout=120)
+
+    def status(self) -> dict[str, Any]:
+        """``local status --json``: what is open on the clusters, and the calls EMR got."""
+        proc = self.cli("status", "--json")
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    def open_sessions(self, cluster_id: str) -> list[dict[str, Any]]:
+        """The Livy sessions of a cluster that are not over."""
+        return [s for s in self.status()["sessions"]
+                if s["cluster_id"] == cluster_id and s["state"] in OPEN_STATES]
 
 
 def parse_exports(text: str) -> dict[str, str]:

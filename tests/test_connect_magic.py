@@ -8,7 +8,6 @@ on the cluster is read from ``local status --json``, never from our objects.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import re
 import sys
@@ -18,17 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from demo_world import ACCOUNT, ELECTRONICS, MARKETING, MARKETING_ARN, SALES, SALES_ARN, WHO_AM_I
 from emulators import RunningEmulator, start_changed_world, start_emulator
-from kernels import NotebookKernel, kernel_env
+from kernels import NotebookKernel
 
-ACCOUNT = "123456789012"
-SALES = f"arn:aws:iam::{ACCOUNT}:role/sales-data-access"
-MARKETING = f"arn:aws:iam::{ACCOUNT}:role/marketing-data-access"
-ELECTRONICS = f"arn:aws:iam::{ACCOUNT}:role/electronics-data-access"
-SALES_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/sales-data-access/"
-MARKETING_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/marketing-data-access/"
-WHO_AM_I = 'import boto3\nprint(boto3.client("sts").get_caller_identity()["Arn"])'
-OPEN_STATES = ("not_started", "starting", "idle", "busy")
 PYSPARK_KERNEL = "sparkmagic.kernels.pysparkkernel.pysparkkernel"
 
 
@@ -46,42 +38,6 @@ def clusters(emulator: RunningEmulator) -> dict[str, str]:
     return {c["Name"]: c["Id"] for page in emr.get_paginator("list_clusters").paginate(
         ClusterStates=["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATED"])
         for c in page["Clusters"]}
-
-
-@pytest.fixture
-def notebook(tmp_path: Path) -> Iterator[Callable[..., NotebookKernel]]:
-    """``notebook(emulator, **env)``: a kernel trusting the emulator's CA through AWS_CA_BUNDLE."""
-    kernels: list[NotebookKernel] = []
-
-    def start(emulator: RunningEmulator, module: str = "ipykernel_launcher",
-              **env: str | None) -> NotebookKernel:
-        folder = tmp_path / f"kernel-{len(kernels)}"
-        variables = kernel_env(folder, emulator, trust_emulator_ca=False)
-        variables["AWS_CA_BUNDLE"] = emulator.env["AWS_CA_BUNDLE"]
-        for name, value in env.items():
-            if value is None:
-                variables.pop(name, None)
-            else:
-                variables[name] = value
-        kernel = NotebookKernel(folder, variables, module=module)
-        kernels.append(kernel)
-        return kernel
-
-    with contextlib.ExitStack() as shutdowns:
-        yield start
-        for kernel in kernels:
-            shutdowns.callback(kernel.shutdown)
-
-
-def status(emulator: RunningEmulator) -> dict[str, Any]:
-    proc = emulator.cli("status", "--json")
-    assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
-
-
-def open_sessions(emulator: RunningEmulator, cluster_id: str) -> list[dict[str, Any]]:
-    return [s for s in status(emulator)["sessions"]
-            if s["cluster_id"] == cluster_id and s["state"] in OPEN_STATES]
 
 
 def connected(output: str, role: str, cluster_id: str, name: str) -> int:
@@ -121,7 +77,7 @@ def test_default_role_then_a_second_role_each_with_its_own_identity(
     marketing = kernel.ok("%%spark -s mkt\n" + WHO_AM_I)
     assert SALES_ARN in sales and MARKETING_ARN not in sales
     assert MARKETING_ARN in marketing and SALES_ARN not in marketing
-    assert {(s["id"], s["role_arn"]) for s in open_sessions(emulator, cluster)} >= {
+    assert {(s["id"], s["role_arn"]) for s in emulator.open_sessions(cluster)} >= {
         (sales_id, SALES), (marketing_id, MARKETING)}
 
     table = kernel.ok("%emr_sessions")
@@ -130,7 +86,7 @@ def test_default_role_then_a_second_role_each_with_its_own_identity(
     assert "Name: mkt" in info and "Name: sales-data-access" in info
 
     kernel.ok("%disconnect --all")
-    left = {s["id"] for s in open_sessions(emulator, cluster)}
+    left = {s["id"] for s in emulator.open_sessions(cluster)}
     assert not left & {sales_id, marketing_id}
     assert "Name: mkt" not in kernel.ok("%spark info")
 
@@ -139,17 +95,17 @@ def test_reconnecting_a_name_leaves_one_session_and_shutdown_leaves_none(
         emulator: RunningEmulator, clusters: dict[str, str],
         notebook: Callable[..., NotebookKernel]) -> None:
     cluster = clusters["shared-analytics"]
-    before = {s["id"] for s in open_sessions(emulator, cluster)}
+    before = {s["id"] for s in emulator.open_sessions(cluster)}
     kernel = notebook(emulator)
     kernel.ok("%load_ext jupyter_emr_roles")
     ids = [connected(kernel.ok(f"%connect --cluster-id {cluster} --name again"), SALES, cluster,
                      "again") for _ in range(10)]
     assert len(set(ids)) == 10
-    mine = [s for s in open_sessions(emulator, cluster) if s["id"] not in before]
+    mine = [s for s in emulator.open_sessions(cluster) if s["id"] not in before]
     assert [s["id"] for s in mine] == [ids[-1]]
     assert SALES_ARN in kernel.ok("%%spark -s again\n" + WHO_AM_I)
     kernel.shutdown(now=False)
-    assert not [s for s in open_sessions(emulator, cluster) if s["id"] not in before]
+    assert not [s for s in emulator.open_sessions(cluster) if s["id"] not in before]
 
 
 def _error_cases(clusters: dict[str, str]) -> list[tuple[str, str]]:
@@ -178,7 +134,7 @@ def _error_cases(clusters: dict[str, str]) -> list[tuple[str, str]]:
 def test_every_error_is_one_paragraph_and_leaves_no_session(
         emulator: RunningEmulator, clusters: dict[str, str],
         notebook: Callable[..., NotebookKernel]) -> None:
-    before = {(s["cluster_id"], s["id"]) for s in status(emulator)["sessions"]}
+    before = {(s["cluster_id"], s["id"]) for s in emulator.status()["sessions"]}
     kernel = notebook(emulator)
     kernel.ok("%load_ext jupyter_emr_roles")
     for cell, expected in _error_cases(clusters):
@@ -194,7 +150,7 @@ def test_every_error_is_one_paragraph_and_leaves_no_session(
     bad_key = kernel.run(f"%connect --cluster-id {clusters['shared-analytics']}")
     assert bad_key.status == "error" and "UsageError: " in bad_key.output, bad_key.output
     assert "Traceback" not in bad_key.output
-    after = {(s["cluster_id"], s["id"]) for s in status(emulator)["sessions"]}
+    after = {(s["cluster_id"], s["id"]) for s in emulator.status()["sessions"]}
     assert after == before, "no Livy session was created by a failed %connect"
 
 
@@ -315,7 +271,7 @@ def test_a_session_that_does_not_start_in_time_is_deleted(
         assert result.status == "error" and "Traceback" not in result.output, result.output
         assert "still 'starting' after 2 s, so it was deleted" in result.output, result.output
         assert "--timeout" in result.output and "cluster capacity" in result.output
-        assert open_sessions(busy, cluster) == []
+        assert busy.open_sessions(cluster) == []
     finally:
         busy.cli("down")
 
@@ -335,7 +291,7 @@ def test_credentials_renew_themselves_without_a_call_per_request(
                    if c["Name"] == "shared-analytics")
     kernel = notebook(short_lived)
     kernel.ok("%load_ext jupyter_emr_roles")
-    issued = status(short_lived)["calls"].get("GetClusterSessionCredentials", 0)
+    issued = short_lived.status()["calls"].get("GetClusterSessionCredentials", 0)
     kernel.ok(f"%connect --cluster-id {cluster}")
     started = time.monotonic()
     cells = 0
@@ -344,7 +300,7 @@ def test_credentials_renew_themselves_without_a_call_per_request(
         cells += 1
         time.sleep(3)
     runtime = time.monotonic() - started
-    calls = status(short_lived)["calls"]["GetClusterSessionCredentials"] - issued
+    calls = short_lived.status()["calls"]["GetClusterSessionCredentials"] - issued
     # Renewed at 3/4 of each 20 s lifetime: about runtime / 15 + the first one.
     assert 2 <= calls <= runtime / 15 + 3, (calls, runtime, cells)
     kernel.ok("%disconnect --all")

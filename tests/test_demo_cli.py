@@ -22,13 +22,12 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from demo_world import MARKETING, SALES
 from emulators import start_emulator
 from helpers import CLI
 from kernels import CA_VARIABLES, PROXY_VARIABLES
 
 NOTEBOOK = "emr-roles-demo.ipynb"
-SALES = "arn:aws:iam::123456789012:role/sales-data-access"
-MARKETING = "arn:aws:iam::123456789012:role/marketing-data-access"
 START_TIMEOUT = 240.0
 STOP_TIMEOUT = 90.0
 

@@ -10,7 +10,6 @@ kernel, never from our objects.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -19,16 +18,8 @@ from typing import Any
 
 import pytest
 from emulators import RunningEmulator, start_emulator
-from kernels import NotebookKernel, kernel_env
-from test_connect_magic import (
-    ACCOUNT,
-    MARKETING,
-    MARKETING_ARN,
-    SALES,
-    WHO_AM_I,
-    open_sessions,
-    status,
-)
+from kernels import NotebookKernel
+from demo_world import ACCOUNT, MARKETING, MARKETING_ARN, SALES, WHO_AM_I
 
 FILLERS = 50  # with the default world's clusters: two ListClusters pages
 
@@ -46,25 +37,6 @@ def clusters(emulator: RunningEmulator) -> dict[str, str]:
     emr = emulator.client("emr")
     return {c["Name"]: c["Id"] for page in emr.get_paginator("list_clusters").paginate(
         ClusterStates=["RUNNING", "WAITING"]) for c in page["Clusters"]}
-
-
-@pytest.fixture
-def notebook(tmp_path: Path) -> Iterator[Callable[..., NotebookKernel]]:
-    """``notebook(emulator, **env)``: a kernel trusting the emulator's CA through AWS_CA_BUNDLE."""
-    kernels: list[NotebookKernel] = []
-
-    def start(emulator: RunningEmulator, **env: str) -> NotebookKernel:
-        folder = tmp_path / f"kernel-{len(kernels)}"
-        variables = kernel_env(folder, emulator, trust_emulator_ca=False)
-        variables["AWS_CA_BUNDLE"] = emulator.env["AWS_CA_BUNDLE"]
-        variables.update(env)
-        kernels.append(NotebookKernel(folder, variables))
-        return kernels[-1]
-
-    with contextlib.ExitStack() as shutdowns:
-        yield start
-        for kernel in kernels:
-            shutdowns.callback(kernel.shutdown)
 
 
 class FrontEnd:
@@ -189,7 +161,7 @@ def test_picker_pages_clusters_and_connects_the_chosen_role_as_connect_does(
     assert "Traceback" not in text and not front.state("connect")["disabled"]
     assert MARKETING_ARN in kernel.ok("%%spark -s picked\n" + WHO_AM_I)
     assert (int(found.group(1)), MARKETING) in {
-        (s["id"], s["role_arn"]) for s in open_sessions(emulator, cluster)}
+        (s["id"], s["role_arn"]) for s in emulator.open_sessions(cluster)}
     assert "picked" in kernel.ok("%emr_sessions")
 
     # The test's own peek at the Livy login, written outside every folder the kernel uses.
@@ -210,7 +182,7 @@ def test_picker_pages_clusters_and_connects_the_chosen_role_as_connect_does(
 def test_not_ready_cluster_shows_its_reasons_and_connect_says_one_paragraph(
         emulator: RunningEmulator, clusters: dict[str, str],
         notebook: Callable[..., NotebookKernel]) -> None:
-    before = status(emulator)["sessions"]
+    before = emulator.status()["sessions"]
     front = picker(notebook(emulator))
     front.all_pages()
     front.choose("cluster", f"multi-primary ({clusters['multi-primary']})")
@@ -230,7 +202,7 @@ def test_not_ready_cluster_shows_its_reasons_and_connect_says_one_paragraph(
     assert [entry["name"] for entry in front.output()] == ["stderr"]
     assert "from the Session name box is not valid" in front.output_text(), front.output()
     assert not front.state("connect")["disabled"]
-    assert status(emulator)["sessions"] == before, "a failed Connect opens no Livy session"
+    assert emulator.status()["sessions"] == before, "a failed Connect opens no Livy session"
 
 
 def test_without_listed_roles_the_picker_says_how_to_add_one(

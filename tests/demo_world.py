@@ -1,0 +1,11 @@
+"""Names in the emulator's default world (jupyter_emr_roles/local/world.default.json) that tests
+rely on: its account, the demo user's roles, and what Spark reports when it runs as them."""
+
+ACCOUNT = "123456789012"
+SALES = f"arn:aws:iam::{ACCOUNT}:role/sales-data-access"
+MARKETING = f"arn:aws:iam::{ACCOUNT}:role/marketing-data-access"
+# A role that exists but the demo user may not use.
+ELECTRONICS = f"arn:aws:iam::{ACCOUNT}:role/electronics-data-access"
+SALES_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/sales-data-access/"
+MARKETING_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/marketing-data-access/"
+WHO_AM_I = 'import boto3\nprint(boto3.client("sts").get_caller_identity()["Arn"])'
