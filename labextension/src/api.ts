@@ -162,21 +162,24 @@ export class EmrRolesClient {
    */
   async *clusterPages(states: string[] = []): AsyncGenerator<IClusterSummary[]> {
     const seen = new Set<string>();
-    let marker: string | null = null;
-    do {
-      const page: IClusterPage = await this.clusterPage(marker, states);
-      yield page.clusters;
-      marker = page.marker;
-      if (marker !== null) {
-        if (seen.has(marker)) {
+    let next: Promise<IClusterPage> | null = this.clusterPage(null, states);
+    while (next !== null) {
+      const page: IClusterPage = await next;
+      next = null;
+      if (page.marker !== null) {
+        if (seen.has(page.marker)) {
           throw new ApiError(
             'BadMarker',
             'The cluster list repeated a page marker, so it was stopped. Reopen the dialog to try again.'
           );
         }
-        seen.add(marker);
+        seen.add(page.marker);
+        // Asked for while this page is drawn; a caller that stops early leaves it unread.
+        next = this.clusterPage(page.marker, states);
+        next.catch(() => undefined);
       }
-    } while (marker !== null);
+      yield page.clusters;
+    }
   }
 
   /** A cluster's details and runtime-role readiness. */

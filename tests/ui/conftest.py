@@ -1,10 +1,7 @@
 """A real JupyterLab with the extension, driven by a real Chromium through Playwright.
 
-JupyterLab runs as a subprocess with token auth, its own HOME and Jupyter
-folders, sparkmagic configured for its kernels, and the environment of a
-`local up --spark fake` emulator, exactly as `jupyter-emr-roles demo` would
-run it. The browser is Debian's Chromium (Playwright's own download is not
-needed), in a fresh profile with nothing that calls home.
+How Lab and the browser are started is in lab.py (shared with
+benchmarks/lab_dialog.py); here are the fixtures around it.
 
 Select these tests with ``-m ui``. They fail (not skip) when Chromium is missing:
 ``./scripts/test.sh`` installs it, so a missing browser is a broken set-up.
@@ -12,33 +9,14 @@ Select these tests with ``-m ui``. They fail (not skip) when Chromium is missing
 
 from __future__ import annotations
 
-import json
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from emulators import RunningEmulator, start_emulator
-from kernels import kernel_env
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PACKAGE = Path(__file__).resolve().parents[2] / "jupyter_emr_roles"
-LAB_START_TIMEOUT = 120.0
-# Settings that keep JupyterLab from asking about news and updates over the notebook.
-LAB_USER_SETTINGS = {
-    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {
-        "fetchNews": "false", "checkForUpdates": False},
-}
+from lab import Lab, chromium, running_lab
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -60,36 +38,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-@dataclass
-class Lab:
-    """A running JupyterLab: its URL, token, notebook folder and environment."""
-
-    url: str
-    token: str
-    root: Path
-    env: dict[str, str]
-    log: Path
-
-    def api(self) -> requests.Session:
-        http = requests.Session()
-        http.trust_env = False
-        http.headers["Authorization"] = f"token {self.token}"
-        return http
-
-    def kernel_connection_file(self, notebook: str) -> Path:
-        """The connection file of the kernel JupyterLab started for a notebook."""
-        sessions = self.api().get(self.url + "api/sessions", timeout=30).json()
-        (kernel_id,) = [s["kernel"]["id"] for s in sessions if s["path"] == notebook]
-        return Path(self.env["JUPYTER_RUNTIME_DIR"]) / f"kernel-{kernel_id}.json"
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Path:
-    assert CHROMIUM.exists(), (f"{CHROMIUM} is not installed: run ./scripts/test.sh, or "
-                               "apt-get install chromium")
-    return CHROMIUM
-
-
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
     running = start_emulator(tmp_path_factory.mktemp("emulator"), "--spark", "fake")
@@ -97,79 +45,16 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulat
     running.cli("down")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, emulator: RunningEmulator) -> Iterator[Lab]:
-    folder = tmp_path_factory.mktemp("lab")
-    env = kernel_env(folder, emulator, trust_emulator_ca=False)
-    env["AWS_CA_BUNDLE"] = emulator.env["AWS_CA_BUNDLE"]
-    settings = Path(env["JUPYTER_CONFIG_DIR"]) / "lab" / "user-settings"
-    for name, values in LAB_USER_SETTINGS.items():
-        (settings / name).parent.mkdir(parents=True, exist_ok=True)
-        (settings / name).write_text(json.dumps(values))
-    root = folder / "notebooks"
-    root.mkdir()
-    token, port = secrets.token_hex(24), _free_port()
-    argv = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-            "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
-            f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={token}",
-            "--ServerApp.jpserver_extensions=jupyter_emr_roles=True",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-    if (PACKAGE / "labextension" / "package.json").is_file():
-        argv.append(f"--LabApp.extra_labextensions_path={PACKAGE}")
-    log = folder / "jupyterlab.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output,
-                                   stderr=output, env=env, cwd=root)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        _wait_until_serving(process, url, token, log)
-        yield Lab(url, token, root, env, log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_until_serving(process: subprocess.Popen[bytes], url: str, token: str,
-                        log: Path) -> None:
-    http = requests.Session()
-    http.trust_env = False
-    deadline = time.monotonic() + LAB_START_TIMEOUT
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()
-        try:
-            if http.get(url + "api/status", headers={"Authorization": f"token {token}"},
-                        timeout=5).ok:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"JupyterLab did not serve within {LAB_START_TIMEOUT} s: "
-                         + log.read_text())
+    with running_lab(tmp_path_factory.mktemp("lab"), emulator) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
-def browser(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 900})
-        try:
-            yield context
-        finally:
-            context.close()
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
+        yield context
 
 
 @pytest.fixture

@@ -15,16 +15,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+from demo_world import MARKETING, MARKETING_ARN, SALES, SALES_ARN, WHO_AM_I
 from jupyter_client import BlockingKernelClient
+from lab import new_notebook, open_notebook
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
-ACCOUNT = "123456789012"
-SALES = f"arn:aws:iam::{ACCOUNT}:role/sales-data-access"
-MARKETING = f"arn:aws:iam::{ACCOUNT}:role/marketing-data-access"
-SALES_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/sales-data-access/"
-MARKETING_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/marketing-data-access/"
-WHO_AM_I = 'import boto3\nprint(boto3.client("sts").get_caller_identity()["Arn"])'
 CONNECT_TIMEOUT = 120_000  # ms: the kernel imports boto3 and sparkmagic, Livy starts a session
 CELL_TIMEOUT = 60_000
 PEEK_LIVY_LOGINS = (
@@ -69,30 +65,6 @@ class NetworkLog:
     @property
     def emr_calls(self) -> list[str]:
         return [r.url for r in self.responses if "/jupyter-emr-roles/" in r.url]
-
-
-def new_notebook(lab: Any, name: str, cells: list[str]) -> None:
-    """A notebook with these code cells, written through the contents API."""
-    content = {"nbformat": 4, "nbformat_minor": 5, "metadata": {
-        "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)",
-                       "language": "python"}},
-        "cells": [{"cell_type": "code", "id": f"cell-{i}", "metadata": {}, "source": source,
-                   "outputs": [], "execution_count": None} for i, source in enumerate(cells)]}
-    answer = lab.api().put(lab.url + f"api/contents/{name}", timeout=30,
-                           json={"type": "notebook", "format": "json", "content": content})
-    assert answer.status_code in (200, 201), answer.text
-
-
-def open_notebook(page: Any, lab: Any, name: str) -> Any:
-    """Open the notebook in JupyterLab and wait until its kernel is idle; returns its panel."""
-    # ?reset: a fresh workspace, not the tabs an earlier test left open in this server.
-    page.goto(f"{lab.url}lab/tree/{name}?reset&token={lab.token}")
-    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)").filter(
-        has=page.locator(".jp-Notebook"))
-    # As JupyterLab's own UI tests (galata) wait: the debugger button is enabled once the
-    # kernel has answered kernel_info over the page's websocket; an idle indicator comes sooner.
-    panel.locator('.jp-DebuggerBugButton[aria-disabled="false"]').wait_for(timeout=CELL_TIMEOUT)
-    return panel
 
 
 def cell_with(panel: Any, text: str) -> Any:

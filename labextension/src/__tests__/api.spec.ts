@@ -137,13 +137,15 @@ describe('EmrRolesClient.clusterPages', () => {
     ]);
   });
 
-  it('yields the first page before asking for the next', async () => {
+  it('yields each page as it arrives, the next one already asked for', async () => {
     const { client, seen } = clientWith(page(['j-A'], 'm1'), page(['j-B'], null));
     const pages = client.clusterPages();
     const first = await pages.next();
     expect(first.value.map((c: { id: string }) => c.id)).toEqual(['j-A']);
-    expect(seen).toHaveLength(1);
-    await pages.next();
+    expect(seen).toHaveLength(2);
+    const second = await pages.next();
+    expect(second.value.map((c: { id: string }) => c.id)).toEqual(['j-B']);
+    expect((await pages.next()).done).toBe(true);
     expect(seen).toHaveLength(2);
   });
 
