@@ -17,7 +17,7 @@ from typing import Any
 
 from .aws import READY_STATES, Emr
 from .errors import AwsCallError
-from .identifiers import ClusterId
+from .identifiers import ClusterId, account_in_arn
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ def assess(emr: Emr, cluster_id: ClusterId) -> Readiness:
     return Readiness(id=cluster["Id"], name=cluster.get("Name", ""),
                      state=cluster.get("Status", {}).get("State", ""),
                      release=cluster.get("ReleaseLabel", ""),
-                     account=arn.split(":")[4] if arn.count(":") >= 5 else "",
+                     account=account_in_arn(arn, "the cluster's ARN") or "",
                      checks=checks)
 
 

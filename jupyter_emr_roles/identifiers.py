@@ -169,6 +169,12 @@ class RoleArn(_Identifier):
         return _path_and_name(self)[1]
 
 
+def account_in_arn(arn: str, source: str) -> AccountId | None:
+    """The account of any ARN (a cluster's, say), parsed; None when the ARN names none."""
+    parts = arn.split(":", 5)
+    return AccountId(parts[4], source) if len(parts) == 6 and parts[4] else None
+
+
 def _path_and_name(arn: str) -> tuple[str, str]:
     resource = arn.split(":", 5)[-1]
     path, _, name = resource[len("role"):].rpartition("/")

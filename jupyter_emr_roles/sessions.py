@@ -23,7 +23,7 @@ from . import roles
 from .aws import Emr, caller_emr, make_session
 from .credentials import LivyCredentials
 from .errors import AwsCallError, EmrRolesError
-from .identifiers import AccountId, ClusterId, RoleArn
+from .identifiers import AccountId, ClusterId, RoleArn, account_in_arn
 from .sparkmagic_bridge import LivyHandle, Progress, allow_unverified, open_session
 
 log = logging.getLogger(__name__)
@@ -170,8 +170,9 @@ def _listed_access_roles() -> list[RoleArn]:
 def _cluster_account(cluster: dict[str, Any], session: boto3.Session) -> AccountId:
     """From the cluster's ARN; else the account of whoever could describe it."""
     arn = cluster.get("ClusterArn", "")
-    if arn.count(":") >= 5:
-        return AccountId(arn.split(":")[4], "the cluster's ARN in DescribeCluster")
+    account = account_in_arn(arn, "the cluster's ARN in DescribeCluster")
+    if account is not None:
+        return account
     identity = session.client("sts").get_caller_identity()
     return AccountId(identity["Account"], "STS GetCallerIdentity")
 

@@ -32,7 +32,7 @@ from . import roles
 from .aws import READY_STATES, Emr, caller_emr
 from .clusters import ClusterSummary, assess, list_page
 from .errors import EmrRolesError
-from .identifiers import AccountId, ClusterId, RoleArn
+from .identifiers import AccountId, ClusterId, RoleArn, account_in_arn
 from .magics import _PROGRESS_EVERY, LANGUAGES, _connected, _links_html, _verify
 from .sessions import Connections, ConnectRequest, check_name
 
@@ -50,12 +50,6 @@ def _links(links: dict[str, str]) -> dict[str, Any]:
     return {"output_type": "display_data", "metadata": {},
             "data": {"text/html": _links_html(links),
                      "text/plain": " · ".join(f"{label}: {url}" for label, url in links.items())}}
-
-
-def _account_of(arn: str) -> str:
-    """The account field of an ARN, or "" when it has none."""
-    parts = arn.split(":")
-    return parts[4] if len(parts) > 5 else ""
 
 
 class _OutputProgress:
@@ -169,7 +163,7 @@ class Picker:
                 "region and credentials the kernel uses (run %emr_picker --region REGION).")
             self._show_roles("")
             return
-        account = _account_of(cluster.arn)
+        account: str = account_in_arn(cluster.arn, "ListClusters") or ""
         try:
             readiness = assess(self._emr(), ClusterId(cluster.id, "ListClusters"))
         except EmrRolesError as exc:

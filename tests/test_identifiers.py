@@ -17,7 +17,7 @@ from identifier_cases import (
 )
 
 from jupyter_emr_roles.errors import EmrRolesError, InvalidIdentifier
-from jupyter_emr_roles.identifiers import AccountId, ClusterId, RoleArn
+from jupyter_emr_roles.identifiers import AccountId, ClusterId, RoleArn, account_in_arn
 
 CASES = [
     (AccountId, GOOD_ACCOUNTS, BAD_ACCOUNTS),
@@ -127,3 +127,13 @@ def test_arbitrary_text_either_parses_to_a_safe_value_or_raises_our_error(value:
         else:
             assert parsed.isascii() and parsed.isprintable()
             assert not set(parsed) & set("'\";$`\\ |&<>*(){}")
+
+
+def test_the_account_of_a_cluster_arn_is_parsed_like_any_account() -> None:
+    arn = "arn:aws:elasticmapreduce:us-east-1:123456789012:cluster/j-1K48XXXXXXHCB"
+    assert account_in_arn(arn, "ListClusters") == "123456789012"
+    assert isinstance(account_in_arn(arn, "ListClusters"), AccountId)
+    assert account_in_arn("arn:aws:s3:::demo-data", "a bucket ARN") is None
+    assert account_in_arn("", "an empty ARN") is None
+    with pytest.raises(InvalidIdentifier, match="from ListClusters"):
+        account_in_arn("arn:aws:elasticmapreduce:us-east-1:1234:cluster/j-1", "ListClusters")
