@@ -279,6 +279,7 @@ export class ConnectBody extends Widget implements Dialog.IBodyWidget<IConnectCh
       element('span', { class: 'jp-EmrRoles-clusterName' }, cluster.name),
       element('span', { class: 'jp-EmrRoles-clusterId' }, cluster.id),
       element('span', { class: 'jp-EmrRoles-clusterState' }, cluster.state.toLowerCase()),
+      element('span', { class: 'jp-EmrRoles-clusterRelease' }, ''),
       element('span', { class: 'jp-EmrRoles-badge', title: 'Readiness not checked yet' }, '')
     );
     this.clusters.set(cluster.id, cluster);
@@ -421,6 +422,10 @@ export class ConnectBody extends Widget implements Dialog.IBodyWidget<IConnectCh
       return;
     }
     const readiness = this.readiness.get(clusterId);
+    const release = badge.parentElement?.querySelector('.jp-EmrRoles-clusterRelease');
+    if (release && readiness !== undefined && !(readiness instanceof ApiError)) {
+      release.textContent = readiness.release;
+    }
     badge.classList.remove('jp-mod-ready', 'jp-mod-notReady', 'jp-mod-unknown');
     if (readiness === undefined) {
       badge.textContent = this.inFlight.has(clusterId) ? 'checking…' : '';

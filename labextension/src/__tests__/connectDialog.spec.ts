@@ -110,6 +110,8 @@ describe('ConnectBody', () => {
     await settled(body);
     expect(asked).toEqual(['j-SHARED']);
     expect(q(body, '.jp-EmrRoles-badge').textContent).toBe('ready');
+    const releases = body.node.querySelectorAll('.jp-EmrRoles-clusterRelease');
+    expect([...releases].map(node => node.textContent)).toEqual(['emr-7.1.0', '']);
 
     const listbox = q<HTMLElement>(body, '[role="listbox"]');
     listbox.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowDown', bubbles: true }));
