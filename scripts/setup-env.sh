@@ -43,4 +43,7 @@ ensure_venv() {
     return 1
   fi
   rm -f "$log"
+  # An editable install builds the Lab extension but does not put it where JupyterLab looks
+  # (a wheel does): link the build there, so `jupyter lab` from this venv shows the EMR button.
+  "$VENV/bin/jupyter-builder" develop --overwrite "$ROOT" >/dev/null
 }
