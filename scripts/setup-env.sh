@@ -45,5 +45,10 @@ ensure_venv() {
   rm -f "$log"
   # An editable install builds the Lab extension but does not put it where JupyterLab looks
   # (a wheel does): link the build there, so `jupyter lab` from this venv shows the EMR button.
-  "$VENV/bin/jupyter-builder" develop --overwrite "$ROOT" >/dev/null
+  if ! "$VENV/bin/jupyter-builder" develop --overwrite "$ROOT" >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "error: linking the Lab extension into $VENV failed" >&2
+    return 1
+  fi
+  rm -f "$log"
 }
