@@ -13,7 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from emulators import RunningEmulator  # noqa: E402  (needs the path above)
+from emulators import RunningEmulator, start_emulator  # noqa: E402  (needs the path above)
 from helpers import CLI, RunCli  # noqa: E402
 from kernels import NotebookKernel, kernel_env  # noqa: E402
 
@@ -67,3 +67,16 @@ def notebook(tmp_path: Path) -> Iterator[Callable[..., NotebookKernel]]:
         yield start
         for kernel in kernels:
             shutdowns.callback(kernel.shutdown)
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
+    """A fake-engine emulator with the default world, shared by one test module."""
+    with start_emulator(tmp_path_factory.mktemp("emulator"), "--spark", "fake") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def clusters(emulator: RunningEmulator) -> dict[str, str]:
+    """The emulator's cluster IDs by name."""
+    return emulator.cluster_ids()

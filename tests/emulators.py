@@ -34,6 +34,18 @@ class RunningEmulator:
         return subprocess.run([CLI, "local", *args, "--state-dir", str(self.state_dir)],
                               capture_output=True, text=True, timeout=120)
 
+    def __enter__(self) -> RunningEmulator:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.cli("down")
+
+    def cluster_ids(self) -> dict[str, str]:
+        """Cluster IDs by name, in every state the default world has (terminated included)."""
+        pages = self.client("emr").get_paginator("list_clusters").paginate(
+            ClusterStates=["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATED"])
+        return {c["Name"]: c["Id"] for page in pages for c in page["Clusters"]}
+
     def status(self) -> dict[str, Any]:
         """``local status --json``: what is open on the clusters, and the calls EMR got."""
         proc = self.cli("status", "--json")
@@ -57,6 +69,7 @@ def parse_exports(text: str) -> dict[str, str]:
 
 
 def start_emulator(state_dir: Path, *args: str) -> RunningEmulator:
+    """``local up --detach``; use it in a with block (or call ``cli("down")``) to stop it."""
     proc = subprocess.run([CLI, "local", "up", "--detach", "--state-dir", str(state_dir), *args],
                           capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr

@@ -22,9 +22,9 @@ ELECTRONICS = RoleArn("arn:aws:iam::123456789012:role/electronics-data-access")
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
-    running = start_emulator(tmp_path_factory.mktemp("emulator"), "--spark", "fake", "--no-tls")
-    yield running
-    running.cli("down")
+    with start_emulator(tmp_path_factory.mktemp("emulator"), "--spark", "fake",
+                        "--no-tls") as running:
+        yield running
 
 
 @pytest.fixture
@@ -105,9 +105,8 @@ def test_access_role_the_caller_may_not_assume(emr: Emr) -> None:
 
 
 def test_access_role_is_assumed_with_a_per_user_session_name(tmp_path, monkeypatch) -> None:
-    open_emulator = start_emulator(tmp_path / "open", "--spark", "fake", "--no-tls",
-                                   "--no-enforce-iam")
-    try:
+    with start_emulator(tmp_path / "open", "--spark", "fake", "--no-tls",
+                        "--no-enforce-iam") as open_emulator:
         for name in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION"):
             monkeypatch.setenv(name, open_emulator.env[name])
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "anything")
@@ -116,8 +115,6 @@ def test_access_role_is_assumed_with_a_per_user_session_name(tmp_path, monkeypat
             "arn:aws:iam::123456789012:role/EMR_DefaultRole"))
         arn = session.client("sts").get_caller_identity()["Arn"]
         assert arn == f"arn:aws:sts::123456789012:assumed-role/EMR_DefaultRole/{role_session_name()}"
-    finally:
-        open_emulator.cli("down")
     assert role_session_name("alice smith/x") == "jupyter-emr-roles-alice-smith-x"
     assert len(role_session_name("a" * 100)) == 64
 

@@ -24,22 +24,6 @@ from kernels import NotebookKernel
 PYSPARK_KERNEL = "sparkmagic.kernels.pysparkkernel.pysparkkernel"
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
-    running = start_emulator(tmp_path_factory.mktemp("emulator"), "--spark", "fake")
-    yield running
-    running.cli("down")
-
-
-@pytest.fixture(scope="module")
-def clusters(emulator: RunningEmulator) -> dict[str, str]:
-    """Cluster IDs by name, the terminated one included."""
-    emr = emulator.client("emr")
-    return {c["Name"]: c["Id"] for page in emr.get_paginator("list_clusters").paginate(
-        ClusterStates=["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATED"])
-        for c in page["Clusters"]}
-
-
 def connected(output: str, role: str, cluster_id: str, name: str) -> int:
     """The Livy id from the final line of a successful %connect."""
     found = re.search(rf"connected as {re.escape(role)} on {cluster_id} \(session {name}, "
@@ -237,11 +221,9 @@ def test_access_role_session_token_stays_in_the_kernel(
         tmp_path: Path, notebook: Callable[..., NotebookKernel]) -> None:
     """Through an access role (cross-account setup) the kernel holds an STS session token
     as well; it must not leak either."""
-    open_emulator = start_emulator(tmp_path / "open", "--spark", "fake", "--no-enforce-iam")
-    try:
-        cluster = next(c["Id"] for c in open_emulator.client("emr").list_clusters()["Clusters"]
-                       if c["Name"] == "shared-analytics")
-        kernel = notebook(open_emulator)
+    with start_emulator(tmp_path / "open", "--spark", "fake", "--no-enforce-iam") as emulator:
+        cluster = emulator.cluster_ids()["shared-analytics"]
+        kernel = notebook(emulator)
         outputs = [kernel.ok("%load_ext jupyter_emr_roles")]
         outputs.append(kernel.ok(f"%connect --cluster-id {cluster} --access-role-arn "
                                  f"arn:aws:iam::{ACCOUNT}:role/EMR_DefaultRole"))
@@ -250,8 +232,6 @@ def test_access_role_session_token_stays_in_the_kernel(
         found = peek_secrets(kernel, tmp_path, PEEK_LIVY_LOGINS + PEEK_SESSION_TOKENS)
         kernel.ok("%disconnect --all")
         kernel.shutdown(now=False)
-    finally:
-        open_emulator.cli("down")
     assert SALES_ARN in outputs[2]
     assert len(found["tokens"]) == 1
     assert_no_secret_anywhere(kernel, outputs, found)
@@ -259,11 +239,9 @@ def test_access_role_session_token_stays_in_the_kernel(
 
 def test_a_session_that_does_not_start_in_time_is_deleted(
         tmp_path: Path, notebook: Callable[..., NotebookKernel]) -> None:
-    busy = start_changed_world(
-        tmp_path / "busy",
-        lambda world: world.update(clusters=[{"name": "busy", "session_start_seconds": 600}]),
-        "--spark", "fake")
-    try:
+    one_busy_cluster = {"clusters": [{"name": "busy", "session_start_seconds": 600}]}
+    with start_changed_world(tmp_path / "busy", lambda world: world.update(one_busy_cluster),
+                             "--spark", "fake") as busy:
         cluster = busy.client("emr").list_clusters()["Clusters"][0]["Id"]
         kernel = notebook(busy)
         kernel.ok("%load_ext jupyter_emr_roles")
@@ -272,23 +250,18 @@ def test_a_session_that_does_not_start_in_time_is_deleted(
         assert "still 'starting' after 2 s, so it was deleted" in result.output, result.output
         assert "--timeout" in result.output and "cluster capacity" in result.output
         assert busy.open_sessions(cluster) == []
-    finally:
-        busy.cli("down")
 
 
 @pytest.fixture(scope="module")
 def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
-    running = start_emulator(tmp_path_factory.mktemp("ttl"), "--spark", "fake",
-                             "--credential-ttl", "20")
-    yield running
-    running.cli("down")
+    with start_emulator(tmp_path_factory.mktemp("ttl"), "--spark", "fake",
+                        "--credential-ttl", "20") as running:
+        yield running
 
 
 def test_credentials_renew_themselves_without_a_call_per_request(
         short_lived: RunningEmulator, notebook: Callable[..., NotebookKernel]) -> None:
-    emr = short_lived.client("emr")
-    cluster = next(c["Id"] for c in emr.list_clusters()["Clusters"]
-                   if c["Name"] == "shared-analytics")
+    cluster = short_lived.cluster_ids()["shared-analytics"]
     kernel = notebook(short_lived)
     kernel.ok("%load_ext jupyter_emr_roles")
     issued = short_lived.status()["calls"].get("GetClusterSessionCredentials", 0)
@@ -322,7 +295,7 @@ def test_connects_in_an_ipython_8_kernel_too(emulator: RunningEmulator, clusters
                                              notebook: Callable[..., NotebookKernel]) -> None:
     """The venv has IPython 9; scripts/test.sh puts IPython 8 beside it, first on the path."""
     ipython8 = Path(sys.prefix) / "ipython8"
-    assert (ipython8 / "IPython").is_dir(), f"run ./scripts/test.sh: it installs IPython 8 in {ipython8}"
+    assert (ipython8 / "IPython").is_dir(), f"./scripts/test.sh puts IPython 8 in {ipython8}"
     kernel = notebook(emulator, PYTHONPATH=str(ipython8))
     assert kernel.ok("import IPython\nprint(IPython.__version__)").startswith("8."), "IPython 8"
     kernel.ok("%load_ext jupyter_emr_roles")

@@ -20,12 +20,6 @@ ELECTRONICS = f"arn:aws:iam::{ACCOUNT}:role/electronics-data-access"
 UNTRUSTED = f"arn:aws:iam::{ACCOUNT}:role/not-trusted-by-clusters"
 
 
-def clusters_by_name(emulator: RunningEmulator) -> dict[str, str]:
-    emr = emulator.client("emr")
-    pages = emr.get_paginator("list_clusters").paginate()
-    return {c["Name"]: c["Id"] for page in pages for c in page["Clusters"]}
-
-
 def error_of(call, **kwargs) -> tuple[str, str]:
     with pytest.raises(botocore.exceptions.ClientError) as caught:
         call(**kwargs)
@@ -38,13 +32,13 @@ def test_world_clusters_are_listed_with_their_states(emulator: RunningEmulator) 
               for c in emr.list_clusters(ClusterStates=["RUNNING", "WAITING"])["Clusters"]}
     assert set(active) == {"shared-analytics", "no-runtime-roles", "no-security-configuration",
                            "release-too-old", "multi-primary", "livy-unreachable"}
-    assert "terminated" in clusters_by_name(emulator)
+    assert "terminated" in emulator.cluster_ids()
 
 
 def test_get_cluster_session_credentials_issues_short_lived_livy_credentials(
         emulator: RunningEmulator) -> None:
     emr = emulator.client("emr")
-    cluster = clusters_by_name(emulator)["shared-analytics"]
+    cluster = emulator.cluster_ids()["shared-analytics"]
     before = datetime.now(timezone.utc)
     answer = emr.get_cluster_session_credentials(ClusterId=cluster, ExecutionRoleArn=SALES)
     login = answer["Credentials"]["UsernamePassword"]
@@ -65,7 +59,7 @@ def test_each_broken_cluster_is_refused_with_its_reason(
         emulator: RunningEmulator, cluster: str, words: str) -> None:
     emr = emulator.client("emr")
     code, message = error_of(emr.get_cluster_session_credentials,
-                             ClusterId=clusters_by_name(emulator)[cluster], ExecutionRoleArn=SALES)
+                             ClusterId=emulator.cluster_ids()[cluster], ExecutionRoleArn=SALES)
     assert code == "InvalidRequestException"
     assert words in message
 
@@ -76,7 +70,7 @@ def test_unknown_cluster_and_malformed_role(emulator: RunningEmulator) -> None:
                              ExecutionRoleArn=SALES)
     assert (code, message) == ("InvalidRequestException", "Cluster id 'j-NOSUCHCLUSTER' is not valid.")
     code, _ = error_of(emr.get_cluster_session_credentials,
-                       ClusterId=clusters_by_name(emulator)["shared-analytics"],
+                       ClusterId=emulator.cluster_ids()["shared-analytics"],
                        ExecutionRoleArn="role/sales-data-access-without-arn")
     assert code == "ValidationException"
 
@@ -85,7 +79,7 @@ def test_caller_without_permission_for_the_role_is_denied(emulator: RunningEmula
     """The demo user's policy allows GCSC only with ExecutionRoleArn in its two roles."""
     emr = emulator.client("emr")
     code, message = error_of(emr.get_cluster_session_credentials,
-                             ClusterId=clusters_by_name(emulator)["shared-analytics"],
+                             ClusterId=emulator.cluster_ids()["shared-analytics"],
                              ExecutionRoleArn=ELECTRONICS)
     assert code == "AccessDeniedException"
     assert "user/demo-analyst" in message and "elasticmapreduce:ExecutionRoleArn" in message
@@ -95,7 +89,7 @@ def test_unknown_access_key_is_rejected(emulator: RunningEmulator) -> None:
     emr = emulator.client("emr", aws_access_key_id="AKIAIMADETHISUP00000",
                           aws_secret_access_key="x" * 40)
     code, _ = error_of(emr.get_cluster_session_credentials,
-                       ClusterId=clusters_by_name(emulator)["shared-analytics"],
+                       ClusterId=emulator.cluster_ids()["shared-analytics"],
                        ExecutionRoleArn=SALES)
     assert code == "UnrecognizedClientException"
 
@@ -103,7 +97,7 @@ def test_unknown_access_key_is_rejected(emulator: RunningEmulator) -> None:
 def test_describe_cluster_leads_to_the_livy_gateway(emulator: RunningEmulator) -> None:
     """Following the real rule (primary DNS name + livy-conf port, HTTPS) reaches the gateway."""
     emr = emulator.client("emr")
-    cluster = emr.describe_cluster(ClusterId=clusters_by_name(emulator)["shared-analytics"])["Cluster"]
+    cluster = emr.describe_cluster(ClusterId=emulator.cluster_ids()["shared-analytics"])["Cluster"]
     livy_conf = next(c for c in cluster["Configurations"] if c["Classification"] == "livy-conf")
     url = f"https://{cluster['MasterPublicDnsName']}:{livy_conf['Properties']['livy.server.port']}"
     response = requests.get(url + "/sessions", verify=emulator.env["AWS_CA_BUNDLE"], timeout=10)
@@ -116,7 +110,7 @@ def test_describe_cluster_leads_to_the_livy_gateway(emulator: RunningEmulator) -
 
 def test_list_instance_fleets(emulator: RunningEmulator) -> None:
     emr = emulator.client("emr")
-    fleets = emr.list_instance_fleets(ClusterId=clusters_by_name(emulator)["shared-analytics"])
+    fleets = emr.list_instance_fleets(ClusterId=emulator.cluster_ids()["shared-analytics"])
     assert {f["InstanceFleetType"] for f in fleets["InstanceFleets"]} == {"MASTER", "CORE"}
 
 
@@ -135,7 +129,7 @@ def _wait_for_step(emr, cluster: str, step: str, final: set[str]) -> list[str]:
 
 def test_steps_keep_their_execution_role_and_move_through_states(emulator: RunningEmulator) -> None:
     emr = emulator.client("emr")
-    cluster = clusters_by_name(emulator)["shared-analytics"]
+    cluster = emulator.cluster_ids()["shared-analytics"]
     [step] = emr.add_job_flow_steps(JobFlowId=cluster, ExecutionRoleArn=SALES, Steps=[{
         "Name": "orders", "ActionOnFailure": "CONTINUE",
         "HadoopJarStep": {"Jar": "command-runner.jar",
@@ -159,7 +153,7 @@ def test_steps_keep_their_execution_role_and_move_through_states(emulator: Runni
 def test_steps_refuse_a_role_on_a_cluster_without_runtime_roles(emulator: RunningEmulator) -> None:
     emr = emulator.client("emr")
     code, message = error_of(emr.add_job_flow_steps,
-                             JobFlowId=clusters_by_name(emulator)["no-security-configuration"],
+                             JobFlowId=emulator.cluster_ids()["no-security-configuration"],
                              ExecutionRoleArn=SALES, Steps=[{
                                  "Name": "x", "HadoopJarStep": {"Jar": "command-runner.jar"}}])
     assert code == "InvalidRequestException" and "no security configuration" in message
@@ -167,19 +161,16 @@ def test_steps_refuse_a_role_on_a_cluster_without_runtime_roles(emulator: Runnin
 
 def test_a_role_that_does_not_trust_the_cluster(tmp_path) -> None:
     """Without IAM enforcement any key may ask, so the trust check is the one that answers."""
-    open_emulator = start_emulator(tmp_path / "open", "--spark", "fake", "--no-enforce-iam")
-    try:
+    with start_emulator(tmp_path / "open", "--spark", "fake", "--no-enforce-iam") as open_emulator:
         emr = open_emulator.client("emr", aws_access_key_id="anything", aws_secret_access_key="x")
         code, message = error_of(emr.get_cluster_session_credentials,
-                                 ClusterId=clusters_by_name(open_emulator)["shared-analytics"],
+                                 ClusterId=open_emulator.cluster_ids()["shared-analytics"],
                                  ExecutionRoleArn=UNTRUSTED)
         assert code == "InvalidRequestException" and "does not trust" in message
         code, message = error_of(emr.get_cluster_session_credentials,
-                                 ClusterId=clusters_by_name(open_emulator)["shared-analytics"],
+                                 ClusterId=open_emulator.cluster_ids()["shared-analytics"],
                                  ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/no-such-role")
         assert code == "InvalidRequestException" and "does not exist" in message
-    finally:
-        open_emulator.cli("down")
 
 
 def test_the_demo_user_cannot_read_data_itself(emulator: RunningEmulator) -> None:
@@ -204,16 +195,13 @@ def test_status_and_down(emulator: RunningEmulator, tmp_path) -> None:
 
 
 def test_list_clusters_pages_through_a_thousand_clusters(tmp_path) -> None:
-    big = start_emulator(tmp_path / "big", "--spark", "fake", "--clusters", "1000")
-    try:
+    with start_emulator(tmp_path / "big", "--spark", "fake", "--clusters", "1000") as big:
         emr = big.client("emr")
         pages = list(emr.get_paginator("list_clusters").paginate())
         ids = [c["Id"] for page in pages for c in page["Clusters"]]
         assert len(ids) == len(set(ids)) == 1007  # 7 world clusters + 1000 fillers
         assert len(pages) >= 20 and all(len(page["Clusters"]) <= 50 for page in pages)
         assert all("Marker" in page for page in pages[:-1]) and "Marker" not in pages[-1]
-    finally:
-        big.cli("down")
 
 
 def test_a_world_file_of_ones_own(tmp_path) -> None:
@@ -227,19 +215,16 @@ def test_a_world_file_of_ones_own(tmp_path) -> None:
         "clusters": [{"name": "finance-cluster", "security_configuration": "rr"}],
         "demo_user": {"name": "fiona", "roles": ["finance"], "default_role": "finance"},
     }))
-    own = start_emulator(tmp_path / "own", "--spark", "fake", "--world", str(world))
-    try:
+    with start_emulator(tmp_path / "own", "--spark", "fake", "--world", str(world)) as own:
         assert own.env["AWS_DEFAULT_REGION"] == "eu-west-1"
         emr = own.client("emr")
-        cluster = clusters_by_name(own)["finance-cluster"]
+        cluster = own.cluster_ids()["finance-cluster"]
         answer = emr.get_cluster_session_credentials(
             ClusterId=cluster, ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/finance")
         assert answer["Credentials"]["UsernamePassword"]["Username"]
         roles_file = json.loads(Path(own.env["JUPYTER_EMR_ROLES_FILE"]).read_text())
         assert roles_file["accounts"][ACCOUNT]["roles"] == [
             {"arn": f"arn:aws:iam::{ACCOUNT}:role/finance", "default": True}]
-    finally:
-        own.cli("down")
 
 
 def test_a_broken_world_file_is_one_paragraph(tmp_path) -> None:

@@ -215,12 +215,9 @@ def test_a_wrong_password_gets_a_401_in_the_notebook(
 @pytest.fixture
 def short_lived_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
     """A second emulator whose Livy credentials live 5 seconds."""
-    running = start_emulator(tmp_path_factory.mktemp("short-credentials"),
-                             "--spark", "fake", "--credential-ttl", "5")
-    try:
+    with start_emulator(tmp_path_factory.mktemp("short-credentials"), "--spark", "fake",
+                        "--credential-ttl", "5") as running:
         yield running
-    finally:
-        running.cli("down")
 
 
 def test_expired_livy_credentials_get_a_401_in_the_notebook(
@@ -252,11 +249,8 @@ needs_spark = pytest.mark.skipif(
 @pytest.fixture
 def spark_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
     """A third emulator with the default engine: PySpark in local mode."""
-    running = start_emulator(tmp_path_factory.mktemp("real-spark"), "--spark", "real")
-    try:
+    with start_emulator(tmp_path_factory.mktemp("real-spark"), "--spark", "real") as running:
         yield running
-    finally:
-        running.cli("down")
 
 
 @needs_spark

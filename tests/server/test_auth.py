@@ -7,7 +7,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 import pytest
-from conftest import RestClient
+from rest import RestClient
 from tornado.httpclient import HTTPClientError, HTTPResponse
 
 SALES = "arn:aws:iam::123456789012:role/sales-data-access"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import RestClient, assert_error
+from rest import RestClient, assert_error
 
 ACCOUNT = "123456789012"
 SALES = f"arn:aws:iam::{ACCOUNT}:role/sales-data-access"

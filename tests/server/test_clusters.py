@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import RestClient, assert_error, point_at
+from rest import RestClient, assert_error, point_at
 from emulators import RunningEmulator, start_changed_world, start_emulator
 
 WORLD_ACTIVE = {"shared-analytics", "no-runtime-roles", "no-security-configuration",
@@ -50,10 +50,9 @@ async def test_a_marker_emr_refuses_is_400(rest: RestClient) -> None:
 @pytest.fixture(scope="module")
 def crowded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
     """The default world plus 1000 filler clusters (seeding takes about ten seconds)."""
-    running = start_emulator(tmp_path_factory.mktemp("crowded"), "--spark", "fake",
-                             "--clusters", "1000")
-    yield running
-    running.cli("down")
+    with start_emulator(tmp_path_factory.mktemp("crowded"), "--spark", "fake",
+                        "--clusters", "1000") as running:
+        yield running
 
 
 async def test_following_markers_gives_every_cluster_once(
@@ -79,11 +78,10 @@ async def test_following_markers_gives_every_cluster_once(
 @pytest.fixture(scope="module")
 def no_emr_rights(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
     """The default world, but its user may call no EMR action beyond its roles' credentials."""
-    running = start_changed_world(tmp_path_factory.mktemp("no-emr-rights"),
-                                  lambda world: world["demo_user"].update(emr_actions=[]),
-                                  "--spark", "fake")
-    yield running
-    running.cli("down")
+    with start_changed_world(tmp_path_factory.mktemp("no-emr-rights"),
+                             lambda world: world["demo_user"].update(emr_actions=[]),
+                             "--spark", "fake") as running:
+        yield running
 
 
 async def test_a_user_who_may_not_list_clusters_gets_403_access_denied(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import RestClient, assert_error
+from rest import RestClient, assert_error
 from emulators import RunningEmulator
 
 CHECK_KEYS = ["state", "release", "applications", "primary-nodes", "runtime-roles",

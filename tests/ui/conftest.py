@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from emulators import RunningEmulator, start_emulator
+from emulators import RunningEmulator
 from lab import Lab, chromium, running_lab
 
 
@@ -36,13 +36,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     setattr(item, f"report_{report.when}", report)
     return report
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
-    running = start_emulator(tmp_path_factory.mktemp("emulator"), "--spark", "fake")
-    yield running
-    running.cli("down")
 
 
 @pytest.fixture(scope="module")
