@@ -28,12 +28,11 @@ from moto.iam.models import iam_backends
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.s3.models import s3_backends
 
+from ..clusters import NOTEBOOK_RELEASE, STEPS_RELEASE, release_version
 from .issued import CredentialRegistry, Identity
 
 log = logging.getLogger(__name__)
 
-RUNTIME_ROLES_NOTEBOOKS = (6, 9, 0)
-RUNTIME_ROLES_STEPS = (6, 7, 0)
 ANONYMOUS_CALLER = "arn:aws:iam::{account}:user/local-user"
 _CREDENTIAL_RE = re.compile(r"Credential=([A-Za-z0-9]+)/")
 # Seconds a step spends PENDING, then RUNNING, before it ends.
@@ -163,7 +162,7 @@ class ControlPlane:
         caller_arn = self._authorize_call(environ, "elasticmapreduce:GetClusterSessionCredentials",
                                           region, params, {"elasticmapreduce:ExecutionRoleArn": role_arn})
         cluster = self._cluster(cluster_id, region)
-        self._check_runtime_role_ready(cluster, RUNTIME_ROLES_NOTEBOOKS, "interactive sessions")
+        self._check_runtime_role_ready(cluster, NOTEBOOK_RELEASE, "interactive sessions")
         self._check_role_assumable(cluster, role_arn)
         issued = self.registry.issue(Identity(cluster.id, role_arn, caller_arn, None),
                                      self.credential_ttl)
@@ -177,7 +176,7 @@ class ControlPlane:
             raise AwsError("InvalidRequestException",
                            f"Cluster {cluster.id} is in state {cluster.state}; it must be RUNNING "
                            "or WAITING.")
-        release = _release(cluster.release_label)
+        release = release_version(cluster.release_label)
         if release < minimum:
             raise AwsError("InvalidRequestException",
                            f"Runtime roles for {what} need release emr-"
@@ -236,7 +235,7 @@ class ControlPlane:
         if role_arn is None:
             return
         cluster = self._cluster(params.get("JobFlowId"), region)
-        self._check_runtime_role_ready(cluster, RUNTIME_ROLES_STEPS, "steps")
+        self._check_runtime_role_ready(cluster, STEPS_RELEASE, "steps")
         self._check_role_assumable(cluster, role_arn)
 
     def _record_steps(self, params: dict[str, Any], answer: dict[str, Any], region: str) -> dict[str, Any]:
@@ -344,11 +343,6 @@ def _authorize(caller_arn: str, policies: list[Any], action: str, resource: str,
         raise AwsError("AccessDeniedException",
                        f"User: {caller_arn} is not authorized to perform: {action} on resource: "
                        f"{resource}{detail} because no identity-based policy allows it.")
-
-
-def _release(label: str | None) -> tuple[int, ...]:
-    match = re.fullmatch(r"emr-(\d+)\.(\d+)\.(\d+)", label or "")
-    return tuple(int(part) for part in match.groups()) if match else (0, 0, 0)
 
 
 def _runtime_roles_enabled(backend: Any, name: str) -> bool:
