@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .sessions import Connection, Connections
 
 LANGUAGES = ("python", "scala", "r", "sql")
-_PROGRESS_EVERY = 1.0
+PROGRESS_EVERY = 1.0
 
 
 @contextmanager
@@ -64,7 +64,7 @@ def _cell_config(cell: str) -> dict[str, Any]:
     return config
 
 
-def _verify(ca_bundle: str | None, no_verify: bool) -> str | bool:
+def verify_setting(ca_bundle: str | None, no_verify: bool) -> str | bool:
     """What requests gets as ``verify``: a CA bundle path, the system store (True), or False."""
     if no_verify:
         return False
@@ -94,10 +94,10 @@ class _Progress:
     def __init__(self, what: str) -> None:
         self._what = what
         self._handle = display(Pretty(f"{what}: asking EMR for credentials"), display_id=True)
-        self._shown = -_PROGRESS_EVERY
+        self._shown = -PROGRESS_EVERY
 
     def __call__(self, elapsed: float, state: str) -> None:
-        if elapsed - self._shown >= _PROGRESS_EVERY:
+        if elapsed - self._shown >= PROGRESS_EVERY:
             self._shown = elapsed
             if self._handle is not None:
                 self._handle.update(Pretty(f"{self._what}: Livy session {state}, {elapsed:.0f} s"))
@@ -170,7 +170,7 @@ class EmrRolesMagics(Magics):
             who = request.role_arn.name if request.role_arn else "the default role"
             progress = _Progress(f"Connecting {request.name or who} to {request.cluster_id}")
             connection = self.connections.connect(request, progress, _warn)
-            progress.done(_connected(connection))
+            progress.done(connected_line(connection))
             self._show_links(connection)
 
     def _request(self, args: Any, cell: str) -> Any:
@@ -183,7 +183,7 @@ class EmrRolesMagics(Magics):
             access_role_arn=(RoleArn(args.access_role_arn, "the --access-role-arn option")
                              if args.access_role_arn else None),
             region=args.region, profile=args.profile,
-            verify=_verify(args.ca_bundle, args.no_verify),
+            verify=verify_setting(args.ca_bundle, args.no_verify),
             timeout=_positive(args.timeout),
             config=_cell_config(cell))
 
@@ -191,7 +191,7 @@ class EmrRolesMagics(Magics):
     def _show_links(connection: Connection) -> None:
         links = connection.livy.links()
         if links:
-            display(HTML(_links_html(links)))
+            display(HTML(links_html(links)))
 
     @magic_arguments()
     @argument("name", nargs="?", help="The session to delete.")
@@ -252,7 +252,7 @@ def _warn(message: str) -> None:
     print(f"WARNING: {message}", file=sys.stderr)
 
 
-def _connected(connection: Connection) -> str:
+def connected_line(connection: Connection) -> str:
     return (f"connected as {connection.role_arn} on {connection.cluster_id} "
             f"(session {connection.name}, Livy id {connection.livy_id})")
 
@@ -262,7 +262,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
             "links")
     body = []
     for row in rows:
-        links = _links_html(row["links"])
+        links = links_html(row["links"])
         cells = [html.escape(str(row[key])) for key in (
             "name", "cluster", "role", "language", "livy_id", "state", "credentials_expire")]
         body.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in [*cells, links]) + "</tr>")
@@ -270,6 +270,6 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return f"<table><tr>{header}</tr>{''.join(body)}</table>"
 
 
-def _links_html(links: dict[str, str]) -> str:
+def links_html(links: dict[str, str]) -> str:
     return " · ".join(f'<a target="_blank" href="{html.escape(url)}">{html.escape(label)}</a>'
                       for label, url in links.items())

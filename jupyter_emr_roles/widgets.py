@@ -33,7 +33,7 @@ from .aws import READY_STATES, Emr, caller_emr
 from .clusters import ClusterSummary, assess, list_page
 from .errors import EmrRolesError
 from .identifiers import AccountId, ClusterId, RoleArn, account_in_arn
-from .magics import _PROGRESS_EVERY, LANGUAGES, _connected, _links_html, _verify
+from .magics import LANGUAGES, PROGRESS_EVERY, connected_line, links_html, verify_setting
 from .sessions import Connections, ConnectRequest, check_name
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def _stream(text: str, name: str = "stdout") -> dict[str, Any]:
 
 def _links(links: dict[str, str]) -> dict[str, Any]:
     return {"output_type": "display_data", "metadata": {},
-            "data": {"text/html": _links_html(links),
+            "data": {"text/html": links_html(links),
                      "text/plain": " · ".join(f"{label}: {url}" for label, url in links.items())}}
 
 
@@ -63,10 +63,10 @@ class _OutputProgress:
         self._what = what
         self._slot = len(output.outputs)
         output.outputs += (_stream(f"{what}: asking EMR for credentials"),)
-        self._shown = -_PROGRESS_EVERY
+        self._shown = -PROGRESS_EVERY
 
     def __call__(self, elapsed: float, state: str) -> None:
-        if elapsed - self._shown >= _PROGRESS_EVERY:
+        if elapsed - self._shown >= PROGRESS_EVERY:
             self._shown = elapsed
             self.done(f"{self._what}: Livy session {state}, {elapsed:.0f} s")
 
@@ -212,7 +212,7 @@ class Picker:
         who = request.name or (request.role_arn.name if request.role_arn else "")
         progress = _OutputProgress(self.output, f"Connecting {who} to {request.cluster_id}")
         connection = self._connections.connect(request, progress, self._warn)
-        progress.done(_connected(connection))
+        progress.done(connected_line(connection))
         links = connection.livy.links()
         if links:
             self.output.outputs += (_links(links),)
@@ -231,7 +231,7 @@ class Picker:
             role_arn=RoleArn(role, "the Runtime role list"),
             name=check_name(name, "the Session name box") if name else None,
             language=self.language.value, region=self._region, profile=self._profile,
-            verify=_verify(None, False))
+            verify=verify_setting(None, False))
 
     def _warn(self, message: str) -> None:
         self.output.outputs += (_stream(f"WARNING: {message}", "stderr"),)
