@@ -22,6 +22,14 @@ class InvalidIdentifier(EmrRolesError, ValueError):
     """
 
 
+class InvalidLabel(EmrRolesError, ValueError):
+    """A role label that breaks the label rule (empty, too long, invisible characters).
+
+    A ValueError too, for the same reason as InvalidIdentifier: the rule is
+    also a pydantic validator of the roles file's ``label`` field.
+    """
+
+
 class RolesFileError(EmrRolesError):
     """A roles file that cannot be read, parsed or validated, or a conflict between files."""
 

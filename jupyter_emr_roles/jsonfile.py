@@ -16,6 +16,7 @@ import errno
 import fcntl
 import json
 import logging
+import math
 import os
 import stat
 import tempfile
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Problem
+from .identifiers import show
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,8 @@ def display_path(path: Path) -> str:
 def read_json(path: Path) -> Any | None:
     """Parse the JSON file at ``path``; None if there is no file there.
 
-    Raises JsonFileProblem for anything that makes the file unusable.
+    Raises JsonFileProblem for anything that makes the file unusable, including
+    a file that holds only ``null``: that is a broken file, not a missing one.
     """
     shown = display_path(path)
 
@@ -94,8 +97,16 @@ def _parse(data: bytes, fail: Any) -> Any:
                    "save it as UTF-8.") from None
     if not text.strip():
         raise fail("it is empty.", 'write a JSON object into it, or delete it.')
+    document = _loads(text, fail)
+    if document is None:
+        raise fail("it holds only null.", "write a JSON object into it, or delete it.")
+    return document
+
+
+def _loads(text: str, fail: Any) -> Any:
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constant)
+        return json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constant,
+                          parse_int=_bounded_int, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise fail(f"it is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.",
                    "correct the JSON syntax (a JSON validator or `python -m json.tool` shows "
@@ -105,6 +116,10 @@ def _parse(data: bytes, fail: Any) -> Any:
                    "unclear which value is meant.", "keep one of them.") from None
     except _NonStandardNumber as exc:
         raise fail(f"it holds {exc.token}, which is not JSON.", "remove it.") from None
+    except _NumberTooLarge as exc:
+        raise fail(f"it holds the number {show(exc.token, 30)} ({len(exc.token):,} characters), "
+                   "too large to be read.", "correct or remove it; a roles file holds no "
+                   "large numbers.") from None
     except RecursionError:
         raise fail("it is nested too deeply to be a roles file.",
                    "check that the right file is named.") from None
@@ -126,6 +141,27 @@ class _DuplicateKey(ValueError):
 class _NonStandardNumber(ValueError):
     def __init__(self, token: str) -> None:
         self.token = token
+
+
+class _NumberTooLarge(ValueError):
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+
+def _bounded_int(token: str) -> int:
+    """An integer, unless it has more digits than Python converts (a ValueError deep in json)."""
+    try:
+        return int(token)
+    except ValueError:
+        raise _NumberTooLarge(token) from None
+
+
+def _finite_float(token: str) -> float:
+    """A number such as 1e999999 would become infinity, which is not JSON: refuse it."""
+    value = float(token)
+    if not math.isfinite(value):
+        raise _NumberTooLarge(token)
+    return value
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

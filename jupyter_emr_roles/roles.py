@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from .errors import Problem, RolesFileError, RolesUpdateError
-from .identifiers import AccountId, RoleArn
+from .identifiers import AccountId, RoleArn, show
 from .jsonfile import JsonFileProblem, display_path, locked, read_json, write_atomically
 from .roles_format import (
     AccountRoles,
     ProblemList,
     RoleEntry,
     RolesFileV1,
+    check_label,
     parse_own,
     parse_studio_cross_account,
     parse_studio_roles,
@@ -51,9 +52,14 @@ SourceData = dict[AccountId, AccountRoles]
 def own_file_path() -> Path:
     """Where our file is: ``$JUPYTER_EMR_ROLES_FILE``, else ``~/.jupyter/emr-roles.json``."""
     override = os.environ.get(OWN_FILE_ENV)
-    if override:
+    if not override:
+        return Path.home() / ".jupyter" / "emr-roles.json"
+    try:
         return Path(override).expanduser()
-    return Path.home() / ".jupyter" / "emr-roles.json"
+    except RuntimeError:  # ~name of a user that does not exist
+        raise RolesFileError([Problem(
+            f"${OWN_FILE_ENV}", "", f"the path {show(override)} starts with the home folder of "
+            "a user that does not exist.", "write the file's full path.")]) from None
 
 
 class RolesSource(Protocol):
@@ -190,7 +196,7 @@ class SourceInfo:
 
     def as_json(self) -> dict[str, Any]:
         return {"name": self.name,
-                "files": [{"path": str(p), "exists": p.exists()} for p in self.paths]}
+                "files": [{"path": str(p), "exists": os.path.exists(p)} for p in self.paths]}
 
 
 @dataclass(frozen=True)
@@ -284,6 +290,8 @@ def add_role(arn: RoleArn, account: AccountId | None = None, label: str | None =
              make_default: bool = False, path: Path | None = None) -> RolesFileV1:
     """Add (or update) a role in our file; the account defaults to the role's own account."""
     account = account or arn.account
+    if label is not None:
+        check_label(label)
 
     def change(model: RolesFileV1) -> RolesFileV1:
         entry = model.accounts.get(account, AccountRoles())
@@ -350,14 +358,29 @@ def update_own_file(change: Callable[[RolesFileV1], RolesFileV1],
     """Read, change and atomically rewrite our file under its lock.
 
     Any error (a broken current file, a change that cannot be made, a result
-    that breaks a rule) raises before anything is written.
+    that breaks a rule) raises before anything is written. The change is tried
+    once before the lock is taken, so a refusal leaves no lock file and no new
+    folder behind either; under the lock it is made again on the current file.
     """
     source = OwnRolesFile(path)
-    with locked(source.path):
-        current = source.read_model() or RolesFileV1(version=1)
-        updated = change(current)
-        text = render(updated)
-        # Parse what we are about to write, so a rule the change broke stops the write.
-        _parse(parse_own, json.loads(text), source.path)
-        write_atomically(source.path, text)
+    _changed(source, change)
+    try:
+        with locked(source.path):
+            updated, text = _changed(source, change)
+            write_atomically(source.path, text)
+    except OSError as exc:
+        raise RolesUpdateError(
+            f"{display_path(source.path)} cannot be written ({exc.strerror or exc}). Fix: make "
+            f"its folder writable by your user, or set ${OWN_FILE_ENV} to a file you may "
+            "write.") from None
     return updated
+
+
+def _changed(source: OwnRolesFile,
+             change: Callable[[RolesFileV1], RolesFileV1]) -> tuple[RolesFileV1, str]:
+    """The changed file and its exact text; raises if the change cannot be made."""
+    updated = change(source.read_model() or RolesFileV1(version=1))
+    text = render(updated)
+    # Parse what we are about to write, so a rule the change broke stops the write.
+    _parse(parse_own, json.loads(text), source.path)
+    return updated, text

@@ -25,7 +25,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from .errors import Problem
+from .errors import InvalidLabel, Problem
 from .identifiers import ACCOUNT_PATTERN, ROLE_ARN_PATTERN, AccountId, RoleArn, show
 from .jsonfile import dumps
 
@@ -35,13 +35,24 @@ SCHEMA_RESOURCE = "schemas/emr-roles.v1.schema.json"
 SCHEMA_ID = "urn:jupyter-emr-roles:schema:emr-roles:v1"
 
 
-def _label(value: str) -> str:
+# Control, invisible formatting and lone surrogate characters (the last cannot even be saved).
+_HIDDEN_CATEGORIES = ("Cc", "Cf", "Cs")
+
+
+def check_label(value: str, source: str = "") -> str:
+    """The one label rule, for the file's field and for a label given on the command line.
+
+    Raises InvalidLabel (also a ValueError, so pydantic reports it against the field).
+    """
+    origin = f" from {source}" if source else ""
     if not value or value != value.strip(" "):
-        raise ValueError(f"the label {show(value)} is empty or has spaces at either end")
+        raise InvalidLabel(f"the label {show(value)}{origin} is empty or has spaces at either end.")
     if len(value) > MAX_LABEL:
-        raise ValueError(f"the label {show(value, 40)} is longer than {MAX_LABEL} characters")
-    if any(unicodedata.category(char) in ("Cc", "Cf") for char in value):
-        raise ValueError(f"the label {show(value)} holds control or invisible formatting characters")
+        raise InvalidLabel(
+            f"the label {show(value, 40)}{origin} is longer than {MAX_LABEL} characters.")
+    if any(unicodedata.category(char) in _HIDDEN_CATEGORIES for char in value):
+        raise InvalidLabel(f"the label {show(value)}{origin} holds control, invisible "
+                           "formatting or unpaired surrogate characters.")
     return value
 
 
@@ -59,7 +70,7 @@ Arn = Annotated[
 ]
 Label = Annotated[
     str,
-    AfterValidator(_label),
+    AfterValidator(check_label),
     WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_LABEL,
                     "description": "What the role selector shows instead of the ARN."}),
 ]

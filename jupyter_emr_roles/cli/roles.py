@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from ..roles import (
 )
 from ..roles_format import (
     ProblemList,
+    check_label,
     json_schema,
     parse_own,
     parse_studio_cross_account,
@@ -90,7 +92,8 @@ def _format_catalog(catalog: RolesCatalog, account: AccountId | None) -> str:
 @click.argument("arn", callback=parsed(RoleArn, "argument"))
 @click.option("--account", callback=parsed(AccountId, "option"),
               help="Cluster account the role is offered for (default: the role's own account).")
-@click.option("--label", help="Name the selector shows, e.g. 'Sales (EU)'.")
+@click.option("--label", callback=parsed(check_label, "option"),
+              help="Name the selector shows, e.g. 'Sales (EU)'.")
 @click.option("--default", "make_default", is_flag=True,
               help="Preselect this role for the account's clusters.")
 def add(arn: RoleArn, account: AccountId | None, label: str | None, make_default: bool) -> None:
@@ -188,7 +191,7 @@ def path(as_json: bool) -> None:
         return
     for rank, source in enumerate(sources, 1):
         for file in source.paths():
-            state = "exists" if file.exists() else "absent"
+            state = "exists" if os.path.exists(file) else "absent"
             click.echo(f"{rank}. {source.name:<15} {state:<7} {file}")
     click.echo("Earlier files take precedence; `roles add` and `roles remove` write "
                f"{OwnRolesFile().path} (set $JUPYTER_EMR_ROLES_FILE to use another).")
