@@ -5,16 +5,21 @@ from __future__ import annotations
 import json
 import shlex
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
+import requests
 import jupyter_emr_roles.local
 from helpers import CLI
 
 DEFAULT_WORLD = Path(jupyter_emr_roles.local.__file__).parent / "world.default.json"
+# Every emulator of the suite is strict (two names for the primary, AWS over HTTPS with a CA of
+# its own, propagating credentials), with a short propagation where a test is not about it.
+STRICT = ("--strict", "--credential-propagation", "0.3")
 OPEN_STATES = ("not_started", "starting", "idle", "busy")
 
 
@@ -24,11 +29,18 @@ class RunningEmulator:
     env: dict[str, str]
 
     def client(self, service: str, **credentials: str):
-        """A boto3 client for the emulator, as the demo user unless other credentials are given."""
+        """A boto3 client for the emulator, as the demo user unless other credentials are given;
+        it trusts the emulator's AWS endpoint by its CA, as AWS_CA_BUNDLE tells botocore."""
         keys = credentials or {"aws_access_key_id": self.env["AWS_ACCESS_KEY_ID"],
                                "aws_secret_access_key": self.env["AWS_SECRET_ACCESS_KEY"]}
         return boto3.client(service, endpoint_url=self.env["AWS_ENDPOINT_URL"],
-                            region_name=self.env["AWS_DEFAULT_REGION"], **keys)
+                            region_name=self.env["AWS_DEFAULT_REGION"],
+                            verify=self.env.get("AWS_CA_BUNDLE", True), **keys)
+
+    @property
+    def livy_ca(self) -> str:
+        """The CA of the emulator's Livy certificates (not its AWS endpoint's)."""
+        return self.env["JUPYTER_EMR_ROLES_CA_BUNDLE"]
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([CLI, "local", *args, "--state-dir", str(self.state_dir)],
@@ -40,11 +52,37 @@ class RunningEmulator:
     def __exit__(self, *exc_info: object) -> None:
         self.cli("down")
 
+    def livy_url(self, cluster_id: str) -> str:
+        """Livy by the rule a real cluster needs: the primary node's private DNS name (the name
+        its certificate has) and livy-conf's port."""
+        emr = self.client("emr")
+        cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]
+        (primary,) = emr.list_instances(ClusterId=cluster_id,
+                                        InstanceGroupTypes=["MASTER"])["Instances"]
+        livy_conf = next(c for c in cluster["Configurations"]
+                         if c["Classification"] == "livy-conf")
+        return f"https://{primary['PrivateDnsName']}:{livy_conf['Properties']['livy.server.port']}"
+
+    def propagated(self, url: str, username: str, password: str, wait: float = 15.0) -> None:
+        """Wait until Livy accepts a login GetClusterSessionCredentials just issued, as AWS's
+        own client waits for EMR to propagate it."""
+        deadline = time.monotonic() + wait
+        while True:
+            status = requests.get(url + "/sessions", auth=(username, password),
+                                  verify=self.livy_ca, timeout=10).status_code
+            if status != 401 or time.monotonic() > deadline:
+                return
+            time.sleep(0.05)
+
     def cluster_ids(self) -> dict[str, str]:
         """Cluster IDs by name, in every state the default world has (terminated included)."""
         pages = self.client("emr").get_paginator("list_clusters").paginate(
             ClusterStates=["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATED"])
         return {c["Name"]: c["Id"] for page in pages for c in page["Clusters"]}
+
+    def livy_cluster_ids(self) -> dict[str, str]:
+        """IDs by name of the clusters with a Livy, in every account of the world."""
+        return {cluster["name"]: cluster["id"] for cluster in self.status()["clusters"]}
 
     def status(self) -> dict[str, Any]:
         """``local status --json``: what is open on the clusters, and the calls EMR got."""
@@ -68,9 +106,12 @@ def parse_exports(text: str) -> dict[str, str]:
     return env
 
 
-def start_emulator(state_dir: Path, *args: str) -> RunningEmulator:
-    """``local up --detach``; use it in a with block (or call ``cli("down")``) to stop it."""
-    proc = subprocess.run([CLI, "local", "up", "--detach", "--state-dir", str(state_dir), *args],
+def start_emulator(state_dir: Path, *args: str,
+                   strict: tuple[str, ...] = STRICT) -> RunningEmulator:
+    """``local up --detach --strict`` (or with ``strict`` instead); use it in a with block (or
+    call ``cli("down")``) to stop it."""
+    proc = subprocess.run([CLI, "local", "up", "--detach", "--state-dir", str(state_dir),
+                           *strict, *args],
                           capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr
     return RunningEmulator(state_dir, parse_exports(proc.stdout))

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
+
+from ._extras import require_local_extra
 
 
 def _state_dir(value: Path | None) -> Path:
@@ -38,6 +41,9 @@ def local() -> None:
     """
 
 
+STRICT_PROPAGATION = 2.0
+
+
 @local.command("up")
 @click.option("--detach", is_flag=True, help="Run in the background and return once it serves.")
 @click.option("--world", "world_file", type=click.Path(path_type=Path, dir_okay=False, exists=True),
@@ -55,15 +61,37 @@ def local() -> None:
 @click.option("--no-tls", is_flag=True, help="Serve Livy over plain HTTP (real EMR uses HTTPS).")
 @click.option("--no-enforce-iam", is_flag=True,
               help="Let any access key call anything (default: IAM policies are enforced).")
+@click.option("--strict", is_flag=True,
+              help="Behave like a real cluster wherever a kind emulator would hide a client's "
+                   "bug: --split-names, --aws-tls and --credential-propagation "
+                   f"{STRICT_PROPAGATION:g} (unless given).")
+@click.option("--split-names", is_flag=True,
+              help="Two names for the primary node, as in a public subnet: DescribeCluster's "
+                   "MasterPublicDnsName is 127.0.0.1, while ListInstances' PrivateDnsName and "
+                   "Livy's certificate name localhost only.")
+@click.option("--aws-tls", is_flag=True,
+              help="Serve the AWS endpoint over HTTPS with a CA of its own (AWS_CA_BUNDLE), "
+                   "apart from Livy's (JUPYTER_EMR_ROLES_CA_BUNDLE).")
+@click.option("--credential-propagation", type=click.FloatRange(0, 60), default=None,
+              help="Seconds before Livy accepts freshly issued credentials (EMR's token "
+                   "propagation; AWS's own client waits 3 s). Default: 0, or "
+                   f"{STRICT_PROPAGATION:g} with --strict.")
+@click.option("--access-role-ttl", type=click.IntRange(5, 43200), default=None,
+              help="Seconds the keys of STS AssumeRole live (access roles), whatever the "
+                   "caller asks for; for testing their renewal in minutes. Default: as asked.")
 @_state_dir_option
-def up(detach: bool, world_file: Path | None, filler_clusters: int, spark: str,
-       credential_ttl: int, session_timeout: float, port: int, no_tls: bool,
-       no_enforce_iam: bool, state_dir: Path | None) -> None:
+@click.pass_context
+def up(ctx: click.Context, detach: bool, world_file: Path | None, filler_clusters: int,
+       spark: str, credential_ttl: int, session_timeout: float, port: int, no_tls: bool,
+       no_enforce_iam: bool, strict: bool, split_names: bool, aws_tls: bool,
+       credential_propagation: float | None, access_role_ttl: int | None,
+       state_dir: Path | None) -> None:
     """Start the emulator and print `export` lines for your shell.
 
     \b
     eval "$(jupyter-emr-roles local up --detach)"
     """
+    require_local_extra()
     from ..local import runner
     from ..local.emulator import Emulator, EmulatorOptions, check_engine
     from ..local.world import load_world
@@ -71,22 +99,20 @@ def up(detach: bool, world_file: Path | None, filler_clusters: int, spark: str,
     check_engine(spark)
     folder = _state_dir(state_dir)
     if detach:
-        argv = ["local", "up", "--clusters", str(filler_clusters), "--spark", spark,
-                "--credential-ttl", str(credential_ttl), "--session-timeout", str(session_timeout),
-                "--port", str(port), "--state-dir", str(folder)]
-        argv += ["--world", str(world_file.resolve())] if world_file else []
-        argv += ["--no-tls"] if no_tls else []
-        argv += ["--no-enforce-iam"] if no_enforce_iam else []
-        state = runner.start_detached(argv, folder)
+        state = runner.start_detached(_foreground_argv(ctx, folder), folder)
         click.echo(runner.export_lines(state["env"]))
         click.echo(f"Local EMR emulator running (pid {state['pid']}); stop it with "
                    "`jupyter-emr-roles local down`.", err=True)
         return
+    if credential_propagation is None:
+        credential_propagation = STRICT_PROPAGATION if strict else 0.0
     options = EmulatorOptions(
         world=load_world(world_file), state_dir=folder, port=port, spark=spark,  # type: ignore[arg-type]
         credential_ttl=timedelta(seconds=credential_ttl), tls=not no_tls,
         filler_clusters=filler_clusters, enforce_iam=not no_enforce_iam,
-        session_timeout=session_timeout)
+        session_timeout=session_timeout, split_names=split_names or strict,
+        credential_propagation=credential_propagation, aws_tls=aws_tls or strict,
+        access_role_ttl=access_role_ttl)
 
     def ready(emulator: Emulator) -> None:
         click.echo(runner.export_lines(emulator.env()))
@@ -95,6 +121,23 @@ def up(detach: bool, world_file: Path | None, filler_clusters: int, spark: str,
 
     click.echo("Starting the local EMR emulator...", err=True)
     runner.run_foreground(options, ready)
+
+
+def _foreground_argv(ctx: click.Context, state_dir: Path) -> list[str]:
+    """This very command without --detach, from every option the user gave, so no option is
+    lost on the way to the background process."""
+    argv = ["local", "up", "--state-dir", str(state_dir)]
+    for param in ctx.command.params:
+        name = param.name or ""
+        source = ctx.get_parameter_source(name)
+        if name in ("detach", "state_dir") or source is ParameterSource.DEFAULT:
+            continue
+        value = ctx.params[name]
+        if isinstance(param, click.Option) and param.is_flag:
+            argv += [param.opts[0]] if value else []
+        else:
+            argv += [param.opts[0], str(value.resolve() if isinstance(value, Path) else value)]
+    return argv
 
 
 @local.command("status")
@@ -115,7 +158,8 @@ def _format_status(report: dict[str, Any]) -> str:
     lines = [f"Local EMR emulator at {report['endpoint']} (pid {report['pid']}, spark "
              f"{report['spark']}, IAM {'enforced' if report['enforce_iam'] else 'not enforced'})",
              "Clusters with Livy:"]
-    lines += [f"  {c['id']}  {c['name']:<28} {c['livy_url']}" for c in report["clusters"]]
+    lines += [f"  {c['id']}  {c['account']}  {c['name']:<28} {c['livy_url']}"
+              for c in report["clusters"]]
     if report["filler_clusters"]:
         lines.append(f"  and {report['filler_clusters']} filler clusters without Livy")
     lines.append("Runtime roles:")

@@ -32,16 +32,20 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from ..errors import EmrRolesError
 from ..jsonfile import dumps, write_atomically
-from .control_plane import ControlPlane
+from .control_plane import ControlPlane, LivyPlacement, PrimaryNames
 from .issued import CredentialRegistry, Identity
 from .livy.gateway import LivyGateway
-from .state import ADMIN_PREFIX, STATE_FILE
-from .tls import make_local_tls
+from .livy.sessions import ClusterBehaviour
+from .state import ADMIN_PREFIX, LIVY_CA_ENV, STATE_FILE
+from .tls import LocalTls, make_local_tls
 from .world import SeededWorld, World, seed
 
 log = logging.getLogger(__name__)
 
 LIVY_HOST = "localhost"
+# The primary node's "public" name when the names are split: an address Livy's certificate
+# does not name, as a public EC2 name is not named by a certificate for *.ec2.internal.
+PUBLIC_HOST = "127.0.0.1"
 
 
 class _NoDelayHandler(WSGIRequestHandler):
@@ -69,6 +73,13 @@ def check_engine(spark: str) -> None:
 
 @dataclass
 class EmulatorOptions:
+    """How the emulator behaves. The strict settings copy what real clusters do that a kind
+    emulator would hide: ``split_names`` (the primary's public name in
+    ``MasterPublicDnsName``, its private one in ListInstances and in Livy's certificate),
+    ``credential_propagation`` (Livy answers 401 to fresh credentials for that long),
+    ``aws_tls`` (the AWS endpoint over HTTPS with a CA of its own, not Livy's) and
+    ``access_role_ttl`` (assumed roles' keys expire that soon)."""
+
     world: World
     state_dir: Path
     port: int = 0
@@ -78,6 +89,15 @@ class EmulatorOptions:
     filler_clusters: int = 0
     enforce_iam: bool = True
     session_timeout: float = 3600.0
+    split_names: bool = False
+    credential_propagation: float = 0.0
+    aws_tls: bool = False
+    access_role_ttl: float | None = None
+
+    @property
+    def names(self) -> PrimaryNames:
+        return PrimaryNames(private=LIVY_HOST, public=PUBLIC_HOST if self.split_names
+                            else LIVY_HOST)
 
 
 @dataclass
@@ -86,7 +106,10 @@ class Emulator:
 
     options: EmulatorOptions
     registry: CredentialRegistry = field(default_factory=CredentialRegistry)
-    livy_ports: dict[str, int] = field(default_factory=dict)
+    placements: dict[str, LivyPlacement] = field(default_factory=dict)
+    plain_http: dict[str, bool] = field(default_factory=dict)
+    tls: LocalTls | None = None
+    aws_tls: LocalTls | None = None
     seeded: SeededWorld | None = None
     endpoint: str = ""
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
@@ -100,36 +123,59 @@ class Emulator:
         self._loop = asyncio.get_running_loop()
         options = self.options
         check_engine(options.spark)
-        moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
-        self.control_plane = ControlPlane(self.registry, options.world.account,
-                                          options.credential_ttl, self.livy_ports.get, LIVY_HOST,
-                                          enforce_iam=False)
-        self._server = make_server("127.0.0.1", options.port, self._wsgi, threaded=True,
-                                   request_handler=_NoDelayHandler)
-        self.endpoint = f"http://127.0.0.1:{self._server.server_port}"
-        threading.Thread(target=self._server.serve_forever, name="control-plane", daemon=True).start()
-        self.seeded = await asyncio.to_thread(seed, options.world, self.endpoint,
-                                              options.filler_clusters)
+        self.registry.propagation = options.credential_propagation
+        self.control_plane = ControlPlane(self.registry, options.credential_ttl,
+                                          self.placements.get, options.names, enforce_iam=False,
+                                          access_role_ttl=options.access_role_ttl)
+        self._serve_control_plane()
+        self.seeded = await asyncio.to_thread(
+            seed, options.world, self.endpoint, options.filler_clusters,
+            str(self.aws_tls.ca_bundle) if self.aws_tls else True)
         if options.enforce_iam:
             moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
             self.control_plane.enforce_iam = True
-        tls = make_local_tls(options.state_dir / "tls") if options.tls else None
-        self.tls = tls
-        self._gateway = LivyGateway(self.registry, self._worker_env, engine=options.spark,
-                                    ssl_context=tls.server_context() if tls else None,
-                                    session_timeout=options.session_timeout)
-        for cluster in options.world.clusters:
-            cluster_id = self.seeded.clusters[cluster.name]
-            if cluster.state == "TERMINATED":
-                continue
-            if cluster.livy == "unreachable":
-                self.livy_ports[cluster_id] = _closed_port()
-            else:
-                self.livy_ports[cluster_id] = await self._gateway.add_cluster(
-                    cluster_id, start_delay=cluster.session_start_seconds)
+        await self._serve_livy()
         write_atomically(self.demo_roles_path, dumps(self.seeded.demo_roles_file()))
         self._write_state()
         log.info("emulator ready at %s", self.endpoint)
+
+    def _serve_control_plane(self) -> None:
+        """The AWS endpoint on a werkzeug thread; over HTTPS with its own CA when asked."""
+        moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
+        tls_folder = self.options.state_dir / "tls"
+        self.aws_tls = make_local_tls(tls_folder, ("127.0.0.1", "localhost"), "aws") \
+            if self.options.aws_tls else None
+        self._server = make_server(
+            "127.0.0.1", self.options.port, self._wsgi, threaded=True,
+            request_handler=_NoDelayHandler,
+            ssl_context=self.aws_tls.server_context() if self.aws_tls else None)
+        scheme = "https" if self.aws_tls else "http"
+        self.endpoint = f"{scheme}://127.0.0.1:{self._server.server_port}"
+        threading.Thread(target=self._server.serve_forever, name="control-plane",
+                         daemon=True).start()
+
+    async def _serve_livy(self) -> None:
+        """One Livy port per cluster that is up, with a certificate naming the private name
+        only (and the loopback address too unless the names are split)."""
+        options = self.options
+        assert self.seeded is not None
+        hosts = (LIVY_HOST,) if options.split_names else (LIVY_HOST, "127.0.0.1")
+        self.tls = make_local_tls(options.state_dir / "tls", hosts, "livy") if options.tls \
+            else None
+        self._gateway = LivyGateway(self.registry, self._worker_env, engine=options.spark,
+                                    ssl_context=self.tls.server_context() if self.tls else None,
+                                    session_timeout=options.session_timeout)
+        for _, cluster in options.world.all_clusters():
+            cluster_id = self.seeded.clusters[cluster.name]
+            if cluster.state == "TERMINATED":
+                continue
+            behaviour = ClusterBehaviour(cluster.session_start_seconds, cluster.statement_seconds,
+                                         cluster.sessions_tied_to_login)
+            port = _closed_port() if cluster.livy == "unreachable" else \
+                await self._gateway.add_cluster(cluster_id, behaviour=behaviour,
+                                                tls=cluster.livy != "http")
+            self.placements[cluster_id] = LivyPlacement(port, cluster.livy_port_in)
+            self.plain_http[cluster_id] = cluster.livy == "http" or self.tls is None
 
     async def stop(self) -> None:
         if self._gateway is not None:
@@ -152,8 +198,10 @@ class Emulator:
                "JUPYTER_EMR_ROLES_FILE": str(self.demo_roles_path)}
         if self.seeded.demo_access_key:
             env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = self.seeded.demo_access_key
+        if self.aws_tls:
+            env["AWS_CA_BUNDLE"] = str(self.aws_tls.ca_bundle)
         if self.tls:
-            env["AWS_CA_BUNDLE"] = str(self.tls.ca_bundle)
+            env[LIVY_CA_ENV] = str(self.tls.ca_bundle)
         return env
 
     def status(self) -> dict[str, Any]:
@@ -164,19 +212,25 @@ class Emulator:
             "endpoint": self.endpoint, "pid": os.getpid(), "started": self._started.isoformat(),
             "spark": self.options.spark, "enforce_iam": self.options.enforce_iam,
             "credential_ttl_seconds": int(self.options.credential_ttl.total_seconds()),
+            "credential_propagation_seconds": self.options.credential_propagation,
+            "access_role_ttl_seconds": self.options.access_role_ttl,
+            "split_names": self.options.split_names, "aws_tls": self.options.aws_tls,
             "credentials_issued": self.registry.issued_count,
             "calls": dict(self.control_plane.calls),
             "clusters": [{"name": names[cluster_id], "id": cluster_id,
+                          "account": self.seeded.cluster_accounts[cluster_id],
                           "livy_url": self._livy_url(cluster_id)}
-                         for cluster_id in self.livy_ports],
+                         for cluster_id in self.placements],
             "filler_clusters": self.options.filler_clusters,
             "roles": self.seeded.roles,
+            "partner_accounts": [{"account": p.account, "access_role": p.access_role,
+                                  "roles": p.roles} for p in self.seeded.partners],
             "sessions": sessions,
         }
 
     def _livy_url(self, cluster_id: str) -> str:
-        scheme = "https" if self.tls else "http"
-        return f"{scheme}://{LIVY_HOST}:{self.livy_ports[cluster_id]}"
+        scheme = "http" if self.plain_http[cluster_id] else "https"
+        return f"{scheme}://{LIVY_HOST}:{self.placements[cluster_id].port}"
 
     def _write_state(self) -> None:
         state = {"pid": os.getpid(), "endpoint": self.endpoint, "token": self._token,
@@ -190,14 +244,18 @@ class Emulator:
         """Credentials of the runtime role, as the cluster's instance profile would assume it."""
         assert self.seeded is not None
         session_name = re.sub(r"[^\w+=,.@-]", "-", identity.caller_arn.rsplit("/", 1)[-1])[:64]
-        assumed = sts_backends[self.seeded.account]["aws"].assume_role(
+        role_account = identity.role_arn.split(":")[4]
+        assumed = sts_backends[role_account]["aws"].assume_role(
             region_name=self.seeded.region, role_session_name=session_name.ljust(2, "-"),
             role_arn=identity.role_arn, policy="", duration=3600, external_id="")
-        return {"AWS_ACCESS_KEY_ID": assumed.access_key_id,
-                "AWS_SECRET_ACCESS_KEY": assumed.secret_access_key,
-                "AWS_SESSION_TOKEN": assumed.session_token,
-                "AWS_ENDPOINT_URL": self.endpoint, "AWS_DEFAULT_REGION": self.seeded.region,
-                "AWS_REGION": self.seeded.region}
+        env = {"AWS_ACCESS_KEY_ID": assumed.access_key_id,
+               "AWS_SECRET_ACCESS_KEY": assumed.secret_access_key,
+               "AWS_SESSION_TOKEN": assumed.session_token,
+               "AWS_ENDPOINT_URL": self.endpoint, "AWS_DEFAULT_REGION": self.seeded.region,
+               "AWS_REGION": self.seeded.region}
+        if self.aws_tls:
+            env["AWS_CA_BUNDLE"] = str(self.aws_tls.ca_bundle)
+        return env
 
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")

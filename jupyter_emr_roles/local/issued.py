@@ -2,8 +2,10 @@
 
 Real EMR hands out a short-lived user name and password from
 GetClusterSessionCredentials, and the cluster's Livy accepts exactly those
-until they expire. Here the control plane and the gateway live in one process
-and share this registry: ``issue`` on one side, ``check`` on the other.
+until they expire, but not at once: AWS's own notebook client waits 3 s "for
+EMR token propagation", and Livy answers 401 until then. Here the control
+plane and the gateway live in one process and share this registry: ``issue``
+on one side, ``check`` on the other, with the same propagation delay.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import hmac
 import secrets
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 
@@ -27,6 +30,7 @@ class Identity:
     role_arn: str
     caller_arn: str
     source_identity: str | None
+    login: str = ""  # the Livy user name the request came with (set by ``check``)
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,7 @@ class IssuedCredential:
     password: str
     expires_at: datetime
     identity: Identity
+    valid_from: float = 0.0  # time.monotonic() after which Livy accepts it
 
     def __repr__(self) -> str:
         return (f"IssuedCredential(username={self.username!r}, password='***', "
@@ -44,7 +49,8 @@ class IssuedCredential:
 class CredentialRegistry:
     """Thread-safe: the control plane issues from werkzeug's threads, the gateway checks from tornado's."""
 
-    def __init__(self) -> None:
+    def __init__(self, propagation: float = 0.0) -> None:
+        self.propagation = propagation
         self._lock = threading.Lock()
         self._issued: dict[str, IssuedCredential] = {}
         self.issued_count = 0
@@ -55,6 +61,7 @@ class CredentialRegistry:
             password=secrets.token_urlsafe(32),
             expires_at=datetime.now(timezone.utc).replace(microsecond=0) + ttl,
             identity=identity,
+            valid_from=time.monotonic() + self.propagation,
         )
         with self._lock:
             self._drop_expired()
@@ -71,7 +78,9 @@ class CredentialRegistry:
             raise CredentialRejected("the credentials were issued for another cluster")
         if credential.expires_at <= datetime.now(timezone.utc):
             raise CredentialRejected("the credentials have expired")
-        return credential.identity
+        if time.monotonic() < credential.valid_from:
+            raise CredentialRejected("the credentials have not propagated to the cluster yet")
+        return replace(credential.identity, login=username)
 
     def _drop_expired(self) -> None:
         """Forget credentials long past expiry so a long-running emulator does not grow."""

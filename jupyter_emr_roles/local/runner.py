@@ -53,10 +53,12 @@ def read_state(state_dir: Path) -> dict[str, Any]:
 
 
 def admin(state: dict[str, Any], command: str, method: str = "GET") -> dict[str, Any]:
+    """Call the running emulator's admin API, beside its AWS endpoint (and trusting that
+    endpoint's own CA when it serves HTTPS)."""
     try:
         response = requests.request(method, state["endpoint"] + ADMIN_PREFIX + command,
                                     headers={"Authorization": f"Bearer {state['token']}"},
-                                    timeout=30)
+                                    verify=state["env"].get("AWS_CA_BUNDLE", True), timeout=30)
         response.raise_for_status()
     except requests.RequestException as exc:
         raise EmrRolesError(f"The local emulator at {state['endpoint']} did not answer "

@@ -11,6 +11,8 @@ from pathlib import Path
 ADMIN_PREFIX = "/_jupyter_emr_roles/"
 STATE_FILE = "state.json"
 STATE_DIR_ENV = "JUPYTER_EMR_ROLES_LOCAL_DIR"
+# The client's variable for the CA of Livy's certificate; the emulator prints it for its own CA.
+LIVY_CA_ENV = "JUPYTER_EMR_ROLES_CA_BUNDLE"
 
 
 def default_state_dir() -> Path:

@@ -44,11 +44,21 @@ class WorldCluster(BaseModel):
     primary_nodes: int = Field(1, ge=1, le=3)
     state: Literal["WAITING", "TERMINATED"] = "WAITING"
     applications: list[str] = Field(default_factory=lambda: ["Hadoop", "Spark", "Livy"])
-    livy: Literal["up", "unreachable"] = Field(
-        "up", description="unreachable: DescribeCluster names a Livy port nothing listens on")
+    livy: Literal["up", "unreachable", "http"] = Field(
+        "up", description="unreachable: DescribeCluster names a Livy port nothing listens on; "
+                          "http: Livy serves plain HTTP, as EMR 6.9 to 7.3 do unless the admin "
+                          "enables TLS for Livy")
+    livy_port_in: Literal["cluster", "instance-group"] = Field(
+        "cluster", description="Where livy-conf's livy.server.port is set: in the cluster's "
+                               "configurations, or only in the primary instance group's")
     session_start_seconds: float = Field(
         0, ge=0, description="How long each new Livy session stays starting before its engine "
                              "starts (a busy cluster)")
+    statement_seconds: float = Field(
+        0, ge=0, description="How long each statement waits before it runs (busy executors)")
+    sessions_tied_to_login: bool = Field(
+        False, description="Whether a Livy session belongs to the login that created it, so a "
+                           "renewed login (a new user name) cannot reach it")
 
 
 class DemoUser(BaseModel):
@@ -64,16 +74,44 @@ class DemoUser(BaseModel):
                     "even list clusters)")
 
 
-class World(BaseModel):
+class AccountWorld(BaseModel):
+    """What one AWS account holds: the clusters' instance profile, security configurations,
+    runtime roles and clusters."""
+
     model_config = _MODEL
     account: str = "123456789012"
-    region: str = "us-east-1"
     instance_profile: str = "EMR_EC2_DefaultRole"
     security_configurations: dict[str, dict[str, Any]] = Field(default_factory=dict)
     roles: list[WorldRole] = Field(default_factory=list)
-    buckets: dict[str, dict[str, str]] = Field(default_factory=dict)
     clusters: list[WorldCluster] = Field(default_factory=list)
+
+
+class PartnerAccount(AccountWorld):
+    """Another account, whose clusters the demo user reaches through an access role there
+    (cross-account), as a platform team with clusters in several accounts has them."""
+
+    account: str
+    access_role: str = Field("emr-access", pattern=r"^[A-Za-z0-9+=,.@_-]{1,64}$",
+                             description="The role the demo user's account may assume here")
+    demo_roles: list[str] = Field(default_factory=list,
+                                  description="Runtime roles of this account the demo user "
+                                              "may pass, through the access role")
+    default_role: str | None = None
+    access_role_allows_source_identity: bool = Field(
+        True, description="Whether the access role's trust lets callers set a source identity "
+                          "(sts:SetSourceIdentity)")
+
+
+class World(AccountWorld):
+    region: str = "us-east-1"
+    buckets: dict[str, dict[str, str]] = Field(default_factory=dict)
     demo_user: DemoUser | None = None
+    partner_accounts: list[PartnerAccount] = Field(default_factory=list)
+
+    def all_clusters(self) -> list[tuple[str, WorldCluster]]:
+        """Every cluster of every account, with its account."""
+        return [(account.account, cluster) for account in (self, *self.partner_accounts)
+                for cluster in account.clusters]
 
 
 def load_world(path: Path | None = None) -> World:
@@ -89,32 +127,75 @@ def load_world(path: Path | None = None) -> World:
 
 
 @dataclass
+class SeededPartner:
+    """A partner account as seeded: its access role and the runtime roles the demo user may
+    pass there."""
+
+    account: str
+    access_role: str
+    roles: list[str]
+    default_role: str | None
+
+
+@dataclass
 class SeededWorld:
     """What seeding created, for `local up`'s output, the status and the tests."""
 
     account: str
     region: str
     clusters: dict[str, str] = field(default_factory=dict)  # name -> cluster ID
-    roles: dict[str, str] = field(default_factory=dict)  # name -> role ARN
+    cluster_accounts: dict[str, str] = field(default_factory=dict)  # cluster ID -> account
+    roles: dict[str, str] = field(default_factory=dict)  # name -> role ARN, main account
     labels: dict[str, str] = field(default_factory=dict)  # role ARN -> label
-    instance_profile_role_arn: str = ""
     demo_user: str | None = None
     demo_access_key: tuple[str, str] | None = None
     demo_roles: list[str] = field(default_factory=list)
     demo_default_role: str | None = None
+    partners: list[SeededPartner] = field(default_factory=list)
 
     def demo_roles_file(self) -> dict[str, Any]:
-        """The demo user's roles file, in our own format."""
-        roles = [{"arn": arn, **({"label": self.labels[arn]} if arn in self.labels else {}),
-                  **({"default": True} if arn == self.demo_default_role else {})}
-                 for arn in self.demo_roles]
-        return {"version": 1, "accounts": {self.account: {"roles": roles}}}
+        """The demo user's roles file, in our own format: the main account's roles, and each
+        partner account's with its access role."""
+        accounts: dict[str, Any] = {
+            self.account: {"roles": self._entries(self.demo_roles, self.demo_default_role)}}
+        for partner in self.partners:
+            accounts[partner.account] = {
+                "roles": self._entries(partner.roles, partner.default_role),
+                "access_role": partner.access_role}
+        return {"version": 1, "accounts": accounts}
+
+    def _entries(self, arns: list[str], default: str | None) -> list[dict[str, Any]]:
+        return [{"arn": arn, **({"label": self.labels[arn]} if arn in self.labels else {}),
+                 **({"default": True} if arn == default else {})} for arn in arns]
 
 
-def _trust_policy(principal_arn: str) -> str:
+@dataclass(frozen=True)
+class _Clients:
+    """IAM, S3 and EMR clients that act in one account of the emulator."""
+
+    iam: Any
+    s3: Any
+    emr: Any
+
+
+def _clients(endpoint: str, region: str, account: str, verify: str | bool) -> _Clients:
+    """Clients for ``account``: moto's server takes the account from its x-moto-account-id
+    header while nothing is enforced, which is how seeding reaches a second account."""
+    session = boto3.Session(aws_access_key_id="seed", aws_secret_access_key="seed",
+                            region_name=region)
+    made = [session.client(name, endpoint_url=endpoint, verify=verify)
+            for name in ("iam", "s3", "emr")]
+    for client in made:
+        client.meta.events.register(
+            "before-send", lambda request, **_: request.headers.__setitem__(
+                "x-moto-account-id", account))
+    return _Clients(*made)
+
+
+def _trust_policy(principal_arn: str, actions: tuple[str, ...] = (
+        "sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity")) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"AWS": principal_arn},
-        "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"]}]})
+        "Effect": "Allow", "Principal": {"AWS": principal_arn}, "Action": list(actions)}]})
 
 
 def _read_policy(prefixes: list[str]) -> str:
@@ -129,60 +210,96 @@ def _read_policy(prefixes: list[str]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
-def seed(world: World, endpoint: str, filler_clusters: int = 0) -> SeededWorld:
-    """Create ``world`` in the emulator at ``endpoint`` (plus N plain filler clusters)."""
-    session = boto3.Session(aws_access_key_id="seed", aws_secret_access_key="seed",
-                            region_name=world.region)
-    iam, s3, emr = (session.client(name, endpoint_url=endpoint) for name in ("iam", "s3", "emr"))
-    AccountId(world.account, "the world file's account")
-    seeded = SeededWorld(account=world.account, region=world.region)
+def _emr_policy(actions: list[str], runtime_roles: list[str]) -> str:
+    """EMR rights of a notebook user: ``actions`` on any cluster, and
+    GetClusterSessionCredentials for ``runtime_roles`` only."""
+    statements: list[dict[str, Any]] = [
+        {"Effect": "Allow", "Action": "elasticmapreduce:GetClusterSessionCredentials",
+         "Resource": "*",
+         "Condition": {"StringEquals": {"elasticmapreduce:ExecutionRoleArn": runtime_roles}}}]
+    if actions:
+        statements.insert(0, {"Effect": "Allow", "Action": actions, "Resource": "*"})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
+
+def seed(world: World, endpoint: str, filler_clusters: int = 0,
+         verify: str | bool = True) -> SeededWorld:
+    """Create ``world`` in the emulator at ``endpoint`` (plus N plain filler clusters)."""
+    for account in (world, *world.partner_accounts):
+        AccountId(account.account, "the world file's account")
+    seeded = SeededWorld(account=world.account, region=world.region)
+    main = _clients(endpoint, world.region, world.account, verify)
+    seeded.roles = _seed_account(main, world, seeded)
+    _seed_buckets(main.s3, world)
+    for number in range(1, filler_clusters + 1):
+        name = f"filler-{number:04d}"
+        cluster_id = _run_cluster(main.emr, world, WorldCluster(name=name, applications=["Spark"]),
+                                  simple=True)
+        seeded.clusters[name] = cluster_id
+        seeded.cluster_accounts[cluster_id] = world.account
+    partners = [(partner, _clients(endpoint, world.region, partner.account, verify))
+                for partner in world.partner_accounts]
+    partner_roles = [_seed_account(clients, partner, seeded) for partner, clients in partners]
+    if world.demo_user:
+        seeded.partners = [_seed_partner_access(clients, partner, roles, world.account)
+                           for (partner, clients), roles in zip(partners, partner_roles)]
+        _seed_demo_user(main.iam, world.demo_user, seeded)
+    log.info("seeded %d clusters in %d accounts", len(seeded.clusters), 1 + len(partners))
+    return seeded
+
+
+def _seed_account(clients: _Clients, world: AccountWorld, seeded: SeededWorld) -> dict[str, str]:
+    """The instance profile, runtime roles, security configurations and clusters of one
+    account; returns the runtime roles' ARNs by name."""
+    iam = clients.iam
     ec2_trust = json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+        "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
+        "Action": "sts:AssumeRole"}]})
     profile_role = iam.create_role(RoleName=world.instance_profile,
                                    AssumeRolePolicyDocument=ec2_trust)["Role"]["Arn"]
     iam.create_instance_profile(InstanceProfileName=world.instance_profile)
     iam.add_role_to_instance_profile(InstanceProfileName=world.instance_profile,
                                      RoleName=world.instance_profile)
-    seeded.instance_profile_role_arn = profile_role
     iam.create_role(RoleName="EMR_DefaultRole", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                                                "Principal": {"Service": "elasticmapreduce.amazonaws.com"}}]}))
+        "Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "sts:AssumeRole",
+            "Principal": {"Service": "elasticmapreduce.amazonaws.com"}}]}))
+    roles = {role.name: _create_runtime_role(iam, world, role, profile_role, seeded)
+             for role in world.roles}
+    for name, config in world.security_configurations.items():
+        clients.emr.create_security_configuration(Name=name,
+                                                  SecurityConfiguration=json.dumps(config))
+    for cluster in world.clusters:
+        cluster_id = _run_cluster(clients.emr, world, cluster)
+        seeded.clusters[cluster.name] = cluster_id
+        seeded.cluster_accounts[cluster_id] = world.account
+    return roles
 
-    for role in world.roles:
-        trusted = profile_role if role.trusts_cluster else \
-            f"arn:aws:iam::{world.account}:role/another-clusters-profile"
-        arn = iam.create_role(RoleName=role.name, AssumeRolePolicyDocument=_trust_policy(trusted),
-                              Description=f"EMR runtime role: {role.label or role.name}")["Role"]["Arn"]
-        if role.reads:
-            iam.put_role_policy(RoleName=role.name, PolicyName="data-access",
-                                PolicyDocument=_read_policy(role.reads))
-        seeded.roles[role.name] = arn
-        if role.label:
-            seeded.labels[arn] = role.label
 
+def _create_runtime_role(iam: Any, world: AccountWorld, role: WorldRole, profile_role: str,
+                         seeded: SeededWorld) -> str:
+    trusted = profile_role if role.trusts_cluster else \
+        f"arn:aws:iam::{world.account}:role/another-clusters-profile"
+    arn: str = iam.create_role(RoleName=role.name, AssumeRolePolicyDocument=_trust_policy(trusted),
+                               Description=f"EMR runtime role: {role.label or role.name}"
+                               )["Role"]["Arn"]
+    if role.reads:
+        iam.put_role_policy(RoleName=role.name, PolicyName="data-access",
+                            PolicyDocument=_read_policy(role.reads))
+    if role.label:
+        seeded.labels[arn] = role.label
+    return arn
+
+
+def _seed_buckets(s3: Any, world: World) -> None:
     for bucket, objects in world.buckets.items():
         s3.create_bucket(Bucket=bucket) if world.region == "us-east-1" else s3.create_bucket(
             Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": world.region})
         for key, body in objects.items():
             s3.put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"))
 
-    for name, config in world.security_configurations.items():
-        emr.create_security_configuration(Name=name, SecurityConfiguration=json.dumps(config))
 
-    for cluster in world.clusters:
-        seeded.clusters[cluster.name] = _run_cluster(emr, world, cluster)
-    for number in range(1, filler_clusters + 1):
-        seeded.clusters[f"filler-{number:04d}"] = _run_cluster(
-            emr, world, WorldCluster(name=f"filler-{number:04d}", applications=["Spark"]), simple=True)
-
-    if world.demo_user:
-        _seed_demo_user(iam, world.demo_user, seeded)
-    log.info("seeded %d clusters and %d roles", len(seeded.clusters), len(seeded.roles))
-    return seeded
-
-
-def _run_cluster(emr: Any, world: World, cluster: WorldCluster, simple: bool = False) -> str:
+def _run_cluster(emr: Any, world: AccountWorld, cluster: WorldCluster, simple: bool = False) -> str:
     if simple:
         instances: dict[str, Any] = {"MasterInstanceType": "m5.xlarge", "InstanceCount": 1,
                                      "KeepJobFlowAliveWhenNoSteps": True}
@@ -200,22 +317,41 @@ def _run_cluster(emr: Any, world: World, cluster: WorldCluster, simple: bool = F
     }
     if cluster.security_configuration:
         request["SecurityConfiguration"] = cluster.security_configuration
-    cluster_id = emr.run_job_flow(**request)["JobFlowId"]
+    cluster_id: str = emr.run_job_flow(**request)["JobFlowId"]
     if cluster.state == "TERMINATED":
         emr.terminate_job_flows(JobFlowIds=[cluster_id])
     return cluster_id
 
 
+def _seed_partner_access(clients: _Clients, partner: PartnerAccount, roles: dict[str, str],
+                         main_account: str) -> SeededPartner:
+    """The access role of a partner account: the main account may assume it, and through it
+    list and describe the clusters and get Livy credentials for the demo roles."""
+    actions = ("sts:AssumeRole", "sts:TagSession") + (
+        ("sts:SetSourceIdentity",) if partner.access_role_allows_source_identity else ())
+    arn: str = clients.iam.create_role(
+        RoleName=partner.access_role, AssumeRolePolicyDocument=_trust_policy(
+            f"arn:aws:iam::{main_account}:root", actions),
+        Description="EMR access role for notebooks of another account")["Role"]["Arn"]
+    allowed = [roles[name] for name in partner.demo_roles]
+    clients.iam.put_role_policy(RoleName=partner.access_role, PolicyName="emr-notebooks",
+                                PolicyDocument=_emr_policy(
+                                    ["elasticmapreduce:Describe*", "elasticmapreduce:List*"],
+                                    allowed))
+    return SeededPartner(partner.account, arn, allowed,
+                         roles[partner.default_role] if partner.default_role else None)
+
+
 def _seed_demo_user(iam: Any, user: DemoUser, seeded: SeededWorld) -> None:
     arns = [seeded.roles[name] for name in user.roles]
     iam.create_user(UserName=user.name)
-    statements: list[dict[str, Any]] = [
-        {"Effect": "Allow", "Action": "elasticmapreduce:GetClusterSessionCredentials",
-         "Resource": "*", "Condition": {"StringEquals": {"elasticmapreduce:ExecutionRoleArn": arns}}}]
-    if user.emr_actions:
-        statements.insert(0, {"Effect": "Allow", "Action": user.emr_actions, "Resource": "*"})
-    iam.put_user_policy(UserName=user.name, PolicyName="emr-runtime-roles", PolicyDocument=json.dumps(
-        {"Version": "2012-10-17", "Statement": statements}))
+    policy = json.loads(_emr_policy(user.emr_actions, arns))
+    access_roles = [partner.access_role for partner in seeded.partners]
+    if access_roles:
+        policy["Statement"].append({"Effect": "Allow", "Action": "sts:AssumeRole",
+                                    "Resource": access_roles})
+    iam.put_user_policy(UserName=user.name, PolicyName="emr-runtime-roles",
+                        PolicyDocument=json.dumps(policy))
     key = iam.create_access_key(UserName=user.name)["AccessKey"]
     seeded.demo_user = user.name
     seeded.demo_access_key = (key["AccessKeyId"], key["SecretAccessKey"])

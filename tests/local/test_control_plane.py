@@ -31,8 +31,10 @@ def test_world_clusters_are_listed_with_their_states(emulator: RunningEmulator) 
     active = {c["Name"]: c["Status"]["State"]
               for c in emr.list_clusters(ClusterStates=["RUNNING", "WAITING"])["Clusters"]}
     assert set(active) == {"shared-analytics", "no-runtime-roles", "no-security-configuration",
-                           "release-too-old", "multi-primary", "livy-unreachable"}
+                           "release-too-old", "multi-primary", "livy-unreachable",
+                           "livy-plain-http", "livy-port-on-instance-group"}
     assert "terminated" in emulator.cluster_ids()
+    assert "partner-analytics" not in emulator.cluster_ids(), "it is in the partner account"
 
 
 def test_get_cluster_session_credentials_issues_short_lived_livy_credentials(
@@ -94,18 +96,23 @@ def test_unknown_access_key_is_rejected(emulator: RunningEmulator) -> None:
     assert code == "UnrecognizedClientException"
 
 
-def test_describe_cluster_leads_to_the_livy_gateway(emulator: RunningEmulator) -> None:
-    """Following the real rule (primary DNS name + livy-conf port, HTTPS) reaches the gateway."""
+def test_the_primary_node_has_two_names_and_the_certificate_names_the_private_one(
+        emulator: RunningEmulator) -> None:
+    """--strict: MasterPublicDnsName is an address Livy's certificate does not name; the
+    private DNS name of ListInstances and livy-conf's port reach the gateway over verified TLS."""
     emr = emulator.client("emr")
-    cluster = emr.describe_cluster(ClusterId=emulator.cluster_ids()["shared-analytics"])["Cluster"]
-    livy_conf = next(c for c in cluster["Configurations"] if c["Classification"] == "livy-conf")
-    url = f"https://{cluster['MasterPublicDnsName']}:{livy_conf['Properties']['livy.server.port']}"
-    response = requests.get(url + "/sessions", verify=emulator.env["AWS_CA_BUNDLE"], timeout=10)
+    cluster_id = emulator.cluster_ids()["shared-analytics"]
+    cluster = emr.describe_cluster(ClusterId=cluster_id)["Cluster"]
+    (primary,) = emr.list_instances(ClusterId=cluster_id,
+                                    InstanceGroupTypes=["MASTER"])["Instances"]
+    assert (cluster["MasterPublicDnsName"], primary["PrivateDnsName"]) == ("127.0.0.1", "localhost")
+    url = emulator.livy_url(cluster_id)
+    response = requests.get(url + "/sessions", verify=emulator.livy_ca, timeout=10)
     assert response.status_code == 401  # reached, and it wants the GCSC credentials
     assert response.headers["WWW-Authenticate"].startswith("Basic")
-    primaries = [i for i in emr.list_instances(ClusterId=cluster["Id"],
-                                                InstanceGroupTypes=["MASTER"])["Instances"]]
-    assert primaries and all(i["PrivateDnsName"] == cluster["MasterPublicDnsName"] for i in primaries)
+    public = url.replace("localhost", cluster["MasterPublicDnsName"])
+    with pytest.raises(requests.exceptions.SSLError, match="127.0.0.1"):
+        requests.get(public + "/sessions", verify=emulator.livy_ca, timeout=10)
 
 
 def test_list_instance_fleets(emulator: RunningEmulator) -> None:
@@ -199,7 +206,7 @@ def test_list_clusters_pages_through_a_thousand_clusters(tmp_path) -> None:
         emr = big.client("emr")
         pages = list(emr.get_paginator("list_clusters").paginate())
         ids = [c["Id"] for page in pages for c in page["Clusters"]]
-        assert len(ids) == len(set(ids)) == 1007  # 7 world clusters + 1000 fillers
+        assert len(ids) == len(set(ids)) == 1009  # 9 world clusters of the account + 1000 fillers
         assert len(pages) >= 20 and all(len(page["Clusters"]) <= 50 for page in pages)
         assert all("Marker" in page for page in pages[:-1]) and "Marker" not in pages[-1]
 

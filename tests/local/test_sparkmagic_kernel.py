@@ -96,13 +96,13 @@ def livy_login(emulator: RunningEmulator, role_arn: str) -> LivyLogin:
     emr = emulator.client("emr")
     clusters = {c["Name"]: c["Id"] for page in emr.get_paginator("list_clusters").paginate()
                 for c in page["Clusters"]}
-    cluster = emr.describe_cluster(ClusterId=clusters[CLUSTER])["Cluster"]
-    livy_conf = next(c for c in cluster["Configurations"] if c["Classification"] == "livy-conf")
-    url = f"https://{cluster['MasterPublicDnsName']}:{livy_conf['Properties']['livy.server.port']}"
-    answer = emr.get_cluster_session_credentials(ClusterId=cluster["Id"], ExecutionRoleArn=role_arn)
+    url = emulator.livy_url(clusters[CLUSTER])
+    answer = emr.get_cluster_session_credentials(ClusterId=clusters[CLUSTER],
+                                                 ExecutionRoleArn=role_arn)
     login = answer["Credentials"]["UsernamePassword"]
-    return LivyLogin(cluster["Id"], url, login["Username"], login["Password"], answer["ExpiresAt"],
-                     emulator.env["AWS_CA_BUNDLE"])
+    emulator.propagated(url, login["Username"], login["Password"])
+    return LivyLogin(clusters[CLUSTER], url, login["Username"], login["Password"],
+                     answer["ExpiresAt"], emulator.livy_ca)
 
 
 def status_sessions(emulator: RunningEmulator) -> list[dict[str, Any]]:

@@ -28,6 +28,7 @@ from tornado.ioloop import PeriodicCallback
 
 from ..issued import CredentialRegistry, CredentialRejected, Identity
 from .sessions import (
+    ClusterBehaviour,
     ClusterSessions,
     EngineName,
     LivyError,
@@ -244,11 +245,15 @@ class LivyGateway:
         self._sweeper: PeriodicCallback | None = None
         self._closed = False
 
-    async def add_cluster(self, cluster_id: str, port: int = 0, *, start_delay: float = 0.0) -> int:
+    async def add_cluster(self, cluster_id: str, port: int = 0, *,
+                          behaviour: ClusterBehaviour = ClusterBehaviour(),
+                          tls: bool = True) -> int:
         """Serve Livy for ``cluster_id`` on ``host:port`` (0 picks a free port); returns the port.
 
-        ``start_delay`` keeps each new session ``starting`` that many seconds before its
-        engine starts, as a busy cluster does while YARN finds room for the driver.
+        ``behaviour`` says how busy the cluster is and whether sessions are tied to the
+        login that created them.
+        ``tls=False`` serves plain HTTP even when the gateway has a certificate, as Livy on
+        EMR 6.9 to 7.3 does unless the admin enables TLS for it.
 
         Adding a cluster that is already served returns its port when ``port``
         is 0 or that same port, and raises ValueError for a different port.
@@ -261,9 +266,10 @@ class LivyGateway:
                 return existing
             raise ValueError(f"cluster {cluster_id} is already served on port {existing}")
         sessions = ClusterSessions(cluster_id, self._spec, self._session_timeout,
-                                   self._dead_retention, start_delay)
+                                   self._dead_retention, behaviour)
+        ssl_context = self._ssl_context if tls else None
         server = tornado.httpserver.HTTPServer(_application(sessions, self._registry),
-                                               ssl_options=self._ssl_context)
+                                               ssl_options=ssl_context)
         sockets = tornado.netutil.bind_sockets(port, address=self._host)
         server.add_sockets(sockets)
         bound: int = sockets[0].getsockname()[1]
@@ -273,7 +279,7 @@ class LivyGateway:
             self._sweeper = PeriodicCallback(self._sweep, interval * 1000)
             self._sweeper.start()
         log.info("Livy for %s listening on %s:%d (%s)", cluster_id, self._host, bound,
-                 "https" if self._ssl_context else "http")
+                 "https" if ssl_context else "http")
         return bound
 
     async def remove_cluster(self, cluster_id: str) -> None:

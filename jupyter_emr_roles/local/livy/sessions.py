@@ -66,6 +66,16 @@ class LivyError(Exception):
 
 
 @dataclass(frozen=True)
+class ClusterBehaviour:
+    """How an emulated cluster's Livy behaves beyond the protocol: how busy the cluster is,
+    and whether a session belongs to the Livy login that created it."""
+
+    start_delay: float = 0.0  # each new session stays "starting" this long (YARN finding room)
+    statement_delay: float = 0.0  # each statement waits this long before it runs
+    tied_to_login: bool = False  # a renewed login (new user name) cannot reach the session
+
+
+@dataclass(frozen=True)
 class WorkerSpec:
     """How a gateway starts and stops worker processes; shared by all its sessions."""
 
@@ -171,7 +181,8 @@ class Session:
     """One Livy session: its worker process, its statements, its log and its heartbeat."""
 
     def __init__(self, session_id: int, identity: Identity, request: SessionRequest,
-                 spec: WorkerSpec, session_timeout: float, start_delay: float = 0.0) -> None:
+                 spec: WorkerSpec, session_timeout: float,
+                 behaviour: ClusterBehaviour = ClusterBehaviour()) -> None:
         self.id = session_id
         self.identity = identity
         self.request = request
@@ -183,7 +194,7 @@ class Session:
         self.timeout = (min(request.heartbeat_timeout, session_timeout)
                         if request.heartbeat_timeout else session_timeout)
         self._spec = spec
-        self._start_delay = start_delay
+        self._behaviour = behaviour
         self._log: deque[str] = deque(maxlen=spec.log_lines)
         self._statements: list[Statement] = []
         self._queue: asyncio.Queue[Statement] = asyncio.Queue()
@@ -306,9 +317,10 @@ class Session:
         await process.wait()
 
     async def _run(self) -> None:
-        if self._start_delay:
-            self._log.append(f"gateway: waiting {self._start_delay:g} s for cluster capacity")
-            await asyncio.sleep(self._start_delay)
+        delay = self._behaviour.start_delay
+        if delay:
+            self._log.append(f"gateway: waiting {delay:g} s for cluster capacity")
+            await asyncio.sleep(delay)
         try:
             ready = await self._launch()
         except Exception as exc:  # noqa: BLE001  any failure to start is the session's death
@@ -366,6 +378,8 @@ class Session:
         return message
 
     async def _execute(self, statement: Statement) -> None:
+        if self._behaviour.statement_delay:
+            await asyncio.sleep(self._behaviour.statement_delay)
         statement.state = "running"
         statement.started = _epoch_ms()
         self._reply = asyncio.get_running_loop().create_future()
@@ -409,14 +423,15 @@ class ClusterSessions:
 
     Ownership is by (role ARN, caller ARN) and not by Livy user name, because
     credentials renew with a new user name and the renewed client must still
-    reach its session. Mutations happen on the event loop; ``summaries`` may be
-    called from any thread, hence the lock.
+    reach its session; a cluster that ties sessions to the login adds the Livy
+    user name. Mutations happen on the event loop; ``summaries`` may be called
+    from any thread, hence the lock.
     """
 
     def __init__(self, cluster_id: str, spec: WorkerSpec, session_timeout: float,
-                 dead_retention: float, start_delay: float = 0.0) -> None:
+                 dead_retention: float, behaviour: ClusterBehaviour = ClusterBehaviour()) -> None:
         self.cluster_id = cluster_id
-        self._start_delay = start_delay
+        self._behaviour = behaviour
         self._spec = spec
         self._session_timeout = session_timeout
         self._dead_retention = dead_retention
@@ -424,9 +439,9 @@ class ClusterSessions:
         self._next_id = 0
         self._lock = threading.Lock()
 
-    @staticmethod
-    def _owner(identity: Identity) -> tuple[str, str]:
-        return identity.role_arn, identity.caller_arn
+    def _owner(self, identity: Identity) -> tuple[str, ...]:
+        owner = (identity.role_arn, identity.caller_arn)
+        return (*owner, identity.login) if self._behaviour.tied_to_login else owner
 
     def create(self, identity: Identity, request: SessionRequest) -> Session:
         with self._lock:
@@ -435,7 +450,7 @@ class ClusterSessions:
                     for s in self._sessions.values()):
                 raise LivyError(400, f"Duplicate session name: {request.name}")
             session = Session(self._next_id, identity, request, self._spec, self._session_timeout,
-                              self._start_delay)
+                              self._behaviour)
             self._sessions[session.id] = session
             self._next_id += 1
         log.info("Livy session %s on %s created for %s", session.id, self.cluster_id,

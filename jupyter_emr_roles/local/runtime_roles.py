@@ -1,0 +1,87 @@
+"""The checks EMR makes before it lets a runtime role run on a cluster, in the emulator's words.
+
+These are AWS's side of the rules. The client has its own copy (the pickers'
+readiness in ``jupyter_emr_roles.clusters``) on purpose: if the two shared one
+table, a wrong minimum in the client could never fail a test.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from moto.iam.access_control import IAMPolicy, PermissionResult
+from moto.iam.models import iam_backends
+
+from .callers import AwsError
+
+# Runtime roles came to steps in emr-6.7.0 and to interactive (Livy) sessions in emr-6.9.0.
+NOTEBOOK_RELEASE = (6, 9, 0)
+STEPS_RELEASE = (6, 7, 0)
+READY_STATES = ("RUNNING", "WAITING")
+_RELEASE = re.compile(r"emr-(\d+)\.(\d+)\.(\d+)")
+
+
+def _release(label: str | None) -> tuple[int, ...]:
+    match = _RELEASE.fullmatch(label or "")
+    return tuple(int(part) for part in match.groups()) if match else (0, 0, 0)
+
+
+def _invalid(message: str) -> AwsError:
+    return AwsError("InvalidRequestException", message)
+
+
+def check_ready(cluster: Any, minimum: tuple[int, ...], what: str) -> None:
+    """State, release, one primary node and a security configuration enabling runtime roles."""
+    if cluster.state not in READY_STATES:
+        raise _invalid(f"Cluster {cluster.id} is in state {cluster.state}; it must be RUNNING "
+                       "or WAITING.")
+    if _release(cluster.release_label) < minimum:
+        raise _invalid(f"Runtime roles for {what} need release emr-{'.'.join(map(str, minimum))} "
+                       f"or later; cluster {cluster.id} runs {cluster.release_label}.")
+    backend = cluster.emr_backend
+    primaries = sum(group.num_instances for group in backend.instance_groups.values()
+                    if group.cluster_id == cluster.id and group.role == "MASTER")
+    if primaries > 1:
+        raise _invalid(f"Runtime roles are not supported on cluster {cluster.id}: it has "
+                       f"{primaries} primary nodes (high availability).")
+    if not cluster.security_configuration:
+        raise _invalid(f"Cluster {cluster.id} has no security configuration, so runtime roles "
+                       "are not enabled on it.")
+    if not _runtime_roles_enabled(backend, cluster.security_configuration):
+        raise _invalid(f"Cluster {cluster.id} does not have runtime roles enabled: its security "
+                       "configuration must set AuthorizationConfiguration.IAMConfiguration."
+                       "EnableApplicationScopedIAMRole to true.")
+
+
+def check_role_assumable(cluster: Any, role_arn: str) -> None:
+    """The runtime role exists (in whatever account it lives) and trusts the role of the
+    cluster's instance profile."""
+    parts = role_arn.split(":")
+    try:
+        role = iam_backends[parts[4]]["aws"].get_role_by_arn(role_arn)
+        profile = iam_backends[cluster.emr_backend.account_id]["aws"].get_instance_profile(
+            cluster.role)
+    except Exception:  # moto's IAMNotFoundException, or an ARN without an account
+        raise _invalid(f"The execution role {role_arn} does not exist or cannot be assumed by "
+                       f"cluster {cluster.id}.") from None
+    trusted = any(
+        IAMPolicy(role.assume_role_policy_document).is_action_permitted(
+            "sts:AssumeRole", principal=profile_role.arn) == PermissionResult.PERMITTED
+        for profile_role in profile.roles)
+    if not trusted:
+        raise _invalid(f"The execution role {role_arn} does not trust the instance profile role "
+                       f"of cluster {cluster.id}; add it as a principal with sts:AssumeRole to "
+                       "the role's trust policy.")
+
+
+def _runtime_roles_enabled(backend: Any, name: str) -> bool:
+    if name not in backend.security_configurations:
+        return False
+    try:
+        config = json.loads(backend.security_configurations[name].security_configuration)
+    except (TypeError, ValueError):
+        return False
+    iam_config = config.get("AuthorizationConfiguration", {}).get("IAMConfiguration", {})
+    return iam_config.get("EnableApplicationScopedIAMRole") is True
