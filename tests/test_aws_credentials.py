@@ -1,62 +1,51 @@
-"""aws.py against the emulator over HTTP, and the renewing Livy credentials."""
+"""aws.py and access_roles.py against the strict emulator over HTTPS: EMR calls, their
+failures as one paragraph, and access roles that renew themselves under the person's name."""
 
 from __future__ import annotations
 
-import logging
-import threading
+import json
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
-import boto3
 import pytest
-from emulators import RunningEmulator, start_emulator
+from demo_world import PARTNER_ACCESS, PARTNER_ROLE, SALES
+from emulators import RunningEmulator, start_changed_world, start_emulator
 
-from jupyter_emr_roles.aws import Emr, make_session, role_session_name
-from jupyter_emr_roles.credentials import LivyCredentials, LivyLogin
-from jupyter_emr_roles.errors import AwsCallError, ClusterNotReady
+from jupyter_emr_roles.access_roles import STUDIO_METADATA_ENV, person
+from jupyter_emr_roles.aws import Emr, make_session
+from jupyter_emr_roles.errors import AwsCallError
 from jupyter_emr_roles.identifiers import ClusterId, RoleArn
 
-SALES = RoleArn("arn:aws:iam::123456789012:role/sales-data-access")
 ELECTRONICS = RoleArn("arn:aws:iam::123456789012:role/electronics-data-access")
+_AWS_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                  "AWS_DEFAULT_REGION", "AWS_CA_BUNDLE")
 
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
-    with start_emulator(tmp_path_factory.mktemp("emulator"), "--spark", "fake",
-                        "--no-tls") as running:
+    with start_emulator(tmp_path_factory.mktemp("emulator"), "--spark", "fake") as running:
         yield running
+
+
+def use(emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process becomes the notebook's: the emulator's AWS variables, nothing else."""
+    for name in _AWS_VARIABLES:
+        monkeypatch.setenv(name, emulator.env[name])
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "JUPYTERHUB_USER", STUDIO_METADATA_ENV):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
 def emr(emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> Emr:
-    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
-        monkeypatch.setenv(name, emulator.env[name])
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    use(emulator, monkeypatch)
     return Emr(make_session())
 
 
 def cluster_named(emr: Emr, name: str) -> ClusterId:
     clusters = emr.client.list_clusters()["Clusters"]
     return ClusterId(next(c["Id"] for c in clusters if c["Name"] == name))
-
-
-def test_livy_url_follows_the_real_rule(emr: Emr) -> None:
-    cluster = emr.describe(cluster_named(emr, "shared-analytics"))
-    url = emr.livy_url(cluster)
-    port = next(c["Properties"]["livy.server.port"] for c in cluster["Configurations"]
-                if c["Classification"] == "livy-conf")
-    assert url == f"https://localhost:{port}"
-
-
-def test_livy_url_defaults_to_8998_and_never_http() -> None:
-    cluster = {"Id": "j-ABC", "Status": {"State": "WAITING"}, "MasterPublicDnsName": "ip-10-0-0-1.ec2.internal"}
-    assert Emr(boto3.Session(region_name="us-east-1")).livy_url(cluster) == \
-        "https://ip-10-0-0-1.ec2.internal:8998"
-
-
-def test_terminated_cluster_is_not_ready(emr: Emr) -> None:
-    with pytest.raises(ClusterNotReady, match="is TERMINATED"):
-        emr.livy_url(emr.describe(cluster_named(emr, "terminated")))
 
 
 def test_session_credentials_from_the_emulator(emr: Emr) -> None:
@@ -79,24 +68,25 @@ def test_emr_refusal_passes_the_reason_through(emr: Emr) -> None:
 
 
 def test_unknown_key_and_unknown_profile(emulator: RunningEmulator, monkeypatch) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator.env["AWS_ENDPOINT_URL"])
+    use(emulator, monkeypatch)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIMADETHISUP00000")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x" * 40)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     with pytest.raises(AwsCallError, match="did not accept your credentials"):
         Emr(make_session()).session_credentials(ClusterId("j-ABC"), SALES)
     with pytest.raises(AwsCallError, match="profile 'nope'"):
         make_session(profile="nope")
 
 
-def test_unreachable_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "a")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "b")
-    emr = Emr(make_session(region="us-east-1"))
-    emr.client.meta.config.retries = {"max_attempts": 1}
-    with pytest.raises(AwsCallError, match="could not be reached"):
-        emr.describe(ClusterId("j-ABC"))
+def test_the_livy_ca_in_aws_ca_bundle_breaks_aws_calls_with_a_paragraph_that_says_so(
+        emulator: RunningEmulator, monkeypatch) -> None:
+    """The mistake the README used to recommend: AWS_CA_BUNDLE naming the cluster's CA."""
+    use(emulator, monkeypatch)
+    monkeypatch.setenv("AWS_CA_BUNDLE", emulator.livy_ca)
+    with pytest.raises(AwsCallError) as caught:
+        Emr(make_session()).describe(ClusterId("j-ABC"))
+    assert caught.value.code == "Tls"
+    assert "never the cluster's Livy CA" in str(caught.value)
+    assert "JUPYTER_EMR_ROLES_CA_BUNDLE" in str(caught.value)
 
 
 def test_access_role_the_caller_may_not_assume(emr: Emr) -> None:
@@ -104,78 +94,70 @@ def test_access_role_the_caller_may_not_assume(emr: Emr) -> None:
         make_session(access_role_arn=RoleArn("arn:aws:iam::123456789012:role/EMR_DefaultRole"))
 
 
-def test_access_role_is_assumed_with_a_per_user_session_name(tmp_path, monkeypatch) -> None:
-    with start_emulator(tmp_path / "open", "--spark", "fake", "--no-tls",
-                        "--no-enforce-iam") as open_emulator:
-        for name in ("AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION"):
-            monkeypatch.setenv(name, open_emulator.env[name])
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "anything")
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "anything")
-        session = make_session(access_role_arn=RoleArn(
-            "arn:aws:iam::123456789012:role/EMR_DefaultRole"))
-        arn = session.client("sts").get_caller_identity()["Arn"]
-        assert arn == f"arn:aws:sts::123456789012:assumed-role/EMR_DefaultRole/{role_session_name()}"
-    assert role_session_name("alice smith/x") == "jupyter-emr-roles-alice-smith-x"
-    assert len(role_session_name("a" * 100)) == 64
+def caller_arn(session) -> str:
+    return session.client("sts").get_caller_identity()["Arn"]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 1, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def issuing(clock: Clock, ttl: timedelta) -> tuple[list[LivyLogin], LivyCredentials]:
-    issued: list[LivyLogin] = []
-
-    def fetch() -> LivyLogin:
-        issued.append(LivyLogin(f"user-{len(issued)}", f"secret-{len(issued)}", clock.now + ttl))
-        return issued[-1]
-
-    return issued, LivyCredentials(fetch, now=clock)
-
-
-def test_credentials_renew_ahead_of_expiry_not_on_every_call() -> None:
-    clock = Clock()
-    issued, credentials = issuing(clock, timedelta(hours=1))
-    first = credentials.current()
-    clock.now += timedelta(minutes=54)
-    assert credentials.current() is first  # 6 minutes left: outside the 5-minute margin
-    clock.now += timedelta(minutes=2)
-    assert credentials.current() is not first and len(issued) == 2
+def test_the_access_role_session_is_named_after_the_person(
+        emulator: RunningEmulator, monkeypatch, tmp_path: Path) -> None:
+    use(emulator, monkeypatch)
+    monkeypatch.setenv("JUPYTERHUB_USER", "alice smith/x")
+    assert person() == "alice-smith-x"
+    arn = caller_arn(make_session(access_role_arn=PARTNER_ACCESS))
+    assert arn.endswith(":assumed-role/emr-notebook-access/alice-smith-x"), arn
+    metadata = tmp_path / "resource-metadata.json"
+    metadata.write_text(json.dumps({"UserProfileName": "bob", "SpaceName": "shared"}))
+    monkeypatch.setenv(STUDIO_METADATA_ENV, str(metadata))
+    assert person() == "bob", "Studio's user profile comes before JupyterHub's user"
+    monkeypatch.delenv("JUPYTERHUB_USER")
+    monkeypatch.setenv(STUDIO_METADATA_ENV, str(tmp_path / "missing.json"))
+    assert person() and person() != "bob"
+    monkeypatch.setenv("JUPYTERHUB_USER", "x" * 100)
+    assert len(person()) == 64
 
 
-def test_short_lived_credentials_use_a_quarter_of_their_life_as_margin() -> None:
-    clock = Clock()
-    issued, credentials = issuing(clock, timedelta(seconds=20))
-    credentials.current()
-    clock.now += timedelta(seconds=14)
-    credentials.current()
-    assert len(issued) == 1
-    clock.now += timedelta(seconds=2)  # 4 s left < 5 s (a quarter of 20 s)
-    credentials.current()
-    assert len(issued) == 2
+def test_an_access_role_whose_trust_refuses_source_identity_is_assumed_without_it(
+        tmp_path: Path, monkeypatch) -> None:
+    """The emulator refuses SourceIdentity unless the trust allows sts:SetSourceIdentity, as STS
+    does; the session is then made without it, instead of failing."""
+    def no_source_identity(world: dict) -> None:
+        world["partner_accounts"][0]["access_role_allows_source_identity"] = False
+
+    with start_changed_world(tmp_path / "no-source-identity", no_source_identity,
+                             "--spark", "fake") as strict:
+        use(strict, monkeypatch)
+        monkeypatch.setenv("JUPYTERHUB_USER", "carol")
+        sts = strict.client("sts")
+        with pytest.raises(Exception, match="sts:SetSourceIdentity"):
+            sts.assume_role(RoleArn=PARTNER_ACCESS, RoleSessionName="carol",
+                            SourceIdentity="carol")
+        session = make_session(access_role_arn=PARTNER_ACCESS)
+        assert caller_arn(session).endswith("assumed-role/emr-notebook-access/carol")
 
 
-def test_a_rejection_renews_once_even_when_many_threads_see_it() -> None:
-    clock = Clock()
-    issued, credentials = issuing(clock, timedelta(hours=1))
-    rejected = credentials.current()
-    threads = [threading.Thread(target=credentials.renew_after_rejection, args=(rejected,))
-               for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(issued) == 2
+@pytest.fixture(scope="module")
+def short_access(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
+    with start_emulator(tmp_path_factory.mktemp("short-access"), "--spark", "fake",
+                        "--access-role-ttl", "8") as running:
+        yield running
 
 
-def test_no_password_in_repr_or_logs(caplog: pytest.LogCaptureFixture) -> None:
-    clock = Clock()
-    issued, credentials = issuing(clock, timedelta(hours=1))
-    with caplog.at_level(logging.DEBUG):
-        login = credentials.current()
-    assert login.password not in repr(credentials) + repr(login) + caplog.text
-    assert "renewed" in caplog.text and login.username not in caplog.text
+def test_access_role_credentials_renew_before_they_expire(
+        short_access: RunningEmulator, monkeypatch) -> None:
+    """Keys of 8 s: a session used over 20 s keeps working, because botocore's refreshable
+    credentials assume the role again; frozen keys would meet ExpiredTokenException."""
+    use(short_access, monkeypatch)
+    session = make_session(access_role_arn=PARTNER_ACCESS)
+    emr = Emr(session)
+    cluster = ClusterId(short_access.livy_cluster_ids()["partner-analytics"])
+    frozen = session.get_credentials().get_frozen_credentials()
+    started = time.monotonic()
+    while time.monotonic() - started < 20:
+        emr.session_credentials(cluster, PARTNER_ROLE)
+        time.sleep(2)
+    assert session.get_credentials().get_frozen_credentials().access_key != frozen.access_key
+    old = short_access.client("emr", aws_access_key_id=frozen.access_key,
+                              aws_secret_access_key=frozen.secret_key,
+                              aws_session_token=frozen.token)
+    with pytest.raises(Exception, match="ExpiredTokenException"):
+        old.describe_cluster(ClusterId=cluster)
