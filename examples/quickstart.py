@@ -2,8 +2,11 @@
 
 It does by hand what the `%%connect` magic does for you: ask EMR for Livy
 credentials for a runtime role (GetClusterSessionCredentials), find the
-cluster's Livy endpoint the way a real client must (primary node DNS name and
-livy-conf port from DescribeCluster), open a session and run code in it.
+cluster's Livy endpoint the way a real client must (the primary node's private
+DNS name from ListInstances, which its certificate names, and livy-conf's port
+from DescribeCluster), wait until Livy accepts the new login (EMR propagates
+it for a few seconds), open a session and run code in it. Livy's certificate is
+checked against Livy's own CA (JUPYTER_EMR_ROLES_CA_BUNDLE), never AWS's.
 """
 
 import os
@@ -22,13 +25,17 @@ def main() -> None:
     cluster = emr.describe_cluster(ClusterId=clusters["shared-analytics"])["Cluster"]
     port = next(c["Properties"]["livy.server.port"] for c in cluster["Configurations"]
                 if c["Classification"] == "livy-conf")
-    livy = f"https://{cluster['MasterPublicDnsName']}:{port}"
+    (primary,) = emr.list_instances(ClusterId=cluster["Id"],
+                                    InstanceGroupTypes=["MASTER"])["Instances"]
+    livy = f"https://{primary['PrivateDnsName']}:{port}"
     print(f"cluster {cluster['Id']} ({cluster['Name']}, {cluster['ReleaseLabel']}), Livy at {livy}")
 
     answer = emr.get_cluster_session_credentials(ClusterId=cluster["Id"], ExecutionRoleArn=ROLE)
     login = answer["Credentials"]["UsernamePassword"]
-    http = Livy(livy, (login["Username"], login["Password"]), os.environ["AWS_CA_BUNDLE"])
+    http = Livy(livy, (login["Username"], login["Password"]),
+                os.environ["JUPYTER_EMR_ROLES_CA_BUNDLE"])
     print(f"Livy credentials for {ROLE} valid until {answer['ExpiresAt']:%H:%M:%S}")
+    http.wait_until_accepted()
 
     session = http.call("POST", "/sessions", json={"kind": "pyspark"})
     started = time.monotonic()
@@ -59,10 +66,19 @@ class Livy:
         self.url, self.auth, self.ca_bundle = url, auth, ca_bundle
 
     def call(self, method: str, path: str, **kwargs: object) -> dict:
-        response = requests.request(method, self.url + path, auth=self.auth, verify=self.ca_bundle,
-                                    timeout=30, **kwargs)
+        response = self.request(method, path, **kwargs)
         response.raise_for_status()
         return response.json()
+
+    def request(self, method: str, path: str, **kwargs: object) -> requests.Response:
+        return requests.request(method, self.url + path, auth=self.auth, verify=self.ca_bundle,
+                                timeout=30, **kwargs)
+
+    def wait_until_accepted(self, seconds: float = 15.0) -> None:
+        """Livy answers 401 until EMR has propagated a fresh login."""
+        deadline = time.monotonic() + seconds
+        while self.request("GET", "/sessions").status_code == 401 and time.monotonic() < deadline:
+            time.sleep(0.2)
 
 
 def run(http: Livy, session_id: int, code: str) -> str:

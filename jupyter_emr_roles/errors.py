@@ -82,7 +82,8 @@ class AwsCallError(EmrRolesError):
 
     ``code`` sorts the failure for front ends that answer with a status (the REST
     API says AccessDenied as AccessDenied): one of AccessDenied, BadCredentials,
-    NoCredentials, NoRegion, Unreachable, NotFound, Refused.
+    SsoExpired, NoCredentials, NoRegion, Configuration, Tls, Timeout, Unreachable,
+    Throttled, BadAnswer, NotFound, Refused.
     """
 
     def __init__(self, message: str, code: str = "Refused") -> None:
@@ -96,3 +97,7 @@ class ClusterNotReady(EmrRolesError):
 
 class LivyError(EmrRolesError):
     """Livy could not be reached, refused us, or the session did not come up."""
+
+
+class LivyUnreachable(LivyError):
+    """No connection to Livy where it was found: the address may have changed."""

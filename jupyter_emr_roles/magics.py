@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -62,20 +60,6 @@ def _cell_config(cell: str) -> dict[str, Any]:
         raise EmrRolesError('The cell body sets "kind"; choose the language with --language '
                             "instead.")
     return config
-
-
-def verify_setting(ca_bundle: str | None, no_verify: bool) -> str | bool:
-    """What requests gets as ``verify``: a CA bundle path, the system store (True), or False."""
-    if no_verify:
-        return False
-    path = ca_bundle or os.environ.get("AWS_CA_BUNDLE") or os.environ.get("REQUESTS_CA_BUNDLE")
-    if not path:
-        return True
-    if not Path(path).is_file():
-        source = "--ca-bundle" if ca_bundle else "AWS_CA_BUNDLE / REQUESTS_CA_BUNDLE"
-        raise EmrRolesError(f"The CA bundle {path!r} from {source} is not a readable file; give "
-                            "the PEM file of the CA that signed the cluster's certificate.")
-    return path
 
 
 def connections_json(shell: Any) -> str:
@@ -139,11 +123,21 @@ class EmrRolesMagics(Magics):
               "profile).")
     @argument("--profile", help="AWS profile to use. Default: boto3's (AWS_PROFILE, default).")
     @argument("--ca-bundle", help="PEM file of the CA that signed Livy's certificate. Default: "
-              "AWS_CA_BUNDLE, else REQUESTS_CA_BUNDLE, else the system's CAs.")
+              "$JUPYTER_EMR_ROLES_CA_BUNDLE, else the ca_bundle your roles file gives the "
+              "cluster's account, else the system's CAs. AWS_CA_BUNDLE is not used for Livy: it "
+              "is botocore's, for the AWS endpoint.")
     @argument("--no-verify", action="store_true", help="Do not verify Livy's TLS certificate "
               "(warns every time; prefer --ca-bundle).")
+    @argument("--livy-url", help="https://HOST:PORT of Livy, instead of the primary node's names "
+              "(an SSH tunnel, a proxy). Default: the cluster's livy_url in your roles file, else "
+              "the primary node's private DNS name, then its public one, whichever certificate "
+              "verifies.")
+    @argument("--allow-insecure-http", action="store_true", help="Accept a Livy that speaks "
+              "plain HTTP (EMR 6.9 to 7.3 without TLS for Livy), on a private network only: "
+              "warns at every connect, refused for a public name or address.")
     @argument("--timeout", type=float, default=180.0,
-              help="Seconds to wait for the Livy session to start. Default: 180.")
+              help="Seconds the whole connect may take: AWS calls, waiting for the new login "
+              "to reach the cluster, starting the session and its first statement. Default: 180.")
     @line_cell_magic
     def connect(self, line: str, cell: str = "") -> None:
         """Open a Spark session on an EMR cluster that runs as an IAM runtime role.
@@ -163,7 +157,7 @@ class EmrRolesMagics(Magics):
         args = parse_argstring(self.connect, line)
         with _one_paragraph():
             request = self._request(args, cell or "")
-            if request.verify is False:
+            if request.no_verify:
                 _warn("--no-verify: Livy's TLS certificate is NOT checked, so anyone on the "
                       "network path can impersonate the cluster and read your session. Use "
                       "--ca-bundle PATH instead.")
@@ -182,9 +176,9 @@ class EmrRolesMagics(Magics):
             language=args.language,
             access_role_arn=(RoleArn(args.access_role_arn, "the --access-role-arn option")
                              if args.access_role_arn else None),
-            region=args.region, profile=args.profile,
-            verify=verify_setting(args.ca_bundle, args.no_verify),
-            timeout=_positive(args.timeout),
+            region=args.region, profile=args.profile, ca_bundle=args.ca_bundle,
+            no_verify=args.no_verify, livy_url=args.livy_url,
+            allow_insecure_http=args.allow_insecure_http, timeout=_positive(args.timeout),
             config=_cell_config(cell))
 
     @staticmethod
@@ -231,8 +225,9 @@ class EmrRolesMagics(Magics):
         runtime roles your roles files list for its account (the default one
         preselected), the language and the session name (empty: the role name).
         Connect opens the session exactly as %connect does (Livy's certificate is
-        checked against AWS_CA_BUNDLE, else REQUESTS_CA_BUNDLE, else the system's
-        CAs); progress, the result or the reason it failed appear below the button.
+        checked against $JUPYTER_EMR_ROLES_CA_BUNDLE, else your roles file's ca_bundle
+        for the account, else the system's CAs); progress, the result or the reason
+        it failed appear below the button.
         Then use the session with `%%spark -s NAME`. The widgets hold no credential,
         so saving the notebook with widget state saves no secret.
         """

@@ -178,6 +178,8 @@ class AccountChoices:
     roles: tuple[RoleChoice, ...]
     access_role: RoleArn | None
     offer_caller_role: bool
+    ca_bundle: tuple[str, str] | None = None  # (path, source name): Livy's CA for the account
+    livy_urls: dict[str, tuple[str, str]] = field(default_factory=dict)  # cluster -> (url, source)
 
     @property
     def default_role(self) -> RoleArn | None:
@@ -186,6 +188,8 @@ class AccountChoices:
     def as_json(self) -> dict[str, Any]:
         return {"account": self.account, "default_role": self.default_role,
                 "access_role": self.access_role, "offer_caller_role": self.offer_caller_role,
+                "ca_bundle": self.ca_bundle[0] if self.ca_bundle else None,
+                "livy_urls": {cluster: url for cluster, (url, _) in self.livy_urls.items()},
                 "roles": [role.as_json() for role in self.roles]}
 
 
@@ -257,6 +261,11 @@ def merge(found: Iterable[tuple[str, SourceData]], infos: tuple[SourceInfo, ...]
             roles=_united_roles(listings, default),
             access_role=RoleArn(access_role) if access_role else None,
             offer_caller_role=any(entry.offer_caller_role for _, entry in listings),
+            ca_bundle=next(((entry.ca_bundle, name) for name, entry in listings
+                            if entry.ca_bundle), None),
+            livy_urls={cluster_id: (settings.livy_url, name)
+                       for name, entry in reversed(listings)
+                       for cluster_id, settings in entry.clusters.items()},
         ))
     return RolesCatalog(tuple(accounts), infos, tuple(conflicts))
 
@@ -346,7 +355,8 @@ def _not_listed_message(arn: RoleArn, account: AccountId | None, path: Path | No
 
 def _with_account(model: RolesFileV1, account: str, entry: AccountRoles) -> RolesFileV1:
     accounts = dict(model.accounts)
-    if entry.roles or entry.access_role or entry.offer_caller_role:
+    if entry.roles or entry.access_role or entry.offer_caller_role or entry.ca_bundle \
+            or entry.clusters:
         accounts[account] = entry
     else:
         accounts.pop(account, None)

@@ -10,6 +10,7 @@ default per account, the access role in the cluster's account) are checked by
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Iterable
 from importlib import resources
@@ -26,7 +27,15 @@ from pydantic import (
 )
 
 from .errors import InvalidLabel, Problem
-from .identifiers import ACCOUNT_PATTERN, ROLE_ARN_PATTERN, AccountId, RoleArn, show
+from .identifiers import (
+    ACCOUNT_PATTERN,
+    CLUSTER_PATTERN,
+    ROLE_ARN_PATTERN,
+    AccountId,
+    ClusterId,
+    RoleArn,
+    show,
+)
 from .jsonfile import dumps
 
 FORMAT_VERSION = 1
@@ -56,26 +65,46 @@ def check_label(value: str, source: str = "") -> str:
     return value
 
 
-AccountKey = Annotated[
-    str,
-    AfterValidator(AccountId),
-    WithJsonSchema({"type": "string", "pattern": ACCOUNT_PATTERN,
-                    "description": "The 12-digit AWS account ID of the clusters."}),
-]
-Arn = Annotated[
-    str,
-    AfterValidator(RoleArn),
-    WithJsonSchema({"type": "string", "pattern": ROLE_ARN_PATTERN,
-                    "description": "The ARN of an IAM role."}),
-]
-Label = Annotated[
-    str,
-    AfterValidator(check_label),
-    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_LABEL,
-                    "description": "What the role selector shows instead of the ARN."}),
-]
+def _checked_string(check: Any, **schema: Any) -> Any:
+    """A string field checked by ``check`` (our own rule, raising a ValueError), published in
+    the JSON schema with ``schema``'s keywords."""
+    return Annotated[str, AfterValidator(check), WithJsonSchema({"type": "string", **schema})]
+
+
+AccountKey = _checked_string(AccountId, pattern=ACCOUNT_PATTERN,
+                             description="The 12-digit AWS account ID of the clusters.")
+Arn = _checked_string(RoleArn, pattern=ROLE_ARN_PATTERN, description="The ARN of an IAM role.")
+Label = _checked_string(check_label, minLength=1, maxLength=MAX_LABEL,
+                        description="What the role selector shows instead of the ARN.")
 
 _STRICT = ConfigDict(strict=True, extra="forbid", frozen=True)
+MAX_PATH = 4096
+LIVY_URL_PATTERN = r"^https?://[A-Za-z0-9.-]{1,253}(:[0-9]{1,5})?/?$"
+_LIVY_URL = re.compile(LIVY_URL_PATTERN.removeprefix("^").removesuffix("$"), re.ASCII)
+
+
+def _ca_path(value: str) -> str:
+    if not value or len(value) > MAX_PATH or any(
+            unicodedata.category(char) in ("Cc", "Cf") for char in value):
+        raise ValueError(f"the CA bundle path {show(value, 60)} is empty, too long or holds "
+                         "control characters")
+    if not (value.startswith("/") or value.startswith("~/")):
+        raise ValueError(f"the CA bundle path {show(value, 60)} is not absolute; write it from "
+                         "/ (or ~/)")
+    return value
+
+
+def _livy_url(value: str) -> str:
+    if not _LIVY_URL.fullmatch(value):
+        raise ValueError(f"the Livy URL {show(value, 60)} is not of the form https://HOST:PORT")
+    return value
+
+
+CaPath = _checked_string(_ca_path, minLength=1, maxLength=MAX_PATH,
+                         description="Absolute path (or ~/...) of a PEM file.")
+LivyUrl = _checked_string(_livy_url, pattern=LIVY_URL_PATTERN,
+                          description="https://HOST:PORT of a cluster's Livy.")
+ClusterKey = _checked_string(ClusterId, pattern=CLUSTER_PATTERN, description="An EMR cluster ID.")
 
 
 class RoleEntry(BaseModel):
@@ -87,8 +116,16 @@ class RoleEntry(BaseModel):
     default: bool = Field(False, description="Preselect this role for clusters of the account.")
 
 
+class ClusterSettings(BaseModel):
+    """How to reach one cluster's Livy when the primary node's own names do not do."""
+
+    model_config = _STRICT
+    livy_url: LivyUrl = Field(description="https://HOST:PORT of the cluster's Livy (an SSH "
+                                          "tunnel, a proxy, a DNS name its certificate names).")
+
+
 class AccountRoles(BaseModel):
-    """What a user may pick for clusters of one account."""
+    """What a user may pick for clusters of one account, and how to trust their Livy."""
 
     model_config = _STRICT
     roles: list[RoleEntry] = Field(default_factory=list)
@@ -96,6 +133,12 @@ class AccountRoles(BaseModel):
         None, description="Role in the cluster's account to assume first (cross-account).")
     offer_caller_role: bool = Field(
         False, description="Also offer the user's own (caller) role, as Studio does.")
+    ca_bundle: CaPath | None = Field(
+        None, description="PEM file of the CA that signed the Livy certificates of this "
+                          "account's clusters (their security configuration's certificates).")
+    clusters: dict[ClusterKey, ClusterSettings] = Field(
+        default_factory=dict, json_schema_extra={"additionalProperties": False},
+        description="Settings of single clusters of this account, by cluster ID.")
 
 
 class RolesFileV1(BaseModel):
@@ -288,6 +331,11 @@ def render(model: RolesFileV1) -> str:
             rendered["access_role"] = entry.access_role
         if entry.offer_caller_role:
             rendered["offer_caller_role"] = True
+        if entry.ca_bundle:
+            rendered["ca_bundle"] = entry.ca_bundle
+        if entry.clusters:
+            rendered["clusters"] = {cluster_id: entry.clusters[cluster_id].model_dump()
+                                    for cluster_id in sorted(entry.clusters)}
         accounts[account] = rendered
     return dumps({"version": FORMAT_VERSION, "accounts": accounts})
 

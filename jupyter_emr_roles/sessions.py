@@ -12,19 +12,25 @@ import atexit
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import boto3
 
 from . import roles
-from .aws import Emr, caller_emr, make_session
+from .aws import DEFAULT_READ_TIMEOUT, Emr, caller_emr, make_session
+from .aws_errors import answer_field, aws_call
 from .credentials import LivyCredentials
-from .errors import AwsCallError, EmrRolesError
+from .errors import AwsCallError, EmrRolesError, LivyUnreachable, RolesFileError
 from .identifiers import AccountId, ClusterId, RoleArn, account_in_arn
-from .sparkmagic_bridge import LivyHandle, Progress, allow_unverified, open_session
+from .livy_endpoint import LivyEndpoint, LivyRequest, find_livy, forget
+from .livy_tls import LivyTrust, livy_trust
+from .roles import AccountChoices
+from .sparkmagic_bridge import LivyHandle, LivyTarget, Progress, allow_unverified, open_session
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +48,10 @@ class ConnectRequest:
     access_role_arn: RoleArn | None = None
     region: str | None = None
     profile: str | None = None
-    verify: str | bool = True
+    ca_bundle: str | None = None
+    no_verify: bool = False
+    livy_url: str | None = None
+    allow_insecure_http: bool = False
     timeout: float = 180.0
     config: dict[str, Any] = field(default_factory=dict)
 
@@ -100,21 +109,12 @@ class Connections:
     def connect(self, request: ConnectRequest, progress: Progress,
                 warn: Callable[[str], None]) -> Connection:
         """Open a Livy session as the request says; an existing session of that name is
-        deleted first."""
-        caller, emr, cluster = _find_cluster(request)
-        account = _cluster_account(cluster, caller)
-        role = _pick_role(request.role_arn, account, warn)
-        name = request.name or check_name(role.name, "the role name (give --name)")
-        url = emr.livy_url(cluster)
-        if request.verify is False:
-            allow_unverified(url)
-        credentials = LivyCredentials(lambda: emr.session_credentials(request.cluster_id, role))
-        credentials.current()  # EMR's own checks (state, release, configuration, IAM) come first
-        self.disconnect(name, missing_ok=True)
-        livy = open_session(self._shell, name, url, credentials, request.verify, request.language,
-                            request.config, request.timeout, progress)
-        connection = Connection(name, request.cluster_id, cluster.get("Name", ""), role,
-                                request.language, credentials, livy, datetime.now(timezone.utc))
+        deleted first. ``request.timeout`` bounds all of it."""
+        flow = _ConnectFlow(request, progress, warn)
+        name, livy = flow.run(lambda name: self.disconnect(name, missing_ok=True), self._shell)
+        connection = Connection(name, request.cluster_id, flow.cluster.get("Name", ""),
+                                flow.role, request.language, flow.credentials, livy,
+                                datetime.now(timezone.utc))
         with self._lock:
             self._by_name[name] = connection
         return connection
@@ -139,32 +139,105 @@ class Connections:
         return [connection.row() for connection in list(self._by_name.values())]
 
 
-def _find_cluster(request: ConnectRequest) -> tuple[boto3.Session, Emr, dict[str, Any]]:
+class _ConnectFlow:
+    """One connect: the cluster and role, the first login (EMR's own checks come first, and
+    EMR propagates the login while Livy is found), Livy's address and trust, then the session;
+    where a remembered Livy address stopped answering, it is found once more."""
+
+    def __init__(self, request: ConnectRequest, progress: Progress,
+                 warn: Callable[[str], None]) -> None:
+        self.request = request
+        self.progress = progress
+        self.warn = warn
+        self.deadline = time.monotonic() + request.timeout
+        catalog = _load_catalog(request, warn)
+        caller, self.emr, self.cluster = _find_cluster(request, catalog)
+        account = _cluster_account(self.cluster, caller)
+        self.choices = catalog.account(account) if catalog else None
+        self.role = _pick_role(request.role_arn, account, self.choices, warn)
+        self.credentials = LivyCredentials(
+            lambda: self.emr.session_credentials(request.cluster_id, self.role))
+
+    def run(self, make_room: Callable[[str], None], shell: Any) -> tuple[str, LivyHandle]:
+        """The session's name and its Livy session; ``make_room(name)`` deletes an older
+        session of that name once everything before the start has worked."""
+        request = self.request
+        name = request.name or check_name(self.role.name, "the role name (give --name)")
+        self.credentials.label = f"session {name} on {request.cluster_id}"
+        self.credentials.deadline = self.deadline
+        try:
+            trust = livy_trust(request.ca_bundle, request.no_verify,
+                               _account_ca(self.choices) if self.choices else None)
+            wanted = _livy_request(request, self.choices)
+            self.credentials.for_request()
+            endpoint = find_livy(self.emr, self.cluster, trust, wanted)
+            make_room(name)
+            try:
+                return name, self._start(shell, name, endpoint, trust)
+            except LivyUnreachable:
+                forget(request.cluster_id)
+                if not endpoint.remembered:
+                    raise
+            endpoint = find_livy(self.emr, self.cluster, trust, wanted)
+            return name, self._start(shell, name, endpoint, trust)
+        finally:
+            self.credentials.deadline = None
+
+    def _start(self, shell: Any, name: str, endpoint: LivyEndpoint,
+               trust: LivyTrust) -> LivyHandle:
+        request = self.request
+        if endpoint.insecure_http:
+            self.warn(f"Livy at {endpoint.url} speaks plain HTTP: the Livy login and every "
+                      "statement cross the network readable (--allow-insecure-http). Enable "
+                      "TLS for Livy on this cluster.")
+        if request.no_verify:
+            allow_unverified(endpoint.url)
+        target = LivyTarget(endpoint.url, trust.verify, request.language, request.config,
+                            self.deadline, request.timeout, endpoint.insecure_http)
+        return open_session(shell, name, target, self.credentials, self.progress)
+
+
+def _load_catalog(request: ConnectRequest,
+                  warn: Callable[[str], None]) -> roles.RolesCatalog | None:
+    """The roles files; a broken one stops a connect only when a role must come from them."""
+    try:
+        return roles.load_catalog()
+    except RolesFileError as exc:
+        if request.role_arn is None:
+            raise
+        warn(f"Your roles files cannot be read, so {request.role_arn} is used as given, with no "
+             f"access role, CA bundle or Livy URL from them. {exc}")
+        return None
+
+
+def _find_cluster(request: ConnectRequest, catalog: roles.RolesCatalog | None,
+                  ) -> tuple[boto3.Session, Emr, dict[str, Any]]:
     """Describe the cluster as the caller, or through the access role the roles files give.
 
     A cluster of another account is not visible to the caller, and its account is what the
     roles files key the access role by: so without --access-role-arn the caller tries first,
     then each access role listed."""
+    read_timeout = min(DEFAULT_READ_TIMEOUT, request.timeout)
     if request.access_role_arn is not None:
-        session = make_session(request.profile, request.region, request.access_role_arn)
-        emr = Emr(session)
+        session = make_session(request.profile, request.region, request.access_role_arn,
+                               read_timeout)
+        emr = Emr(session, read_timeout)
         return session, emr, emr.describe(request.cluster_id)
-    session, emr = caller_emr(request.profile, request.region)
+    session, emr = caller_emr(request.profile, request.region, read_timeout)
     try:
         return session, emr, emr.describe(request.cluster_id)
     except AwsCallError as first:
-        for access_role in _listed_access_roles():
+        listed = [entry.access_role for entry in catalog.accounts if entry.access_role] \
+            if catalog else []
+        for access_role in listed:
             try:
-                via_session = make_session(request.profile, request.region, access_role)
-                via = Emr(via_session)
+                via_session = make_session(request.profile, request.region, access_role,
+                                           read_timeout)
+                via = Emr(via_session, read_timeout)
                 return via_session, via, via.describe(request.cluster_id)
             except AwsCallError:
                 continue
         raise first from None
-
-
-def _listed_access_roles() -> list[RoleArn]:
-    return [entry.access_role for entry in roles.load_catalog().accounts if entry.access_role]
 
 
 def _cluster_account(cluster: dict[str, Any], session: boto3.Session) -> AccountId:
@@ -173,13 +246,14 @@ def _cluster_account(cluster: dict[str, Any], session: boto3.Session) -> Account
     account = account_in_arn(arn, "the cluster's ARN in DescribeCluster")
     if account is not None:
         return account
-    identity = session.client("sts").get_caller_identity()
-    return AccountId(identity["Account"], "STS GetCallerIdentity")
+    identity = aws_call("asking STS who you are",
+                        lambda: session.client("sts").get_caller_identity())
+    return AccountId(answer_field(identity, "asking STS who you are", "Account"),
+                     "STS GetCallerIdentity")
 
 
-def _pick_role(given: RoleArn | None, account: AccountId,
+def _pick_role(given: RoleArn | None, account: AccountId, choices: AccountChoices | None,
                warn: Callable[[str], None]) -> RoleArn:
-    choices = roles.load_catalog().account(account)
     if given is None:
         if choices is None or choices.default_role is None:
             raise EmrRolesError(
@@ -191,3 +265,18 @@ def _pick_role(given: RoleArn | None, account: AccountId,
         warn(f"{given} is not listed for account {account} in your roles files; trying it "
              "anyway (IAM decides).")
     return given
+
+
+def _account_ca(choices: AccountChoices) -> tuple[str, str] | None:
+    if choices.ca_bundle is None:
+        return None
+    path, source = choices.ca_bundle
+    return str(Path(path).expanduser()), f"the ca_bundle of account {choices.account} in {source}"
+
+
+def _livy_request(request: ConnectRequest, choices: AccountChoices | None) -> LivyRequest:
+    listed = choices.livy_urls.get(request.cluster_id) if choices else None
+    if request.livy_url is None and listed is not None:
+        return LivyRequest(listed[0], f"the livy_url of cluster {request.cluster_id} in "
+                           f"{listed[1]}", request.allow_insecure_http)
+    return LivyRequest(request.livy_url, "--livy-url", request.allow_insecure_http)

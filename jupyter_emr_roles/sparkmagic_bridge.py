@@ -9,11 +9,13 @@ those magics see it and clean it up like one of their own. What differs from
 - the authenticator holds no password and builds no widget (sparkmagic's Basic
   keeps the password in an ipywidget whose state can be saved in the
   notebook); it asks :class:`~jupyter_emr_roles.credentials.LivyCredentials`
-  for the current login on every request and renews once on 401/403;
-- TLS is verified against the CA bundle the user gave (requests ignores
-  ``REQUESTS_CA_BUNDLE`` when ``verify`` is a path, so the path wins);
-- the start is ours: progress while Livy starts the session, a timeout of the
-  user's choosing, and a statement that must evaluate before success is said;
+  for the login of every request, and tells it how Livy answered, which sends
+  the request again while a fresh login propagates or a renewed one is tried;
+- TLS is verified against Livy's own CA bundle, always given as a path
+  (requests lets ``REQUESTS_CA_BUNDLE`` replace ``verify=True``, never a path);
+- the start is ours: progress while Livy starts the session, one deadline of the
+  user's choosing for all of it, and a statement that must evaluate before
+  success is said;
 - the heartbeat thread stops at once when the session is deleted (sparkmagic's
   sleeps out its refresh interval first, so every delete took up to 30 s).
 """
@@ -27,6 +29,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,14 +38,14 @@ import sparkmagic.utils.configuration as conf
 import sparkmagic.utils.constants as constants
 from sparkmagic.auth.customauth import Authenticator
 from sparkmagic.livyclientlib.endpoint import Endpoint
-from sparkmagic.livyclientlib.exceptions import LivyClientLibException
+from sparkmagic.livyclientlib.exceptions import HttpClientException, LivyClientLibException
 from sparkmagic.livyclientlib.livyreliablehttpclient import LivyReliableHttpClient
 from sparkmagic.livyclientlib.livysession import LivySession
 from sparkmagic.magics.sparkmagicsbase import SparkMagicBase
 from urllib3.exceptions import InsecureRequestWarning
 
-from .credentials import LivyCredentials
-from .errors import LivyError
+from .credentials import LivyCredentials, LivyLogin
+from .errors import LivyError, LivyUnreachable
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +78,14 @@ def _keep_other_loggers() -> None:
 _keep_other_loggers()
 
 
+class LoginUnusable(HttpClientException):
+    """Raised from the authenticator when no login can be sent (Livy refused the renewed one
+    for this session): sparkmagic shows an HttpClientException as its message alone."""
+
+
 class LivyAuth(Authenticator):
-    """HTTP Basic from the current Livy login; one renewal and resend on 401/403.
+    """HTTP Basic from the session's current login; the request is sent again as the
+    credentials say while Livy refuses a login that is propagating or being tried.
 
     It holds a reference to the credentials object only, never a password, and
     compares by identity: sparkmagic caches HTTP clients by endpoint, and two
@@ -96,26 +105,31 @@ class LivyAuth(Authenticator):
         """Nothing to read: the login comes from GetClusterSessionCredentials, not a form."""
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        login = self.credentials.current()
+        try:
+            login = self.credentials.for_request()
+        except LivyError as exc:
+            raise LoginUnusable(str(exc)) from None
         request.prepare_auth((login.username, login.password))
         request.register_hook("response", lambda response, **kwargs:
-                              self._resend_once(response, login, **kwargs))
+                              self._resend_while_refused(response, login, **kwargs))
         return request
 
-    def _resend_once(self, response: requests.Response, used: Any, **kwargs: Any) -> requests.Response:
-        if response.status_code not in _REJECTED:
-            return response
-        log.info("Livy answered %d; renewing the Livy credentials once", response.status_code)
-        fresh = self.credentials.renew_after_rejection(used)
-        response.content  # noqa: B018  read it, so the connection can be reused
-        response.close()
-        retry = response.request.copy()
-        retry.hooks = {"response": []}
-        retry.prepare_auth((fresh.username, fresh.password))
-        resent = response.connection.send(retry, **kwargs)
-        resent.history.append(response)
-        resent.request = retry
-        return resent
+    def _resend_while_refused(self, response: requests.Response, login: LivyLogin,
+                              **kwargs: Any) -> requests.Response:
+        while True:
+            again = self.credentials.after_response(login, response.status_code)
+            if again is None:
+                return response
+            log.info("Livy answered %d; sending the request again", response.status_code)
+            response.content  # noqa: B018  read it, so the connection can be reused
+            response.close()
+            retry = response.request.copy()
+            retry.hooks = {"response": []}
+            retry.prepare_auth((again.username, again.password))
+            resent = response.connection.send(retry, **kwargs)
+            resent.history.append(response)
+            resent.request = retry
+            response, login = resent, again
 
     __eq__ = object.__eq__
     __hash__ = object.__hash__
@@ -215,29 +229,44 @@ class LivyHandle:
         _delete_quietly(self.session)
 
 
-def open_session(shell: Any, name: str, url: str, credentials: LivyCredentials,
-                 verify: str | bool, language: str, config: dict[str, Any], timeout: float,
+@dataclass(frozen=True)
+class LivyTarget:
+    """Where and how to start a session: Livy's URL, what verifies its certificate (a path, or
+    False), whether plain HTTP was the user's explicit choice, the session's language and
+    settings, and the monotonic deadline of the whole connect."""
+
+    url: str
+    verify: str | bool
+    language: str
+    config: dict[str, Any]
+    deadline: float
+    timeout: float
+    insecure_http: bool = False
+
+
+def open_session(shell: Any, name: str, target: LivyTarget, credentials: LivyCredentials,
                  progress: Progress) -> LivyHandle:
     """Start a Livy session, wait until a statement runs in it, and register it with sparkmagic.
 
     On any failure after Livy created the session, the session is deleted again."""
-    if urlsplit(url).scheme != "https":
-        raise LivyError(f"Refusing to send Livy credentials to {url}: only https is used.")
+    if urlsplit(target.url).scheme != "https" and not target.insecure_http:
+        raise LivyError(f"Refusing to send Livy credentials to {target.url}: only https is used.")
     magics = spark_magics(shell)
-    auth = LivyAuth(url, credentials)
-    _probe(url, auth, verify)
-    http = LivyReliableHttpClient.from_endpoint(Endpoint(url, auth))
-    http._http_client.verify_ssl = verify  # sparkmagic passes it to requests as ``verify``
-    properties = _properties(language, config)
-    answer = _livy(f"starting a Livy session at {url}", lambda: http.post_session(properties))
+    auth = LivyAuth(target.url, credentials)
+    _probe(target, auth)
+    http = LivyReliableHttpClient.from_endpoint(Endpoint(target.url, auth))
+    http._http_client.verify_ssl = target.verify  # sparkmagic passes it to requests as ``verify``
+    properties = _properties(target.language, target.config)
+    answer = _livy(f"starting a Livy session at {target.url}",
+                   lambda: http.post_session(properties))
     try:
         session = _attach(http, properties, magics.ipython_display, answer["id"])
     except BaseException:
         _livy(f"deleting Livy session {answer['id']}", lambda: http.delete_session(answer["id"]))
         raise
     try:
-        _wait_until_idle(session, timeout, progress)
-        _check_it_answers(session, language)
+        _wait_until_idle(session, target, progress)
+        _check_it_answers(session, target)
         _register(magics, name, session)
     except BaseException:
         _delete_quietly(session)
@@ -252,22 +281,27 @@ def allow_unverified(url: str) -> None:
                             message=f".*host '{host}'")
 
 
-def _probe(url: str, auth: LivyAuth, verify: str | bool) -> None:
+def _probe(target: LivyTarget, auth: LivyAuth) -> None:
     """One plain request first, so TLS, network and login problems get their own message
-    instead of sparkmagic's retries ending in "Error sending http request"."""
+    instead of sparkmagic's retries ending in "Error sending http request". While EMR
+    propagates the fresh login, the credentials send it again (up to 15 s)."""
+    url = target.url
     parts = urlsplit(url)
+    timeout = max(1.0, min(_PROBE_TIMEOUT, target.deadline - time.monotonic()))
     with requests.Session() as http:
+        http.trust_env = False
         try:
             response = http.get(url + "/sessions", params={"from": 0, "size": 1}, auth=auth,
-                                verify=verify, timeout=_PROBE_TIMEOUT)
+                                verify=target.verify, timeout=timeout)
         except requests.exceptions.SSLError as exc:
             raise LivyError(
                 f"The TLS certificate of Livy at {url} could not be verified ({_reason(exc)}). "
-                "Pass the CA bundle that signed the cluster's certificate with --ca-bundle PATH "
-                "(or set AWS_CA_BUNDLE); --no-verify works too but lets anyone in the network "
-                "path read your session.") from None
+                "Give the PEM file of the CA that signed the cluster's certificate with "
+                "--ca-bundle PATH or JUPYTER_EMR_ROLES_CA_BUNDLE (AWS_CA_BUNDLE is for AWS "
+                "only); --no-verify works too but lets anyone in the network path read your "
+                "session.") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            raise LivyError(
+            raise LivyUnreachable(
                 f"Livy at {parts.hostname} port {parts.port} could not be reached "
                 f"({_reason(exc)}). Check that the cluster's primary node security group "
                 f"allows inbound TCP {parts.port} from this notebook's network, and that "
@@ -275,8 +309,10 @@ def _probe(url: str, auth: LivyAuth, verify: str | bool) -> None:
     if response.status_code in _REJECTED:
         raise LivyError(
             f"Livy at {url} refused the credentials from GetClusterSessionCredentials "
-            f"(HTTP {response.status_code}: {response.text[:200].strip()}). Check the cluster's "
-            "runtime-role security configuration and try again.")
+            f"(HTTP {response.status_code}: {response.text[:200].strip()}), even after waiting "
+            "for EMR to propagate them and asking for a second login. Check that the cluster's "
+            "security configuration enables runtime roles and that Livy runs with it, then try "
+            "again (a longer --timeout helps if EMR is slow to propagate logins).")
     if response.status_code >= 400:
         raise LivyError(f"Livy at {url} answered HTTP {response.status_code}: "
                         f"{response.text[:300].strip()}")
@@ -323,21 +359,20 @@ def _attach(http: LivyReliableHttpClient, properties: dict[str, Any], display: A
     return session
 
 
-def _wait_until_idle(session: LivySession, timeout: float, progress: Progress) -> None:
+def _wait_until_idle(session: LivySession, target: LivyTarget, progress: Progress) -> None:
     started = time.monotonic()
     for attempt in itertools.count():
         _livy(f"polling Livy session {session.id}", session.refresh_status_and_info)
-        elapsed = time.monotonic() - started
-        progress(elapsed, session.status)
+        progress(time.monotonic() - started, session.status)
         if session.status == constants.IDLE_SESSION_STATUS:
             return
         if session.status in constants.FINAL_STATUS:
             raise LivyError(f"Livy session {session.id} ended as '{session.status}' while "
                             f"starting. The end of its log: {_log_tail(session)}")
-        if elapsed > timeout:
+        if time.monotonic() > target.deadline:
             raise LivyError(
-                f"Livy session {session.id} was still '{session.status}' after {timeout:g} s, so "
-                "it was deleted. The cluster may be short of resources (YARN queue full); try "
+                f"Livy session {session.id} was still '{session.status}' after "
+                f"{target.timeout:g} s, so it was deleted. The cluster may be short of resources (YARN queue full); try "
                 f"again with a longer --timeout. The end of its log: {_log_tail(session)}")
         time.sleep(_POLL_SECONDS[min(attempt, len(_POLL_SECONDS) - 1)])
 
@@ -350,8 +385,9 @@ def _log_tail(session: LivySession) -> str:
     return " | ".join(line.strip() for line in lines[-_LOG_TAIL:] if line.strip()) or "(empty)"
 
 
-def _check_it_answers(session: LivySession, language: str) -> None:
-    """A session is ready when ``spark`` evaluates in it, the check sparkmagic makes too.
+def _check_it_answers(session: LivySession, target: LivyTarget) -> None:
+    """A session is ready when ``spark`` evaluates in it, the check sparkmagic makes too,
+    within the same deadline as the rest of the connect.
 
     Polled here rather than with sparkmagic's Command, whose first poll waits 0.2 s."""
     http = session.http_client
@@ -360,6 +396,12 @@ def _check_it_answers(session: LivySession, language: str) -> None:
     for attempt in itertools.count():
         if statement.get("state") in _STATEMENT_DONE:
             break
+        if time.monotonic() > target.deadline:
+            raise LivyError(
+                f"Livy session {session.id} started, but its first statement (`spark`) did not "
+                f"finish within {target.timeout:g} s, so the session was deleted. The cluster may "
+                "be busy; try again with a longer --timeout. The end of its log: "
+                f"{_log_tail(session)}")
         time.sleep(_POLL_SECONDS[min(attempt, len(_POLL_SECONDS) - 1)])
         statement = _livy(f"polling the first statement of Livy session {session.id}",
                           lambda: http.get_statement(session.id, statement["id"]))

@@ -33,7 +33,7 @@ from .aws import READY_STATES, Emr, caller_emr
 from .clusters import ClusterSummary, assess, list_page
 from .errors import EmrRolesError
 from .identifiers import AccountId, ClusterId, RoleArn, account_in_arn
-from .magics import LANGUAGES, PROGRESS_EVERY, connected_line, links_html, verify_setting
+from .magics import LANGUAGES, PROGRESS_EVERY, connected_line, links_html
 from .sessions import Connections, ConnectRequest, check_name
 
 log = logging.getLogger(__name__)
@@ -230,8 +230,7 @@ class Picker:
             cluster_id=ClusterId(cluster.id, "the Cluster list"),
             role_arn=RoleArn(role, "the Runtime role list"),
             name=check_name(name, "the Session name box") if name else None,
-            language=self.language.value, region=self._region, profile=self._profile,
-            verify=verify_setting(None, False))
+            language=self.language.value, region=self._region, profile=self._profile)
 
     def _warn(self, message: str) -> None:
         self.output.outputs += (_stream(f"WARNING: {message}", "stderr"),)

@@ -45,15 +45,14 @@ def cli(home: Path) -> RunCli:
 
 @pytest.fixture
 def notebook(tmp_path: Path) -> Iterator[Callable[..., NotebookKernel]]:
-    """``notebook(emulator, module=..., **env)``: a kernel of this venv trusting the emulator's
-    CA through AWS_CA_BUNDLE (an env value of None removes that variable); shut down after."""
+    """``notebook(emulator, module=..., **env)``: a kernel of this venv with the emulator's
+    variables (an env value of None removes that variable); shut down after."""
     kernels: list[NotebookKernel] = []
 
     def start(emulator: RunningEmulator, module: str = "ipykernel_launcher",
               **env: str | None) -> NotebookKernel:
         folder = tmp_path / f"kernel-{len(kernels)}"
         variables = kernel_env(folder, emulator, trust_emulator_ca=False)
-        variables["AWS_CA_BUNDLE"] = emulator.env["AWS_CA_BUNDLE"]
         for name, value in env.items():
             if value is None:
                 variables.pop(name, None)
@@ -71,7 +70,7 @@ def notebook(tmp_path: Path) -> Iterator[Callable[..., NotebookKernel]]:
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
-    """A fake-engine emulator with the default world, shared by one test module."""
+    """A strict fake-engine emulator with the default world, shared by one test module."""
     with start_emulator(tmp_path_factory.mktemp("emulator"), "--spark", "fake") as running:
         yield running
 

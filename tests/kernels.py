@@ -27,6 +27,7 @@ CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "AWS_CA_BUNDLE", "SSL_CE
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy")
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_TIMEOUT = 90.0
+LIVY_CA = "JUPYTER_EMR_ROLES_CA_BUNDLE"
 
 def sparkmagic_config(log_file: Path) -> dict[str, Any]:
     return {
@@ -58,7 +59,10 @@ def sparkmagic_config(log_file: Path) -> dict[str, Any]:
 
 def kernel_env(folder: Path, emulator: RunningEmulator, trust_emulator_ca: bool) -> dict[str, str]:
     """This process's environment without AWS, Jupyter, CA or proxy settings, plus the
-    emulator's variables and private folders for everything a kernel and sparkmagic write."""
+    emulator's variables as `local up` prints them (AWS_CA_BUNDLE for its AWS endpoint,
+    JUPYTER_EMR_ROLES_CA_BUNDLE for Livy) and private folders for everything a kernel and
+    sparkmagic write. ``trust_emulator_ca`` also sets REQUESTS_CA_BUNDLE to Livy's CA, which
+    is what plain sparkmagic (``%spark add``) needs to trust Livy."""
     dropped_prefixes = ("AWS_", "JUPYTER", "IPYTHON", "SPARKMAGIC_", "XDG_")
     env = {name: value for name, value in os.environ.items()
            if not name.startswith(dropped_prefixes) and name not in CA_VARIABLES
@@ -73,9 +77,8 @@ def kernel_env(folder: Path, emulator: RunningEmulator, trust_emulator_ca: bool)
     (folders["SPARKMAGIC_CONF_DIR"] / "config.json").write_text(
         json.dumps(sparkmagic_config(folder / "sparkmagic.log"), indent=2))
     env.update(emulator.env)
-    env.pop("AWS_CA_BUNDLE", None)
     if trust_emulator_ca:
-        env["REQUESTS_CA_BUNDLE"] = emulator.env["AWS_CA_BUNDLE"]
+        env["REQUESTS_CA_BUNDLE"] = emulator.env[LIVY_CA]
     return env
 
 
@@ -178,3 +181,11 @@ class NotebookKernel:
         self.client.stop_channels()
         if self.manager.has_kernel:
             self.manager.shutdown_kernel(now=now)
+
+
+def connected(output: str, role: str, cluster_id: str, name: str) -> int:
+    """The Livy id from the final line of a successful %connect."""
+    found = re.search(rf"connected as {re.escape(role)} on {cluster_id} \(session {name}, "
+                      r"Livy id (\d+)\)", output)
+    assert found, output
+    return int(found.group(1))

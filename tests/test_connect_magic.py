@@ -17,19 +17,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from demo_world import ACCOUNT, ELECTRONICS, MARKETING, MARKETING_ARN, SALES, SALES_ARN, WHO_AM_I
+from demo_world import (
+    ACCOUNT,
+    ELECTRONICS,
+    MARKETING,
+    MARKETING_ARN,
+    PARTNER_ACCESS,
+    PARTNER_ARN,
+    SALES,
+    SALES_ARN,
+    WHO_AM_I,
+)
 from emulators import RunningEmulator, start_changed_world, start_emulator
-from kernels import NotebookKernel
+from kernels import NotebookKernel, connected
 
 PYSPARK_KERNEL = "sparkmagic.kernels.pysparkkernel.pysparkkernel"
-
-
-def connected(output: str, role: str, cluster_id: str, name: str) -> int:
-    """The Livy id from the final line of a successful %connect."""
-    found = re.search(rf"connected as {re.escape(role)} on {cluster_id} \(session {name}, "
-                      r"Livy id (\d+)\)", output)
-    assert found, output
-    return int(found.group(1))
 
 
 def test_load_ext_makes_no_network_call_and_imports_neither_boto3_nor_sparkmagic(
@@ -109,7 +111,9 @@ def _error_cases(clusters: dict[str, str]) -> list[tuple[str, str]]:
         (f"%%connect --cluster-id {good}\n{{not json", "is not valid JSON"),
         (f"%%connect --cluster-id {good}\n[1, 2]", "a JSON list"),
         (f"%connect --cluster-id {good} --name 'a b'", "from the --name option is not valid"),
-        (f"%connect --cluster-id {clusters['livy-unreachable']}", "could not be reached"),
+        (f"%connect --cluster-id {clusters['livy-unreachable']}",
+         "could not be reached at any of its names"),
+        (f"%connect --cluster-id {clusters['livy-plain-http']}", "answered plain HTTP"),
         (f'%%connect --cluster-id {good} --name broken\n{{"driverMemory": "lots"}}',
          "Invalid driverMemory 'lots'"),
     ]
@@ -138,16 +142,19 @@ def test_every_error_is_one_paragraph_and_leaves_no_session(
     assert after == before, "no Livy session was created by a failed %connect"
 
 
-def test_https_needs_the_emulators_ca(emulator: RunningEmulator, clusters: dict[str, str],
-                                      notebook: Callable[..., NotebookKernel]) -> None:
+def test_livy_is_trusted_by_its_own_ca_and_never_by_aws_ca_bundle(
+        emulator: RunningEmulator, clusters: dict[str, str], tmp_path: Path,
+        notebook: Callable[..., NotebookKernel]) -> None:
+    """The kernel has AWS_CA_BUNDLE (the AWS endpoint's CA) but not Livy's: the system store
+    does not verify Livy, and the paragraph says where Livy's CA goes."""
     cluster = clusters["shared-analytics"]
-    kernel = notebook(emulator, AWS_CA_BUNDLE=None)
+    kernel = notebook(emulator, JUPYTER_EMR_ROLES_CA_BUNDLE=None)
     kernel.ok("%load_ext jupyter_emr_roles")
     failed = kernel.run(f"%connect --cluster-id {cluster} --name tls")
-    assert failed.status == "error" and "--ca-bundle" in failed.output, failed.output
-    assert "could not be verified" in failed.output and "Traceback" not in failed.output
-    output = kernel.ok(f"%connect --cluster-id {cluster} --name tls "
-                       f"--ca-bundle {emulator.env['AWS_CA_BUNDLE']}")
+    assert failed.status == "error" and "Traceback" not in failed.output, failed.output
+    assert "the system's CA store" in failed.output and "--ca-bundle" in failed.output
+    assert "not AWS_CA_BUNDLE" in failed.output, failed.output
+    output = kernel.ok(f"%connect --cluster-id {cluster} --name tls --ca-bundle {emulator.livy_ca}")
     connected(output, SALES, cluster, "tls")
     assert SALES_ARN in kernel.ok("%%spark -s tls\n" + WHO_AM_I)
     insecure = kernel.ok(f"%connect --cluster-id {cluster} --name tls --no-verify")
@@ -155,15 +162,35 @@ def test_https_needs_the_emulators_ca(emulator: RunningEmulator, clusters: dict[
     kernel.ok("%disconnect --all")
 
 
+def test_the_roles_file_gives_the_accounts_livy_ca(
+        emulator: RunningEmulator, clusters: dict[str, str], tmp_path: Path,
+        notebook: Callable[..., NotebookKernel]) -> None:
+    """What a lifecycle script can write: the account's ca_bundle, so neither the notebook nor
+    the Lab dialog needs a CA field."""
+    roles_file = json.loads(Path(emulator.env["JUPYTER_EMR_ROLES_FILE"]).read_text())
+    roles_file["accounts"][ACCOUNT]["ca_bundle"] = emulator.livy_ca
+    path = tmp_path / "emr-roles.json"
+    path.write_text(json.dumps(roles_file))
+    kernel = notebook(emulator, JUPYTER_EMR_ROLES_CA_BUNDLE=None, JUPYTER_EMR_ROLES_FILE=str(path))
+    kernel.ok("%load_ext jupyter_emr_roles")
+    cluster = clusters["shared-analytics"]
+    connected(kernel.ok(f"%connect --cluster-id {cluster} --name by-file"), SALES, cluster,
+              "by-file")
+    kernel.ok("%disconnect --all")
+
+
 SECRETS_FILE = "secrets.json"
 PEEK_LIVY_LOGINS = (
     "magics = get_ipython().magics_manager.registry['EmrRolesMagics']\n"
-    "logins = [c.credentials.current() for c in magics.connections._by_name.values()]\n"
+    "logins = [c.credentials.for_request() for c in magics.connections._by_name.values()]\n"
     "secrets = [[l.username, l.password] for l in logins]\n")
 # The access role's session token sits in the boto3 client the credentials object calls.
 PEEK_SESSION_TOKENS = (
-    "tokens = [c.credentials._fetch.__closure__[0].cell_contents.client._request_signer"
-    "._credentials.get_frozen_credentials().token for c in magics.connections._by_name.values()]\n")
+    "emrs = [cell.cell_contents.emr for c in magics.connections._by_name.values()\n"
+    "        for cell in c.credentials._fetch.__closure__\n"
+    "        if hasattr(cell.cell_contents, 'emr')]\n"
+    "tokens = [emr.client._request_signer._credentials.get_frozen_credentials().token\n"
+    "          for emr in emrs]\n")
 
 
 def peek_secrets(kernel: NotebookKernel, folder: Path, code: str) -> dict[str, Any]:
@@ -218,21 +245,19 @@ def test_no_secret_in_outputs_logs_config_or_home(
 
 
 def test_access_role_session_token_stays_in_the_kernel(
-        tmp_path: Path, notebook: Callable[..., NotebookKernel]) -> None:
-    """Through an access role (cross-account setup) the kernel holds an STS session token
-    as well; it must not leak either."""
-    with start_emulator(tmp_path / "open", "--spark", "fake", "--no-enforce-iam") as emulator:
-        cluster = emulator.cluster_ids()["shared-analytics"]
-        kernel = notebook(emulator)
-        outputs = [kernel.ok("%load_ext jupyter_emr_roles")]
-        outputs.append(kernel.ok(f"%connect --cluster-id {cluster} --access-role-arn "
-                                 f"arn:aws:iam::{ACCOUNT}:role/EMR_DefaultRole"))
-        outputs.append(kernel.ok("%%spark\n" + WHO_AM_I))
-        outputs.append(kernel.ok("%emr_sessions"))
-        found = peek_secrets(kernel, tmp_path, PEEK_LIVY_LOGINS + PEEK_SESSION_TOKENS)
-        kernel.ok("%disconnect --all")
-        kernel.shutdown(now=False)
-    assert SALES_ARN in outputs[2]
+        emulator: RunningEmulator, tmp_path: Path, notebook: Callable[..., NotebookKernel]) -> None:
+    """Through an access role (the partner account's cluster) the kernel holds an STS session
+    token as well; it must not leak either."""
+    cluster = emulator.livy_cluster_ids()["partner-analytics"]
+    kernel = notebook(emulator)
+    outputs = [kernel.ok("%load_ext jupyter_emr_roles")]
+    outputs.append(kernel.ok(f"%connect --cluster-id {cluster} --access-role-arn {PARTNER_ACCESS}"))
+    outputs.append(kernel.ok("%%spark\n" + WHO_AM_I))
+    outputs.append(kernel.ok("%emr_sessions"))
+    found = peek_secrets(kernel, tmp_path, PEEK_LIVY_LOGINS + PEEK_SESSION_TOKENS)
+    kernel.ok("%disconnect --all")
+    kernel.shutdown(now=False)
+    assert PARTNER_ARN in outputs[2]
     assert len(found["tokens"]) == 1
     assert_no_secret_anywhere(kernel, outputs, found)
 

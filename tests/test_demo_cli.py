@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from demo_world import MARKETING, SALES
+from demo_world import ACCOUNT, MARKETING, PARTNER_ACCOUNT, SALES
 from emulators import start_emulator
 from helpers import CLI
 from kernels import CA_VARIABLES, PROXY_VARIABLES
@@ -160,7 +160,8 @@ def test_demo_serves_the_notebook_and_roles_and_ctrl_c_stops_everything(demo) ->
     assert contents.status_code == 200, contents.text
     roles = http.get(base + "jupyter-emr-roles/roles", timeout=30)
     assert roles.status_code == 200, roles.text
-    (account,) = roles.json()["accounts"]
+    account, partner = roles.json()["accounts"]
+    assert (account["account"], partner["account"]) == (ACCOUNT, PARTNER_ACCOUNT)
     assert account["default_role"] == SALES
     assert {(r["arn"], r["label"]) for r in account["roles"]} == {
         (SALES, "Sales"), (MARKETING, "Marketing")}

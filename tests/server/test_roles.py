@@ -6,18 +6,17 @@ import json
 from pathlib import Path
 
 import pytest
+from demo_world import ACCOUNT, MARKETING, PARTNER_ACCESS, PARTNER_ACCOUNT, SALES
 from rest import RestClient, assert_error
 
-ACCOUNT = "123456789012"
-SALES = f"arn:aws:iam::{ACCOUNT}:role/sales-data-access"
-MARKETING = f"arn:aws:iam::{ACCOUNT}:role/marketing-data-access"
 
 
 async def test_roles_are_those_of_the_roles_file(rest: RestClient) -> None:
     answer = await rest.get("roles")
     assert answer.status == 200
-    (account,) = answer.body["accounts"]
+    account, partner = answer.body["accounts"]
     assert account["account"] == ACCOUNT
+    assert partner["account"] == PARTNER_ACCOUNT and partner["access_role"] == PARTNER_ACCESS
     assert account["default_role"] == SALES
     assert [(r["arn"], r["label"], r["default"]) for r in account["roles"]] == [
         (SALES, "Sales", True), (MARKETING, "Marketing", False)]

@@ -73,7 +73,6 @@ def _free_port() -> int:
 def running_lab(folder: Path, emulator: RunningEmulator) -> Iterator[Lab]:
     """JupyterLab serving ``folder``/notebooks until the block ends; its log is in ``folder``."""
     env = kernel_env(folder, emulator, trust_emulator_ca=False)
-    env["AWS_CA_BUNDLE"] = emulator.env["AWS_CA_BUNDLE"]
     settings = Path(env["JUPYTER_CONFIG_DIR"]) / "lab" / "user-settings"
     for name, values in LAB_USER_SETTINGS.items():
         (settings / name).parent.mkdir(parents=True, exist_ok=True)
