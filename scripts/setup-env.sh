@@ -3,6 +3,7 @@
 #
 #   ensure_debian_packages PKG...   install what is missing (apt-get, as root or via sudo)
 #   ensure_venv EXTRAS              create .venv (Python >= 3.11) and install this project into it
+#   pip_quietly PYTHON ARGS...      `pip install ARGS` into PYTHON's environment; the log on failure
 #
 # VENV (default: .venv in the checkout) and PYTHON (default: python3) may be set by the caller.
 
@@ -27,6 +28,18 @@ ensure_debian_packages() {
     "${missing[@]}" >/dev/null
 }
 
+pip_quietly() {
+  local python="$1" log
+  shift
+  log="$(mktemp)"
+  if ! "$python" -m pip install --quiet "$@" >"$log" 2>&1; then
+    grep -v "is ignored: it is neither a file nor a directory" "$log" | tail -n 40 >&2
+    echo "error: pip install $* failed; the full log is $log" >&2
+    return 1
+  fi
+  rm -f "$log"
+}
+
 ensure_venv() {
   local extras="$1" log
   if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
@@ -34,15 +47,10 @@ ensure_venv() {
     return 1
   fi
   [ -x "$VENV/bin/python" ] || { say "creating $VENV"; "$PYTHON" -m venv "$VENV"; }
+  say "installing jupyter-emr-roles${extras:+[$extras]} into $VENV"
+  pip_quietly "$VENV/bin/python" --upgrade pip
+  pip_quietly "$VENV/bin/python" --editable "$ROOT${extras:+[$extras]}"
   log="$(mktemp)"
-  say "installing jupyter-emr-roles${extras:+[$extras]} into $VENV (log: $log)"
-  if ! "$VENV/bin/python" -m pip install --upgrade --quiet pip >"$log" 2>&1 \
-     || ! "$VENV/bin/python" -m pip install --quiet --editable "$ROOT${extras:+[$extras]}" >>"$log" 2>&1; then
-    grep -v "is ignored: it is neither a file nor a directory" "$log" | tail -n 40 >&2
-    echo "error: pip install failed; the full log is $log" >&2
-    return 1
-  fi
-  rm -f "$log"
   # An editable install builds the Lab extension but does not put it where JupyterLab looks
   # (a wheel does): link the build there, so `jupyter lab` from this venv shows the EMR button.
   if ! "$VENV/bin/jupyter-builder" develop --overwrite "$ROOT" >"$log" 2>&1; then

@@ -6,10 +6,25 @@
 # the linter ShellCheck, which checks the lifecycle scripts as a test; util-linux (flock, setpriv);
 # openjdk-17-jre-headless for the emulator's real PySpark engine; chromium for the browser tests
 # (Playwright drives Debian's Chromium: Playwright's own browser download is not used). Node.js
-# builds the JupyterLab extension during the install.
+# builds the JupyterLab extension during the install. Two more environments live in .venv: IPython 8
+# for the magics' kernel test, and a JupyterLab 3 one (as Studio Classic images have) that a test
+# installs this checkout's freshly built wheel into.
 set -euo pipefail
 # shellcheck source=scripts/setup-env.sh
 source "$(dirname "$0")/setup-env.sh"
+
+# ensure_jupyterlab3_venv DIR: a venv holding only JupyterLab 3 (pinned), made again if a run
+# left another JupyterLab in it. tests/test_install_jupyterlab3.py installs our wheel into it.
+ensure_jupyterlab3_venv() {
+  local dir="$1"
+  "$dir/bin/python" -c 'import importlib.metadata as m, sys
+sys.exit(not m.version("jupyterlab").startswith("3."))' 2>/dev/null && return 0
+  say "creating $dir: a JupyterLab 3 environment"
+  rm -rf "$dir"
+  "$PYTHON" -m venv "$dir"
+  pip_quietly "$dir/bin/python" --upgrade pip
+  pip_quietly "$dir/bin/python" 'jupyterlab>=3.6,<4'
+}
 
 ensure_debian_packages libkrb5-dev gcc shellcheck util-linux openjdk-17-jre-headless chromium
 command -v node >/dev/null || ensure_debian_packages nodejs
@@ -17,6 +32,7 @@ ensure_venv test
 # IPython 8 beside the venv's IPython 9: the magics are tested in a kernel of each.
 [ -d "$VENV/ipython8/IPython" ] || "$VENV/bin/python" -m pip install --quiet --no-deps \
   --target "$VENV/ipython8" 'ipython>=8.12,<9'
+ensure_jupyterlab3_venv "$VENV/jupyterlab3"
 cd "$ROOT"
 say "running the test suite"
 # pytest exits 5 when it collected nothing, and set -e turns any non-zero status into a failure.

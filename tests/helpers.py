@@ -23,3 +23,14 @@ def one_paragraph_error(proc: subprocess.CompletedProcess[str]) -> str:
     assert message.startswith("Error: "), message
     assert "\n" not in message, message
     return message
+
+
+def build_wheel(folder: Path) -> Path:
+    """The wheel of this checkout, built without build isolation (nothing is downloaded), so the
+    Lab extension inside is the one the test command's install built."""
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", str(REPO), "--no-deps",
+                           "--no-build-isolation", "--quiet", "-w", str(folder)],
+                          capture_output=True, text=True, timeout=240, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (built,) = folder.glob("jupyter_emr_roles-*.whl")
+    return built

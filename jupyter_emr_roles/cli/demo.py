@@ -27,6 +27,7 @@ from urllib.parse import quote
 import click
 
 from ..errors import EmrRolesError
+from ._extras import require_local_extra
 
 NOTEBOOK = "emr-roles-demo.ipynb"
 DEFAULT_FOLDER = Path("~/jupyter-emr-roles-demo")
@@ -71,6 +72,7 @@ def demo(folder: Path, spark: str, port: int | None, ip: str | None, no_browser:
     """
     from ..local.state import default_state_dir
 
+    require_local_extra(lab=True)
     state_folder = state_dir or default_state_dir()
     folder = folder.expanduser().resolve()
     try:
@@ -115,10 +117,10 @@ def _emulator(state_dir: Path, spark: str) -> Iterator[dict[str, str]]:
         yield state["env"]
         return
     check_engine(spark)
-    _say(f"starting the local EMR emulator (spark {spark})…")
+    _say(f"starting the local EMR emulator (spark {spark}, as strict as EMR)…")
     started = time.monotonic()
-    state = runner.start_detached(["local", "up", "--spark", spark, "--state-dir", str(state_dir)],
-                                  state_dir)
+    state = runner.start_detached(["local", "up", "--strict", "--spark", spark,
+                                   "--state-dir", str(state_dir)], state_dir)
     _say(f"emulator ready in {time.monotonic() - started:.0f} s at {state['endpoint']}")
     try:
         yield state["env"]
