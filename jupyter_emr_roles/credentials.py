@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from .errors import LivyError
+from .polling import next_poll
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +40,6 @@ DEFAULT_MARGIN = timedelta(minutes=5)
 MAX_MARGIN_SHARE = 0.25
 # How long Livy may refuse a login that EMR has just issued.
 PROPAGATION_WINDOW = 15.0
-# Fine steps: EMR's propagation takes seconds, and every step of backoff past it is a wait the
-# user sees; a refused GET costs Livy next to nothing.
-_BACKOFF = (0.1, 0.2, 0.3, 0.4, 0.5)
 REFUSED = (401, 403, 404)
 
 
@@ -151,7 +149,7 @@ class LivyCredentials:
         if held.accepted:
             return None
         elapsed = self._clock() - held.fetched
-        wait = _BACKOFF[min(held.refusals, len(_BACKOFF) - 1)]
+        wait = next_poll(elapsed, floor=0.05, ceiling=0.5)
         held.refusals += 1
         late = self.deadline is not None and self._clock() + wait > self.deadline
         return None if elapsed + wait > PROPAGATION_WINDOW or late else wait

@@ -35,7 +35,7 @@ class RolesFileError(EmrRolesError):
 
     def __init__(self, problems: list["Problem"]) -> None:
         self.problems = problems
-        super().__init__(_one_paragraph(problems))
+        super().__init__(_problems_paragraph(problems))
 
 
 class RolesUpdateError(EmrRolesError):
@@ -70,7 +70,7 @@ class Problem:
         return {"file": self.file, "key": self.key, "message": self.message, "fix": self.fix}
 
 
-def _one_paragraph(problems: list[Problem]) -> str:
+def _problems_paragraph(problems: list[Problem]) -> str:
     if len(problems) == 1:
         return str(problems[0])
     listed = " ".join(f"({n}) {p}" for n, p in enumerate(problems, 1))

@@ -26,6 +26,7 @@ ROLE_ARN_PATTERN = (
     r"^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:role/(" + _IAM_CHARS + r"+/)*"
     + _IAM_CHARS + r"{1,64}$"
 )
+SESSION_NAME_PATTERN = r"^" + _IAM_CHARS + r"{1,64}$"
 _MAX_PATH = 512
 
 
@@ -37,6 +38,7 @@ def _compile(pattern: str) -> re.Pattern[str]:
 _ACCOUNT_RE = _compile(ACCOUNT_PATTERN)
 _CLUSTER_RE = _compile(CLUSTER_PATTERN)
 _ROLE_ARN_RE = _compile(ROLE_ARN_PATTERN)
+_SESSION_NAME_RE = _compile(SESSION_NAME_PATTERN)
 _ROLE_NAME_RE = re.compile(_IAM_CHARS + r"{1,64}", re.ASCII)
 _ROLE_PATH_RE = re.compile(r"/(?:" + _IAM_CHARS + r"+/)*", re.ASCII)
 
@@ -47,6 +49,7 @@ ROLE_ARN_SHAPE = (
     "e.g. arn:aws:iam::123456789012:role/sales-data-access, where the name is 1 to 64 "
     "letters, digits or + = , . @ _ -"
 )
+SESSION_NAME_SHAPE = "1 to 64 letters, digits or + = , . @ _ -, e.g. sales"
 
 
 def show(value: object, limit: int = 100) -> str:
@@ -167,6 +170,27 @@ class RoleArn(_Identifier):
     @property
     def name(self) -> str:
         return _path_and_name(self)[1]
+
+
+class SessionName(_Identifier):
+    """The name of a notebook's Spark session: it goes into sparkmagic's ``-s`` option,
+    generated cells and messages, so it has a role name's plain characters."""
+
+    __slots__ = ()
+    KIND = "Session name"
+    SHAPE = SESSION_NAME_SHAPE
+
+    @staticmethod
+    def _valid(value: str) -> bool:
+        return _SESSION_NAME_RE.fullmatch(value) is not None
+
+    @staticmethod
+    def _reason(value: str) -> str:
+        if not value:
+            return "it is empty"
+        if len(value) > 64:
+            return "it is longer than 64 characters"
+        return "it has characters other than letters, digits and + = , . @ _ -"
 
 
 def account_in_arn(arn: str, source: str) -> AccountId | None:

@@ -9,7 +9,6 @@ paragraph (IPython's UsageError, no traceback).
 
 from __future__ import annotations
 
-import html
 import json
 import sys
 from collections.abc import Iterator
@@ -21,18 +20,25 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import HTML, Pretty, display
 
+from .connect_request import DEFAULT_TIMEOUT, LANGUAGES, ConnectRequest
 from .errors import EmrRolesError
-from .identifiers import ClusterId, RoleArn
+from .identifiers import ClusterId, RoleArn, SessionName
+from .reporting import (
+    ProgressLine,
+    connected_line,
+    connecting,
+    links_html,
+    sessions_html,
+    sessions_text,
+)
 
 if TYPE_CHECKING:
     from .sessions import Connection, Connections
 
-LANGUAGES = ("python", "scala", "r", "sql")
-PROGRESS_EVERY = 1.0
 
 
 @contextmanager
-def _one_paragraph() -> Iterator[None]:
+def _as_usage_errors() -> Iterator[None]:
     """The project's errors become IPython UsageErrors: the message, no traceback."""
     try:
         yield
@@ -72,23 +78,10 @@ def connections_json(shell: Any) -> str:
                        for row in rows])
 
 
-class _Progress:
-    """One output line updated in place while the Livy session starts."""
-
-    def __init__(self, what: str) -> None:
-        self._what = what
-        self._handle = display(Pretty(f"{what}: asking EMR for credentials"), display_id=True)
-        self._shown = -PROGRESS_EVERY
-
-    def __call__(self, elapsed: float, state: str) -> None:
-        if elapsed - self._shown >= PROGRESS_EVERY:
-            self._shown = elapsed
-            if self._handle is not None:
-                self._handle.update(Pretty(f"{self._what}: Livy session {state}, {elapsed:.0f} s"))
-
-    def done(self, text: str) -> None:
-        if self._handle is not None:
-            self._handle.update(Pretty(text))
+def _progress(what: str) -> ProgressLine:
+    """The progress line in a cell's output: one display, updated by its id."""
+    handle = display(Pretty(""), display_id=True)
+    return ProgressLine(what, lambda text: handle.update(Pretty(text)) if handle else None)
 
 
 @magics_class
@@ -135,7 +128,7 @@ class EmrRolesMagics(Magics):
     @argument("--allow-insecure-http", action="store_true", help="Accept a Livy that speaks "
               "plain HTTP (EMR 6.9 to 7.3 without TLS for Livy), on a private network only: "
               "warns at every connect, refused for a public name or address.")
-    @argument("--timeout", type=float, default=180.0,
+    @argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
               help="Seconds the whole connect may take: AWS calls, waiting for the new login "
               "to reach the cluster, starting the session and its first statement. Default: 180.")
     @line_cell_magic
@@ -155,24 +148,22 @@ class EmrRolesMagics(Magics):
             {"driverMemory": "2g", "conf": {"spark.sql.shuffle.partitions": "64"}}
         """
         args = parse_argstring(self.connect, line)
-        with _one_paragraph():
+        with _as_usage_errors():
             request = self._request(args, cell or "")
             if request.no_verify:
                 _warn("--no-verify: Livy's TLS certificate is NOT checked, so anyone on the "
                       "network path can impersonate the cluster and read your session. Use "
                       "--ca-bundle PATH instead.")
-            who = request.role_arn.name if request.role_arn else "the default role"
-            progress = _Progress(f"Connecting {request.name or who} to {request.cluster_id}")
+            progress = _progress(connecting(request.who(), request.cluster_id))
             connection = self.connections.connect(request, progress, _warn)
             progress.done(connected_line(connection))
             self._show_links(connection)
 
-    def _request(self, args: Any, cell: str) -> Any:
-        from .sessions import ConnectRequest, check_name
+    def _request(self, args: Any, cell: str) -> ConnectRequest:
         return ConnectRequest(
             cluster_id=ClusterId(args.cluster_id, "the --cluster-id option"),
             role_arn=RoleArn(args.role_arn, "the --role-arn option") if args.role_arn else None,
-            name=check_name(args.name, "the --name option") if args.name else None,
+            name=SessionName(args.name, "the --name option") if args.name else None,
             language=args.language,
             access_role_arn=(RoleArn(args.access_role_arn, "the --access-role-arn option")
                              if args.access_role_arn else None),
@@ -196,7 +187,7 @@ class EmrRolesMagics(Magics):
         args = parse_argstring(self.disconnect, line)
         if bool(args.name) == bool(args.all):
             raise UsageError("Give either a session name or --all, e.g. `%disconnect sales`.")
-        with _one_paragraph():
+        with _as_usage_errors():
             names = self.connections.names() if args.all else [args.name]
             for name in names:
                 self.connections.disconnect(name)
@@ -209,7 +200,7 @@ class EmrRolesMagics(Magics):
         if not rows:
             print("No sessions; open one with %connect --cluster-id j-...")
             return
-        display(HTML(_table(rows)))
+        display({"text/plain": sessions_text(rows), "text/html": sessions_html(rows)}, raw=True)
 
     @magic_arguments()
     @argument("--region", help="AWS region whose clusters are listed. Default: boto3's "
@@ -232,7 +223,7 @@ class EmrRolesMagics(Magics):
         so saving the notebook with widget state saves no secret.
         """
         args = parse_argstring(self.emr_picker, line)
-        with _one_paragraph():
+        with _as_usage_errors():
             from .widgets import Picker
             display(Picker(self.connections, args.profile, args.region).widget)
 
@@ -245,26 +236,3 @@ def _positive(timeout: float) -> float:
 
 def _warn(message: str) -> None:
     print(f"WARNING: {message}", file=sys.stderr)
-
-
-def connected_line(connection: Connection) -> str:
-    return (f"connected as {connection.role_arn} on {connection.cluster_id} "
-            f"(session {connection.name}, Livy id {connection.livy_id})")
-
-
-def _table(rows: list[dict[str, Any]]) -> str:
-    head = ("name", "cluster", "role", "language", "Livy id", "state", "credentials expire",
-            "links")
-    body = []
-    for row in rows:
-        links = links_html(row["links"])
-        cells = [html.escape(str(row[key])) for key in (
-            "name", "cluster", "role", "language", "livy_id", "state", "credentials_expire")]
-        body.append("<tr>" + "".join(f"<td>{cell}</td>" for cell in [*cells, links]) + "</tr>")
-    header = "".join(f"<th>{title}</th>" for title in head)
-    return f"<table><tr>{header}</tr>{''.join(body)}</table>"
-
-
-def links_html(links: dict[str, str]) -> str:
-    return " · ".join(f'<a target="_blank" href="{html.escape(url)}">{html.escape(label)}</a>'
-                      for label, url in links.items())

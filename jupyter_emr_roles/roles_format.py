@@ -13,7 +13,6 @@ import json
 import re
 import unicodedata
 from collections.abc import Iterable
-from importlib import resources
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -353,7 +352,3 @@ def json_schema() -> dict[str, Any]:
     """The JSON schema of our format, generated from the model (the published file is its copy)."""
     schema = RolesFileV1.model_json_schema()
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID, **schema}
-
-
-def published_schema() -> str:
-    return resources.files(__package__).joinpath(SCHEMA_RESOURCE).read_text(encoding="utf-8")

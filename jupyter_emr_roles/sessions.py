@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import atexit
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -26,35 +25,14 @@ from .aws import DEFAULT_READ_TIMEOUT, Emr, caller_emr, make_session
 from .aws_errors import answer_field, aws_call
 from .credentials import LivyCredentials
 from .errors import AwsCallError, EmrRolesError, LivyUnreachable, RolesFileError
-from .identifiers import AccountId, ClusterId, RoleArn, account_in_arn
+from .connect_request import ConnectRequest
+from .identifiers import AccountId, ClusterId, RoleArn, SessionName, account_in_arn
 from .livy_endpoint import LivyEndpoint, LivyRequest, find_livy, forget
 from .livy_tls import LivyTrust, livy_trust
 from .roles import AccountChoices
 from .sparkmagic_bridge import LivyHandle, LivyTarget, Progress, allow_unverified, open_session
 
 log = logging.getLogger(__name__)
-
-_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{1,64}", re.ASCII)
-
-
-@dataclass(frozen=True)
-class ConnectRequest:
-    """Everything ``%connect`` was asked for, identifiers already parsed."""
-
-    cluster_id: ClusterId
-    role_arn: RoleArn | None = None
-    name: str | None = None
-    language: str = "python"
-    access_role_arn: RoleArn | None = None
-    region: str | None = None
-    profile: str | None = None
-    ca_bundle: str | None = None
-    no_verify: bool = False
-    livy_url: str | None = None
-    allow_insecure_http: bool = False
-    timeout: float = 180.0
-    config: dict[str, Any] = field(default_factory=dict)
-
 
 @dataclass
 class Connection:
@@ -83,14 +61,6 @@ class Connection:
                 "links": self.livy.links()}
 
 
-def check_name(name: str, source: str) -> str:
-    """Session names go into sparkmagic's ``-s`` option and into messages: keep them plain."""
-    if not _NAME.fullmatch(name):
-        raise EmrRolesError(f"Session name {name!r} from {source} is not valid: use 1 to 64 "
-                            "letters, digits or + = , . @ _ -")
-    return name
-
-
 class Connections:
     """The connections of one kernel, by name."""
 
@@ -100,10 +70,8 @@ class Connections:
         self._lock = threading.Lock()
         atexit.register(self.close_all)
 
-    def __contains__(self, name: str) -> bool:
-        return name in self._by_name
-
     def names(self) -> list[str]:
+        self._reconcile()
         return list(self._by_name)
 
     def connect(self, request: ConnectRequest, progress: Progress,
@@ -120,6 +88,7 @@ class Connections:
         return connection
 
     def disconnect(self, name: str, missing_ok: bool = False) -> None:
+        self._reconcile()
         with self._lock:
             connection = self._by_name.pop(name, None)
         if connection is None:
@@ -136,7 +105,31 @@ class Connections:
             self.disconnect(name, missing_ok=True)
 
     def rows(self) -> list[dict[str, Any]]:
-        return [connection.row() for connection in list(self._by_name.values())]
+        """What %emr_sessions and the status bar show, as Livy and sparkmagic see it now: a
+        session Livy no longer knows is forgotten everywhere."""
+        self._reconcile()
+        rows = []
+        for connection in list(self._by_name.values()):
+            row = connection.row()
+            if row["state"] == LivyHandle.GONE:
+                self._forget(connection)
+            else:
+                rows.append(row)
+        return rows
+
+    def _reconcile(self) -> None:
+        """Forget connections whose session sparkmagic no longer holds (``%spark delete``,
+        ``%spark cleanup``): sparkmagic deleted them on Livy already."""
+        for connection in list(self._by_name.values()):
+            if not connection.livy.registered():
+                self._forget(connection)
+
+    def _forget(self, connection: Connection) -> None:
+        with self._lock:
+            if self._by_name.get(connection.name) is connection:
+                del self._by_name[connection.name]
+        connection.livy.forget()
+        log.info("session %s (Livy id %s) is gone", connection.name, connection.livy_id)
 
 
 class _ConnectFlow:
@@ -162,7 +155,7 @@ class _ConnectFlow:
         """The session's name and its Livy session; ``make_room(name)`` deletes an older
         session of that name once everything before the start has worked."""
         request = self.request
-        name = request.name or check_name(self.role.name, "the role name (give --name)")
+        name = request.name or SessionName(self.role.name, "the role name (give --name)")
         self.credentials.label = f"session {name} on {request.cluster_id}"
         self.credentials.deadline = self.deadline
         try:

@@ -23,7 +23,6 @@ those magics see it and clean it up like one of their own. What differs from
 from __future__ import annotations
 
 import copy
-import itertools
 import logging
 import threading
 import time
@@ -46,17 +45,17 @@ from urllib3.exceptions import InsecureRequestWarning
 
 from .credentials import LivyCredentials, LivyLogin
 from .errors import LivyError, LivyUnreachable
+from .polling import next_poll
 
 log = logging.getLogger(__name__)
 
-# sparkmagic has no SQL session kind (Livy's "sql" kind is not one of its languages): an SQL
-# session is a PySpark session, made for sparkmagic's %%sql cells.
-LANGUAGES = {"python": constants.LANG_PYTHON, "scala": constants.LANG_SCALA, "r": constants.LANG_R,
-             "sql": constants.LANG_PYTHON}
+# The request's languages (connect_request.LANGUAGES) in sparkmagic's words. sparkmagic has no
+# SQL session kind (Livy's "sql" kind is not one of its languages): an SQL session is a PySpark
+# session, made for sparkmagic's %%sql cells.
+SPARKMAGIC_LANGUAGES = {"python": constants.LANG_PYTHON, "scala": constants.LANG_SCALA,
+                        "r": constants.LANG_R, "sql": constants.LANG_PYTHON}
 _REJECTED = (401, 403)
 _PROBE_TIMEOUT = 15
-# Fast for the first second (a local or warm session is ready in ~0.1 s), then backing off.
-_POLL_SECONDS = (0.02,) * 10 + (0.05,) * 16 + (0.1, 0.2, 0.3, 0.5, 1.0)
 _LOG_TAIL = 15
 _STATEMENT_DONE = ("available", "error", "cancelled")
 
@@ -194,7 +193,13 @@ def _registered_spark_magics(shell: Any) -> Any:
 
 
 class LivyHandle:
-    """A Livy session registered with sparkmagic under a name."""
+    """A Livy session registered with sparkmagic under a name.
+
+    sparkmagic's session manager is the registry of record: ``%spark delete`` and
+    ``%spark cleanup`` remove sessions from it without telling us, so a handle asks it
+    whether it is still there rather than keeping its own word for it."""
+
+    GONE = "gone"
 
     def __init__(self, magics: Any, name: str, session: LivySession) -> None:
         self._magics = magics
@@ -202,13 +207,22 @@ class LivyHandle:
         self.session = session
         self.livy_id: int = session.id
 
+    def registered(self) -> bool:
+        """Whether sparkmagic still holds this session under its name."""
+        return self._manager().sessions.get(self.name) is self.session
+
     def state(self) -> str:
+        """Livy's state of the session, ``gone`` when Livy no longer knows it."""
         try:
-            self.session.refresh_status_and_info()
+            response = self.session.http_client._http_client.get(
+                f"/sessions/{self.livy_id}", [200, 404])
         except (LivyClientLibException, requests.RequestException) as exc:
             log.debug("could not refresh Livy session %s: %s", self.livy_id, exc)
             return f"unknown ({type(exc).__name__})"
-        return str(self.session.status)
+        if response.status_code == 404:
+            return self.GONE
+        self.session.status = str(response.json().get("state"))
+        return self.session.status
 
     def links(self) -> dict[str, str]:
         """Spark UI and driver log URLs, when Livy reports them."""
@@ -219,14 +233,21 @@ class LivyHandle:
         return {label: info[key] for label, key in (("Spark UI", "sparkUiUrl"),
                                                     ("driver log", "driverLogUrl")) if info.get(key)}
 
-    def close(self) -> None:
-        """Delete the Livy session and forget it in sparkmagic; safe to call twice."""
-        manager = self._magics.spark_controller.session_manager
-        if manager.sessions.get(self.name) is self.session:
-            del manager.sessions[self.name]
+    def forget(self) -> None:
+        """Take the session out of sparkmagic (Livy has it no more); safe to call twice."""
+        if self.registered():
+            del self._manager().sessions[self.name]
         if getattr(self._magics, "session_name", None) == self.name:
             self._magics.session_started = False
+        self.session._stop_heartbeat_thread()
+
+    def close(self) -> None:
+        """Delete the Livy session and forget it in sparkmagic; safe to call twice."""
+        self.forget()
         _delete_quietly(self.session)
+
+    def _manager(self) -> Any:
+        return self._magics.spark_controller.session_manager
 
 
 @dataclass(frozen=True)
@@ -328,7 +349,7 @@ def _reason(exc: Exception) -> str:
 
 def _properties(language: str, config: dict[str, Any]) -> dict[str, Any]:
     """sparkmagic's session_configs for the language, with the cell's JSON on top."""
-    properties = conf.get_session_properties(LANGUAGES[language])
+    properties = conf.get_session_properties(SPARKMAGIC_LANGUAGES[language])
     for key, value in copy.deepcopy(config).items():
         if isinstance(value, dict) and isinstance(properties.get(key), dict):
             properties[key] = {**properties[key], **value}
@@ -361,7 +382,7 @@ def _attach(http: LivyReliableHttpClient, properties: dict[str, Any], display: A
 
 def _wait_until_idle(session: LivySession, target: LivyTarget, progress: Progress) -> None:
     started = time.monotonic()
-    for attempt in itertools.count():
+    while True:
         _livy(f"polling Livy session {session.id}", session.refresh_status_and_info)
         progress(time.monotonic() - started, session.status)
         if session.status == constants.IDLE_SESSION_STATUS:
@@ -369,12 +390,18 @@ def _wait_until_idle(session: LivySession, target: LivyTarget, progress: Progres
         if session.status in constants.FINAL_STATUS:
             raise LivyError(f"Livy session {session.id} ended as '{session.status}' while "
                             f"starting. The end of its log: {_log_tail(session)}")
-        if time.monotonic() > target.deadline:
-            raise LivyError(
-                f"Livy session {session.id} was still '{session.status}' after "
-                f"{target.timeout:g} s, so it was deleted. The cluster may be short of resources (YARN queue full); try "
-                f"again with a longer --timeout. The end of its log: {_log_tail(session)}")
-        time.sleep(_POLL_SECONDS[min(attempt, len(_POLL_SECONDS) - 1)])
+        _check_deadline(session, target, f"Livy session {session.id} was still "
+                        f"'{session.status}' after {target.timeout:g} s",
+                        "may be short of resources (YARN queue full)")
+        time.sleep(next_poll(time.monotonic() - started))
+
+
+def _check_deadline(session: LivySession, target: LivyTarget, stuck: str, cause: str) -> None:
+    """Past the connect's deadline: one paragraph with what was stuck, its likely cause and the
+    end of the session's log (the caller deletes the session)."""
+    if time.monotonic() > target.deadline:
+        raise LivyError(f"{stuck}, so the session was deleted. The cluster {cause}; try again "
+                        f"with a longer --timeout. The end of its log: {_log_tail(session)}")
 
 
 def _log_tail(session: LivySession) -> str:
@@ -391,18 +418,16 @@ def _check_it_answers(session: LivySession, target: LivyTarget) -> None:
 
     Polled here rather than with sparkmagic's Command, whose first poll waits 0.2 s."""
     http = session.http_client
+    started = time.monotonic()
     statement = _livy(f"running a first statement in Livy session {session.id}",
                       lambda: http.post_statement(session.id, {"code": "spark"}))
-    for attempt in itertools.count():
+    while True:
         if statement.get("state") in _STATEMENT_DONE:
             break
-        if time.monotonic() > target.deadline:
-            raise LivyError(
-                f"Livy session {session.id} started, but its first statement (`spark`) did not "
-                f"finish within {target.timeout:g} s, so the session was deleted. The cluster may "
-                "be busy; try again with a longer --timeout. The end of its log: "
-                f"{_log_tail(session)}")
-        time.sleep(_POLL_SECONDS[min(attempt, len(_POLL_SECONDS) - 1)])
+        _check_deadline(session, target, f"Livy session {session.id} started, but its first "
+                        f"statement (`spark`) did not finish within {target.timeout:g} s",
+                        "may be busy")
+        time.sleep(next_poll(time.monotonic() - started))
         statement = _livy(f"polling the first statement of Livy session {session.id}",
                           lambda: http.get_statement(session.id, statement["id"]))
     output = statement.get("output") or {}

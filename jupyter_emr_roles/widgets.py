@@ -33,8 +33,10 @@ from .aws import READY_STATES, Emr, caller_emr
 from .clusters import ClusterSummary, assess, list_page
 from .errors import EmrRolesError
 from .identifiers import AccountId, ClusterId, RoleArn, account_in_arn
-from .magics import LANGUAGES, PROGRESS_EVERY, connected_line, links_html
-from .sessions import Connections, ConnectRequest, check_name
+from .connect_request import LANGUAGES, ConnectRequest
+from .identifiers import SessionName
+from .reporting import ProgressLine, connected_line, connecting, links_html, links_text
+from .sessions import Connections
 
 log = logging.getLogger(__name__)
 
@@ -48,32 +50,21 @@ def _stream(text: str, name: str = "stdout") -> dict[str, Any]:
 
 def _links(links: dict[str, str]) -> dict[str, Any]:
     return {"output_type": "display_data", "metadata": {},
-            "data": {"text/html": links_html(links),
-                     "text/plain": " · ".join(f"{label}: {url}" for label, url in links.items())}}
+            "data": {"text/html": links_html(links), "text/plain": links_text(links)}}
 
 
-class _OutputProgress:
-    """One line of the output area updated in place while the Livy session starts.
+def _output_progress(output: widgets.Output, what: str) -> ProgressLine:
+    """The progress line as one line of the Output widget, replaced in ``outputs``: a display
+    updated by its id, as the magic's is, is ignored by jupyterlab-widgets' Output."""
+    slot = len(output.outputs)
+    output.outputs += (_stream(""),)
 
-    ``magics._Progress`` updates a display by its id, which the Output widget of
-    jupyterlab-widgets ignores; replacing the line in ``outputs`` works in every front end."""
+    def show(text: str) -> None:
+        outputs = list(output.outputs)
+        outputs[slot] = _stream(text)
+        output.outputs = tuple(outputs)
 
-    def __init__(self, output: widgets.Output, what: str) -> None:
-        self._output = output
-        self._what = what
-        self._slot = len(output.outputs)
-        output.outputs += (_stream(f"{what}: asking EMR for credentials"),)
-        self._shown = -PROGRESS_EVERY
-
-    def __call__(self, elapsed: float, state: str) -> None:
-        if elapsed - self._shown >= PROGRESS_EVERY:
-            self._shown = elapsed
-            self.done(f"{self._what}: Livy session {state}, {elapsed:.0f} s")
-
-    def done(self, text: str) -> None:
-        outputs = list(self._output.outputs)
-        outputs[self._slot] = _stream(text)
-        self._output.outputs = tuple(outputs)
+    return ProgressLine(what, show)
 
 
 class Picker:
@@ -90,7 +81,15 @@ class Picker:
         self._refilling = False
         self._role_note = ""
         first = self._next_clusters()
+        self._build()
+        self.cluster.observe(self._on_cluster, names="value")
+        self.role.observe(self._on_role, names="value")
+        self.more.on_click(self._guarded(self._on_more))
+        self.connect.on_click(self._guarded(self._on_connect))
+        self._add_clusters(first)
 
+    def _build(self) -> None:
+        """The widgets, each with a CSS class a front end (or a test) can find it by."""
         self.cluster = widgets.Dropdown(description="Cluster", options=[],
                                         style=_STYLE, layout=widgets.Layout(**_WIDE))
         self.more = widgets.Button(description="More clusters…",
@@ -115,12 +114,6 @@ class Picker:
         self.widget = widgets.VBox([
             widgets.HBox([self.cluster, self.more]), self.readiness, self.role,
             self.role_note, self.language, self.name, self.connect, self.output])
-
-        self.cluster.observe(self._on_cluster, names="value")
-        self.role.observe(self._on_role, names="value")
-        self.more.on_click(self._guarded(self._on_more))
-        self.connect.on_click(self._guarded(self._on_connect))
-        self._add_clusters(first)
 
     def _emr(self) -> Emr:
         return caller_emr(self._profile, self._region)[1]
@@ -209,8 +202,7 @@ class Picker:
     def _on_connect(self) -> None:
         self.output.outputs = ()
         request = self._request()
-        who = request.name or (request.role_arn.name if request.role_arn else "")
-        progress = _OutputProgress(self.output, f"Connecting {who} to {request.cluster_id}")
+        progress = _output_progress(self.output, connecting(request.who(), request.cluster_id))
         connection = self._connections.connect(request, progress, self._warn)
         progress.done(connected_line(connection))
         links = connection.livy.links()
@@ -229,7 +221,7 @@ class Picker:
         return ConnectRequest(
             cluster_id=ClusterId(cluster.id, "the Cluster list"),
             role_arn=RoleArn(role, "the Runtime role list"),
-            name=check_name(name, "the Session name box") if name else None,
+            name=SessionName(name, "the Session name box") if name else None,
             language=self.language.value, region=self._region, profile=self._profile)
 
     def _warn(self, message: str) -> None:

@@ -140,3 +140,39 @@ BAD_ROLE_ARNS = [
     "arn:aws:iam::123456789012:role/null\x00byte",
     "arn:aws:iam::123456789012:role/<script>",
 ]
+
+GOOD_SESSION_NAMES = [
+    "sales",
+    "sales-data-access",
+    "a",
+    "A1",
+    "x" * 64,
+    "team+eu=1,2.3@x_y-z",
+    "EMR_session",
+    "0",
+    "marketing.eu",
+    "analyst@team",
+]
+
+BAD_SESSION_NAMES = [
+    "",
+    "x" * 65,
+    "a b",
+    "sales\n",
+    " sales",
+    "sales;rm -rf ~",
+    "$(id)",
+    "sales'",
+    'sales"',
+    "sales/eu",
+    "säles",  # non-ASCII letter
+    "sаles",  # Cyrillic а
+    "sales\t",
+    "sales\x00",
+    "sales:1",
+    "sales#1",
+    "sales%20",
+    "(sales)",
+    "[sales]",
+    "sales*",
+]

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from demo_world import (
     ACCOUNT,
     ELECTRONICS,
@@ -272,7 +273,7 @@ def test_a_session_that_does_not_start_in_time_is_deleted(
         kernel.ok("%load_ext jupyter_emr_roles")
         result = kernel.run(f"%connect --cluster-id {cluster} --timeout 2")
         assert result.status == "error" and "Traceback" not in result.output, result.output
-        assert "still 'starting' after 2 s, so it was deleted" in result.output, result.output
+        assert "still 'starting' after 2 s, so the session was deleted" in result.output, result.output
         assert "--timeout" in result.output and "cluster capacity" in result.output
         assert busy.open_sessions(cluster) == []
 
@@ -331,4 +332,61 @@ def test_connects_in_an_ipython_8_kernel_too(emulator: RunningEmulator, clusters
     assert SALES_ARN in kernel.ok("%%spark -s eight\n" + WHO_AM_I)
     bad = kernel.run("%connect --cluster-id j-lower")
     assert "UsageError: " in bad.output and "Traceback" not in bad.output, bad.output
+    kernel.ok("%disconnect --all")
+
+
+def status_names(kernel: NotebookKernel) -> list[str]:
+    """The session names the Lab extension's status bar is given."""
+    shown = kernel.ok("import jupyter_emr_roles\nprint(jupyter_emr_roles.connections_json())")
+    return sorted(row["name"] for row in json.loads(shown.strip().splitlines()[-1]))
+
+
+def kill_on_livy(emulator: RunningEmulator, cluster_id: str, livy_id: int) -> None:
+    """Delete a session behind the notebook's back: same role, same caller, another login."""
+    login = emulator.client("emr").get_cluster_session_credentials(
+        ClusterId=cluster_id, ExecutionRoleArn=SALES)["Credentials"]["UsernamePassword"]
+    url = emulator.livy_url(cluster_id)
+    emulator.propagated(url, login["Username"], login["Password"])
+    response = requests.delete(f"{url}/sessions/{livy_id}", verify=emulator.livy_ca, timeout=30,
+                               auth=(login["Username"], login["Password"]))
+    assert response.status_code == 200, response.text
+
+
+def test_every_view_agrees_with_livy_after_spark_delete_a_kill_and_cleanup(
+        emulator: RunningEmulator, clusters: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    cluster = clusters["shared-analytics"]
+    kernel = notebook(emulator)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    ids = {name: connected(kernel.ok(f"%connect --cluster-id {cluster} --name {name}"), SALES,
+                           cluster, name) for name in ("one", "two", "three", "four")}
+    kernel.ok("%spark delete -s one")
+    assert status_names(kernel) == ["four", "three", "two"]
+    kill_on_livy(emulator, cluster, ids["two"])
+    assert status_names(kernel) == ["four", "three"]
+    text = kernel.ok("%emr_sessions")
+    assert "three" in text and "two" not in text and "one" not in text
+    assert "UsageError" in kernel.run("%disconnect two").output
+    kernel.ok("%disconnect three")
+    kernel.ok("%spark cleanup")
+    assert status_names(kernel) == []
+    assert "No sessions" in kernel.ok("%emr_sessions")
+    assert not {s["id"] for s in emulator.open_sessions(cluster)} & set(ids.values())
+
+
+def test_emr_sessions_has_a_text_form_for_terminals(
+        emulator: RunningEmulator, clusters: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    cluster = clusters["shared-analytics"]
+    kernel = notebook(emulator)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    kernel.ok(f"%connect --cluster-id {cluster} --name texty")
+    shown = kernel.ok("%emr_sessions")
+    plain = kernel.ok("from IPython.utils.capture import capture_output\n"
+                      "with capture_output() as out:\n"
+                      "    get_ipython().run_line_magic('emr_sessions', '')\n"
+                      "print(out.outputs[0].data['text/plain'])")
+    assert "<table>" in shown
+    assert "texty" in plain and "idle" in plain and "<" not in plain, plain
+    assert "IPython.core.display" not in plain
     kernel.ok("%disconnect --all")

@@ -11,18 +11,27 @@ from identifier_cases import (
     BAD_ACCOUNTS,
     BAD_CLUSTERS,
     BAD_ROLE_ARNS,
+    BAD_SESSION_NAMES,
     GOOD_ACCOUNTS,
     GOOD_CLUSTERS,
     GOOD_ROLE_ARNS,
+    GOOD_SESSION_NAMES,
 )
 
 from jupyter_emr_roles.errors import EmrRolesError, InvalidIdentifier
-from jupyter_emr_roles.identifiers import AccountId, ClusterId, RoleArn, account_in_arn
+from jupyter_emr_roles.identifiers import (
+    AccountId,
+    ClusterId,
+    RoleArn,
+    SessionName,
+    account_in_arn,
+)
 
 CASES = [
     (AccountId, GOOD_ACCOUNTS, BAD_ACCOUNTS),
     (ClusterId, GOOD_CLUSTERS, BAD_CLUSTERS),
     (RoleArn, GOOD_ROLE_ARNS, BAD_ROLE_ARNS),
+    (SessionName, GOOD_SESSION_NAMES, BAD_SESSION_NAMES),
 ]
 
 
@@ -51,7 +60,7 @@ def test_bad_values_are_refused_with_value_source_and_shape(kind: type[str], val
 
 
 @pytest.mark.parametrize("value", [None, 123456789012, b"j-ABC", ["arn"]])
-@pytest.mark.parametrize("kind", [AccountId, ClusterId, RoleArn])
+@pytest.mark.parametrize("kind", [AccountId, ClusterId, RoleArn, SessionName])
 def test_non_strings_are_refused(kind: type[str], value: object) -> None:
     with pytest.raises(InvalidIdentifier, match="not a string"):
         kind(value)

@@ -1,8 +1,8 @@
 """The Lab extension's jest suite, run as part of the project's one test command.
 
 Also holds the extension to the Python identifier shapes: the patterns in
-labextension/src/patterns.ts must be the very strings of identifiers.py,
-sessions.py and magics.py, and the TypeScript checks are run over the same
+labextension/src/patterns.ts must be the very strings of identifiers.py and
+connect_request.py, and the TypeScript checks are run over the same
 table of good and bad identifiers as the Python ones (identifier_cases.py).
 """
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import identifier_cases
 
-from jupyter_emr_roles import identifiers, magics, sessions
+from jupyter_emr_roles import connect_request, identifiers, sparkmagic_bridge
 
 LABEXTENSION = Path(__file__).resolve().parent.parent / "labextension"
 PATTERNS_TS = LABEXTENSION / "src" / "patterns.ts"
@@ -41,15 +41,16 @@ def test_ts_patterns_are_the_python_patterns() -> None:
     assert _ts_string(constants["ACCOUNT_PATTERN"]) == identifiers.ACCOUNT_PATTERN
     assert _ts_string(constants["CLUSTER_PATTERN"]) == identifiers.CLUSTER_PATTERN
     assert _ts_string(constants["ROLE_ARN_PATTERN"]) == identifiers.ROLE_ARN_PATTERN
-    assert _ts_string(constants["SESSION_NAME_PATTERN"]) == f"^{sessions._NAME.pattern}$"
+    assert _ts_string(constants["SESSION_NAME_PATTERN"]) == identifiers.SESSION_NAME_PATTERN
     assert int(constants["ROLE_PATH_MAX"]) == identifiers._MAX_PATH
 
 
-def test_ts_languages_are_the_magic_languages() -> None:
+def test_ts_languages_are_the_requests_languages_and_the_engine_knows_each() -> None:
     literal = _ts_constants()["LANGUAGES"]
     assert literal.endswith(" as const")
     languages = json.loads(literal.removesuffix(" as const").replace("'", '"'))
-    assert tuple(languages) == magics.LANGUAGES
+    assert tuple(languages) == connect_request.LANGUAGES
+    assert set(sparkmagic_bridge.SPARKMAGIC_LANGUAGES) == set(connect_request.LANGUAGES)
 
 
 def _jlpm() -> str:

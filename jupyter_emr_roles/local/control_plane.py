@@ -113,22 +113,19 @@ class ControlPlane:
         """Every EMR call is authorized here, so an unknown key or a denied action gets EMR's
         JSON error shape rather than moto's XML one."""
         params = json.loads(body or b"{}")
-        if operation == _GCSC:
-            _check_role_parameter(params)
+        extension = _OPERATIONS.get(operation, Operation())
+        if extension.validate is not None:
+            extension.validate(params)
         call = EmrCall(operation, params, self._region(environ),
                        caller_of(environ, self.enforce_iam))
         self._authorize(call)
-        answered = _ANSWERED.get(operation)
-        if answered is not None:
-            return _json(start_response, answered(self, call))
-        if operation == "AddJobFlowSteps" and params.get("ExecutionRoleArn") is not None:
-            cluster = call.cluster("JobFlowId")
-            check_ready(cluster, STEPS_RELEASE, "steps")
-            check_role_assumable(cluster, params["ExecutionRoleArn"])
+        if extension.check is not None:
+            extension.check(self, call)
+        if extension.answer is not None:
+            return _json(start_response, extension.answer(self, call))
         status, headers, answer = self._moto_call(environ)
-        rewrite = _REWRITES.get(operation)
-        if status.startswith("200") and rewrite is not None:
-            return _json(start_response, rewrite(self, call, json.loads(answer)))
+        if status.startswith("200") and extension.rewrite is not None:
+            return _json(start_response, extension.rewrite(self, call, json.loads(answer)))
         start_response(status, headers)
         return [answer]
 
@@ -215,6 +212,14 @@ class ControlPlane:
                 **self._primary_configurations(cluster.id, group.role)}],
         } for group in groups]}
 
+    def _check_steps_role(self, call: EmrCall) -> None:
+        """A step with a runtime role needs what a notebook session needs, from emr-6.7.0."""
+        role_arn = call.params.get("ExecutionRoleArn")
+        if role_arn is not None:
+            cluster = call.cluster("JobFlowId")
+            check_ready(cluster, STEPS_RELEASE, "steps")
+            check_role_assumable(cluster, role_arn)
+
     def _list_steps(self, call: EmrCall) -> dict[str, Any]:
         return self.steps.list_steps(call.cluster(), call.params)
 
@@ -270,29 +275,41 @@ def _body(environ: dict[str, Any]) -> bytes:
     return body
 
 
-_ANSWERED: dict[str, Callable[[ControlPlane, EmrCall], dict[str, Any]]] = {
-    _GCSC: ControlPlane._get_cluster_session_credentials,
-    "ListInstanceFleets": ControlPlane._list_instance_fleets,
-    "ListSteps": ControlPlane._list_steps,
-}
-_REWRITES: dict[str, Callable[[ControlPlane, EmrCall, dict[str, Any]], dict[str, Any]]] = {
-    "AddJobFlowSteps": ControlPlane._record_steps,
-    "DescribeStep": ControlPlane._describe_step,
-    "DescribeCluster": ControlPlane._describe_cluster,
-    "ListInstances": ControlPlane._list_instances,
-    "ListInstanceGroups": ControlPlane._list_instance_groups,
-}
-
-
-def _livy_conf(port: int) -> dict[str, Any]:
-    return {"Classification": "livy-conf", "Properties": {"livy.server.port": str(port)}}
-
-
 def _check_role_parameter(params: dict[str, Any]) -> None:
     role_arn = params.get("ExecutionRoleArn")
     if not isinstance(role_arn, str) or not role_arn.startswith("arn:"):
         raise AwsError("ValidationException", "1 validation error detected: Value at "
                        "'executionRoleArn' failed to satisfy constraint: must be an IAM role ARN.")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What the emulator adds to one EMR operation, in the order it happens: ``validate`` the
+    parameters (before IAM, as AWS does), ``check`` them against the world (after IAM),
+    ``answer`` in moto's place, or ``rewrite`` moto's answer."""
+
+    validate: Callable[[dict[str, Any]], None] | None = None
+    check: Callable[[ControlPlane, EmrCall], None] | None = None
+    answer: Callable[[ControlPlane, EmrCall], dict[str, Any]] | None = None
+    rewrite: Callable[[ControlPlane, EmrCall, dict[str, Any]], dict[str, Any]] | None = None
+
+
+_OPERATIONS: dict[str, Operation] = {
+    _GCSC: Operation(validate=_check_role_parameter,
+                     answer=ControlPlane._get_cluster_session_credentials),
+    "ListInstanceFleets": Operation(answer=ControlPlane._list_instance_fleets),
+    "ListSteps": Operation(answer=ControlPlane._list_steps),
+    "AddJobFlowSteps": Operation(check=ControlPlane._check_steps_role,
+                                 rewrite=ControlPlane._record_steps),
+    "DescribeStep": Operation(rewrite=ControlPlane._describe_step),
+    "DescribeCluster": Operation(rewrite=ControlPlane._describe_cluster),
+    "ListInstances": Operation(rewrite=ControlPlane._list_instances),
+    "ListInstanceGroups": Operation(rewrite=ControlPlane._list_instance_groups),
+}
+
+
+def _livy_conf(port: int) -> dict[str, Any]:
+    return {"Classification": "livy-conf", "Properties": {"livy.server.port": str(port)}}
 
 
 def _allowed(caller: Caller, action: str, resource: str, conditions: dict[str, str]) -> None:

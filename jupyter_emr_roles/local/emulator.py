@@ -19,6 +19,7 @@ import re
 import secrets
 import shutil
 import socket
+import tempfile
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -233,12 +234,16 @@ class Emulator:
         return f"{scheme}://{LIVY_HOST}:{self.placements[cluster_id].port}"
 
     def _write_state(self) -> None:
+        """The state file, whole or not at all: `local up --detach` polls for it while it is
+        written, and it holds the admin token, so it is made 0600 (mkstemp's mode) and renamed
+        into place."""
         state = {"pid": os.getpid(), "endpoint": self.endpoint, "token": self._token,
                  "env": self.env()}
-        path = self.options.state_dir / STATE_FILE
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        folder = self.options.state_dir
+        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{STATE_FILE}.")
         with os.fdopen(descriptor, "w") as stream:
             json.dump(state, stream)
+        os.replace(temporary, folder / STATE_FILE)
 
     def _worker_env(self, identity: Identity) -> dict[str, str]:
         """Credentials of the runtime role, as the cluster's instance profile would assume it."""

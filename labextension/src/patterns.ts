@@ -2,7 +2,7 @@
  * The shapes of every value that goes into a generated `%%connect` cell.
  *
  * These are the same anchored patterns as `jupyter_emr_roles/identifiers.py`
- * and `sessions.py`; tests/test_labextension_units.py reads this file as text
+ * (and the languages of `connect_request.py`); tests/test_labextension_units.py reads this file as text
  * and fails when a pattern here differs from the Python one, so there is one
  * truth. JavaScript's `$` (without the m flag) matches only at the very end,
  * so a trailing newline cannot slip through.
@@ -15,7 +15,7 @@ export const ROLE_ARN_PATTERN =
 export const SESSION_NAME_PATTERN = '^[A-Za-z0-9+=,.@_-]{1,64}$';
 /** IAM's limit on a role path, `/` included (identifiers.py `_MAX_PATH`). */
 export const ROLE_PATH_MAX = 512;
-/** The languages `%connect --language` accepts (magics.py `LANGUAGES`). */
+/** The languages `%connect --language` accepts (connect_request.py `LANGUAGES`). */
 export const LANGUAGES = ['python', 'scala', 'r', 'sql'] as const;
 
 export type Language = (typeof LANGUAGES)[number];

@@ -31,7 +31,7 @@ from .sessions import (
     ClusterBehaviour,
     ClusterSessions,
     EngineName,
-    LivyError,
+    LivyRefusal,
     SessionRequest,
     WorkerEnv,
     WorkerSpec,
@@ -58,19 +58,19 @@ class _LivyHandler(tornado.web.RequestHandler):
     def _authenticate(self) -> Identity:
         scheme, _, encoded = self.request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "basic" or not encoded.strip():
-            raise LivyError(401, "HTTP Basic credentials are required: get a user name and "
+            raise LivyRefusal(401, "HTTP Basic credentials are required: get a user name and "
                                  "password from GetClusterSessionCredentials")
         try:
             decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):
-            raise LivyError(401, "the HTTP Basic credentials are malformed") from None
+            raise LivyRefusal(401, "the HTTP Basic credentials are malformed") from None
         username, separator, password = decoded.partition(":")
         if not separator:
-            raise LivyError(401, "the HTTP Basic credentials are malformed")
+            raise LivyRefusal(401, "the HTTP Basic credentials are malformed")
         try:
             return self.registry.check(self.sessions.cluster_id, username, password)
         except CredentialRejected as exc:
-            raise LivyError(401, f"access denied: {exc}") from None
+            raise LivyRefusal(401, f"access denied: {exc}") from None
 
     def body(self) -> dict[str, Any]:
         if not self.request.body.strip():
@@ -78,9 +78,9 @@ class _LivyHandler(tornado.web.RequestHandler):
         try:
             body = json.loads(self.request.body)
         except ValueError as exc:
-            raise LivyError(400, f"the request body is not valid JSON: {exc}") from None
+            raise LivyRefusal(400, f"the request body is not valid JSON: {exc}") from None
         if not isinstance(body, dict):
-            raise LivyError(400, "the request body must be a JSON object")
+            raise LivyRefusal(400, "the request body must be a JSON object")
         return body
 
     def int_argument(self, name: str) -> int | None:
@@ -91,9 +91,9 @@ class _LivyHandler(tornado.web.RequestHandler):
         try:
             number = int(value)
         except ValueError:
-            raise LivyError(400, f"'{name}' must be an integer, not {value!r}") from None
+            raise LivyRefusal(400, f"'{name}' must be an integer, not {value!r}") from None
         if number < 0:
-            raise LivyError(400, f"'{name}' must not be negative")
+            raise LivyRefusal(400, f"'{name}' must not be negative")
         return number
 
     def reply(self, document: dict[str, Any], status: int = 200) -> None:
@@ -101,13 +101,13 @@ class _LivyHandler(tornado.web.RequestHandler):
         self.finish(document)
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        """A LivyError is an answer, not a fault of the gateway: only log the others."""
-        if not isinstance(value, LivyError):
+        """A LivyRefusal is an answer, not a fault of the gateway: only log the others."""
+        if not isinstance(value, LivyRefusal):
             super().log_exception(typ, value, tb)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = kwargs["exc_info"][1] if "exc_info" in kwargs else None
-        if isinstance(error, LivyError):
+        if isinstance(error, LivyRefusal):
             self.set_status(error.status)
             message = error.msg
         elif isinstance(error, tornado.web.HTTPError):
@@ -168,7 +168,7 @@ class _StatementsHandler(_LivyHandler):
         body = self.body()
         code = body.get("code")
         if not isinstance(code, str):
-            raise LivyError(400, "code must be a string")
+            raise LivyRefusal(400, "code must be a string")
         statement = session.submit(code, statement_kind(session.request.kind, body.get("kind")))
         self.set_header("Location", f"/sessions/{session.id}/statements/{statement.id}")
         self.reply(statement.to_json(), 201)
@@ -189,7 +189,7 @@ class _CancelHandler(_LivyHandler):
 class _NotFoundHandler(_LivyHandler):
     def prepare(self) -> None:
         super().prepare()
-        raise LivyError(404, f"no such resource: {self.request.path}")
+        raise LivyRefusal(404, f"no such resource: {self.request.path}")
 
 
 def _log_request(handler: tornado.web.RequestHandler) -> None:

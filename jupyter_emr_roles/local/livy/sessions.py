@@ -1,7 +1,7 @@
 """Livy interactive sessions and their statements, each session backed by one worker process.
 
 This module is the state machine behind the REST handlers of ``gateway.py``
-and knows nothing of HTTP: the handlers turn a :class:`LivyError` into a
+and knows nothing of HTTP: the handlers turn a :class:`LivyRefusal` into a
 status code and a ``{"msg"}`` body.
 
 Why one OS process per session: every session runs as its own runtime role,
@@ -56,7 +56,7 @@ SESSION_JSON_LOG_LINES = 10
 PROTOCOL_LINE_LIMIT = 256 * 1024 * 1024
 
 
-class LivyError(Exception):
+class LivyRefusal(Exception):
     """A request the gateway refuses, with the HTTP status and the message Livy would send."""
 
     def __init__(self, status: int, msg: str) -> None:
@@ -101,18 +101,18 @@ class SessionRequest:
 
     @classmethod
     def parse(cls, body: dict[str, Any]) -> SessionRequest:
-        """Validate the fields that matter here; raise LivyError(400) with Livy-like messages."""
+        """Validate the fields that matter here; raise LivyRefusal(400) with Livy-like messages."""
         kind = _checked_kind(body.get("kind") or "shared", "Session", SESSION_KINDS)
         for key in ("name", "proxyUser", "driverMemory"):
             if body.get(key) is not None and not isinstance(body[key], str):
-                raise LivyError(400, f"{key} must be a string")
+                raise LivyRefusal(400, f"{key} must be a string")
         conf = body.get("conf") or {}
         if not isinstance(conf, dict):
-            raise LivyError(400, "conf must be an object of Spark properties")
+            raise LivyRefusal(400, "conf must be an object of Spark properties")
         heartbeat = body.get("heartbeatTimeoutInSecond")
         if heartbeat is not None and (isinstance(heartbeat, bool)
                                       or not isinstance(heartbeat, (int, float)) or heartbeat < 0):
-            raise LivyError(400, "heartbeatTimeoutInSecond must be a non-negative number")
+            raise LivyRefusal(400, "heartbeatTimeoutInSecond must be a non-negative number")
         return cls(kind=kind, name=body.get("name"), proxy_user=body.get("proxyUser"),
                    driver_memory=body.get("driverMemory"),
                    conf={str(k): str(v) for k, v in conf.items()},
@@ -123,20 +123,20 @@ def statement_kind(session_kind: str, requested: Any) -> str:
     """The kind a statement runs as: its own, else its session's (Livy's rule for "shared")."""
     if requested is None:
         if session_kind == "shared":
-            raise LivyError(400, "Code type should be specified if session kind is shared")
+            raise LivyRefusal(400, "Code type should be specified if session kind is shared")
         return session_kind
     return _checked_kind(requested, "Statement", SUPPORTED_KINDS)
 
 
 def _checked_kind(value: Any, what: str, allowed: Iterable[str]) -> str:
     if not isinstance(value, str):
-        raise LivyError(400, "kind must be a string")
+        raise LivyRefusal(400, "kind must be a string")
     kind = value.lower()
     if kind in UNSUPPORTED_KINDS:
-        raise LivyError(400, f"{what} kind '{kind}' is not supported by the local engine; "
+        raise LivyRefusal(400, f"{what} kind '{kind}' is not supported by the local engine; "
                              "use pyspark or sql")
     if kind not in allowed:
-        raise LivyError(400, f"Unknown {what.lower()} kind '{kind}'; "
+        raise LivyRefusal(400, f"Unknown {what.lower()} kind '{kind}'; "
                              f"expected one of {', '.join(allowed)}")
     return kind
 
@@ -241,7 +241,7 @@ class Session:
     def statement(self, statement_id: int) -> Statement:
         if 0 <= statement_id < len(self._statements):
             return self._statements[statement_id]
-        raise LivyError(404, f"Statement '{statement_id}' not found in session '{self.id}'.")
+        raise LivyRefusal(404, f"Statement '{statement_id}' not found in session '{self.id}'.")
 
     # ----- life cycle
 
@@ -254,7 +254,7 @@ class Session:
 
     def submit(self, code: str, kind: str) -> Statement:
         if self.state not in RUNNING_STATES:
-            raise LivyError(400, f"Session is in state {self.state}")
+            raise LivyRefusal(400, f"Session is in state {self.state}")
         statement = Statement(id=len(self._statements), code=code, kind=kind)
         self._statements.append(statement)
         self._queue.put_nowait(statement)
@@ -448,7 +448,7 @@ class ClusterSessions:
             if request.name is not None and any(
                     s.request.name == request.name and s.state in LIVE_STATES
                     for s in self._sessions.values()):
-                raise LivyError(400, f"Duplicate session name: {request.name}")
+                raise LivyRefusal(400, f"Duplicate session name: {request.name}")
             session = Session(self._next_id, identity, request, self._spec, self._session_timeout,
                               self._behaviour)
             self._sessions[session.id] = session
@@ -462,7 +462,7 @@ class ClusterSessions:
         """The caller's own session, touched as a heartbeat; 404 for anyone else's."""
         session = self._sessions.get(session_id)
         if session is None or self._owner(session.identity) != self._owner(identity):
-            raise LivyError(404, f"Session '{session_id}' not found.")
+            raise LivyRefusal(404, f"Session '{session_id}' not found.")
         session.touch()
         return session
 

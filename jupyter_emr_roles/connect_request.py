@@ -1,0 +1,44 @@
+"""A connection request: everything a face (the magic, the widget picker, the Lab dialog's
+cell) asks of one connect, parsed once at the edge into one value.
+
+Light on purpose (no boto3, no sparkmagic), so a face can build a request while
+``%load_ext`` stays instant; the connect flow in ``sessions.py`` takes it from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .identifiers import ClusterId, RoleArn, SessionName
+
+# The session languages a connect offers: Livy's pyspark, spark and sparkr kinds, and sql (a
+# PySpark session for %%sql cells). The Lab extension's patterns.ts holds the same list, and a
+# test compares the two.
+LANGUAGES = ("python", "scala", "r", "sql")
+DEFAULT_TIMEOUT = 180.0
+
+
+@dataclass(frozen=True)
+class ConnectRequest:
+    """One connect: which cluster and role, the session's name and language, how to reach and
+    trust Livy, and how long all of it may take."""
+
+    cluster_id: ClusterId
+    role_arn: RoleArn | None = None
+    name: SessionName | None = None
+    language: str = "python"
+    access_role_arn: RoleArn | None = None
+    region: str | None = None
+    profile: str | None = None
+    ca_bundle: str | None = None
+    no_verify: bool = False
+    livy_url: str | None = None
+    allow_insecure_http: bool = False
+    timeout: float = DEFAULT_TIMEOUT
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def who(self) -> str:
+        """Whom the connect is for, before the role is known: the name, the role, or the
+        account's default role."""
+        return self.name or (self.role_arn.name if self.role_arn else "the default role")
