@@ -4,7 +4,7 @@ from typing import Any
 
 from ._version import __version__
 
-__all__ = ["__version__", "connections_json", "load_ipython_extension"]
+__all__ = ["__version__", "connections_json", "load_ipython_extension", "publish_connections"]
 
 
 def load_ipython_extension(ipython: Any) -> None:
@@ -15,14 +15,23 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 def connections_json() -> str:
-    """This kernel's %connect sessions as JSON (name, cluster, role, state; never a secret).
-
-    The Lab extension's status bar asks the kernel for it as a user expression."""
+    """This kernel's %connect sessions as JSON (name, cluster, role, last known state; never a
+    secret), for scripts and tests; the status bar gets the same rows pushed."""
     from IPython import get_ipython
 
     from .magics import connections_json as rows_of
 
     return rows_of(get_ipython())
+
+
+def publish_connections() -> None:
+    """Push the connections to the Lab extension's status bar now: it asks this once, as a
+    user expression, when it meets a kernel (a reload, a notebook opened later)."""
+    from IPython import get_ipython
+
+    from .magics import publish_connections as publish
+
+    publish(get_ipython())
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:

@@ -70,7 +70,8 @@ class LivyCredentials:
     """The logins of one session (cluster and role); thread-safe.
 
     ``deadline`` (monotonic seconds) bounds every wait while a connect is in progress;
-    ``label`` says whose credentials these are in messages ("session sales on j-...")."""
+    ``label`` says whose credentials these are in messages ("session sales on j-...");
+    ``on_renewed`` is called once Livy has accepted a renewed login."""
 
     def __init__(self, fetch: Callable[[], LivyLogin], margin: timedelta = DEFAULT_MARGIN,
                  now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
@@ -88,6 +89,7 @@ class LivyCredentials:
         self.fetches = 0
         self.deadline: float | None = None
         self.label = "this session"
+        self.on_renewed: Callable[[], None] = lambda: None
 
     def for_request(self) -> LivyLogin:
         """The login to send now: a new one while it is being tried, else the current one."""
@@ -167,13 +169,16 @@ class LivyCredentials:
     def _accept(self, login: LivyLogin) -> None:
         with self._lock:
             pending = self._pending
-            if pending is not None and login is pending.login:
+            promoted = pending is not None and login is pending.login
+            if pending is not None and promoted:
                 pending.accepted = True
                 self._current, self._pending = pending, None
                 log.info("Livy accepted the renewed login, valid until %s",
                          login.expires_at.isoformat())
             elif self._current is not None and login is self._current.login:
                 self._current.accepted = True
+        if promoted:
+            self.on_renewed()
 
     def _stranded_message(self, status: int, old: LivyLogin) -> str:
         return (f"Livy refuses the renewed login for {self.label} (HTTP {status}): EMR tied the "

@@ -31,6 +31,7 @@ from .reporting import (
     sessions_html,
     sessions_text,
 )
+from .status_push import StatusPush
 
 if TYPE_CHECKING:
     from .sessions import Connection, Connections
@@ -69,13 +70,19 @@ def _cell_config(cell: str) -> dict[str, Any]:
 
 
 def connections_json(shell: Any) -> str:
-    """The kernel's connections as JSON, for the Lab extension's status bar: names, cluster,
-    role, state; no secret."""
+    """The kernel's connections as JSON, as the Lab extension's status bar shows them: names,
+    cluster, role, last known state; no secret, and no Livy request."""
     magics = shell.magics_manager.registry.get("EmrRolesMagics") if shell else None
-    rows = magics.connections.rows() if magics is not None and magics._connections else []
-    return json.dumps([{key: row[key] for key in ("name", "cluster", "cluster_name", "role",
-                                                 "language", "livy_id", "state")}
-                       for row in rows])
+    rows = magics.connections.summaries() if magics is not None and magics._connections else []
+    return json.dumps(rows)
+
+
+def publish_connections(shell: Any) -> None:
+    """Send the status bar the connections now, changed or not: what it asks once when it
+    meets a kernel; everything after comes as the connections change."""
+    magics = shell.magics_manager.registry.get("EmrRolesMagics") if shell else None
+    if magics is not None:
+        magics.status.publish(force=True)
 
 
 def _progress(what: str) -> ProgressLine:
@@ -91,12 +98,18 @@ class EmrRolesMagics(Magics):
     def __init__(self, shell: Any) -> None:
         super().__init__(shell)
         self._connections: Connections | None = None
+        self.status = StatusPush(lambda: self.connections.summaries() if self._connections
+                                 else [])
 
     @property
     def connections(self) -> Connections:
         if self._connections is None:
             from .sessions import Connections
-            self._connections = Connections(self.shell)
+            connections = Connections(self.shell, on_change=self.status.publish)
+            # After each cell, in memory only: a session `%spark delete` or `%spark cleanup`
+            # removed is forgotten here too, and the status bar told.
+            self.shell.events.register("post_run_cell", lambda _: connections.reconcile())
+            self._connections = connections
         return self._connections
 
     @magic_arguments()

@@ -51,27 +51,33 @@ class Connection:
     def livy_id(self) -> int:
         return self.livy.livy_id
 
-    def row(self) -> dict[str, Any]:
-        """What ``%emr_sessions`` shows; no secret in it."""
+    def summary(self) -> dict[str, Any]:
+        """What the status bar shows, from what the kernel already knows: no Livy request."""
         expiry = self.credentials.expires_at
         return {"name": self.name, "cluster": self.cluster_id, "cluster_name": self.cluster_name,
-                "role": self.role_arn,
-                "language": self.language, "livy_id": self.livy_id, "state": self.livy.state(),
-                "credentials_expire": expiry.isoformat(timespec="seconds") if expiry else "",
-                "links": self.livy.links()}
+                "role": self.role_arn, "language": self.language, "livy_id": self.livy_id,
+                "state": self.livy.last_state,
+                "credentials_expire": expiry.isoformat(timespec="seconds") if expiry else ""}
+
+    def row(self) -> dict[str, Any]:
+        """What ``%emr_sessions`` shows, Livy asked now; no secret in it."""
+        return {**self.summary(), "state": self.livy.state(), "links": self.livy.links()}
 
 
 class Connections:
     """The connections of one kernel, by name."""
 
-    def __init__(self, shell: Any) -> None:
+    def __init__(self, shell: Any, on_change: Callable[[], None] = lambda: None) -> None:
+        """``on_change`` is called, from any thread, whenever a connection comes, goes, or its
+        state or credentials change."""
         self._shell = shell
+        self._on_change = on_change
         self._by_name: dict[str, Connection] = {}
         self._lock = threading.Lock()
         atexit.register(self.close_all)
 
     def names(self) -> list[str]:
-        self._reconcile()
+        self.reconcile()
         return list(self._by_name)
 
     def connect(self, request: ConnectRequest, progress: Progress,
@@ -85,10 +91,20 @@ class Connections:
                                 datetime.now(timezone.utc))
         with self._lock:
             self._by_name[name] = connection
+        livy.watch(self._on_change)
+        flow.credentials.on_renewed = self._on_change
+        self._on_change()
         return connection
 
+    def summaries(self) -> list[dict[str, Any]]:
+        """Every connection as the status bar shows it, with no Livy request; one Livy no
+        longer knows is left out (the next %emr_sessions or %disconnect forgets it)."""
+        rows = [connection.summary() for connection in list(self._by_name.values())
+                if connection.livy.registered()]
+        return [row for row in rows if row["state"] != LivyHandle.GONE]
+
     def disconnect(self, name: str, missing_ok: bool = False) -> None:
-        self._reconcile()
+        self.reconcile()
         with self._lock:
             connection = self._by_name.pop(name, None)
         if connection is None:
@@ -99,6 +115,7 @@ class Connections:
             return
         log.info("deleting Livy session %s (%s)", connection.livy_id, name)
         connection.livy.close()
+        self._on_change()
 
     def close_all(self) -> None:
         for name in self.names():
@@ -107,7 +124,7 @@ class Connections:
     def rows(self) -> list[dict[str, Any]]:
         """What %emr_sessions and the status bar show, as Livy and sparkmagic see it now: a
         session Livy no longer knows is forgotten everywhere."""
-        self._reconcile()
+        self.reconcile()
         rows = []
         for connection in list(self._by_name.values()):
             row = connection.row()
@@ -117,7 +134,7 @@ class Connections:
                 rows.append(row)
         return rows
 
-    def _reconcile(self) -> None:
+    def reconcile(self) -> None:
         """Forget connections whose session sparkmagic no longer holds (``%spark delete``,
         ``%spark cleanup``): sparkmagic deleted them on Livy already."""
         for connection in list(self._by_name.values()):
@@ -130,6 +147,7 @@ class Connections:
                 del self._by_name[connection.name]
         connection.livy.forget()
         log.info("session %s (Livy id %s) is gone", connection.name, connection.livy_id)
+        self._on_change()
 
 
 class _ConnectFlow:

@@ -137,15 +137,29 @@ class LivyAuth(Authenticator):
         return f"LivyAuth(url={self.url!r}, credentials={self.credentials!r})"
 
 
+GONE = "gone"
+
+
+def livy_state(session: LivySession) -> str:
+    """The session's state as Livy says it now, ``gone`` when Livy no longer knows it (deleted
+    behind our back, or forgotten after it died)."""
+    response = session.http_client._http_client.get(f"/sessions/{session.id}", [200, 404])
+    if response.status_code == 404:
+        return GONE
+    return str(response.json().get("state"))
+
+
 class _Heartbeat(threading.Thread):
     """sparkmagic's heartbeat contract (``daemon``, ``start``, ``stop``) with a stop that does
-    not wait out the refresh interval."""
+    not wait out the refresh interval, and a call of ``on_change`` when the session's state
+    changes (a session that died says so without anybody asking)."""
 
     def __init__(self, refresh_seconds: float, retry_seconds: float) -> None:
         super().__init__(name="jupyter-emr-roles-heartbeat", daemon=True)
         self.refresh_seconds = refresh_seconds
         self.retry_seconds = retry_seconds
         self.livy_session: LivySession | None = None
+        self.on_change: Callable[[], None] = lambda: None
         self._attached = threading.Event()
         self._stopped = threading.Event()
 
@@ -159,12 +173,14 @@ class _Heartbeat(threading.Thread):
             session = self.livy_session
             if session is None:
                 return
-            wait = self.refresh_seconds
+            wait, before = self.refresh_seconds, session.status
             try:
-                session.refresh_status_and_info()
+                session.status = livy_state(session)
             except Exception as exc:  # noqa: BLE001  a failed refresh is retried, as sparkmagic does
                 log.debug("heartbeat of Livy session %s failed: %s", session.id, exc)
                 wait = self.retry_seconds
+            if session.status != before:
+                self.on_change()
             self._stopped.wait(wait)
 
     def stop(self) -> None:
@@ -199,7 +215,7 @@ class LivyHandle:
     ``%spark cleanup`` remove sessions from it without telling us, so a handle asks it
     whether it is still there rather than keeping its own word for it."""
 
-    GONE = "gone"
+    GONE = GONE
 
     def __init__(self, magics: Any, name: str, session: LivySession) -> None:
         self._magics = magics
@@ -207,21 +223,28 @@ class LivyHandle:
         self.session = session
         self.livy_id: int = session.id
 
+    def watch(self, on_change: Callable[[], None]) -> None:
+        """Call ``on_change`` whenever the heartbeat sees the session's state change."""
+        heartbeat = self.session._heartbeat_thread
+        if isinstance(heartbeat, _Heartbeat):
+            heartbeat.on_change = on_change
+
+    @property
+    def last_state(self) -> str:
+        """The state Livy last reported (by a heartbeat or a request): no request is made."""
+        return str(self.session.status)
+
     def registered(self) -> bool:
         """Whether sparkmagic still holds this session under its name."""
         return self._manager().sessions.get(self.name) is self.session
 
     def state(self) -> str:
-        """Livy's state of the session, ``gone`` when Livy no longer knows it."""
+        """Livy's state of the session, asked now; ``gone`` when Livy no longer knows it."""
         try:
-            response = self.session.http_client._http_client.get(
-                f"/sessions/{self.livy_id}", [200, 404])
+            self.session.status = livy_state(self.session)
         except (LivyClientLibException, requests.RequestException) as exc:
             log.debug("could not refresh Livy session %s: %s", self.livy_id, exc)
             return f"unknown ({type(exc).__name__})"
-        if response.status_code == 404:
-            return self.GONE
-        self.session.status = str(response.json().get("state"))
         return self.session.status
 
     def links(self) -> dict[str, str]:
@@ -376,6 +399,11 @@ def _attach(http: LivyReliableHttpClient, properties: dict[str, Any], display: A
                           heartbeat_timeout=conf.livy_server_heartbeat_timeout_seconds(),
                           heartbeat_thread=heartbeat)
     heartbeat.attach(session)
+    if not session._should_heartbeat:
+        # sparkmagic runs no heartbeat unless Livy's heartbeat timeout is set; ours runs
+        # anyway, so a session that dies is seen (refresh_seconds apart) without a cell.
+        session._heartbeat_thread = heartbeat
+        heartbeat.start()
     session.status = constants.STARTING_SESSION_STATUS
     return session
 

@@ -50,9 +50,10 @@ def notebook(tmp_path: Path) -> Iterator[Callable[..., NotebookKernel]]:
     kernels: list[NotebookKernel] = []
 
     def start(emulator: RunningEmulator, module: str = "ipykernel_launcher",
-              **env: str | None) -> NotebookKernel:
+              heartbeat_seconds: float = 1, **env: str | None) -> NotebookKernel:
         folder = tmp_path / f"kernel-{len(kernels)}"
-        variables = kernel_env(folder, emulator, trust_emulator_ca=False)
+        variables = kernel_env(folder, emulator, trust_emulator_ca=False,
+                               heartbeat_seconds=heartbeat_seconds)
         for name, value in env.items():
             if value is None:
                 variables.pop(name, None)

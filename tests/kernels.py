@@ -29,7 +29,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 CELL_TIMEOUT = 90.0
 LIVY_CA = "JUPYTER_EMR_ROLES_CA_BUNDLE"
 
-def sparkmagic_config(log_file: Path) -> dict[str, Any]:
+def sparkmagic_config(log_file: Path, heartbeat_seconds: float = 1) -> dict[str, Any]:
     return {
         # sparkmagic calls logging.config.dictConfig for every logger it builds: log to our file,
         # and leave the kernel's own loggers alone.
@@ -45,9 +45,10 @@ def sparkmagic_config(log_file: Path) -> dict[str, Any]:
         },
         "livy_session_startup_timeout_seconds": 120,
         "wait_for_idle_timeout_seconds": 30,
-        # A short heartbeat: sparkmagic sends heartbeatTimeoutInSecond and polls the session.
-        "livy_server_heartbeat_timeout_seconds": 60,
-        "heartbeat_refresh_seconds": 1,
+        # sparkmagic sends heartbeatTimeoutInSecond (Livy kills a session not heard of for that
+        # long), and the heartbeat refreshes each session every heartbeat_seconds.
+        "livy_server_heartbeat_timeout_seconds": max(60, 4 * heartbeat_seconds),
+        "heartbeat_refresh_seconds": heartbeat_seconds,
         "heartbeat_retry_seconds": 1,
         "retry_policy": "configurable",
         "retry_seconds_to_sleep_list": [0.2, 0.5],
@@ -57,12 +58,14 @@ def sparkmagic_config(log_file: Path) -> dict[str, Any]:
     }
 
 
-def kernel_env(folder: Path, emulator: RunningEmulator, trust_emulator_ca: bool) -> dict[str, str]:
+def kernel_env(folder: Path, emulator: RunningEmulator, trust_emulator_ca: bool,
+               heartbeat_seconds: float = 1) -> dict[str, str]:
     """This process's environment without AWS, Jupyter, CA or proxy settings, plus the
     emulator's variables as `local up` prints them (AWS_CA_BUNDLE for its AWS endpoint,
     JUPYTER_EMR_ROLES_CA_BUNDLE for Livy) and private folders for everything a kernel and
     sparkmagic write. ``trust_emulator_ca`` also sets REQUESTS_CA_BUNDLE to Livy's CA, which
-    is what plain sparkmagic (``%spark add``) needs to trust Livy."""
+    is what plain sparkmagic (``%spark add``) needs to trust Livy; ``heartbeat_seconds`` is
+    how often each session is refreshed in the background."""
     dropped_prefixes = ("AWS_", "JUPYTER", "IPYTHON", "SPARKMAGIC_", "XDG_")
     env = {name: value for name, value in os.environ.items()
            if not name.startswith(dropped_prefixes) and name not in CA_VARIABLES
@@ -75,7 +78,7 @@ def kernel_env(folder: Path, emulator: RunningEmulator, trust_emulator_ca: bool)
         path.mkdir(parents=True, exist_ok=True)
         env[name] = str(path)
     (folders["SPARKMAGIC_CONF_DIR"] / "config.json").write_text(
-        json.dumps(sparkmagic_config(folder / "sparkmagic.log"), indent=2))
+        json.dumps(sparkmagic_config(folder / "sparkmagic.log", heartbeat_seconds), indent=2))
     env.update(emulator.env)
     if trust_emulator_ca:
         env["REQUESTS_CA_BUNDLE"] = emulator.env[LIVY_CA]
@@ -144,6 +147,18 @@ class NotebookKernel:
         reply = self.client.execute_interactive(code, timeout=timeout, output_hook=received.append,
                                                 allow_stdin=False, store_history=True)
         return reply["content"]["status"], received
+
+    def iopub(self, timeout: float) -> list[dict[str, Any]]:
+        """The IOPub messages the kernel sends within ``timeout`` seconds while no cell runs:
+        what it pushes by itself (a comm message from a background thread, say)."""
+        deadline = time.monotonic() + timeout
+        received: list[dict[str, Any]] = []
+        while (remaining := deadline - time.monotonic()) > 0:
+            try:
+                received.append(self.client.get_iopub_msg(timeout=remaining))
+            except queue.Empty:
+                break
+        return received
 
     def send_comm(self, comm_id: str, data: dict[str, Any],
                   timeout: float = CELL_TIMEOUT) -> list[dict[str, Any]]:

@@ -209,6 +209,7 @@ class Emulator:
         assert self.seeded is not None and self._gateway is not None
         names = {cluster_id: name for name, cluster_id in self.seeded.clusters.items()}
         sessions = self._gateway.sessions_summary()
+        requests = self._gateway.request_counts()
         return {
             "endpoint": self.endpoint, "pid": os.getpid(), "started": self._started.isoformat(),
             "spark": self.options.spark, "enforce_iam": self.options.enforce_iam,
@@ -220,7 +221,8 @@ class Emulator:
             "calls": dict(self.control_plane.calls),
             "clusters": [{"name": names[cluster_id], "id": cluster_id,
                           "account": self.seeded.cluster_accounts[cluster_id],
-                          "livy_url": self._livy_url(cluster_id)}
+                          "livy_url": self._livy_url(cluster_id),
+                          "livy_requests": requests.get(cluster_id, 0)}
                          for cluster_id in self.placements],
             "filler_clusters": self.options.filler_clusters,
             "roles": self.seeded.roles,

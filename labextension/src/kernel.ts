@@ -1,13 +1,20 @@
 /**
  * Questions asked of a notebook's kernel as silent user expressions: nothing
  * appears in the notebook, the execution count does not move, and the answer
- * is the expression's repr.
+ * is the expression's repr. The status bar asks none per cell: the kernel
+ * pushes its sessions (channel.ts), and is asked only once to start.
  */
 
 import { Kernel, KernelMessage } from '@jupyterlab/services';
 
-/** Asks the kernel for this kernel's %connect sessions (a JSON string). */
-export const CONNECTIONS_EXPRESSION = "__import__('jupyter_emr_roles').connections_json()";
+/**
+ * Asks the kernel to push its sessions over the status comm now (once per kernel: everything
+ * after comes as the sessions change). Where the package is missing it raises, harmlessly.
+ */
+export const PUBLISH_EXPRESSION = "__import__('jupyter_emr_roles').publish_connections()";
+
+/** The comm the kernel opens to push its sessions (status_push.py `TARGET`). */
+export const STATUS_TARGET = 'jupyter-emr-roles.connections';
 
 /** True when `%load_ext jupyter_emr_roles` has registered the magics in this kernel. */
 export const LOADED_EXPRESSION =
@@ -21,6 +28,7 @@ export interface IConnectionRow {
   language: string;
   livy_id: number;
   state: string;
+  credentials_expire?: string;
 }
 
 /**
@@ -49,57 +57,6 @@ export async function evaluate(
     | undefined;
   const text = result?.status === 'ok' ? result.data?.['text/plain'] : undefined;
   return typeof text === 'string' ? text : null;
-}
-
-const ESCAPES: Record<string, string> = {
-  '\\': '\\',
-  "'": "'",
-  '"': '"',
-  n: '\n',
-  r: '\r',
-  t: '\t'
-};
-
-/**
- * The value of a Python `str` repr such as `'[{"name": "a"}]'`: the kernel
- * answers a user expression with the repr of its result. repr writes other
- * control characters as \x, \u or \U escapes.
- */
-export function parsePythonStr(repr: string): string {
-  const quote = repr[0];
-  if (repr.length < 2 || (quote !== "'" && quote !== '"') || repr[repr.length - 1] !== quote) {
-    throw new Error('not a Python string literal');
-  }
-  const body = repr.slice(1, -1);
-  return body.replace(
-    /\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[\s\S])/g,
-    (_, escape: string) => {
-      if (escape.length > 1) {
-        return String.fromCodePoint(parseInt(escape.slice(1), 16));
-      }
-      const plain = ESCAPES[escape];
-      if (plain === undefined) {
-        return '\\' + escape;
-      }
-      return plain;
-    }
-  );
-}
-
-/** The kernel's connections, or null when the kernel cannot say (no package, not Python). */
-export async function kernelConnections(
-  kernel: Kernel.IKernelConnection
-): Promise<IConnectionRow[] | null> {
-  const repr = await evaluate(kernel, CONNECTIONS_EXPRESSION);
-  if (repr === null) {
-    return null;
-  }
-  try {
-    const rows = JSON.parse(parsePythonStr(repr));
-    return Array.isArray(rows) ? (rows as IConnectionRow[]) : null;
-  } catch {
-    return null;
-  }
 }
 
 /** Whether the kernel has loaded the extension; false when it cannot tell. */

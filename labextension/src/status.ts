@@ -1,13 +1,15 @@
 /**
- * The status-bar item: the current notebook's EMR connections, as the kernel
- * reports them. It asks after each executed cell and on notebook switch;
- * asking is a silent user expression, so the UI never waits on it.
+ * The status-bar item: the current notebook's EMR connections, as its kernel
+ * pushes them when they change (channel.ts). A cell that changes nothing costs
+ * the status bar nothing: no kernel execution, no Livy request.
  */
 
-import { NotebookActions, INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { Kernel } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
 
-import { IConnectionRow, kernelConnections } from './kernel';
+import { SessionsChannel } from './channel';
+import { IConnectionRow } from './kernel';
 import { roleName } from './patterns';
 
 export const NOT_CONNECTED = 'EMR: not connected';
@@ -40,49 +42,39 @@ export function statusTitle(rows: IConnectionRow[]): string {
 
 export class ConnectionsStatus extends Widget {
   /**
-   * @param labels - role ARN -> label, from GET roles; asked again on each
-   *   refresh so a label added meanwhile shows up.
+   * @param labels - role ARN -> label, from GET roles; asked again when the sessions shown
+   *   change, so a label added meanwhile shows up.
    */
   constructor(
     private readonly tracker: INotebookTracker,
-    private readonly labels: () => Promise<Map<string, string>>
+    private readonly labels: () => Promise<Map<string, string>>,
+    private readonly channel: SessionsChannel = new SessionsChannel()
   ) {
     super();
     this.addClass('jp-EmrRoles-status');
     this.render(NOT_CONNECTED, statusTitle([]));
     tracker.currentChanged.connect(this.onCurrentChanged, this);
-    NotebookActions.executed.connect((_, args) => {
-      if (this.tracker.currentWidget?.content === args.notebook) {
-        void this.refresh();
+    channel.changed.connect((_, kernelId) => {
+      if (this.currentKernel()?.id === kernelId) {
+        void this.show();
       }
     }, this);
     this.onCurrentChanged();
   }
 
-  /** Ask the current notebook's kernel again; a stale answer never overwrites a newer one. */
-  async refresh(): Promise<void> {
+  /** Show the current notebook's sessions as its kernel last pushed them; no kernel asked. */
+  async show(): Promise<void> {
     const generation = ++this.generation;
-    const panel = this.tracker.currentWidget;
-    const kernel = panel?.sessionContext.session?.kernel;
-    if (!kernel) {
-      this.render(NOT_CONNECTED, statusTitle([]));
-      return;
-    }
-    let rows: IConnectionRow[] | null;
-    try {
-      rows = await kernelConnections(kernel);
-    } catch {
-      rows = null;
-    }
-    const labels = rows?.length ? await this.labels().catch(() => new Map()) : new Map();
-    if (generation !== this.generation) {
-      return;
-    }
-    if (rows === null) {
-      this.render(NOT_CONNECTED, 'The kernel could not report EMR sessions (is jupyter-emr-roles installed in it?).');
-    } else {
+    const kernel = this.currentKernel();
+    const rows = kernel ? this.channel.rows(kernel) : [];
+    const labels = rows.length ? await this.labels().catch(() => new Map()) : new Map();
+    if (generation === this.generation) {
       this.render(statusText(rows, labels), statusTitle(rows));
     }
+  }
+
+  private currentKernel(): Kernel.IKernelConnection | null {
+    return this.tracker.currentWidget?.sessionContext.session?.kernel ?? null;
   }
 
   private onCurrentChanged(): void {
@@ -93,18 +85,22 @@ export class ConnectionsStatus extends Widget {
     const after = this.watched?.sessionContext;
     after?.kernelChanged.connect(this.onKernelChanged, this);
     after?.statusChanged.connect(this.onStatusChanged, this);
-    void this.refresh();
+    this.onKernelChanged();
   }
 
   private onKernelChanged(): void {
-    void this.refresh();
+    const kernel = this.currentKernel();
+    if (kernel) {
+      this.channel.follow(kernel);
+    }
+    void this.show();
   }
 
   /** A restarted or dead kernel has no sessions left: say so without asking it. */
   private onStatusChanged(_: unknown, status: string): void {
-    if (status === 'restarting' || status === 'autorestarting' || status === 'dead') {
-      ++this.generation;
-      this.render(NOT_CONNECTED, statusTitle([]));
+    const kernel = this.currentKernel();
+    if (kernel && (status === 'restarting' || status === 'autorestarting' || status === 'dead')) {
+      this.channel.clear(kernel);
     }
   }
 

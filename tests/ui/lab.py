@@ -72,7 +72,9 @@ def _free_port() -> int:
 @contextmanager
 def running_lab(folder: Path, emulator: RunningEmulator) -> Iterator[Lab]:
     """JupyterLab serving ``folder``/notebooks until the block ends; its log is in ``folder``."""
-    env = kernel_env(folder, emulator, trust_emulator_ca=False)
+    # A heartbeat seldom enough that a test's plain cells meet none: what Livy is asked for
+    # during them is then what the extension asked, and it must ask nothing.
+    env = kernel_env(folder, emulator, trust_emulator_ca=False, heartbeat_seconds=600)
     settings = Path(env["JUPYTER_CONFIG_DIR"]) / "lab" / "user-settings"
     for name, values in LAB_USER_SETTINGS.items():
         (settings / name).parent.mkdir(parents=True, exist_ok=True)

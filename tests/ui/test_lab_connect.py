@@ -35,6 +35,7 @@ class NetworkLog:
     def __init__(self, page: Any) -> None:
         self.responses: list[Any] = []
         self.frames: list[bytes] = []
+        self.sent: list[bytes] = []
         self.recording = True
         page.on("response", self._response)
         page.on("websocket", self._websocket)
@@ -45,11 +46,21 @@ class NetworkLog:
 
     def _websocket(self, socket: Any) -> None:
         socket.on("framereceived", self._frame)
-        socket.on("framesent", self._frame)
+        socket.on("framesent", self._sent)
 
     def _frame(self, payload: str | bytes) -> None:
         if self.recording:
             self.frames.append(payload.encode() if isinstance(payload, str) else payload)
+
+    def _sent(self, payload: str | bytes) -> None:
+        self._frame(payload)
+        if self.recording:
+            self.sent.append(self.frames[-1])
+
+    def silent_executions(self) -> int:
+        """Silent execute requests the page sent its kernels (the old status bar's asking)."""
+        return sum(b"execute_request" in frame and re.search(rb'"silent":\s*true', frame)
+                   is not None for frame in self.sent)
 
     def stop(self) -> bytes:
         """Stop recording; return everything recorded as one byte string."""
@@ -184,3 +195,45 @@ def _peek_livy_logins(lab: Any, notebook: str, path: Path) -> list[list[str]]:
     finally:
         client.stop_channels()
     return json.loads(path.read_text())
+
+
+def test_plain_cells_cost_the_status_bar_nothing_and_a_disconnect_shows_at_once(
+        lab: Any, emulator: Any, page: Any, artifacts: Path) -> None:
+    """Two sessions, then 20 plain cells: no Livy request and no silent kernel execution for
+    the status bar (counted at the emulator and in the page's websocket frames); then a
+    disconnect reaches the status bar within a second, pushed by the kernel."""
+    cluster = emulator.cluster_ids()["shared-analytics"]
+    plain = ["x = 0", *(f"x += {n}" for n in range(1, 19)), "print('sum', x)"]
+    new_notebook(lab, "quiet.ipynb", ["%load_ext jupyter_emr_roles\nprint('loaded')",
+                                      f"%connect --cluster-id {cluster} --name quiet-one",
+                                      f"%connect --cluster-id {cluster} --name quiet-two",
+                                      *plain, "%disconnect quiet-one"])
+    network = NetworkLog(page)
+    panel = open_notebook(page, lab, "quiet.ipynb")
+    run_cell(cell_with(panel, "%load_ext"), "loaded")
+    run_cell(cell_with(panel, "--name quiet-one"), "connected as", CONNECT_TIMEOUT)
+    run_cell(cell_with(panel, "--name quiet-two"), "connected as", CONNECT_TIMEOUT)
+    status = page.locator(".jp-EmrRoles-status")
+    expect(status).to_have_attribute("title", re.compile("quiet-one.*\n.*quiet-two"))
+
+    asked = network.silent_executions()
+    assert asked == 1, "asked once, when the status bar met the kernel (the count counts)"
+    before = livy_requests(emulator, cluster)
+    cell_with(panel, "x = 0").locator(".jp-InputArea-editor").click()
+    for _ in plain:
+        page.keyboard.press("Shift+Enter")
+    cell_with(panel, "print('sum'").locator(".jp-OutputArea-output", has_text="sum 171").wait_for(
+        timeout=CELL_TIMEOUT)
+    assert livy_requests(emulator, cluster) == before, "the 20 cells made Livy requests"
+    assert network.silent_executions() == asked, "the status bar asked the kernel"
+
+    run_cell(cell_with(panel, "%disconnect quiet-one"), "disconnected quiet-one")
+    expect(status).not_to_have_attribute("title", re.compile("quiet-one"), timeout=1000)
+    expect(status).to_have_attribute("title", re.compile("quiet-two"))
+    page.screenshot(path=str(artifacts / "quiet.png"), full_page=True)
+    network.stop()
+
+
+def livy_requests(emulator: Any, cluster_id: str) -> int:
+    return next(c["livy_requests"] for c in emulator.status()["clusters"]
+                if c["id"] == cluster_id)

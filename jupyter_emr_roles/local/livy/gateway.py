@@ -53,6 +53,7 @@ class _LivyHandler(tornado.web.RequestHandler):
         self.registry = registry
 
     def prepare(self) -> None:
+        self.sessions.requests += 1
         self.identity = self._authenticate()
 
     def _authenticate(self) -> Identity:
@@ -287,6 +288,11 @@ class LivyGateway:
         entry = self._clusters.pop(cluster_id, None)
         if entry is not None:
             await self._shut(*entry[:2])
+
+    def request_counts(self) -> dict[str, int]:
+        """Requests each cluster's Livy has had, for ``local status`` (a client's cost)."""
+        return {cluster_id: sessions.requests
+                for cluster_id, (sessions, _, _) in list(self._clusters.items())}
 
     def sessions_summary(self) -> list[dict[str, Any]]:
         """Every session of every cluster, for ``local status``; holds no secrets."""

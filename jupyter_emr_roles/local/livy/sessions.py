@@ -431,6 +431,7 @@ class ClusterSessions:
     def __init__(self, cluster_id: str, spec: WorkerSpec, session_timeout: float,
                  dead_retention: float, behaviour: ClusterBehaviour = ClusterBehaviour()) -> None:
         self.cluster_id = cluster_id
+        self.requests = 0  # every request its Livy had, answered or refused
         self._behaviour = behaviour
         self._spec = spec
         self._session_timeout = session_timeout

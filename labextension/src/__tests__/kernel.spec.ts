@@ -1,12 +1,8 @@
 import { Kernel } from '@jupyterlab/services';
 
-import {
-  CONNECTIONS_EXPRESSION,
-  extensionLoaded,
-  kernelConnections,
-  parsePythonStr
-} from '../kernel';
+import { LOADED_EXPRESSION, extensionLoaded } from '../kernel';
 import { NOT_CONNECTED, statusText, statusTitle } from '../status';
+import { ROW } from './rows';
 
 /** A kernel that answers every user expression with one result and records the requests. */
 function fakeKernel(result: unknown, status = 'ok'): {
@@ -25,62 +21,21 @@ function fakeKernel(result: unknown, status = 'ok'): {
   return { kernel, requests };
 }
 
-const ROW = {
-  name: 'sales-data-access',
-  cluster: 'j-1K48XXXXXXHCB',
-  cluster_name: 'shared-analytics',
-  role: 'arn:aws:iam::123456789012:role/sales-data-access',
-  language: 'python',
-  livy_id: 3,
-  state: 'idle'
-};
-
-describe('parsePythonStr', () => {
-  it.each([
-    ["'[]'", '[]'],
-    [`'[{"name": "a"}]'`, '[{"name": "a"}]'],
-    [`"it's"`, "it's"],
-    [`'it\\'s "x"'`, `it's "x"`],
-    ["'back\\\\slash'", 'back\\slash'],
-    ["'a\\nb\\tc\\rd'", 'a\nb\tc\rd'],
-    ["'\\x00\\x1b'", '\u0000\u001b'],
-    ["'\\u2028 \\U0001f600'", '\u2028 \u{1f600}'],
-    ["'ünïcödé'", 'ünïcödé']
-  ])('reads %s', (repr, value) => {
-    expect(parsePythonStr(repr)).toBe(value);
-  });
-
-  it.each(['', "'", '[]', "'abc\"", 'None'])('refuses %j', repr => {
-    expect(() => parsePythonStr(repr)).toThrow();
-  });
-});
 
 describe('kernel questions', () => {
-  it('asks silently, without history, for the connections', async () => {
-    const repr = `'${JSON.stringify([ROW])}'`;
-    const { kernel, requests } = fakeKernel({ status: 'ok', data: { 'text/plain': repr } });
-    expect(await kernelConnections(kernel)).toEqual([ROW]);
+  it('asks silently, without history, whether the extension is loaded', async () => {
+    const { kernel, requests } = fakeKernel({ status: 'ok', data: { 'text/plain': 'True' } });
+    expect(await extensionLoaded(kernel)).toBe(true);
     expect(requests).toEqual([
       {
         code: '',
         silent: true,
         store_history: false,
-        user_expressions: { value: CONNECTIONS_EXPRESSION },
+        user_expressions: { value: LOADED_EXPRESSION },
         allow_stdin: false,
         stop_on_error: false
       }
     ]);
-    expect(CONNECTIONS_EXPRESSION).toBe("__import__('jupyter_emr_roles').connections_json()");
-  });
-
-  it('says null when the expression failed in the kernel', async () => {
-    const { kernel } = fakeKernel({ status: 'error', ename: 'ModuleNotFoundError' });
-    expect(await kernelConnections(kernel)).toBeNull();
-  });
-
-  it('says null when the answer is not a JSON list', async () => {
-    const { kernel } = fakeKernel({ status: 'ok', data: { 'text/plain': "'{}'" } });
-    expect(await kernelConnections(kernel)).toBeNull();
   });
 
   it('reads whether the extension is loaded', async () => {

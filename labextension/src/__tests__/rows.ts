@@ -1,0 +1,12 @@
+import { IConnectionRow } from '../kernel';
+
+/** A kernel's session as the status bar receives it, for the specs that need one. */
+export const ROW: IConnectionRow = {
+  name: 'sales-data-access',
+  cluster: 'j-1K48XXXXXXHCB',
+  cluster_name: 'shared-analytics',
+  role: 'arn:aws:iam::123456789012:role/sales-data-access',
+  language: 'python',
+  livy_id: 3,
+  state: 'idle'
+};
