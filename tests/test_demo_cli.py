@@ -156,6 +156,7 @@ def test_demo_serves_the_notebook_and_roles_and_ctrl_c_stops_everything(demo) ->
     assert json.loads((running.folder / NOTEBOOK).read_text())["cells"]
     page = http.get(base + "lab", timeout=30)
     assert page.status_code == 200 and "JupyterLab" in page.text
+    assert re.search(r'"news":\s*\{"disabled":\s*true\}', page.text), "no news prompt"
     contents = http.get(base + f"api/contents/{NOTEBOOK}", timeout=30)
     assert contents.status_code == 200, contents.text
     roles = http.get(base + "jupyter-emr-roles/roles", timeout=30)

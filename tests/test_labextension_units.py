@@ -43,6 +43,7 @@ def test_ts_patterns_are_the_python_patterns() -> None:
     assert _ts_string(constants["ROLE_ARN_PATTERN"]) == identifiers.ROLE_ARN_PATTERN
     assert _ts_string(constants["SESSION_NAME_PATTERN"]) == identifiers.SESSION_NAME_PATTERN
     assert int(constants["ROLE_PATH_MAX"]) == identifiers._MAX_PATH
+    assert identifiers.SESSION_NAME_SHAPE.startswith(_ts_string(constants["SESSION_NAME_RULE"]))
 
 
 def test_ts_languages_are_the_requests_languages_and_the_engine_knows_each() -> None:

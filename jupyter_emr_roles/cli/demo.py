@@ -159,7 +159,10 @@ def _lab_argv(folder: Path, notebook: Path, port: int | None, ip: str | None,
     argv = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={folder}",
             f"--LabApp.default_url=/lab/tree/{quote(notebook.name)}",
             # Enabled here too: an editable install has no etc/jupyter config file for it.
-            "--ServerApp.jpserver_extensions=jupyter_emr_roles=True"]
+            "--ServerApp.jpserver_extensions=jupyter_emr_roles=True",
+            # No news prompt and no update check over the demo notebook (nor calls out).
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
     if (PACKAGE / "labextension" / "package.json").is_file():
         # JupyterLab finds the extension in any folder holding <dir>/package.json, so a
         # source checkout's fresh build is used even before `jupyter labextension develop`.

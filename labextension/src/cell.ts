@@ -14,7 +14,8 @@ import {
   isRoleArn,
   isSessionName,
   Language,
-  LANGUAGES
+  LANGUAGES,
+  SESSION_NAME_RULE
 } from './patterns';
 
 /** The line that registers the magics; a cell of its own, see `connectCells`. */
@@ -91,7 +92,7 @@ export function validateChoice(choice: IConnectChoice): void {
   }
   if (choice.name !== '' && !isSessionName(choice.name)) {
     throw new InvalidChoice(
-      'The session name is not valid: use 1 to 64 letters, digits or + = , . @ _ -'
+      `The session name is not valid: use ${SESSION_NAME_RULE}.`
     );
   }
   if (!isLanguage(choice.language)) {

@@ -13,6 +13,8 @@ export const CLUSTER_PATTERN = '^j-[0-9A-Z]{1,64}$';
 export const ROLE_ARN_PATTERN =
   '^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:role/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$';
 export const SESSION_NAME_PATTERN = '^[A-Za-z0-9+=,.@_-]{1,64}$';
+/** What a session name may be, in words (identifiers.py `SESSION_NAME_SHAPE`, before its example). */
+export const SESSION_NAME_RULE = '1 to 64 letters, digits or + = , . @ _ -';
 /** IAM's limit on a role path, `/` included (identifiers.py `_MAX_PATH`). */
 export const ROLE_PATH_MAX = 512;
 /** The languages `%connect --language` accepts (connect_request.py `LANGUAGES`). */

@@ -102,26 +102,37 @@ describe('ConnectBody', () => {
     expect(q<HTMLElement>(body, '[role="status"]').hidden).toBe(true);
   });
 
-  it('fetches readiness for the selected cluster only (no IntersectionObserver here)', async () => {
+  it('asks readiness of the first clusters and preselects the first ready one', async () => {
     const { client, asked } = fakeClient([
-      [cluster('j-SHARED', 'shared-analytics'), cluster('j-MULTI', 'multi-primary')]
+      [cluster('j-MULTI', 'multi-primary'), cluster('j-SHARED', 'shared-analytics')]
     ]);
     const body = new ConnectBody(client);
     await settled(body);
-    expect(asked).toEqual(['j-SHARED']);
-    expect(q(body, '.jp-EmrRoles-badge').textContent).toBe('ready');
+    expect([...asked].sort()).toEqual(['j-MULTI', 'j-SHARED']);
+    const [multi, shared] = body.node.querySelectorAll('[role="option"]');
+    expect(shared.getAttribute('aria-selected')).toBe('true');
+    expect(multi.getAttribute('aria-selected')).toBe('false');
     const releases = body.node.querySelectorAll('.jp-EmrRoles-clusterRelease');
-    expect([...releases].map(node => node.textContent)).toEqual(['emr-7.1.0', '']);
-
-    const listbox = q<HTMLElement>(body, '[role="listbox"]');
-    listbox.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowDown', bubbles: true }));
-    await settled(body);
-    expect(asked).toEqual(['j-SHARED', 'j-MULTI']);
-    const multi = body.node.querySelectorAll('[role="option"]')[1];
-    expect(multi.getAttribute('aria-selected')).toBe('true');
+    expect([...releases].map(node => node.textContent)).toEqual(['emr-7.1.0', 'emr-7.1.0']);
     const badge = multi.querySelector<HTMLElement>('.jp-EmrRoles-badge')!;
     expect(badge.textContent).toBe('not ready');
     expect(badge.title).toContain('multi-primary');
+
+    const listbox = q<HTMLElement>(body, '[role="listbox"]');
+    listbox.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowUp', bubbles: true }));
+    await settled(body);
+    expect(multi.getAttribute('aria-selected')).toBe('true');
+    expect(asked).toHaveLength(2);
+  });
+
+  it('preselects the notebook\'s last cluster even before it is known to be ready', async () => {
+    const { client } = fakeClient([
+      [cluster('j-SHARED', 'shared-analytics'), cluster('j-MULTI', 'multi-primary')]
+    ]);
+    const body = new ConnectBody(client, { clusterId: 'j-MULTI' });
+    await settled(body);
+    const selected = body.node.querySelector('[role="option"][aria-selected="true"]');
+    expect(selected?.textContent).toContain('j-MULTI');
   });
 
   it('offers the account roles with the default preselected', async () => {
@@ -209,6 +220,11 @@ describe('ConnectBody', () => {
   it('refuses a not-ready cluster with its reasons', async () => {
     const { client, checks } = fakeClient([[cluster('j-MULTI', 'multi-primary')]]);
     const body = new ConnectBody(client);
+    await settled(body);
+    expect(body.node.querySelector('[aria-selected="true"]')).toBeNull();
+    expect(await body.submit()).toBe(false);
+    expect(q(body, '[role="alert"]').textContent).toContain('Choose a cluster');
+    q<HTMLElement>(body, '[role="option"]').click();
     await settled(body);
     expect(await body.submit()).toBe(false);
     expect(checks).toEqual([]);

@@ -1,0 +1,149 @@
+/**
+ * The dialog's fields after the cluster: the runtime role of the cluster's
+ * account, the language, the session name and the Livy settings, each checked
+ * as it is typed. JupyterLab's Dialog keeps Connect disabled while a field is
+ * marked jp-mod-error.
+ */
+
+import { IAccount } from './api';
+import { parseSettings } from './cell';
+import { element, field } from './dom';
+import { isSessionName, Language, LANGUAGES, roleName, SESSION_NAME_RULE } from './patterns';
+
+const LANGUAGE_LABELS: Record<Language, string> = {
+  python: 'Python (PySpark)',
+  scala: 'Scala',
+  r: 'R (SparkR)',
+  sql: 'SQL'
+};
+
+/** Why the role list is empty, when it is. */
+export type RolesState = 'no-cluster' | 'loading' | 'loaded' | 'failed';
+
+export interface IChoiceValues {
+  roleArn: string;
+  name: string;
+  language: Language;
+  settings: string;
+}
+
+export class ChoiceFields {
+  readonly rows: HTMLElement[];
+
+  constructor(private readonly initial: Partial<IChoiceValues>) {
+    this.role = element('select', { 'aria-label': 'Runtime role', class: 'jp-mod-styled' });
+    this.language = element('select', { 'aria-label': 'Language', class: 'jp-mod-styled' });
+    for (const language of LANGUAGES) {
+      this.language.append(element('option', { value: language }, LANGUAGE_LABELS[language]));
+    }
+    this.language.value = initial.language ?? 'python';
+    this.name = element('input', {
+      'aria-label': 'Session name',
+      class: 'jp-mod-styled',
+      spellcheck: 'false',
+      autocomplete: 'off'
+    });
+    this.name.value = initial.name ?? '';
+    this.settings = element('textarea', {
+      'aria-label': 'Livy session settings (JSON)',
+      class: 'jp-mod-styled',
+      rows: '3',
+      spellcheck: 'false',
+      placeholder: '{"driverMemory": "2g", "conf": {"spark.sql.shuffle.partitions": "64"}}'
+    });
+    this.settings.value = initial.settings ?? '';
+    this.rows = [
+      field('Runtime role', this.role, this.roleNote),
+      field('Language', this.language),
+      field('Session name', this.name, this.nameHint),
+      field('Livy session settings (JSON)', this.settings, this.settingsHint)
+    ];
+    this.role.addEventListener('change', () => {
+      this.roleChoice = this.role.value;
+      this.updatePlaceholder();
+    });
+    this.name.addEventListener('input', () => this.checkName());
+    this.settings.addEventListener('input', () => this.checkSettings());
+  }
+
+  values(): IChoiceValues {
+    return {
+      roleArn: this.role.disabled ? '' : this.role.value,
+      name: this.name.value.trim(),
+      language: this.language.value as Language,
+      settings: this.settings.value
+    };
+  }
+
+  /** Focus the first field the user can change. */
+  focus(): void {
+    (this.role.disabled ? this.language : this.role).focus();
+  }
+
+  /** Offer the roles of ``entry`` (the cluster's account): the user's last pick, else the
+   *  remembered one, else the default; when there are none, say why. */
+  fillRoles(account: string, entry: IAccount | undefined, state: RolesState): void {
+    const roles = entry?.roles ?? [];
+    this.role.replaceChildren();
+    this.roleNote.replaceChildren();
+    for (const role of roles) {
+      const option = element('option', { value: role.arn }, role.label || roleName(role.arn));
+      option.title = `${role.arn}\nListed in: ${role.sources.join(', ')}`;
+      this.role.append(option);
+    }
+    this.role.disabled = roles.length === 0;
+    if (roles.length) {
+      const wanted = [this.roleChoice, this.initial.roleArn, entry?.default_role]
+        .concat(roles.filter(role => role.default).map(role => role.arn))
+        .find(arn => arn && roles.some(role => role.arn === arn));
+      this.role.value = wanted ?? roles[0].arn;
+    } else if (state === 'no-cluster' || state === 'loading') {
+      this.roleNote.textContent =
+        state === 'loading' ? 'Loading roles…' : 'Choose a cluster first.';
+    } else if (state === 'loaded') {
+      this.roleNote.append(
+        `No runtime roles are listed for account ${account || '(unknown)'}. ` +
+          'Ask your administrator to list one, or add it to your roles file with ',
+        element('code', {}, 'jupyter-emr-roles roles add ARN'),
+        ' and reopen this dialog.'
+      );
+    }
+    this.updatePlaceholder();
+  }
+
+  private updatePlaceholder(): void {
+    this.name.placeholder = this.role.disabled ? '' : roleName(this.role.value);
+  }
+
+  private checkName(): void {
+    const name = this.name.value.trim();
+    const ok = name === '' || isSessionName(name);
+    markField(this.name, this.nameHint, ok ? '' : `Use ${SESSION_NAME_RULE}.`);
+  }
+
+  private checkSettings(): void {
+    let problem = '';
+    try {
+      parseSettings(this.settings.value);
+    } catch (error) {
+      problem = (error as Error).message;
+    }
+    markField(this.settings, this.settingsHint, problem);
+  }
+
+  private readonly role: HTMLSelectElement;
+  private readonly roleNote = element('div', { class: 'jp-EmrRoles-note' });
+  private readonly language: HTMLSelectElement;
+  private readonly name: HTMLInputElement;
+  private readonly nameHint = element('div', { class: 'jp-EmrRoles-hint' });
+  private readonly settings: HTMLTextAreaElement;
+  private readonly settingsHint = element('div', { class: 'jp-EmrRoles-hint' });
+  private roleChoice = '';
+}
+
+/** Mark a field invalid (or valid again) and say why under it. */
+function markField(control: HTMLElement, hint: HTMLElement, problem: string): void {
+  control.classList.toggle('jp-mod-error', problem !== '');
+  control.setAttribute('aria-invalid', problem ? 'true' : 'false');
+  hint.textContent = problem;
+}
