@@ -16,18 +16,23 @@ from .identifiers import ClusterId, RoleArn, SessionName
 # PySpark session for %%sql cells). The Lab extension's patterns.ts holds the same list, and a
 # test compares the two.
 LANGUAGES = ("python", "scala", "r", "sql")
+# What runs the session, by the name a request gives, with what --help says of it; the
+# implementations are in sessions.ENGINES.
+ENGINES = {"livy": "a Livy session on the cluster, used through sparkmagic (%%spark, %%sql)"}
 DEFAULT_TIMEOUT = 180.0
 
 
 @dataclass(frozen=True)
 class ConnectRequest:
-    """One connect: which cluster and role, the session's name and language, how to reach and
-    trust Livy, and how long all of it may take."""
+    """One connect: which cluster and role, the session's name and language, what runs it
+    and its settings (``config``), how to reach and trust Livy, and how long all of it may
+    take."""
 
     cluster_id: ClusterId
     role_arn: RoleArn | None = None
     name: SessionName | None = None
     language: str = "python"
+    engine: str = "livy"
     access_role_arn: RoleArn | None = None
     region: str | None = None
     profile: str | None = None

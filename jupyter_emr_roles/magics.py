@@ -20,7 +20,7 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import HTML, Pretty, display
 
-from .connect_request import DEFAULT_TIMEOUT, LANGUAGES, ConnectRequest
+from .connect_request import DEFAULT_TIMEOUT, ENGINES, LANGUAGES, ConnectRequest
 from .errors import EmrRolesError
 from .identifiers import ClusterId, RoleArn, SessionName
 from .reporting import (
@@ -36,6 +36,11 @@ from .status_push import StatusPush
 if TYPE_CHECKING:
     from .sessions import Connection, Connections
 
+
+def _literal(help_text: str) -> str:
+    """An option's help as it should read: argparse %-formats help, so ``%%spark`` would show
+    as ``%spark``, sparkmagic's line magic, instead of the cell magic meant."""
+    return help_text.replace("%", "%%")
 
 
 @contextmanager
@@ -117,12 +122,16 @@ class EmrRolesMagics(Magics):
     @argument("--role-arn", help="The runtime role the session runs as. Default: the default "
               "role of the cluster's account in your roles files (`jupyter-emr-roles roles list`). "
               "A role not listed there is tried with a warning: IAM decides.")
-    @argument("--name", help="The session's name for `%%spark -s NAME`. Default: the role name. "
-              "Connecting a name again deletes its old Livy session first.")
+    @argument("--name", help=_literal("The session's name for `%%spark -s NAME`. Default: the role "
+              "name. "
+              "Connecting a name again deletes its old session first."))
     @argument("--language", choices=LANGUAGES, default="python",
-              help="The session's language (Livy kinds pyspark, spark, sparkr); sql opens a "
-              "PySpark session for %%sql cells (SQL runs in any session with %%sql or "
-              "`%%spark -c sql`). Default: python.")
+              help=_literal("The session's language (Livy kinds pyspark, spark, sparkr); sql "
+                            "opens a PySpark session for %%sql cells (SQL runs in any session "
+                            "with %%sql or `%%spark -c sql`). Default: python."))
+    @argument("--engine", choices=tuple(ENGINES), default="livy", help=_literal(
+                  "What runs the session: " + "; ".join(f"{name}, {what}" for name, what
+                                                        in ENGINES.items()) + ". Default: livy."))
     @argument("--access-role-arn", help="A role of the cluster's account to assume first "
               "(cross-account). Default: the access role your roles files give for it.")
     @argument("--region", help="AWS region of the cluster. Default: boto3's (AWS_DEFAULT_REGION, "
@@ -177,7 +186,7 @@ class EmrRolesMagics(Magics):
             cluster_id=ClusterId(args.cluster_id, "the --cluster-id option"),
             role_arn=RoleArn(args.role_arn, "the --role-arn option") if args.role_arn else None,
             name=SessionName(args.name, "the --name option") if args.name else None,
-            language=args.language,
+            language=args.language, engine=args.engine,
             access_role_arn=(RoleArn(args.access_role_arn, "the --access-role-arn option")
                              if args.access_role_arn else None),
             region=args.region, profile=args.profile, ca_bundle=args.ca_bundle,
@@ -187,7 +196,7 @@ class EmrRolesMagics(Magics):
 
     @staticmethod
     def _show_links(connection: Connection) -> None:
-        links = connection.livy.links()
+        links = connection.links()
         if links:
             display(HTML(links_html(links)))
 
@@ -208,7 +217,8 @@ class EmrRolesMagics(Magics):
 
     @line_magic
     def emr_sessions(self, line: str) -> None:
-        """The sessions %connect opened in this kernel: cluster, role, Livy id, state, links."""
+        """The sessions %connect opened in this kernel: cluster, role, engine and session id,
+        state, links."""
         rows = self.connections.rows() if self._connections else []
         if not rows:
             print("No sessions; open one with %connect --cluster-id j-...")

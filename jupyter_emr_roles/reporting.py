@@ -16,7 +16,8 @@ from typing import Any
 # enough not to flood a front end with display updates.
 PROGRESS_EVERY = 1.0
 TABLE_COLUMNS = (("name", "name"), ("cluster", "cluster"), ("role", "role"),
-                 ("language", "language"), ("livy_id", "Livy id"), ("state", "state"),
+                 ("language", "language"), ("engine", "engine"), ("session_id", "session id"),
+                 ("state", "state"),
                  ("credentials_expire", "credentials expire"))
 
 
@@ -29,10 +30,10 @@ class ProgressLine:
         self._shown = -PROGRESS_EVERY
         show(f"{what}: asking EMR for credentials")
 
-    def __call__(self, elapsed: float, state: str) -> None:
+    def __call__(self, elapsed: float, status: str) -> None:
         if elapsed - self._shown >= PROGRESS_EVERY:
             self._shown = elapsed
-            self._show(f"{self._what}: Livy session {state}, {elapsed:.0f} s")
+            self._show(f"{self._what}: {status}, {elapsed:.0f} s")
 
     def done(self, text: str) -> None:
         self._show(text)
@@ -44,7 +45,7 @@ def connecting(who: str, cluster_id: str) -> str:
 
 def connected_line(connection: Any) -> str:
     return (f"connected as {connection.role_arn} on {connection.cluster_id} "
-            f"(session {connection.name}, Livy id {connection.livy_id})")
+            f"(session {connection.name}, {connection.session.kind} id {connection.session.id})")
 
 
 def links_html(links: dict[str, str]) -> str:

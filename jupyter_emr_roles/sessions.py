@@ -1,9 +1,9 @@
-"""The kernel's connections: name -> cluster, role, Livy session, credentials.
+"""The kernel's connections: name -> cluster, role, and the engine session that runs as it.
 
-A name holds at most one Livy session: connecting a name again deletes the
-old session first, and every session this kernel opened is deleted when the
-kernel exits, so nothing is left running on the shared cluster. Nothing here
-holds a password: the credentials object hands one out per request.
+A name holds at most one session: connecting a name again deletes the old
+session first, and every session this kernel opened is deleted when the kernel
+exits, so nothing is left running on the shared cluster. Nothing here holds a
+password: each engine keeps its login to itself.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -23,45 +22,45 @@ import boto3
 from . import roles
 from .aws import DEFAULT_READ_TIMEOUT, Emr, caller_emr, make_session
 from .aws_errors import answer_field, aws_call
-from .credentials import LivyCredentials
-from .errors import AwsCallError, EmrRolesError, LivyUnreachable, RolesFileError
 from .connect_request import ConnectRequest
+from .engine import GONE, READY_CHECK, Engine, EngineSession, Progress, StartPlan
+from .errors import AwsCallError, EmrRolesError, RolesFileError
 from .identifiers import AccountId, ClusterId, RoleArn, SessionName, account_in_arn
-from .livy_endpoint import LivyEndpoint, LivyRequest, find_livy, forget
-from .livy_tls import LivyTrust, livy_trust
+from .livy_engine import LivyEngine
 from .roles import AccountChoices
-from .sparkmagic_bridge import LivyHandle, LivyTarget, Progress, allow_unverified, open_session
 
 log = logging.getLogger(__name__)
 
+# The engines by the name a request gives (connect_request.ENGINES describes them).
+ENGINES: dict[str, Callable[[], Engine]] = {"livy": LivyEngine}
+
+
 @dataclass
 class Connection:
-    """One named Livy session running as one runtime role."""
+    """One named session running as one runtime role."""
 
     name: str
     cluster_id: ClusterId
     cluster_name: str
     role_arn: RoleArn
     language: str
-    credentials: LivyCredentials
-    livy: LivyHandle
+    session: EngineSession
     created: datetime
 
-    @property
-    def livy_id(self) -> int:
-        return self.livy.livy_id
-
     def summary(self) -> dict[str, Any]:
-        """What the status bar shows, from what the kernel already knows: no Livy request."""
-        expiry = self.credentials.expires_at
+        """What the status bar shows, from what the kernel already knows: no request."""
+        expiry = self.session.credentials_expire
         return {"name": self.name, "cluster": self.cluster_id, "cluster_name": self.cluster_name,
-                "role": self.role_arn, "language": self.language, "livy_id": self.livy_id,
-                "state": self.livy.last_state,
+                "role": self.role_arn, "language": self.language, "engine": self.session.kind,
+                "session_id": self.session.id, "state": self.session.last_state,
                 "credentials_expire": expiry.isoformat(timespec="seconds") if expiry else ""}
 
     def row(self) -> dict[str, Any]:
-        """What ``%emr_sessions`` shows, Livy asked now; no secret in it."""
-        return {**self.summary(), "state": self.livy.state(), "links": self.livy.links()}
+        """What ``%emr_sessions`` shows, the engine asked now; no secret in it."""
+        return {**self.summary(), "state": self.session.state(), "links": self.links()}
+
+    def links(self) -> dict[str, str]:
+        return self.session.links()
 
 
 class Connections:
@@ -82,17 +81,15 @@ class Connections:
 
     def connect(self, request: ConnectRequest, progress: Progress,
                 warn: Callable[[str], None]) -> Connection:
-        """Open a Livy session as the request says; an existing session of that name is
+        """Open a session as the request says; an existing session of that name is
         deleted first. ``request.timeout`` bounds all of it."""
         flow = _ConnectFlow(request, progress, warn)
-        name, livy = flow.run(lambda name: self.disconnect(name, missing_ok=True), self._shell)
-        connection = Connection(name, request.cluster_id, flow.cluster.get("Name", ""),
-                                flow.role, request.language, flow.credentials, livy,
-                                datetime.now(timezone.utc))
+        session = flow.run(lambda: self.disconnect(flow.name, missing_ok=True), self._shell)
+        connection = Connection(flow.name, request.cluster_id, flow.cluster.get("Name", ""),
+                                flow.role, request.language, session, datetime.now(timezone.utc))
         with self._lock:
-            self._by_name[name] = connection
-        livy.watch(self._on_change)
-        flow.credentials.on_renewed = self._on_change
+            self._by_name[flow.name] = connection
+        session.watch(self._on_change)
         self._on_change()
         return connection
 
@@ -100,8 +97,8 @@ class Connections:
         """Every connection as the status bar shows it, with no Livy request; one Livy no
         longer knows is left out (the next %emr_sessions or %disconnect forgets it)."""
         rows = [connection.summary() for connection in list(self._by_name.values())
-                if connection.livy.registered()]
-        return [row for row in rows if row["state"] != LivyHandle.GONE]
+                if connection.session.registered()]
+        return [row for row in rows if row["state"] != GONE]
 
     def disconnect(self, name: str, missing_ok: bool = False) -> None:
         self.reconcile()
@@ -113,8 +110,9 @@ class Connections:
                 raise EmrRolesError(f"There is no session named {name!r} (open sessions: "
                                     f"{known}); see %emr_sessions.")
             return
-        log.info("deleting Livy session %s (%s)", connection.livy_id, name)
-        connection.livy.close()
+        log.info("deleting %s session %s (%s)", connection.session.kind, connection.session.id,
+                 name)
+        connection.session.close()
         self._on_change()
 
     def close_all(self) -> None:
@@ -128,32 +126,32 @@ class Connections:
         rows = []
         for connection in list(self._by_name.values()):
             row = connection.row()
-            if row["state"] == LivyHandle.GONE:
+            if row["state"] == GONE:
                 self._forget(connection)
             else:
                 rows.append(row)
         return rows
 
     def reconcile(self) -> None:
-        """Forget connections whose session sparkmagic no longer holds (``%spark delete``,
-        ``%spark cleanup``): sparkmagic deleted them on Livy already."""
+        """Forget connections whose session cells can no longer reach: for Livy, sessions
+        ``%spark delete`` or ``%spark cleanup`` took out of sparkmagic (and deleted already)."""
         for connection in list(self._by_name.values()):
-            if not connection.livy.registered():
+            if not connection.session.registered():
                 self._forget(connection)
 
     def _forget(self, connection: Connection) -> None:
         with self._lock:
             if self._by_name.get(connection.name) is connection:
                 del self._by_name[connection.name]
-        connection.livy.forget()
-        log.info("session %s (Livy id %s) is gone", connection.name, connection.livy_id)
+        connection.session.forget()
+        log.info("session %s (%s id %s) is gone", connection.name, connection.session.kind,
+                 connection.session.id)
         self._on_change()
 
 
 class _ConnectFlow:
-    """One connect: the cluster and role, the first login (EMR's own checks come first, and
-    EMR propagates the login while Livy is found), Livy's address and trust, then the session;
-    where a remembered Livy address stopped answering, it is found once more."""
+    """One connect: the cluster and the role (EMR's and the roles files' word on them), then the
+    engine's start, then proof that the session answers, then its registration."""
 
     def __init__(self, request: ConnectRequest, progress: Progress,
                  warn: Callable[[str], None]) -> None:
@@ -166,46 +164,21 @@ class _ConnectFlow:
         account = _cluster_account(self.cluster, caller)
         self.choices = catalog.account(account) if catalog else None
         self.role = _pick_role(request.role_arn, account, self.choices, warn)
-        self.credentials = LivyCredentials(
-            lambda: self.emr.session_credentials(request.cluster_id, self.role))
+        self.name = request.name or SessionName(self.role.name, "the role name (give --name)")
 
-    def run(self, make_room: Callable[[str], None], shell: Any) -> tuple[str, LivyHandle]:
-        """The session's name and its Livy session; ``make_room(name)`` deletes an older
-        session of that name once everything before the start has worked."""
-        request = self.request
-        name = request.name or SessionName(self.role.name, "the role name (give --name)")
-        self.credentials.label = f"session {name} on {request.cluster_id}"
-        self.credentials.deadline = self.deadline
+    def run(self, make_room: Callable[[], None], shell: Any) -> EngineSession:
+        """The registered session; ``make_room()`` deletes an older session of this name,
+        called by the engine once everything before the start has worked."""
+        plan = StartPlan(self.request, self.name, self.emr, self.cluster, self.role,
+                         self.choices, self.deadline, shell, self.progress, self.warn, make_room)
+        session = ENGINES[self.request.engine]().start(plan)
         try:
-            trust = livy_trust(request.ca_bundle, request.no_verify,
-                               _account_ca(self.choices) if self.choices else None)
-            wanted = _livy_request(request, self.choices)
-            self.credentials.for_request()
-            endpoint = find_livy(self.emr, self.cluster, trust, wanted)
-            make_room(name)
-            try:
-                return name, self._start(shell, name, endpoint, trust)
-            except LivyUnreachable:
-                forget(request.cluster_id)
-                if not endpoint.remembered:
-                    raise
-            endpoint = find_livy(self.emr, self.cluster, trust, wanted)
-            return name, self._start(shell, name, endpoint, trust)
-        finally:
-            self.credentials.deadline = None
-
-    def _start(self, shell: Any, name: str, endpoint: LivyEndpoint,
-               trust: LivyTrust) -> LivyHandle:
-        request = self.request
-        if endpoint.insecure_http:
-            self.warn(f"Livy at {endpoint.url} speaks plain HTTP: the Livy login and every "
-                      "statement cross the network readable (--allow-insecure-http). Enable "
-                      "TLS for Livy on this cluster.")
-        if request.no_verify:
-            allow_unverified(endpoint.url)
-        target = LivyTarget(endpoint.url, trust.verify, request.language, request.config,
-                            self.deadline, request.timeout, endpoint.insecure_http)
-        return open_session(shell, name, target, self.credentials, self.progress)
+            session.statement(READY_CHECK, self.deadline)
+            session.register()
+        except BaseException:
+            session.close()
+            raise
+        return session
 
 
 def _load_catalog(request: ConnectRequest,
@@ -276,18 +249,3 @@ def _pick_role(given: RoleArn | None, account: AccountId, choices: AccountChoice
         warn(f"{given} is not listed for account {account} in your roles files; trying it "
              "anyway (IAM decides).")
     return given
-
-
-def _account_ca(choices: AccountChoices) -> tuple[str, str] | None:
-    if choices.ca_bundle is None:
-        return None
-    path, source = choices.ca_bundle
-    return str(Path(path).expanduser()), f"the ca_bundle of account {choices.account} in {source}"
-
-
-def _livy_request(request: ConnectRequest, choices: AccountChoices | None) -> LivyRequest:
-    listed = choices.livy_urls.get(request.cluster_id) if choices else None
-    if request.livy_url is None and listed is not None:
-        return LivyRequest(listed[0], f"the livy_url of cluster {request.cluster_id} in "
-                           f"{listed[1]}", request.allow_insecure_http)
-    return LivyRequest(request.livy_url, "--livy-url", request.allow_insecure_http)

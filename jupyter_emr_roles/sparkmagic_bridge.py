@@ -1,4 +1,4 @@
-"""The one module that imports sparkmagic: a Livy session under a runtime role, handed to sparkmagic.
+"""The one module that imports sparkmagic: the Livy engine's sessions, handed to sparkmagic.
 
 The session is created through the session manager of the sparkmagic magics
 already living in the IPython shell (``%%spark``, ``%%sql``, ``%spark info``,
@@ -13,9 +13,8 @@ those magics see it and clean it up like one of their own. What differs from
   the request again while a fresh login propagates or a renewed one is tried;
 - TLS is verified against Livy's own CA bundle, always given as a path
   (requests lets ``REQUESTS_CA_BUNDLE`` replace ``verify=True``, never a path);
-- the start is ours: progress while Livy starts the session, one deadline of the
-  user's choosing for all of it, and a statement that must evaluate before
-  success is said;
+- the start is ours: progress while Livy starts the session, and one deadline
+  of the user's choosing for all of it, the first statement included;
 - the heartbeat thread stops at once when the session is deleted (sparkmagic's
   sleeps out its refresh interval first, so every delete took up to 30 s).
 """
@@ -29,6 +28,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -44,6 +44,7 @@ from sparkmagic.magics.sparkmagicsbase import SparkMagicBase
 from urllib3.exceptions import InsecureRequestWarning
 
 from .credentials import LivyCredentials, LivyLogin
+from .engine import GONE, Progress
 from .errors import LivyError, LivyUnreachable
 from .polling import next_poll
 
@@ -58,9 +59,6 @@ _REJECTED = (401, 403)
 _PROBE_TIMEOUT = 15
 _LOG_TAIL = 15
 _STATEMENT_DONE = ("available", "error", "cancelled")
-
-
-Progress = Callable[[float, str], None]
 
 
 def _keep_other_loggers() -> None:
@@ -137,9 +135,6 @@ class LivyAuth(Authenticator):
         return f"LivyAuth(url={self.url!r}, credentials={self.credentials!r})"
 
 
-GONE = "gone"
-
-
 def livy_state(session: LivySession) -> str:
     """The session's state as Livy says it now, ``gone`` when Livy no longer knows it (deleted
     behind our back, or forgotten after it died)."""
@@ -208,76 +203,11 @@ def _registered_spark_magics(shell: Any) -> Any:
                  if isinstance(magics, SparkMagicBase)), None)
 
 
-class LivyHandle:
-    """A Livy session registered with sparkmagic under a name.
-
-    sparkmagic's session manager is the registry of record: ``%spark delete`` and
-    ``%spark cleanup`` remove sessions from it without telling us, so a handle asks it
-    whether it is still there rather than keeping its own word for it."""
-
-    GONE = GONE
-
-    def __init__(self, magics: Any, name: str, session: LivySession) -> None:
-        self._magics = magics
-        self.name = name
-        self.session = session
-        self.livy_id: int = session.id
-
-    def watch(self, on_change: Callable[[], None]) -> None:
-        """Call ``on_change`` whenever the heartbeat sees the session's state change."""
-        heartbeat = self.session._heartbeat_thread
-        if isinstance(heartbeat, _Heartbeat):
-            heartbeat.on_change = on_change
-
-    @property
-    def last_state(self) -> str:
-        """The state Livy last reported (by a heartbeat or a request): no request is made."""
-        return str(self.session.status)
-
-    def registered(self) -> bool:
-        """Whether sparkmagic still holds this session under its name."""
-        return self._manager().sessions.get(self.name) is self.session
-
-    def state(self) -> str:
-        """Livy's state of the session, asked now; ``gone`` when Livy no longer knows it."""
-        try:
-            self.session.status = livy_state(self.session)
-        except (LivyClientLibException, requests.RequestException) as exc:
-            log.debug("could not refresh Livy session %s: %s", self.livy_id, exc)
-            return f"unknown ({type(exc).__name__})"
-        return self.session.status
-
-    def links(self) -> dict[str, str]:
-        """Spark UI and driver log URLs, when Livy reports them."""
-        try:
-            info = self.session.http_client.get_session(self.livy_id).get("appInfo") or {}
-        except (LivyClientLibException, requests.RequestException):
-            return {}
-        return {label: info[key] for label, key in (("Spark UI", "sparkUiUrl"),
-                                                    ("driver log", "driverLogUrl")) if info.get(key)}
-
-    def forget(self) -> None:
-        """Take the session out of sparkmagic (Livy has it no more); safe to call twice."""
-        if self.registered():
-            del self._manager().sessions[self.name]
-        if getattr(self._magics, "session_name", None) == self.name:
-            self._magics.session_started = False
-        self.session._stop_heartbeat_thread()
-
-    def close(self) -> None:
-        """Delete the Livy session and forget it in sparkmagic; safe to call twice."""
-        self.forget()
-        _delete_quietly(self.session)
-
-    def _manager(self) -> Any:
-        return self._magics.spark_controller.session_manager
-
-
 @dataclass(frozen=True)
 class LivyTarget:
     """Where and how to start a session: Livy's URL, what verifies its certificate (a path, or
     False), whether plain HTTP was the user's explicit choice, the session's language and
-    settings, and the monotonic deadline of the whole connect."""
+    settings, and the monotonic deadline of the whole connect and its length in seconds."""
 
     url: str
     verify: str | bool
@@ -288,9 +218,105 @@ class LivyTarget:
     insecure_http: bool = False
 
 
-def open_session(shell: Any, name: str, target: LivyTarget, credentials: LivyCredentials,
-                 progress: Progress) -> LivyHandle:
-    """Start a Livy session, wait until a statement runs in it, and register it with sparkmagic.
+class LivyHandle:
+    """A Livy session, seen through sparkmagic: the engine session of the Livy engine.
+
+    sparkmagic's session manager is the registry of record once the session is registered:
+    ``%spark delete`` and ``%spark cleanup`` remove sessions from it without telling us, so a
+    handle asks it whether it is still there rather than keeping its own word for it."""
+
+    kind = "Livy"
+
+    def __init__(self, magics: Any, name: str, session: LivySession, target: LivyTarget,
+                 credentials: LivyCredentials) -> None:
+        self._magics = magics
+        self._target = target
+        self._credentials = credentials
+        self.name = name
+        self.session = session
+        self.id: int = session.id
+
+    @property
+    def last_state(self) -> str:
+        return str(self.session.status)
+
+    @property
+    def credentials_expire(self) -> datetime | None:
+        return self._credentials.expires_at
+
+    def watch(self, on_change: Callable[[], None]) -> None:
+        heartbeat = self.session._heartbeat_thread
+        if isinstance(heartbeat, _Heartbeat):
+            heartbeat.on_change = on_change
+        self._credentials.on_renewed = on_change
+
+    def state(self) -> str:
+        try:
+            self.session.status = livy_state(self.session)
+        except (LivyClientLibException, requests.RequestException) as exc:
+            log.debug("could not refresh Livy session %s: %s", self.id, exc)
+            return f"unknown ({type(exc).__name__})"
+        return self.session.status
+
+    def statement(self, code: str, deadline: float) -> str:
+        """Polled here rather than with sparkmagic's Command, whose first poll waits 0.2 s."""
+        http, session = self.session.http_client, self.session
+        started = time.monotonic()
+        statement = _livy(f"running `{code}` in Livy session {self.id}",
+                          lambda: http.post_statement(session.id, {"code": code}))
+        while statement.get("state") not in _STATEMENT_DONE:
+            _check_deadline(session, deadline, f"Livy session {self.id} started, but its "
+                            f"statement `{code}` did not finish within "
+                            f"{self._target.timeout:g} s", "may be busy")
+            time.sleep(next_poll(time.monotonic() - started))
+            statement = _livy(f"polling a statement of Livy session {self.id}",
+                              lambda: http.get_statement(session.id, statement["id"]))
+        output = statement.get("output") or {}
+        if output.get("status") != "ok":
+            reason = f"{output.get('ename', statement.get('state'))}: {output.get('evalue', '')}"
+            raise LivyError(f"Livy session {self.id} started but `{code}` does not evaluate in "
+                            f"it ({reason[:300]}). The end of its log: {_log_tail(session)}")
+        return str((output.get("data") or {}).get("text/plain", ""))
+
+    def links(self) -> dict[str, str]:
+        """Spark UI and driver log URLs, when Livy reports them."""
+        try:
+            info = self.session.http_client.get_session(self.id).get("appInfo") or {}
+        except (LivyClientLibException, requests.RequestException):
+            return {}
+        return {label: info[key] for label, key in (("Spark UI", "sparkUiUrl"),
+                                                    ("driver log", "driverLogUrl")) if info.get(key)}
+
+    def register(self) -> None:
+        """Into sparkmagic's session manager; in a wrapper kernel it also becomes the kernel's
+        session, so plain cells run in it."""
+        self.session.sql_context_variable_name = "spark"
+        self._manager().add_session(self.name, self.session)
+        if hasattr(self._magics, "session_started"):
+            self._magics.session_name = self.name
+            self._magics.session_started = True
+
+    def registered(self) -> bool:
+        return self._manager().sessions.get(self.name) is self.session
+
+    def forget(self) -> None:
+        if self.registered():
+            del self._manager().sessions[self.name]
+        if getattr(self._magics, "session_name", None) == self.name:
+            self._magics.session_started = False
+        self.session._stop_heartbeat_thread()
+
+    def close(self) -> None:
+        self.forget()
+        _delete_quietly(self.session)
+
+    def _manager(self) -> Any:
+        return self._magics.spark_controller.session_manager
+
+
+def start_session(shell: Any, name: str, target: LivyTarget, credentials: LivyCredentials,
+                  progress: Progress) -> LivyHandle:
+    """Start a Livy session and wait until it is idle; registering it is the caller's next step.
 
     On any failure after Livy created the session, the session is deleted again."""
     if urlsplit(target.url).scheme != "https" and not target.insecure_http:
@@ -310,12 +336,10 @@ def open_session(shell: Any, name: str, target: LivyTarget, credentials: LivyCre
         raise
     try:
         _wait_until_idle(session, target, progress)
-        _check_it_answers(session, target)
-        _register(magics, name, session)
     except BaseException:
         _delete_quietly(session)
         raise
-    return LivyHandle(magics, name, session)
+    return LivyHandle(magics, name, session, target, credentials)
 
 
 def allow_unverified(url: str) -> None:
@@ -412,22 +436,22 @@ def _wait_until_idle(session: LivySession, target: LivyTarget, progress: Progres
     started = time.monotonic()
     while True:
         _livy(f"polling Livy session {session.id}", session.refresh_status_and_info)
-        progress(time.monotonic() - started, session.status)
+        progress(time.monotonic() - started, f"Livy session {session.status}")
         if session.status == constants.IDLE_SESSION_STATUS:
             return
         if session.status in constants.FINAL_STATUS:
             raise LivyError(f"Livy session {session.id} ended as '{session.status}' while "
                             f"starting. The end of its log: {_log_tail(session)}")
-        _check_deadline(session, target, f"Livy session {session.id} was still "
+        _check_deadline(session, target.deadline, f"Livy session {session.id} was still "
                         f"'{session.status}' after {target.timeout:g} s",
                         "may be short of resources (YARN queue full)")
         time.sleep(next_poll(time.monotonic() - started))
 
 
-def _check_deadline(session: LivySession, target: LivyTarget, stuck: str, cause: str) -> None:
+def _check_deadline(session: LivySession, deadline: float, stuck: str, cause: str) -> None:
     """Past the connect's deadline: one paragraph with what was stuck, its likely cause and the
-    end of the session's log (the caller deletes the session)."""
-    if time.monotonic() > target.deadline:
+    end of the session's log (the connect deletes the session)."""
+    if time.monotonic() > deadline:
         raise LivyError(f"{stuck}, so the session was deleted. The cluster {cause}; try again "
                         f"with a longer --timeout. The end of its log: {_log_tail(session)}")
 
@@ -438,41 +462,6 @@ def _log_tail(session: LivySession) -> str:
     except (LivyClientLibException, requests.RequestException, KeyError):
         lines = session.session_info.splitlines()
     return " | ".join(line.strip() for line in lines[-_LOG_TAIL:] if line.strip()) or "(empty)"
-
-
-def _check_it_answers(session: LivySession, target: LivyTarget) -> None:
-    """A session is ready when ``spark`` evaluates in it, the check sparkmagic makes too,
-    within the same deadline as the rest of the connect.
-
-    Polled here rather than with sparkmagic's Command, whose first poll waits 0.2 s."""
-    http = session.http_client
-    started = time.monotonic()
-    statement = _livy(f"running a first statement in Livy session {session.id}",
-                      lambda: http.post_statement(session.id, {"code": "spark"}))
-    while True:
-        if statement.get("state") in _STATEMENT_DONE:
-            break
-        _check_deadline(session, target, f"Livy session {session.id} started, but its first "
-                        f"statement (`spark`) did not finish within {target.timeout:g} s",
-                        "may be busy")
-        time.sleep(next_poll(time.monotonic() - started))
-        statement = _livy(f"polling the first statement of Livy session {session.id}",
-                          lambda: http.get_statement(session.id, statement["id"]))
-    output = statement.get("output") or {}
-    if output.get("status") != "ok":
-        reason = f"{output.get('ename', statement.get('state'))}: {output.get('evalue', '')}"
-        raise LivyError(f"Livy session {session.id} started but `spark` does not evaluate in "
-                        f"it ({reason[:300]}). The end of its log: {_log_tail(session)}")
-    session.sql_context_variable_name = "spark"
-
-
-def _register(magics: Any, name: str, session: LivySession) -> None:
-    """Into sparkmagic's session manager; in a wrapper kernel it also becomes the kernel's
-    session, so plain cells run in it."""
-    magics.spark_controller.session_manager.add_session(name, session)
-    if hasattr(magics, "session_started"):
-        magics.session_name = name
-        magics.session_started = True
 
 
 def _delete_quietly(session: LivySession) -> None:

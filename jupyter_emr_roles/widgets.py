@@ -205,7 +205,7 @@ class Picker:
         progress = _output_progress(self.output, connecting(request.who(), request.cluster_id))
         connection = self._connections.connect(request, progress, self._warn)
         progress.done(connected_line(connection))
-        links = connection.livy.links()
+        links = connection.links()
         if links:
             self.output.outputs += (_links(links),)
         self.output.outputs += (_stream(f"Run cells in it with %%spark -s {connection.name}"),)

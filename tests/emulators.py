@@ -74,6 +74,17 @@ class RunningEmulator:
                 return
             time.sleep(0.05)
 
+    def delete_session(self, cluster_id: str, livy_id: int, role_arn: str) -> None:
+        """Delete a Livy session behind a notebook's back: same role, same caller, a login of
+        its own."""
+        login = self.client("emr").get_cluster_session_credentials(
+            ClusterId=cluster_id, ExecutionRoleArn=role_arn)["Credentials"]["UsernamePassword"]
+        url = self.livy_url(cluster_id)
+        self.propagated(url, login["Username"], login["Password"])
+        response = requests.delete(f"{url}/sessions/{livy_id}", verify=self.livy_ca, timeout=30,
+                                   auth=(login["Username"], login["Password"]))
+        assert response.status_code == 200, response.text
+
     def cluster_ids(self) -> dict[str, str]:
         """Cluster IDs by name, in every state the default world has (terminated included)."""
         pages = self.client("emr").get_paginator("list_clusters").paginate(

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from demo_world import (
     ACCOUNT,
     ELECTRONICS,
@@ -46,6 +45,8 @@ def test_load_ext_makes_no_network_call_and_imports_neither_boto3_nor_sparkmagic
     assert loaded.strip() == "[]", loaded
     help_text = kernel.ok("print(get_ipython().find_line_magic('connect').__doc__)")
     assert "--cluster-id" in help_text and "--ca-bundle" in help_text, help_text
+    assert "`%%spark -s NAME`" in help_text and "for %%sql cells" in help_text, \
+        "the help names the cell magics, not sparkmagic's line magic %spark"
 
 
 def test_default_role_then_a_second_role_each_with_its_own_identity(
@@ -183,12 +184,12 @@ def test_the_roles_file_gives_the_accounts_livy_ca(
 SECRETS_FILE = "secrets.json"
 PEEK_LIVY_LOGINS = (
     "magics = get_ipython().magics_manager.registry['EmrRolesMagics']\n"
-    "logins = [c.credentials.for_request() for c in magics.connections._by_name.values()]\n"
+    "logins = [c.session._credentials.for_request() for c in magics.connections._by_name.values()]\n"
     "secrets = [[l.username, l.password] for l in logins]\n")
 # The access role's session token sits in the boto3 client the credentials object calls.
 PEEK_SESSION_TOKENS = (
     "emrs = [cell.cell_contents.emr for c in magics.connections._by_name.values()\n"
-    "        for cell in c.credentials._fetch.__closure__\n"
+    "        for cell in c.session._credentials._fetch.__closure__\n"
     "        if hasattr(cell.cell_contents, 'emr')]\n"
     "tokens = [emr.client._request_signer._credentials.get_frozen_credentials().token\n"
     "          for emr in emrs]\n")
@@ -341,17 +342,6 @@ def status_names(kernel: NotebookKernel) -> list[str]:
     return sorted(row["name"] for row in json.loads(shown.strip().splitlines()[-1]))
 
 
-def kill_on_livy(emulator: RunningEmulator, cluster_id: str, livy_id: int) -> None:
-    """Delete a session behind the notebook's back: same role, same caller, another login."""
-    login = emulator.client("emr").get_cluster_session_credentials(
-        ClusterId=cluster_id, ExecutionRoleArn=SALES)["Credentials"]["UsernamePassword"]
-    url = emulator.livy_url(cluster_id)
-    emulator.propagated(url, login["Username"], login["Password"])
-    response = requests.delete(f"{url}/sessions/{livy_id}", verify=emulator.livy_ca, timeout=30,
-                               auth=(login["Username"], login["Password"]))
-    assert response.status_code == 200, response.text
-
-
 def test_every_view_agrees_with_livy_after_spark_delete_a_kill_and_cleanup(
         emulator: RunningEmulator, clusters: dict[str, str],
         notebook: Callable[..., NotebookKernel]) -> None:
@@ -362,7 +352,7 @@ def test_every_view_agrees_with_livy_after_spark_delete_a_kill_and_cleanup(
                            cluster, name) for name in ("one", "two", "three", "four")}
     kernel.ok("%spark delete -s one")
     assert status_names(kernel) == ["four", "three", "two"]
-    kill_on_livy(emulator, cluster, ids["two"])
+    emulator.delete_session(cluster, ids["two"], SALES)
     text = kernel.ok("%emr_sessions")  # asks Livy now (the status bar learns at a heartbeat)
     assert "three" in text and "two" not in text and "one" not in text
     assert status_names(kernel) == ["four", "three"]

@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from demo_world import SALES
 from emulators import RunningEmulator
 from kernels import NotebookKernel
-from test_connect_magic import kill_on_livy
 
 TARGET = "jupyter-emr-roles.connections"
 
@@ -72,9 +72,9 @@ def test_a_session_gone_on_livys_side_is_pushed_by_the_heartbeat(
     kernel = notebook(emulator, heartbeat_seconds=1)
     cell(kernel, "%load_ext jupyter_emr_roles")
     connected = cell(kernel, f"%connect --cluster-id {cluster} --name doomed")
-    livy_id = next(row["livy_id"] for m in connected if m["header"]["msg_type"] == "comm_msg"
+    livy_id = next(row["session_id"] for m in connected if m["header"]["msg_type"] == "comm_msg"
                    for row in m["content"]["data"].get("connections", []))
-    kill_on_livy(emulator, cluster, livy_id)
+    emulator.delete_session(cluster, livy_id, SALES)
     deadline = time.monotonic() + 10
     seen: list[dict[str, Any]] = []
     while time.monotonic() < deadline and [[]] != pushed(seen)[-1:]:

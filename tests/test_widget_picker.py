@@ -161,7 +161,7 @@ def test_picker_pages_clusters_and_connects_the_chosen_role_as_connect_does(
     # The test's own peek at the Livy login, written outside every folder the kernel uses.
     peek = tmp_path / "livy-login.json"
     kernel.ok("import json\nmagics = get_ipython().magics_manager.registry['EmrRolesMagics']\n"
-              "login = magics.connections._by_name['picked'].credentials.for_request()\n"
+              "login = magics.connections._by_name['picked'].session._credentials.for_request()\n"
               f"open({str(peek)!r}, 'w').write(json.dumps([login.username, login.password]))")
     user, password = json.loads(peek.read_text())
     secrets = [password, base64.b64encode(f"{user}:{password}".encode()).decode(), user,

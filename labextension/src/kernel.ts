@@ -26,7 +26,9 @@ export interface IConnectionRow {
   cluster_name: string;
   role: string;
   language: string;
-  livy_id: number;
+  /** What runs the session ("Livy"), and its id there. */
+  engine: string;
+  session_id: number | string;
   state: string;
   credentials_expire?: string;
 }

@@ -26,7 +26,7 @@ export function statusText(rows: IConnectionRow[], labels: Map<string, string>):
   return `EMR: ${parts.join(' · ')}`;
 }
 
-/** The tooltip: every session with its name, cluster ID, role ARN and Livy session. */
+/** The tooltip: every session with its name, cluster ID, role ARN and engine session. */
 export function statusTitle(rows: IConnectionRow[]): string {
   if (!rows.length) {
     return 'This notebook has no EMR session. Use the EMR button in the notebook toolbar to connect.';
@@ -34,8 +34,8 @@ export function statusTitle(rows: IConnectionRow[]): string {
   return rows
     .map(
       row =>
-        `${row.name}: ${row.language} session ${row.livy_id} on ${row.cluster_name} ` +
-        `(${row.cluster}) as ${row.role}, ${row.state}`
+        `${row.name}: ${row.language} ${row.engine} session ${row.session_id} ` +
+        `on ${row.cluster_name} (${row.cluster}) as ${row.role}, ${row.state}`
     )
     .join('\n');
 }

@@ -25,7 +25,7 @@ CONNECT_TIMEOUT = 120_000  # ms: the kernel imports boto3 and sparkmagic, Livy s
 CELL_TIMEOUT = 60_000
 PEEK_LIVY_LOGINS = (
     "import json\nmagics = get_ipython().magics_manager.registry['EmrRolesMagics']\n"
-    "logins = [c.credentials.for_request() for c in magics.connections._by_name.values()]\n"
+    "logins = [c.session._credentials.for_request() for c in magics.connections._by_name.values()]\n"
     "open({path!r}, 'w').write(json.dumps([[l.username, l.password] for l in logins]))")
 
 

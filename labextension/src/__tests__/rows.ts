@@ -7,6 +7,7 @@ export const ROW: IConnectionRow = {
   cluster_name: 'shared-analytics',
   role: 'arn:aws:iam::123456789012:role/sales-data-access',
   language: 'python',
-  livy_id: 3,
+  engine: 'Livy',
+  session_id: 3,
   state: 'idle'
 };

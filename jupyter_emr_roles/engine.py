@@ -1,0 +1,105 @@
+"""What a connect needs of whatever runs the Spark session: the engine interface.
+
+Livy through sparkmagic is the first engine (``livy_engine.py``); EMR's own
+Spark Connect sessions are the next. The connect flow (``sessions.py``) finds
+the cluster and the role, then hands an engine a :class:`StartPlan`; the
+engine starts a session, and the flow proves it answers (a session is ready
+when ``spark`` evaluates in it, whatever runs it) and registers it. The
+registry and the faces use a session only through :class:`EngineSession`, so a
+new engine is one new module and one entry in ``sessions.ENGINES``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .connect_request import ConnectRequest
+from .identifiers import RoleArn, SessionName
+
+if TYPE_CHECKING:
+    from .aws import Emr
+    from .roles import AccountChoices
+
+# How long a connect has been waiting, and what it waits for ("Livy session starting").
+Progress = Callable[[float, str], None]
+
+# The statement that proves a session answers: sparkmagic makes the same check.
+READY_CHECK = "spark"
+# The state of a session its engine no longer knows (deleted behind our back, or forgotten
+# after it died).
+GONE = "gone"
+
+
+@dataclass(frozen=True)
+class StartPlan:
+    """Everything an engine gets to start one session: the request as the user gave it, what
+    the connect flow decided (name, cluster, role, the roles files' settings for the cluster's
+    account), the monotonic deadline of the whole connect, and how to report.
+
+    ``make_room()`` deletes an older session of the same name: an engine calls it once
+    everything before starting the session has worked, so a failed connect keeps the old one."""
+
+    request: ConnectRequest
+    name: SessionName
+    emr: Emr
+    cluster: dict[str, Any]
+    role: RoleArn
+    account: AccountChoices | None
+    deadline: float
+    shell: Any
+    progress: Progress
+    warn: Callable[[str], None]
+    make_room: Callable[[], None]
+
+
+class EngineSession(Protocol):
+    """One started session as the connect flow, the registry and the faces use it.
+
+    ``kind`` is what people call the session and its id ("Livy": "Livy session 3")."""
+
+    kind: str
+    id: int | str
+
+    @property
+    def last_state(self) -> str:
+        """The state last seen (by a heartbeat or a request): no request is made."""
+
+    @property
+    def credentials_expire(self) -> datetime | None:
+        """When the login the session uses now runs out (renewed before it does)."""
+
+    def state(self) -> str:
+        """The state, asked now; :data:`GONE` when the engine no longer knows the session."""
+
+    def statement(self, code: str, deadline: float) -> str:
+        """Run ``code`` and return its text output by the monotonic ``deadline``; an error or
+        a late statement is one paragraph (an EmrRolesError)."""
+
+    def links(self) -> dict[str, str]:
+        """Pages a person may open (Spark UI, driver log), by label; empty when none."""
+
+    def register(self) -> None:
+        """Make the session usable from cells (``%%spark -s NAME``) under its name."""
+
+    def registered(self) -> bool:
+        """Whether cells can still reach it: another tool may have deleted it."""
+
+    def watch(self, on_change: Callable[[], None]) -> None:
+        """Call ``on_change``, from any thread, when the state changes or the login renews."""
+
+    def forget(self) -> None:
+        """Stop using a session the engine no longer has; safe to call twice."""
+
+    def close(self) -> None:
+        """Delete the session and forget it; safe to call twice."""
+
+
+class Engine(Protocol):
+    """Starts sessions of one kind."""
+
+    def start(self, plan: StartPlan) -> EngineSession:
+        """A session started as ``plan`` says, ready for statements but not yet registered;
+        nothing is left running when this raises."""

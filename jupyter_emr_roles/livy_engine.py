@@ -1,0 +1,76 @@
+"""The Livy engine: a session on the cluster's Livy, logged in with GetClusterSessionCredentials.
+
+The first login is asked for before Livy is looked for, so EMR's own checks of
+the role come first and EMR propagates the login while the probe runs. Livy is
+found by the one URL rule (``livy_endpoint.py``) and trusted by Livy's own CA
+(``livy_tls.py``); where a remembered address stopped answering, it is found
+once more. sparkmagic runs the session from there (``sparkmagic_bridge.py``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .credentials import LivyCredentials
+from .engine import StartPlan
+from .errors import LivyUnreachable
+from .livy_endpoint import LivyEndpoint, LivyRequest, find_livy, forget
+from .livy_tls import LivyTrust, livy_trust
+from .roles import AccountChoices
+from .sparkmagic_bridge import LivyHandle, LivyTarget, allow_unverified, start_session
+
+
+class LivyEngine:
+    """Livy sessions through sparkmagic, as the runtime role."""
+
+    def start(self, plan: StartPlan) -> LivyHandle:
+        request, cluster_id = plan.request, plan.request.cluster_id
+        credentials = LivyCredentials(lambda: plan.emr.session_credentials(cluster_id, plan.role))
+        credentials.label = f"session {plan.name} on {cluster_id}"
+        credentials.deadline = plan.deadline
+        try:
+            trust = livy_trust(request.ca_bundle, request.no_verify, _account_ca(plan.account))
+            wanted = _livy_request(plan)
+            credentials.for_request()
+            endpoint = find_livy(plan.emr, plan.cluster, trust, wanted)
+            plan.make_room()
+            try:
+                return _start(plan, endpoint, trust, credentials)
+            except LivyUnreachable:
+                forget(cluster_id)
+                if not endpoint.remembered:
+                    raise
+            endpoint = find_livy(plan.emr, plan.cluster, trust, wanted)
+            return _start(plan, endpoint, trust, credentials)
+        finally:
+            credentials.deadline = None
+
+
+def _start(plan: StartPlan, endpoint: LivyEndpoint, trust: LivyTrust,
+           credentials: LivyCredentials) -> LivyHandle:
+    request = plan.request
+    if endpoint.insecure_http:
+        plan.warn(f"Livy at {endpoint.url} speaks plain HTTP: the Livy login and every "
+                  "statement cross the network readable (--allow-insecure-http). Enable TLS for "
+                  "Livy on this cluster.")
+    if request.no_verify:
+        allow_unverified(endpoint.url)
+    target = LivyTarget(endpoint.url, trust.verify, request.language, request.config,
+                        plan.deadline, request.timeout, endpoint.insecure_http)
+    return start_session(plan.shell, plan.name, target, credentials, plan.progress)
+
+
+def _account_ca(account: AccountChoices | None) -> tuple[str, str] | None:
+    if account is None or account.ca_bundle is None:
+        return None
+    path, source = account.ca_bundle
+    return str(Path(path).expanduser()), f"the ca_bundle of account {account.account} in {source}"
+
+
+def _livy_request(plan: StartPlan) -> LivyRequest:
+    request = plan.request
+    listed = plan.account.livy_urls.get(request.cluster_id) if plan.account else None
+    if request.livy_url is None and listed is not None:
+        return LivyRequest(listed[0], f"the livy_url of cluster {request.cluster_id} in "
+                           f"{listed[1]}", request.allow_insecure_http)
+    return LivyRequest(request.livy_url, "--livy-url", request.allow_insecure_http)

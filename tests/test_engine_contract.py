@@ -1,0 +1,113 @@
+"""Every engine keeps the contract the connect flow, the registry and the faces rely on.
+
+Run for each engine ``--engine`` offers, in a real kernel against the emulator: a
+new engine (EMR's Spark Connect sessions) gets this test by being listed. The
+session is opened by ``%connect`` and used only through ``engine.EngineSession``;
+what is open on the cluster is read from the emulator, never from our objects.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from demo_world import SALES
+from emulators import RunningEmulator
+from kernels import NotebookKernel, connected
+
+import jupyter_emr_roles
+from jupyter_emr_roles import sessions
+from jupyter_emr_roles.connect_request import ENGINES
+
+PACKAGE = Path(jupyter_emr_roles.__file__).parent
+# The faces: what a person touches. They reach an engine through sessions.py alone.
+FACES = ("magics", "widgets", "reporting", "status_push", "server", "cli")
+ENGINE_MODULES = {"sparkmagic_bridge", "livy_engine", "livy_endpoint", "livy_tls", "credentials"}
+
+# The first cell: everything a live session answers, then a watch for what comes next.
+LIVE = """
+import json, time
+from jupyter_emr_roles.errors import EmrRolesError
+magics = get_ipython().magics_manager.registry['EmrRolesMagics']
+session = next(c for c in magics.connections._by_name.values() if c.name == 'contract').session
+changes = []
+session.watch(lambda: changes.append(session.last_state))
+seen = {'kind': session.kind, 'id': session.id, 'registered': session.registered(),
+        'state': session.state(), 'links': session.links(),
+        'expires_later': session.credentials_expire.timestamp() > time.time(),
+        'two': session.statement('1 + 1', time.monotonic() + 60)}
+try:
+    session.statement('1 / 0', time.monotonic() + 60)
+except EmrRolesError as exc:
+    seen['error'] = str(exc)
+print(json.dumps(seen))
+"""
+# The second cell, once the session was deleted behind the kernel's back.
+AFTER_DELETE = """
+deadline = time.monotonic() + 10
+while not changes and time.monotonic() < deadline:
+    time.sleep(0.05)
+seen = {'changes': changes, 'state': session.state(), 'still_registered': session.registered()}
+session.forget()
+session.close()
+session.close()
+seen['registered_after'] = session.registered()
+print(json.dumps(seen))
+"""
+
+
+def _last_json(output: str) -> dict:
+    return json.loads(output.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINES))
+def test_the_engine_session_keeps_its_contract(
+        engine: str, emulator: RunningEmulator, clusters: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    cluster = clusters["shared-analytics"]
+    kernel = notebook(emulator)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    session_id = connected(kernel.ok(f"%connect --cluster-id {cluster} --name contract "
+                                     f"--engine {engine}"), SALES, cluster, "contract")
+    assert "42" in kernel.ok("%%spark -s contract\nprint(6 * 7)"), "register() reaches cells"
+    live = _last_json(kernel.ok(LIVE))
+    assert live["kind"] and live["id"] == session_id and live["registered"]
+    assert live["state"] == "idle" and live["expires_later"] and isinstance(live["links"], dict)
+    assert live["two"].strip() == "2"
+    assert "ZeroDivisionError" in live["error"] and "\n" not in live["error"].strip()
+    emulator.delete_session(cluster, session_id, SALES)
+    gone = _last_json(kernel.ok(AFTER_DELETE))
+    assert gone["changes"], "watch() hears the change the deletion makes (at a heartbeat)"
+    assert gone["state"] == "gone" and gone["still_registered"] is True
+    assert gone["registered_after"] is False
+    assert not [s for s in emulator.open_sessions(cluster) if s["id"] == session_id]
+
+
+def test_every_engine_offered_has_an_implementation() -> None:
+    assert set(sessions.ENGINES) == set(ENGINES)
+
+
+def _imported(module: Path) -> set[str]:
+    """The package's modules ``module`` imports, by their last name."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.level or "jupyter_emr_roles" in
+                                                 (node.module or "")):
+            names.update((node.module or "").split("."))
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.Import):
+            names.update(part for alias in node.names for part in alias.name.split("."))
+    return names
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_no_face_knows_an_engine(face: str) -> None:
+    files = [PACKAGE / f"{face}.py"] if (PACKAGE / f"{face}.py").exists() else \
+        sorted((PACKAGE / face).rglob("*.py"))
+    assert files
+    for path in files:
+        known = _imported(path) & ENGINE_MODULES
+        assert not known, f"{path.relative_to(PACKAGE)} imports {known}: go through sessions.py"
