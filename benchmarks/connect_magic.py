@@ -2,7 +2,7 @@
 strict emulator: two names for the primary, AWS over HTTPS, propagating credentials).
 
     python benchmarks/connect_magic.py [--repeat 3] [--statements 20] [--propagation 0 1.3 2.7]
-                                       [--start-delay 0 0.37]
+                                       [--start-delay 0 0.37] [--other-propagation 0 0.9]
 
 - ``%connect`` wall time against the same calls made bare, on emulators whose Livy accepts
   a new login after each of the ``--propagation`` delays and starts sessions after each of
@@ -11,7 +11,9 @@ strict emulator: two names for the primary, AWS over HTTPS, propagating credenti
   (the least any client can wait), POST /sessions, polling until idle, and ``spark`` as a
   first statement (goal: at most 1.15x); on both sides the client is warm and the delete of
   the previous session is outside the timing. The Livy URL (ListInstances, the TLS handshakes) is
-  found once per kernel, so both sides find it before the timing starts.
+  found once per kernel, so both sides find it before the timing starts. The same again on
+  ``benchmarks/other_livy.py``, a Livy-compatible server that shares no code with the
+  emulator and keeps a timing of its own, given to ``%connect`` as ``--livy-url``.
 - ``%load_ext jupyter_emr_roles`` in a fresh process against ``import
   sparkmagic.magics.remotesparkmagics`` in a fresh process (goal: at most 0.5x).
 - A ``%%spark`` cell through our session against one through a plain
@@ -36,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import boto3
@@ -51,6 +53,9 @@ SPARKMAGIC_CONFIG = {
                        "loggers": {"magicsLogger": {"handlers": [], "level": "ERROR"}}},
     "heartbeat_refresh_seconds": 30, "livy_server_heartbeat_timeout_seconds": 60,
 }
+# benchmarks/other_livy.py's timing: a session is idle after 0.23 s, a statement done in 31 ms.
+OTHER_START = 0.23
+OTHER_STATEMENT = 0.031
 
 
 
@@ -140,22 +145,42 @@ def quiet(function: Callable[[], object]) -> Callable[[], None]:
     return run
 
 
-def connect_figures(propagation: float, start_delay: float,
-                    repeat: int) -> tuple[float, float]:
-    """(ours, bare) median seconds of one connect on a strict emulator with that timing."""
+@contextlib.contextmanager
+def other_livy(propagation: float) -> Iterator[tuple[str, str]]:
+    """(URL, CA bundle) of benchmarks/other_livy.py running in a process of its own."""
+    server = subprocess.Popen([sys.executable, str(Path(__file__).with_name("other_livy.py")),
+                               "--start", str(OTHER_START), "--statement", str(OTHER_STATEMENT),
+                               "--propagation", str(propagation)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        url, ca_bundle = server.stdout.readline().split()
+        yield url, ca_bundle
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def connect_figures(propagation: float, start_delay: float, repeat: int,
+                    livy: tuple[str, str] | None = None) -> tuple[float, float]:
+    """(ours, bare) median seconds of one connect on a strict emulator with that timing, or,
+    given ``livy`` (URL, CA bundle), on the emulator's control plane and that Livy."""
     state_dir, env = start_emulator(propagation, start_delay)
     try:
         prepare_environment(env)
         from IPython.core.interactiveshell import InteractiveShell
 
         cluster_id = cluster_named("shared-analytics")
+        url, ca_bundle = livy or (livy_url(state_dir, cluster_id),
+                                  env["JUPYTER_EMR_ROLES_CA_BUNDLE"])
+        where = f" --livy-url {url} --ca-bundle {ca_bundle}" if livy else ""
         shell = InteractiveShell.instance()
         quiet(lambda: shell.run_line_magic("load_ext", "jupyter_emr_roles"))()
         connect = quiet(lambda: shell.run_line_magic(
-            "connect", f"--cluster-id {cluster_id} --name bench"))
+            "connect", f"--cluster-id {cluster_id} --name bench{where}"))
         connect()  # warm-up: imports boto3 and sparkmagic, finds the Livy URL
         disconnect = quiet(lambda: shell.run_line_magic("disconnect", "bench"))
-        bare = Bare(cluster_id, livy_url(state_dir, cluster_id), env["JUPYTER_EMR_ROLES_CA_BUNDLE"])
+        bare = Bare(cluster_id, url, ca_bundle)
         ours_samples, bare_samples = [], []
         for _ in range(repeat):  # alternately, so a busy moment falls on both sides
             ours_samples.append(timed(connect, 1, before=disconnect))
@@ -214,6 +239,9 @@ def main() -> None:
     parser.add_argument("--statements", type=int, default=20)
     parser.add_argument("--propagation", type=float, nargs="+", default=[0.0, 1.3, 2.7])
     parser.add_argument("--start-delay", type=float, nargs="+", default=[0.0, 0.37])
+    parser.add_argument("--other-propagation", type=float, nargs="*", default=[0.0, 0.9],
+                        help="propagation delays of benchmarks/other_livy.py, an independent "
+                        "Livy-compatible server (none: skip it)")
     options = parser.parse_args()
     rows = []
     for propagation in options.propagation:
@@ -222,6 +250,12 @@ def main() -> None:
             rows.append((f"`%connect` until verified vs bare calls, {propagation:g} s "
                          f"propagation, sessions starting in {start_delay:g} s", ours, bare,
                          "≤ 1.15"))
+    for propagation in options.other_propagation:
+        with other_livy(propagation) as livy:
+            ours, bare = connect_figures(0.0, 0.0, options.repeat, livy)
+        rows.append((f"`%connect` vs bare calls on other_livy.py: {propagation:g} s "
+                     f"propagation, sessions idle after {OTHER_START:g} s, statements "
+                     f"{OTHER_STATEMENT * 1000:g} ms", ours, bare, "≤ 1.15"))
     setup = "from IPython.core.interactiveshell import InteractiveShell\n" \
             "shell = InteractiveShell.instance()"
     load_ext = fresh_process_seconds(

@@ -7,7 +7,8 @@ so, as AWS's own notebook client does, the private name is tried first, then
 the public one. The port is ``livy.server.port`` of ``livy-conf`` in the
 cluster's configurations, else in the primary instance group's (or fleet's),
 else 8998. The first name whose TLS handshake verifies is used, and remembered
-for the cluster while it keeps answering, so the probe is paid once per kernel.
+for the cluster while it keeps answering, so the probe is paid once per kernel;
+so is the check of a URL the user gave.
 """
 
 from __future__ import annotations
@@ -51,18 +52,21 @@ class LivyRequest:
     allow_insecure_http: bool = False
 
 
+_Key = tuple[str, str | None, str | None, bool]
+
+
 class _Remembered:
-    """Endpoints found per (cluster, trust, HTTP choice); thread-safe."""
+    """Endpoints found per (cluster, URL the user gave, trust, HTTP choice); thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._found: dict[tuple[str, str | None, bool], LivyEndpoint] = {}
+        self._found: dict[_Key, LivyEndpoint] = {}
 
-    def get(self, key: tuple[str, str | None, bool]) -> LivyEndpoint | None:
+    def get(self, key: _Key) -> LivyEndpoint | None:
         with self._lock:
             return self._found.get(key)
 
-    def keep(self, key: tuple[str, str | None, bool], endpoint: LivyEndpoint) -> None:
+    def keep(self, key: _Key, endpoint: LivyEndpoint) -> None:
         with self._lock:
             self._found[key] = endpoint
 
@@ -78,13 +82,12 @@ def find_livy(emr: Emr, cluster: dict[str, Any], trust: LivyTrust,
               wanted: LivyRequest = LivyRequest()) -> LivyEndpoint:
     """The URL of the cluster's Livy that ``trust`` verifies, or one paragraph saying why none."""
     _check_state(cluster)
-    if wanted.url is not None:
-        return _explicit(wanted, trust)
-    key = (cluster["Id"], trust.ca_bundle, wanted.allow_insecure_http)
+    key = (cluster["Id"], wanted.url, trust.ca_bundle, wanted.allow_insecure_http)
     endpoint = REMEMBERED.get(key)
     if endpoint is not None:
         return replace(endpoint, remembered=True)
-    endpoint = _probe_candidates(emr, cluster, trust, wanted.allow_insecure_http)
+    endpoint = _explicit(wanted, trust) if wanted.url is not None else \
+        _probe_candidates(emr, cluster, trust, wanted.allow_insecure_http)
     REMEMBERED.keep(key, endpoint)
     return endpoint
 
