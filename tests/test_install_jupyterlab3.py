@@ -23,7 +23,7 @@ from demo_world import SALES, SALES_ARN, WHO_AM_I
 from emulators import RunningEmulator
 from helpers import REPO, build_wheel, one_paragraph_error
 from kernels import ANSI, NotebookKernel, kernel_env
-from test_widget_picker import picker
+from widget_front_end import picker
 
 import jupyter_emr_roles
 
