@@ -8,24 +8,16 @@ what is open on the cluster is read from the emulator, never from our objects.
 
 from __future__ import annotations
 
-import ast
 import json
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from demo_world import SALES
 from emulators import RunningEmulator
 from kernels import NotebookKernel, connected
 
-import jupyter_emr_roles
 from jupyter_emr_roles import sessions
 from jupyter_emr_roles.connect_request import ENGINES
-
-PACKAGE = Path(jupyter_emr_roles.__file__).parent
-# The faces: what a person touches. They reach an engine through sessions.py alone.
-FACES = ("magics", "widgets", "reporting", "status_push", "server", "cli")
-ENGINE_MODULES = {"sparkmagic_bridge", "livy_engine", "livy_endpoint", "livy_tls", "credentials"}
 
 # The first cell: everything a live session answers, then a watch for what comes next.
 LIVE = """
@@ -88,26 +80,3 @@ def test_the_engine_session_keeps_its_contract(
 
 def test_every_engine_offered_has_an_implementation() -> None:
     assert set(sessions.ENGINES) == set(ENGINES)
-
-
-def _imported(module: Path) -> set[str]:
-    """The package's modules ``module`` imports, by their last name."""
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and (node.level or "jupyter_emr_roles" in
-                                                 (node.module or "")):
-            names.update((node.module or "").split("."))
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.Import):
-            names.update(part for alias in node.names for part in alias.name.split("."))
-    return names
-
-
-@pytest.mark.parametrize("face", FACES)
-def test_no_face_knows_an_engine(face: str) -> None:
-    files = [PACKAGE / f"{face}.py"] if (PACKAGE / f"{face}.py").exists() else \
-        sorted((PACKAGE / face).rglob("*.py"))
-    assert files
-    for path in files:
-        known = _imported(path) & ENGINE_MODULES
-        assert not known, f"{path.relative_to(PACKAGE)} imports {known}: go through sessions.py"
