@@ -75,7 +75,7 @@ def _answered(what: str, exc: boto.ClientError, denied_fix: str) -> AwsCallError
                             "or ask your admin to raise the quota.", "Throttled")
     not_found = code in ("ResourceNotFoundException", "NoSuchEntity") or (
         code == "InvalidRequestException" and "is not valid" in message)
-    return AwsCallError(f"EMR refused {what}: {message} ({code}).",
+    return AwsCallError(f"AWS refused {what}: {message} ({code}).",
                         "NotFound" if not_found else "Refused")
 
 

@@ -17,12 +17,15 @@ import ipaddress
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from .aws import READY_STATES, Emr
+from .connect_request import ConnectRequest
 from .errors import ClusterNotReady, LivyError
-from .livy_tls import Handshake, LivyTrust, handshake, is_private
+from .livy_tls import Handshake, LivyTrust, handshake, is_private, livy_trust
+from .roles import AccountChoices
 
 DEFAULT_LIVY_PORT = 8998
 HANDSHAKE_TIMEOUT = 5.0
@@ -76,6 +79,27 @@ class _Remembered:
 
 
 REMEMBERED = _Remembered()
+
+
+def trust_for(request: ConnectRequest, account: AccountChoices | None) -> LivyTrust:
+    """What verifies Livy for this request: its --ca-bundle, the environment's, the roles
+    file's ca_bundle of the cluster's account, or the system store."""
+    listed = None
+    if account is not None and account.ca_bundle is not None:
+        path, source = account.ca_bundle
+        listed = (str(Path(path).expanduser()),
+                  f"the ca_bundle of account {account.account} in {source}")
+    return livy_trust(request.ca_bundle, request.no_verify, listed)
+
+
+def wanted_for(request: ConnectRequest, account: AccountChoices | None) -> LivyRequest:
+    """How the user wants Livy found: --livy-url, else the roles file's livy_url of the
+    cluster, else by the rule."""
+    listed = account.livy_urls.get(request.cluster_id) if account else None
+    if request.livy_url is None and listed is not None:
+        return LivyRequest(listed[0], f"the livy_url of cluster {request.cluster_id} in "
+                           f"{listed[1]}", request.allow_insecure_http)
+    return LivyRequest(request.livy_url, "--livy-url", request.allow_insecure_http)
 
 
 def find_livy(emr: Emr, cluster: dict[str, Any], trust: LivyTrust,

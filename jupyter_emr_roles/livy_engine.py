@@ -9,14 +9,11 @@ once more. sparkmagic runs the session from there (``sparkmagic_bridge.py``).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from .credentials import LivyCredentials
 from .engine import StartPlan
 from .errors import LivyUnreachable
-from .livy_endpoint import LivyEndpoint, LivyRequest, find_livy, forget
-from .livy_tls import LivyTrust, livy_trust
-from .roles import AccountChoices
+from .livy_endpoint import LivyEndpoint, find_livy, forget, trust_for, wanted_for
+from .livy_tls import LivyTrust
 from .sparkmagic_bridge import LivyHandle, LivyTarget, allow_unverified, start_session
 
 
@@ -29,8 +26,8 @@ class LivyEngine:
         credentials.label = f"session {plan.name} on {cluster_id}"
         credentials.deadline = plan.deadline
         try:
-            trust = livy_trust(request.ca_bundle, request.no_verify, _account_ca(plan.account))
-            wanted = _livy_request(plan)
+            trust = trust_for(request, plan.account)
+            wanted = wanted_for(request, plan.account)
             credentials.for_request()
             endpoint = find_livy(plan.emr, plan.cluster, trust, wanted)
             plan.make_room()
@@ -58,19 +55,3 @@ def _start(plan: StartPlan, endpoint: LivyEndpoint, trust: LivyTrust,
     target = LivyTarget(endpoint.url, trust.verify, request.language, request.config,
                         plan.deadline, request.timeout, endpoint.insecure_http)
     return start_session(plan.shell, plan.name, target, credentials, plan.progress)
-
-
-def _account_ca(account: AccountChoices | None) -> tuple[str, str] | None:
-    if account is None or account.ca_bundle is None:
-        return None
-    path, source = account.ca_bundle
-    return str(Path(path).expanduser()), f"the ca_bundle of account {account.account} in {source}"
-
-
-def _livy_request(plan: StartPlan) -> LivyRequest:
-    request = plan.request
-    listed = plan.account.livy_urls.get(request.cluster_id) if plan.account else None
-    if request.livy_url is None and listed is not None:
-        return LivyRequest(listed[0], f"the livy_url of cluster {request.cluster_id} in "
-                           f"{listed[1]}", request.allow_insecure_http)
-    return LivyRequest(request.livy_url, "--livy-url", request.allow_insecure_http)

@@ -17,17 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-import boto3
-
-from . import roles
-from .aws import DEFAULT_READ_TIMEOUT, Emr, caller_emr, make_session
-from .aws_errors import answer_field, aws_call
+from .cluster_target import find_target
 from .connect_request import ConnectRequest
 from .engine import GONE, READY_CHECK, Engine, EngineSession, Progress, StartPlan
-from .errors import AwsCallError, EmrRolesError, RolesFileError
-from .identifiers import AccountId, ClusterId, RoleArn, SessionName, account_in_arn
+from .errors import EmrRolesError
+from .identifiers import ClusterId, RoleArn, SessionName
 from .livy_engine import LivyEngine
-from .roles import AccountChoices
 
 log = logging.getLogger(__name__)
 
@@ -159,11 +154,9 @@ class _ConnectFlow:
         self.progress = progress
         self.warn = warn
         self.deadline = time.monotonic() + request.timeout
-        catalog = _load_catalog(request, warn)
-        caller, self.emr, self.cluster = _find_cluster(request, catalog)
-        account = _cluster_account(self.cluster, caller)
-        self.choices = catalog.account(account) if catalog else None
-        self.role = _pick_role(request.role_arn, account, self.choices, warn)
+        target = find_target(request, warn)
+        self.emr, self.cluster, self.choices = target.emr, target.cluster, target.choices
+        self.role = target.required_role()
         self.name = request.name or SessionName(self.role.name, "the role name (give --name)")
 
     def run(self, make_room: Callable[[], None], shell: Any) -> EngineSession:
@@ -179,73 +172,3 @@ class _ConnectFlow:
             session.close()
             raise
         return session
-
-
-def _load_catalog(request: ConnectRequest,
-                  warn: Callable[[str], None]) -> roles.RolesCatalog | None:
-    """The roles files; a broken one stops a connect only when a role must come from them."""
-    try:
-        return roles.load_catalog()
-    except RolesFileError as exc:
-        if request.role_arn is None:
-            raise
-        warn(f"Your roles files cannot be read, so {request.role_arn} is used as given, with no "
-             f"access role, CA bundle or Livy URL from them. {exc}")
-        return None
-
-
-def _find_cluster(request: ConnectRequest, catalog: roles.RolesCatalog | None,
-                  ) -> tuple[boto3.Session, Emr, dict[str, Any]]:
-    """Describe the cluster as the caller, or through the access role the roles files give.
-
-    A cluster of another account is not visible to the caller, and its account is what the
-    roles files key the access role by: so without --access-role-arn the caller tries first,
-    then each access role listed."""
-    read_timeout = min(DEFAULT_READ_TIMEOUT, request.timeout)
-    if request.access_role_arn is not None:
-        session = make_session(request.profile, request.region, request.access_role_arn,
-                               read_timeout)
-        emr = Emr(session, read_timeout)
-        return session, emr, emr.describe(request.cluster_id)
-    session, emr = caller_emr(request.profile, request.region, read_timeout)
-    try:
-        return session, emr, emr.describe(request.cluster_id)
-    except AwsCallError as first:
-        listed = [entry.access_role for entry in catalog.accounts if entry.access_role] \
-            if catalog else []
-        for access_role in listed:
-            try:
-                via_session = make_session(request.profile, request.region, access_role,
-                                           read_timeout)
-                via = Emr(via_session, read_timeout)
-                return via_session, via, via.describe(request.cluster_id)
-            except AwsCallError:
-                continue
-        raise first from None
-
-
-def _cluster_account(cluster: dict[str, Any], session: boto3.Session) -> AccountId:
-    """From the cluster's ARN; else the account of whoever could describe it."""
-    arn = cluster.get("ClusterArn", "")
-    account = account_in_arn(arn, "the cluster's ARN in DescribeCluster")
-    if account is not None:
-        return account
-    identity = aws_call("asking STS who you are",
-                        lambda: session.client("sts").get_caller_identity())
-    return AccountId(answer_field(identity, "asking STS who you are", "Account"),
-                     "STS GetCallerIdentity")
-
-
-def _pick_role(given: RoleArn | None, account: AccountId, choices: AccountChoices | None,
-               warn: Callable[[str], None]) -> RoleArn:
-    if given is None:
-        if choices is None or choices.default_role is None:
-            raise EmrRolesError(
-                f"No --role-arn was given and the roles files name no default role for account "
-                f"{account}. Pass --role-arn, or mark a default with `jupyter-emr-roles roles add "
-                "ARN --default`.")
-        return choices.default_role
-    if choices is None or given not in {choice.arn for choice in choices.roles}:
-        warn(f"{given} is not listed for account {account} in your roles files; trying it "
-             "anyway (IAM decides).")
-    return given

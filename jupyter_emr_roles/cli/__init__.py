@@ -16,6 +16,7 @@ import click
 from .._version import __version__
 from ._common import FriendlyGroup
 from .demo import demo
+from .doctor import doctor
 from .local import local
 from .roles import roles
 
@@ -37,3 +38,4 @@ def main(debug: bool) -> None:
 main.add_command(roles)
 main.add_command(local)
 main.add_command(demo)
+main.add_command(doctor)

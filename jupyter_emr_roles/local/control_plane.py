@@ -18,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -106,6 +107,8 @@ class ControlPlane:
                 return _error(start_response, error)
         if is_sts(environ) and is_assume_role(_body(environ)):
             return self._assume_role(environ, _body(environ), start_response)
+        if _SIGNED_FOR.search(environ.get("HTTP_AUTHORIZATION", "")):
+            return _json_denials(self.moto, environ, start_response)
         return self.moto(environ, start_response)
 
     def _emr(self, environ: dict[str, Any], operation: str, body: bytes,
@@ -328,6 +331,29 @@ def _json(start_response: WsgiStartResponse, document: dict[str, Any]) -> list[b
     start_response("200 OK", [("Content-Type", "application/x-amz-json-1.1"),
                               ("Content-Length", str(len(body)))])
     return [body]
+
+
+# JSON-protocol services moto answers "access denied" for in XML, which AWS never does.
+_SIGNED_FOR = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/lakeformation/")
+_XML_CODE = re.compile(rb"<Code>([^<]+)</Code>.*?<Message>([^<]*)</Message>", re.DOTALL)
+
+
+def _json_denials(app: Any, environ: dict[str, Any],
+                  start_response: WsgiStartResponse) -> Iterable[bytes]:
+    """moto's answer, with an XML error of a JSON-protocol service said in JSON, as AWS says
+    it; everything else passes through untouched."""
+    captured: list[Any] = []
+    body = b"".join(app(environ, lambda status, headers, *rest: captured.append(
+        (status, headers)) or (lambda data: None)))
+    status, headers = captured[0]
+    found = _XML_CODE.search(body) if status.startswith("4") else None
+    if found is None:
+        start_response(status, headers)
+        return [body]
+    code = found.group(1).decode()
+    return _error(start_response, AwsError(code if code.endswith("Exception") else
+                                           f"{code}Exception", found.group(2).decode(),
+                                           int(status.split()[0])))
 
 
 def _error(start_response: WsgiStartResponse, error: AwsError) -> list[bytes]:

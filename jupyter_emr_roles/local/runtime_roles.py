@@ -56,8 +56,9 @@ def check_ready(cluster: Any, minimum: tuple[int, ...], what: str) -> None:
 
 
 def check_role_assumable(cluster: Any, role_arn: str) -> None:
-    """The runtime role exists (in whatever account it lives) and trusts the role of the
-    cluster's instance profile."""
+    """The runtime role exists (in whatever account it lives) and its trust lets the role of
+    the cluster's instance profile assume it and tag the session, with the ExternalId of the
+    cluster's security configuration where the trust demands one."""
     parts = role_arn.split(":")
     try:
         role = iam_backends[parts[4]]["aws"].get_role_by_arn(role_arn)
@@ -66,22 +67,31 @@ def check_role_assumable(cluster: Any, role_arn: str) -> None:
     except Exception:  # moto's IAMNotFoundException, or an ARN without an account
         raise _invalid(f"The execution role {role_arn} does not exist or cannot be assumed by "
                        f"cluster {cluster.id}.") from None
-    trusted = any(
-        IAMPolicy(role.assume_role_policy_document).is_action_permitted(
-            "sts:AssumeRole", principal=profile_role.arn) == PermissionResult.PERMITTED
-        for profile_role in profile.roles)
-    if not trusted:
-        raise _invalid(f"The execution role {role_arn} does not trust the instance profile role "
-                       f"of cluster {cluster.id}; add it as a principal with sts:AssumeRole to "
-                       "the role's trust policy.")
+    external_id = _iam_configuration(cluster.emr_backend, cluster.security_configuration).get(
+        "ApplicationScopedIAMRoleConfiguration", {}).get("ExternalId")
+    context = {"sts:ExternalId": external_id} if external_id else {}
+    policy = IAMPolicy(role.assume_role_policy_document)
+    for action in ("sts:AssumeRole", "sts:TagSession"):
+        if not any(policy.is_action_permitted(action, principal=profile_role.arn,
+                                              incoming_condition_values=context)
+                   == PermissionResult.PERMITTED for profile_role in profile.roles):
+            raise _invalid(f"The execution role {role_arn} does not trust the instance profile "
+                           f"role of cluster {cluster.id} with {action}"
+                           f"{' and its ExternalId' if external_id else ''}; add it as a "
+                           "principal to the role's trust policy.")
 
 
 def _runtime_roles_enabled(backend: Any, name: str) -> bool:
-    if name not in backend.security_configurations:
-        return False
+    return _iam_configuration(backend, name).get("EnableApplicationScopedIAMRole") is True
+
+
+def _iam_configuration(backend: Any, name: str | None) -> dict[str, Any]:
+    """The IAMConfiguration of a security configuration; {} when there is none or it is not
+    valid JSON."""
+    if not name or name not in backend.security_configurations:
+        return {}
     try:
         config = json.loads(backend.security_configurations[name].security_configuration)
     except (TypeError, ValueError):
-        return False
-    iam_config = config.get("AuthorizationConfiguration", {}).get("IAMConfiguration", {})
-    return iam_config.get("EnableApplicationScopedIAMRole") is True
+        return {}
+    return config.get("AuthorizationConfiguration", {}).get("IAMConfiguration", {})

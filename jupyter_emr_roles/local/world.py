@@ -34,6 +34,12 @@ class WorldRole(BaseModel):
     reads: list[str] = Field(default_factory=list, description="s3://bucket/prefix/ it may read")
     trusts_cluster: bool = Field(True, description="Whether its trust policy trusts the clusters' "
                                                    "instance profile role (false makes a broken role)")
+    trust_actions: list[str] = Field(
+        default_factory=lambda: ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
+        description="What its trust policy allows the instance profile role (EMR needs "
+                    "sts:AssumeRole and sts:TagSession, and sts:SetSourceIdentity with source "
+                    "identity propagation)")
+    external_id: str | None = Field(None, description="An sts:ExternalId its trust demands")
 
 
 class WorldCluster(BaseModel):
@@ -56,6 +62,9 @@ class WorldCluster(BaseModel):
                              "starts (a busy cluster)")
     statement_seconds: float = Field(
         0, ge=0, description="How long each statement waits before it runs (busy executors)")
+    configurations: list[dict[str, Any]] = Field(
+        default_factory=list, description="EMR configurations (emrfs-site for S3 Access Grants "
+                                          "or an EMRFS credentials provider, ...)")
     sessions_tied_to_login: bool = Field(
         False, description="Whether a Livy session belongs to the login that created it, so a "
                            "renewed login (a new user name) cannot reach it")
@@ -72,6 +81,10 @@ class DemoUser(BaseModel):
         description="EMR actions the user may call on any cluster, besides "
                     "GetClusterSessionCredentials for its roles ([] makes a user who cannot "
                     "even list clusters)")
+    read_actions: list[str] = Field(
+        default_factory=lambda: ["iam:GetRole", "iam:GetInstanceProfile",
+                                 "lakeformation:GetDataLakeSettings"],
+        description="Read-only calls beyond EMR, which `jupyter-emr-roles doctor` makes")
 
 
 class AccountWorld(BaseModel):
@@ -104,6 +117,9 @@ class PartnerAccount(AccountWorld):
 
 class World(AccountWorld):
     region: str = "us-east-1"
+    lake_formation_session_tags: list[str] = Field(
+        default_factory=lambda: ["Amazon EMR"],
+        description="The session tag values Lake Formation's external data filtering accepts")
     buckets: dict[str, dict[str, str]] = Field(default_factory=dict)
     demo_user: DemoUser | None = None
     partner_accounts: list[PartnerAccount] = Field(default_factory=list)
@@ -171,11 +187,12 @@ class SeededWorld:
 
 @dataclass(frozen=True)
 class _Clients:
-    """IAM, S3 and EMR clients that act in one account of the emulator."""
+    """IAM, S3, EMR and Lake Formation clients that act in one account of the emulator."""
 
     iam: Any
     s3: Any
     emr: Any
+    lakeformation: Any
 
 
 def _clients(endpoint: str, region: str, account: str, verify: str | bool) -> _Clients:
@@ -184,7 +201,7 @@ def _clients(endpoint: str, region: str, account: str, verify: str | bool) -> _C
     session = boto3.Session(aws_access_key_id="seed", aws_secret_access_key="seed",
                             region_name=region)
     made = [session.client(name, endpoint_url=endpoint, verify=verify)
-            for name in ("iam", "s3", "emr")]
+            for name in ("iam", "s3", "emr", "lakeformation")]
     for client in made:
         client.meta.events.register(
             "before-send", lambda request, **_: request.headers.__setitem__(
@@ -193,9 +210,13 @@ def _clients(endpoint: str, region: str, account: str, verify: str | bool) -> _C
 
 
 def _trust_policy(principal_arn: str, actions: tuple[str, ...] = (
-        "sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity")) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"AWS": principal_arn}, "Action": list(actions)}]})
+        "sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"),
+        external_id: str | None = None) -> str:
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"AWS": principal_arn},
+                                 "Action": list(actions)}
+    if external_id is not None:
+        statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
 def _read_policy(prefixes: list[str]) -> str:
@@ -231,6 +252,10 @@ def seed(world: World, endpoint: str, filler_clusters: int = 0,
     main = _clients(endpoint, world.region, world.account, verify)
     seeded.roles = _seed_account(main, world, seeded)
     _seed_buckets(main.s3, world)
+    main.lakeformation.put_data_lake_settings(DataLakeSettings={
+        "AllowExternalDataFiltering": bool(world.lake_formation_session_tags),
+        "ExternalDataFilteringAllowList": [{"DataLakePrincipalIdentifier": world.account}],
+        "AuthorizedSessionTagValueList": world.lake_formation_session_tags})
     for number in range(1, filler_clusters + 1):
         name = f"filler-{number:04d}"
         cluster_id = _run_cluster(main.emr, world, WorldCluster(name=name, applications=["Spark"]),
@@ -280,7 +305,8 @@ def _create_runtime_role(iam: Any, world: AccountWorld, role: WorldRole, profile
                          seeded: SeededWorld) -> str:
     trusted = profile_role if role.trusts_cluster else \
         f"arn:aws:iam::{world.account}:role/another-clusters-profile"
-    arn: str = iam.create_role(RoleName=role.name, AssumeRolePolicyDocument=_trust_policy(trusted),
+    trust = _trust_policy(trusted, tuple(role.trust_actions), role.external_id)
+    arn: str = iam.create_role(RoleName=role.name, AssumeRolePolicyDocument=trust,
                                Description=f"EMR runtime role: {role.label or role.name}"
                                )["Role"]["Arn"]
     if role.reads:
@@ -317,6 +343,8 @@ def _run_cluster(emr: Any, world: AccountWorld, cluster: WorldCluster, simple: b
     }
     if cluster.security_configuration:
         request["SecurityConfiguration"] = cluster.security_configuration
+    if cluster.configurations:
+        request["Configurations"] = cluster.configurations
     cluster_id: str = emr.run_job_flow(**request)["JobFlowId"]
     if cluster.state == "TERMINATED":
         emr.terminate_job_flows(JobFlowIds=[cluster_id])
@@ -346,6 +374,9 @@ def _seed_demo_user(iam: Any, user: DemoUser, seeded: SeededWorld) -> None:
     arns = [seeded.roles[name] for name in user.roles]
     iam.create_user(UserName=user.name)
     policy = json.loads(_emr_policy(user.emr_actions, arns))
+    if user.read_actions:
+        policy["Statement"].append({"Effect": "Allow", "Action": user.read_actions,
+                                    "Resource": "*"})
     access_roles = [partner.access_role for partner in seeded.partners]
     if access_roles:
         policy["Statement"].append({"Effect": "Allow", "Action": "sts:AssumeRole",

@@ -32,7 +32,8 @@ def test_world_clusters_are_listed_with_their_states(emulator: RunningEmulator) 
               for c in emr.list_clusters(ClusterStates=["RUNNING", "WAITING"])["Clusters"]}
     assert set(active) == {"shared-analytics", "no-runtime-roles", "no-security-configuration",
                            "release-too-old", "multi-primary", "livy-unreachable",
-                           "livy-plain-http", "livy-port-on-instance-group"}
+                           "livy-plain-http", "livy-port-on-instance-group",
+                           "s3-access-grants", "emrfs-credentials-provider"}
     assert "terminated" in emulator.cluster_ids()
     assert "partner-analytics" not in emulator.cluster_ids(), "it is in the partner account"
 

@@ -10,7 +10,7 @@ from emulators import RunningEmulator, start_changed_world, start_emulator
 
 WORLD_ACTIVE = {"shared-analytics", "no-runtime-roles", "no-security-configuration",
                 "release-too-old", "multi-primary", "livy-unreachable", "livy-plain-http",
-                "livy-port-on-instance-group"}
+                "livy-port-on-instance-group", "s3-access-grants", "emrfs-credentials-provider"}
 
 
 async def test_by_default_only_running_and_waiting_clusters(rest: RestClient) -> None:

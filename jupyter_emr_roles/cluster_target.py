@@ -1,0 +1,120 @@
+"""Which cluster a request means, reached as whom, and which runtime role it runs as.
+
+Every face that acts on a cluster (a connect, the doctor, later steps) starts
+here: the cluster is described as the caller, or through the access role the
+roles files give for its account, and the role is the one asked for or the
+account's default. It is one piece so that all of them find a cluster of
+another account the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+
+from . import roles
+from .aws import DEFAULT_READ_TIMEOUT, Emr, caller_emr, make_session
+from .aws_errors import answer_field, aws_call
+from .connect_request import ConnectRequest
+from .errors import AwsCallError, EmrRolesError, RolesFileError
+from .identifiers import AccountId, RoleArn, account_in_arn
+from .roles import AccountChoices
+
+
+@dataclass(frozen=True)
+class Target:
+    """The cluster as DescribeCluster says it, the session and EMR client that could describe
+    it, its account and what the roles files offer there, and the runtime role, if any."""
+
+    session: boto3.Session
+    emr: Emr
+    cluster: dict[str, Any]
+    account: AccountId
+    choices: AccountChoices | None
+    role: RoleArn | None
+
+    def required_role(self) -> RoleArn:
+        if self.role is None:
+            raise EmrRolesError(
+                f"No --role-arn was given and the roles files name no default role for account "
+                f"{self.account}. Pass --role-arn, or mark a default with `jupyter-emr-roles "
+                "roles add ARN --default`.")
+        return self.role
+
+
+def find_target(request: ConnectRequest, warn: Callable[[str], None]) -> Target:
+    catalog = _load_catalog(request, warn)
+    session, emr, cluster = _find_cluster(request, catalog)
+    account = _cluster_account(cluster, session)
+    choices = catalog.account(account) if catalog else None
+    return Target(session, emr, cluster, account, choices,
+                  _pick_role(request.role_arn, account, choices, warn))
+
+
+def _load_catalog(request: ConnectRequest,
+                  warn: Callable[[str], None]) -> roles.RolesCatalog | None:
+    """The roles files; a broken one stops a connect only when a role must come from them."""
+    try:
+        return roles.load_catalog()
+    except RolesFileError as exc:
+        if request.role_arn is None:
+            raise
+        warn(f"Your roles files cannot be read, so {request.role_arn} is used as given, with no "
+             f"access role, CA bundle or Livy URL from them. {exc}")
+        return None
+
+
+def _find_cluster(request: ConnectRequest, catalog: roles.RolesCatalog | None,
+                  ) -> tuple[boto3.Session, Emr, dict[str, Any]]:
+    """Describe the cluster as the caller, or through the access role the roles files give.
+
+    A cluster of another account is not visible to the caller, and its account is what the
+    roles files key the access role by: so without --access-role-arn the caller tries first,
+    then each access role listed."""
+    read_timeout = min(DEFAULT_READ_TIMEOUT, request.timeout)
+    if request.access_role_arn is not None:
+        session = make_session(request.profile, request.region, request.access_role_arn,
+                               read_timeout)
+        emr = Emr(session, read_timeout)
+        return session, emr, emr.describe(request.cluster_id)
+    session, emr = caller_emr(request.profile, request.region, read_timeout)
+    try:
+        return session, emr, emr.describe(request.cluster_id)
+    except AwsCallError as first:
+        listed = [entry.access_role for entry in catalog.accounts if entry.access_role] \
+            if catalog else []
+        for access_role in listed:
+            try:
+                via_session = make_session(request.profile, request.region, access_role,
+                                           read_timeout)
+                via = Emr(via_session, read_timeout)
+                return via_session, via, via.describe(request.cluster_id)
+            except AwsCallError:
+                continue
+        raise first from None
+
+
+def _cluster_account(cluster: dict[str, Any], session: boto3.Session) -> AccountId:
+    """From the cluster's ARN; else the account of whoever could describe it."""
+    arn = cluster.get("ClusterArn", "")
+    account = account_in_arn(arn, "the cluster's ARN in DescribeCluster")
+    if account is not None:
+        return account
+    identity = aws_call("asking STS who you are",
+                        lambda: session.client("sts").get_caller_identity())
+    return AccountId(answer_field(identity, "asking STS who you are", "Account"),
+                     "STS GetCallerIdentity")
+
+
+def _pick_role(given: RoleArn | None, account: AccountId, choices: AccountChoices | None,
+               warn: Callable[[str], None]) -> RoleArn | None:
+    """The role given, else the account's default role; None when there is neither."""
+    if given is None:
+        return choices.default_role if choices else None
+    if choices is None or given not in {choice.arn for choice in choices.roles}:
+        warn(f"{given} is not listed for account {account} in your roles files; trying it "
+             "anyway (IAM decides).")
+    return given

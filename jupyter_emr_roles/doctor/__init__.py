@@ -1,0 +1,60 @@
+"""The pre-flight doctor: is this cluster and role ready, and what governs the role's data.
+
+One report, every check at once: the checks run concurrently over shared facts
+(``facts.py``), and a check that may not read what it needs says ``unknown`` and
+names the permission rather than failing the report. The CLI, ``%emr_doctor``
+and the REST API show the same :class:`~.report.Report`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from ..cluster_target import find_target
+from ..connect_request import ConnectRequest
+from ..errors import EmrRolesError
+from . import cluster_checks, governance_checks, role_checks
+from .facts import Facts, NotAllowed
+from .report import CHECK_IDS, Finding, Report
+
+CHECKS: dict[str, Callable[[Facts], Finding]] = {
+    "cluster-state": cluster_checks.cluster_state,
+    "release": cluster_checks.release,
+    "applications": cluster_checks.applications,
+    "single-primary": cluster_checks.single_primary,
+    "runtime-roles": cluster_checks.runtime_roles,
+    "in-transit-encryption": cluster_checks.in_transit_encryption,
+    "role-exists": role_checks.role_exists,
+    "role-trust": role_checks.role_trust,
+    "gcsc": role_checks.gcsc,
+    "livy": role_checks.livy,
+    "source-identity": cluster_checks.source_identity,
+    "lake-formation": governance_checks.lake_formation,
+    "s3-access-grants": governance_checks.s3_access_grants,
+    "emrfs-credentials-provider": cluster_checks.emrfs_credentials_provider,
+}
+
+
+def diagnose(request: ConnectRequest, warn: Callable[[str], None]) -> Report:
+    """The report for the request's cluster and role (else the account's default role).
+
+    A cluster that cannot be described at all is an error, not a report: nothing else can be
+    checked without it."""
+    target = find_target(request, warn)
+    facts = Facts(target, request)
+    with ThreadPoolExecutor(max_workers=len(CHECKS), thread_name_prefix="doctor") as pool:
+        findings = tuple(pool.map(lambda check_id: _run(check_id, facts), CHECK_IDS))
+    return Report(request.cluster_id, target.role, findings)
+
+
+def _run(check_id: str, facts: Facts) -> Finding:
+    try:
+        return CHECKS[check_id](facts)
+    except NotAllowed as exc:
+        return Finding(check_id, "unknown", str(exc), f"Ask your admin to allow {exc.action}.")
+    except EmrRolesError as exc:
+        return Finding(check_id, "unknown", f"Not checked: {exc}")
+
+
+__all__ = ["CHECK_IDS", "Finding", "Report", "diagnose"]

@@ -1,0 +1,124 @@
+"""What the doctor's checks read from AWS, each asked once however many checks need it.
+
+Checks run concurrently, and several need the same answer (the security
+configuration, the role): each fact is fetched by the first check that asks
+and shared, so a report costs about the AWS calls of one connect. A fact the
+caller may not read raises :class:`NotAllowed`, which names the IAM action, so
+the checks that needed it say ``unknown`` and why instead of guessing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ..aws import client_config
+from ..aws_errors import aws_call
+from ..cluster_target import Target
+from ..connect_request import ConnectRequest
+from ..errors import AwsCallError, EmrRolesError
+
+T = TypeVar("T")
+
+
+class NotAllowed(EmrRolesError):
+    """The caller may not make a call a check needs: the check's outcome is unknown."""
+
+    def __init__(self, action: str, exc: AwsCallError) -> None:
+        super().__init__(f"Not checked: you may not call {action} ({exc})")
+        self.action = action
+
+
+class Facts:
+    """The cluster, role and account facts of one report; thread-safe."""
+
+    def __init__(self, target: Target, request: ConnectRequest) -> None:
+        self.target = target
+        self.request = request
+        self.cluster = target.cluster
+        self.role_arn = target.role
+        self._lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._known: dict[str, tuple[Any, Exception | None]] = {}
+
+    def security_configuration(self) -> dict[str, Any] | None:
+        name = self.cluster.get("SecurityConfiguration")
+        if not name:
+            return None
+        return self._once("elasticmapreduce:DescribeSecurityConfiguration",
+                          lambda: self.target.emr.security_configuration(name))
+
+    def iam_configuration(self) -> dict[str, Any]:
+        """The security configuration's IAMConfiguration ({} without one)."""
+        document = self.security_configuration() or {}
+        return document.get("AuthorizationConfiguration", {}).get("IAMConfiguration", {})
+
+    def primary_node_count(self) -> int:
+        return self._once("elasticmapreduce:ListInstanceGroups",
+                          lambda: self.target.emr.primary_node_count(self.cluster))
+
+    def role(self) -> dict[str, Any] | None:
+        """IAM's GetRole answer for the runtime role; None when IAM says it does not exist."""
+        arn = self.role_arn
+        assert arn is not None
+        return self._once("iam:GetRole", lambda: self._get_role(arn.name))
+
+    def profile_role_arns(self) -> list[str]:
+        """The roles of the cluster's EC2 instance profile: who assumes the runtime role."""
+        name = self.cluster.get("Ec2InstanceAttributes", {}).get("IamInstanceProfile", "")
+        return self._once("iam:GetInstanceProfile", lambda: self._profile_roles(name))
+
+    def data_lake_settings(self) -> dict[str, Any]:
+        return self._once("lakeformation:GetDataLakeSettings", lambda: aws_call(
+            "reading Lake Formation's data lake settings",
+            lambda: self._client("lakeformation").get_data_lake_settings())
+            .get("DataLakeSettings", {}))
+
+    def access_grants_instance(self) -> dict[str, Any] | None:
+        """The account's S3 Access Grants instance; None when it has none."""
+        return self._once("s3:GetAccessGrantsInstance", self._grants_instance)
+
+    def _get_role(self, name: str) -> dict[str, Any] | None:
+        try:
+            return aws_call(f"reading the role {name}",
+                            lambda: self._client("iam").get_role(RoleName=name))["Role"]
+        except AwsCallError as exc:
+            if exc.code == "NotFound":
+                return None
+            raise
+
+    def _profile_roles(self, name: str) -> list[str]:
+        if not name:
+            return []
+        answer = aws_call(f"reading the instance profile {name}", lambda: self._client(
+            "iam").get_instance_profile(InstanceProfileName=name.rpartition("/")[2]))
+        return [role["Arn"] for role in answer["InstanceProfile"].get("Roles", [])]
+
+    def _grants_instance(self) -> dict[str, Any] | None:
+        try:
+            return aws_call("reading the account's S3 Access Grants instance", lambda: self._client(
+                "s3control").get_access_grants_instance(AccountId=self.target.account))
+        except AwsCallError as exc:
+            if exc.code == "NotFound":
+                return None
+            raise
+
+    def _client(self, service: str) -> Any:
+        return self.target.session.client(service, config=client_config(
+            min(60.0, self.request.timeout)))
+
+    def _once(self, action: str, fetch: Callable[[], T]) -> T:
+        with self._lock:
+            lock = self._locks.setdefault(action, threading.Lock())
+        with lock:
+            if action not in self._known:
+                try:
+                    self._known[action] = (fetch(), None)
+                except AwsCallError as exc:
+                    self._known[action] = (None, NotAllowed(action, exc)
+                                           if exc.code == "AccessDenied" else exc)
+        value, error = self._known[action]
+        if error is not None:
+            raise error
+        return value

@@ -1,0 +1,77 @@
+"""The doctor's checks of what governs data beyond the role's own IAM policy: Lake
+Formation's session tag, and S3 Access Grants (seeds 000 and 001: grants that an external
+policy engine may create, with or without fallback to IAM).
+"""
+
+from __future__ import annotations
+
+import json
+
+from ..clusters import release_version
+from .cluster_checks import GRANTS_RELEASE, configured
+from .facts import Facts
+from .report import Finding
+from .role_checks import profile_trust
+
+LAKE_FORMATION_TAG = "aws:RequestTag/LakeFormationAuthorizedCaller"
+
+
+def lake_formation(facts: Facts) -> Finding:
+    document = facts.security_configuration() or {}
+    value = document.get("AuthorizationConfiguration", {}).get(
+        "LakeFormationConfiguration", {}).get("AuthorizedSessionTagValue")
+    if not value:
+        return Finding("lake-formation", "pass", "Lake Formation is not enabled for this "
+                       "cluster: tables are reached with the role's IAM and Glue permissions.")
+    allowed = facts.data_lake_settings().get("AuthorizedSessionTagValueList") or []
+    if value not in allowed:
+        return Finding("lake-formation", "fail", f"The security configuration tags sessions "
+                       f"{value!r} for Lake Formation, but Lake Formation's external data "
+                       f"filtering does not accept that tag (it accepts {allowed or 'none'}), so "
+                       "queries of governed tables are refused.",
+                       "Lake Formation console > Data catalog settings > External data filtering: "
+                       f"allow it, with session tag value {value!r} and this account.")
+    return _role_tags_session(facts, value)
+
+
+def _role_tags_session(facts: Facts, value: str) -> Finding:
+    if facts.role_arn is None:
+        return Finding("lake-formation", "unknown", f"Lake Formation accepts the session tag "
+                       f"{value!r}; no role was given to check its trust policy.")
+    found = profile_trust(facts)
+    if found is None:
+        return Finding("lake-formation", "unknown", f"Lake Formation accepts {value!r}; the "
+                       "role's trust policy could not be read (see role-exists).")
+    profile_arn, trust = found
+    demanded = trust.condition_values("sts:TagSession", LAKE_FORMATION_TAG)
+    if not trust.allows("sts:TagSession") or (demanded and value not in demanded):
+        statement = {"Effect": "Allow", "Principal": {"AWS": profile_arn}, "Action":
+                     "sts:TagSession", "Condition": {"StringEquals": {LAKE_FORMATION_TAG: value}}}
+        return Finding("lake-formation", "fail", f"The trust policy of {facts.role_arn.name} "
+                       f"does not let the cluster tag its session {value!r}, which Lake "
+                       "Formation needs to apply table, column and row permissions.",
+                       f"Add to its trust policy: {json.dumps(statement)}")
+    return Finding("lake-formation", "pass", f"Sessions are tagged {value!r}, Lake Formation "
+                   "accepts the tag, and the role's trust allows it.")
+
+
+def s3_access_grants(facts: Facts) -> Finding:
+    enabled = (configured(facts, "fs.s3.s3AccessGrants.enabled") or "").lower() == "true"
+    if not enabled:
+        return Finding("s3-access-grants", "pass", "S3 Access Grants are not enabled on this "
+                       "cluster: S3 is reached with the runtime role's IAM permissions.")
+    label = facts.cluster.get("ReleaseLabel", "")
+    if release_version(label) < GRANTS_RELEASE:
+        return Finding("s3-access-grants", "fail", f"S3 Access Grants are configured, but "
+                       f"release {label} predates them (emr-6.15.0).",
+                       "Use a cluster of emr-6.15.0 or later.")
+    fallback = (configured(facts, "fs.s3.s3AccessGrants.fallbackToIAM") or "").lower() == "true"
+    how = ("with fallback to IAM: where no grant applies, the role's own S3 permissions decide"
+           if fallback else "without fallback to IAM: only grants give S3 access")
+    if facts.access_grants_instance() is None:
+        return Finding("s3-access-grants", "fail", f"S3 Access Grants are enabled ({how}), but "
+                       f"account {facts.target.account} has no Access Grants instance.",
+                       f"aws s3control create-access-grants-instance --account-id "
+                       f"{facts.target.account}")
+    return Finding("s3-access-grants", "pass", f"S3 Access Grants are enabled ({how}); see "
+                   "`jupyter-emr-roles grants --role-arn ARN` for the role's grants.")

@@ -1,0 +1,67 @@
+"""What the doctor says: one finding per check, as JSON, a table, or text an admin pastes.
+
+The check ids and the JSON shape are a contract (the CLI's ``--json``, the REST
+API and the Lab dialog's readiness read them); the words are for people: what
+was found, why it matters, and the exact fix.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+Status = Literal["pass", "warn", "fail", "unknown"]
+
+# Every report holds each of these exactly once, in this order.
+CHECK_IDS = ("cluster-state", "release", "applications", "single-primary", "runtime-roles",
+             "in-transit-encryption", "role-exists", "role-trust", "gcsc", "livy",
+             "source-identity", "lake-formation", "s3-access-grants",
+             "emrfs-credentials-provider")
+_MARKS = {"pass": "ok", "warn": "warn", "fail": "FAIL", "unknown": "?"}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One check's outcome. ``unknown`` means it could not run, and the message says which
+    permission was missing; ``fix`` is a copyable command, JSON snippet or console path."""
+
+    id: str
+    status: Status
+    message: str
+    fix: str | None = None
+
+
+@dataclass(frozen=True)
+class Report:
+    cluster_id: str
+    role_arn: str | None
+    checks: tuple[Finding, ...]
+
+    @property
+    def ready(self) -> bool:
+        """True exactly when no check failed."""
+        return all(finding.status != "fail" for finding in self.checks)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"cluster_id": self.cluster_id, "role_arn": self.role_arn, "ready": self.ready,
+                "checks": [asdict(finding) for finding in self.checks]}
+
+    def text(self) -> str:
+        """For a terminal or a ticket: a verdict line, then each check with its fix."""
+        verdict = "ready" if self.ready else "NOT ready"
+        role = self.role_arn or "no role (give --role-arn)"
+        lines = [f"{self.cluster_id} with {role}: {verdict}"]
+        for finding in self.checks:
+            lines.append(f"  [{_MARKS[finding.status]:>4}] {finding.id}: {finding.message}")
+            if finding.fix:
+                lines.append(f"         fix: {finding.fix}")
+        return "\n".join(lines)
+
+    def html(self) -> str:
+        rows = "".join(
+            f"<tr><td>{_MARKS[f.status]}</td><td>{f.id}</td><td>{html.escape(f.message)}</td>"
+            f"<td><code>{html.escape(f.fix or '')}</code></td></tr>" for f in self.checks)
+        verdict = "ready" if self.ready else "<b>not ready</b>"
+        return (f"<p>{html.escape(self.cluster_id)}: {verdict}</p><table><tr><th></th>"
+                f"<th>check</th><th>found</th><th>fix</th></tr>{rows}</table>")

@@ -1,0 +1,75 @@
+"""Reading a runtime role's trust policy the way STS reads it, for the few questions the
+doctor asks: does it let the cluster's instance profile role assume it, tag the session and
+set a source identity, and which ExternalId does it demand.
+
+A general IAM evaluator is far more than this needs; these are Allow statements of one
+principal, their actions with wildcards, and two condition keys, read literally.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from typing import Any
+from urllib.parse import unquote
+
+_EQUALS = ("StringEquals", "StringLike")
+
+
+@dataclass(frozen=True)
+class Trust:
+    """The Allow statements of a trust policy that name one principal."""
+
+    statements: tuple[dict[str, Any], ...]
+    through_account: bool  # trusted as the account's root, not by its own ARN
+
+    def allows(self, action: str) -> bool:
+        return any(_matches(statement.get("Action"), action) for statement in self.statements)
+
+    def condition_values(self, action: str, key: str) -> set[str]:
+        """The values a condition on ``key`` demands in the statements allowing ``action``."""
+        values: set[str] = set()
+        for statement in self.statements:
+            if not _matches(statement.get("Action"), action):
+                continue
+            for operator in _EQUALS:
+                found = (statement.get("Condition") or {}).get(operator, {}).get(key)
+                values.update(_listed(found))
+        return values
+
+
+def trust_for_principal(document: Any, principal_arn: str) -> Trust:
+    """The statements that trust ``principal_arn`` (an IAM role ARN)."""
+    account = principal_arn.split(":")[4] if principal_arn.count(":") >= 5 else ""
+    own, rooted = [], []
+    for statement in _statements(document):
+        if statement.get("Effect") != "Allow":
+            continue
+        principals = _listed((statement.get("Principal") or {}).get("AWS")
+                             if isinstance(statement.get("Principal"), dict)
+                             else statement.get("Principal"))
+        if principal_arn in principals or "*" in principals:
+            own.append(statement)
+        elif f"arn:aws:iam::{account}:root" in principals or account in principals:
+            rooted.append(statement)
+    return Trust(tuple(own or rooted), through_account=not own and bool(rooted))
+
+
+def _statements(document: Any) -> list[dict[str, Any]]:
+    """IAM answers a policy URL-encoded; boto3 decodes it to a dict, other clients may not."""
+    if isinstance(document, str):
+        document = json.loads(unquote(document))
+    statements = (document or {}).get("Statement", [])
+    return [s for s in ([statements] if isinstance(statements, dict) else statements)
+            if isinstance(s, dict)]
+
+
+def _listed(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [str(item) for item in (value if isinstance(value, list) else [value])]
+
+
+def _matches(actions: Any, action: str) -> bool:
+    return any(fnmatchcase(action.lower(), pattern.lower()) for pattern in _listed(actions))

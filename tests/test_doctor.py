@@ -1,0 +1,163 @@
+"""`jupyter-emr-roles doctor` through the real CLI against the strict emulator, whose world has
+a cluster or a role broken in each way the checks look for."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from demo_world import ACCOUNT, SALES
+from emulators import RunningEmulator, start_changed_world
+from helpers import RunCli
+
+from jupyter_emr_roles.doctor import CHECKS, CHECK_IDS
+
+
+def role(name: str) -> str:
+    return f"arn:aws:iam::{ACCOUNT}:role/{name}"
+
+
+def doctor(cli: RunCli, emulator: RunningEmulator, cluster_id: str,
+           *args: str) -> tuple[int, dict]:
+    proc = cli("doctor", "--cluster-id", cluster_id, "--json", *args, env=emulator.env)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "Traceback" not in proc.stderr
+    return proc.returncode, json.loads(proc.stdout)
+
+
+def statuses(report: dict) -> dict[str, str]:
+    return {check["id"]: check["status"] for check in report["checks"]}
+
+
+def by_id(report: dict, check_id: str) -> dict:
+    return next(check for check in report["checks"] if check["id"] == check_id)
+
+
+def test_every_check_is_run_once_in_the_contract_order() -> None:
+    assert tuple(CHECKS) == CHECK_IDS and len(set(CHECK_IDS)) == 14
+
+
+def test_a_ready_cluster_and_the_default_role_pass(cli: RunCli, emulator: RunningEmulator,
+                                                   clusters: dict[str, str]) -> None:
+    cluster = clusters["shared-analytics"]
+    code, report = doctor(cli, emulator, cluster)
+    assert code == 0 and report["ready"] is True
+    assert report["cluster_id"] == cluster and report["role_arn"] == SALES
+    assert [check["id"] for check in report["checks"]] == list(CHECK_IDS)
+    assert all(set(check) == {"id", "status", "message", "fix"} for check in report["checks"])
+    passed = {i for i, status in statuses(report).items() if status == "pass"}
+    assert passed == set(CHECK_IDS)
+    assert "localhost" in by_id(report, "livy")["message"]
+    assert emulator.open_sessions(cluster) == [], "the doctor opens no Livy session"
+
+
+def test_the_text_report_has_a_verdict_and_no_password(cli: RunCli, emulator: RunningEmulator,
+                                                       clusters: dict[str, str]) -> None:
+    cluster = clusters["shared-analytics"]
+    proc = cli("doctor", "--cluster-id", cluster, env=emulator.env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"{cluster} with {SALES}: ready")
+    login = emulator.client("emr").get_cluster_session_credentials(
+        ClusterId=cluster, ExecutionRoleArn=SALES)["Credentials"]["UsernamePassword"]
+    prefix = login["Password"][:8]
+    assert prefix not in proc.stdout + proc.stderr
+
+
+CLUSTER_FAILURES = [
+    ("release-too-old", "release", "emr-6.9.0"),
+    ("no-runtime-roles", "runtime-roles", "EnableApplicationScopedIAMRole"),
+    ("no-security-configuration", "in-transit-encryption", "EnableInTransitEncryption"),
+    ("multi-primary", "single-primary", "one primary node"),
+    ("livy-unreachable", "livy", ""),
+    ("livy-plain-http", "livy", ""),
+]
+
+
+@pytest.mark.parametrize(("cluster_name", "check_id", "in_fix"), CLUSTER_FAILURES)
+def test_a_broken_cluster_fails_its_check_with_the_fix(
+        cli: RunCli, emulator: RunningEmulator, clusters: dict[str, str], cluster_name: str,
+        check_id: str, in_fix: str) -> None:
+    code, report = doctor(cli, emulator, clusters[cluster_name])
+    assert code == 1 and report["ready"] is False
+    finding = by_id(report, check_id)
+    assert finding["status"] == "fail", finding
+    assert in_fix in (finding["fix"] or "") + finding["message"]
+
+
+ROLE_FAILURES = [
+    ("no-tag-session", "role-trust", "sts:TagSession"),
+    ("no-source-identity", "role-trust", "sts:SetSourceIdentity"),
+    ("wrong-external-id", "role-trust", "EMRDEMOEXTERNALID4F2K9Q"),
+    ("not-trusted-by-clusters", "role-trust", "EMR_EC2_DefaultRole"),
+    ("does-not-exist", "role-exists", "aws iam get-role --role-name does-not-exist"),
+    ("electronics-data-access", "gcsc", "elasticmapreduce:ExecutionRoleArn"),
+]
+
+
+@pytest.mark.parametrize(("role_name", "check_id", "in_fix"), ROLE_FAILURES)
+def test_a_broken_role_fails_its_check_with_the_fix(
+        cli: RunCli, emulator: RunningEmulator, clusters: dict[str, str], role_name: str,
+        check_id: str, in_fix: str) -> None:
+    code, report = doctor(cli, emulator, clusters["shared-analytics"], "--role-arn",
+                          role(role_name))
+    assert code == 1
+    finding = by_id(report, check_id)
+    assert finding["status"] == "fail" and in_fix in finding["fix"], finding
+    cluster_checks = ("cluster-state", "release", "applications", "single-primary",
+                      "runtime-roles", "in-transit-encryption", "livy")
+    assert all(statuses(report)[check] == "pass" for check in cluster_checks)
+
+
+def test_a_missing_role_is_told_apart_from_a_refused_one(
+        cli: RunCli, emulator: RunningEmulator, clusters: dict[str, str]) -> None:
+    _, missing = doctor(cli, emulator, clusters["shared-analytics"], "--role-arn",
+                        role("does-not-exist"))
+    _, refused = doctor(cli, emulator, clusters["shared-analytics"], "--role-arn",
+                        role("electronics-data-access"))
+    assert statuses(missing)["role-exists"] == "fail"
+    assert "does not exist" in by_id(missing, "gcsc")["message"]
+    assert statuses(refused)["role-exists"] == "pass" and statuses(refused)["role-trust"] == "pass"
+    assert "does not exist" not in by_id(refused, "gcsc")["message"]
+
+
+def test_governance_settings_are_reported(cli: RunCli, emulator: RunningEmulator,
+                                          clusters: dict[str, str]) -> None:
+    _, ready = doctor(cli, emulator, clusters["shared-analytics"])
+    assert "'Amazon EMR'" in by_id(ready, "lake-formation")["message"]
+    assert statuses(ready)["source-identity"] == "pass"
+    _, no_lf = doctor(cli, emulator, clusters["shared-analytics"], "--role-arn",
+                      role("no-tag-session"))
+    assert statuses(no_lf)["lake-formation"] == "fail"
+    _, provider = doctor(cli, emulator, clusters["emrfs-credentials-provider"])
+    finding = by_id(provider, "emrfs-credentials-provider")
+    assert finding["status"] == "warn" and "PrefixRoleCredentialsProvider" in finding["message"]
+    _, no_roles = doctor(cli, emulator, clusters["no-runtime-roles"])
+    assert statuses(no_roles)["source-identity"] == "warn"
+
+
+def test_checks_the_caller_may_not_run_say_unknown_and_name_the_permission(
+        cli: RunCli, tmp_path: Path) -> None:
+    def without_reads(world: dict) -> None:
+        world["demo_user"]["read_actions"] = []
+
+    with start_changed_world(tmp_path / "no-reads", without_reads, "--spark", "fake") as limited:
+        cluster = limited.cluster_ids()["shared-analytics"]
+        code, report = doctor(cli, limited, cluster)
+    assert code == 0 and report["ready"] is True, "unknown is not a failure"
+    needs = {"role-exists": "iam:GetRole", "role-trust": "iam:GetRole",
+             "lake-formation": "lakeformation:GetDataLakeSettings"}
+    for check_id, action in needs.items():
+        finding = by_id(report, check_id)
+        assert finding["status"] == "unknown" and action in finding["message"], finding
+        assert "<" not in finding["message"], "AWS's answer, not moto's XML"
+    assert statuses(report)["gcsc"] == "pass"
+
+
+@pytest.mark.parametrize("args", [("--cluster-id", "j-bad id"),
+                                  ("--cluster-id", "j-1K48XXXXXXHCB", "--role-arn", "sales")])
+def test_a_malformed_option_is_a_usage_error(cli: RunCli, args: tuple[str, ...]) -> None:
+    proc: subprocess.CompletedProcess[str] = cli("doctor", *args)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "Invalid value" in proc.stderr
