@@ -39,6 +39,7 @@ class Facts:
         self.cluster = target.cluster
         self.role_arn = target.role
         self._lock = threading.Lock()
+        self._session_lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._known: dict[str, tuple[Any, Exception | None]] = {}
 
@@ -105,8 +106,13 @@ class Facts:
             raise
 
     def _client(self, service: str) -> Any:
-        return self.target.session.client(service, config=client_config(
-            min(60.0, self.request.timeout)))
+        """One client per service for the report (building one loads its model), made one at
+        a time: a boto3 session is not thread-safe, its clients are."""
+        def make() -> Any:
+            with self._session_lock:
+                return self.target.session.client(
+                    service, config=client_config(min(60.0, self.request.timeout)))
+        return self._once(f"client:{service}", make)
 
     def _once(self, action: str, fetch: Callable[[], T]) -> T:
         with self._lock:

@@ -7,7 +7,6 @@ was found, why it matters, and the exact fix.
 
 from __future__ import annotations
 
-import html
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -57,11 +56,3 @@ class Report:
             if finding.fix:
                 lines.append(f"         fix: {finding.fix}")
         return "\n".join(lines)
-
-    def html(self) -> str:
-        rows = "".join(
-            f"<tr><td>{_MARKS[f.status]}</td><td>{f.id}</td><td>{html.escape(f.message)}</td>"
-            f"<td><code>{html.escape(f.fix or '')}</code></td></tr>" for f in self.checks)
-        verdict = "ready" if self.ready else "<b>not ready</b>"
-        return (f"<p>{html.escape(self.cluster_id)}: {verdict}</p><table><tr><th></th>"
-                f"<th>check</th><th>found</th><th>fix</th></tr>{rows}</table>")

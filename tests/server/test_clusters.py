@@ -71,7 +71,7 @@ async def test_following_markers_gives_every_cluster_once(
             break
     expected = {c["Id"] for page in crowded.client("emr").get_paginator("list_clusters").paginate(
         ClusterStates=["RUNNING", "WAITING"]) for c in page["Clusters"]}
-    assert len(ids) == len(set(ids)) == len(expected) == 1008  # 8 active world clusters + 1000
+    assert len(ids) == len(set(ids)) == len(expected) == 1010  # 10 active world clusters + 1000
     assert set(ids) == expected
     assert pages > 1
 
