@@ -15,6 +15,7 @@ import os
 from collections.abc import Sequence
 from datetime import timezone
 from typing import Any
+from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import boto3
 from botocore.config import Config
@@ -76,6 +77,31 @@ def _caller_emr(profile: str | None, region: str | None, read_timeout: float,
                 environment: tuple[str | None, ...]) -> tuple[boto3.Session, Emr]:
     session = make_session(profile, region)
     return session, Emr(session, read_timeout)
+
+
+def s3control_client(session: boto3.Session, config: Config) -> Any:
+    """An S3 Control client that also works at a custom endpoint (``AWS_ENDPOINT_URL``).
+
+    S3 Control names its host after the account (``123456789012.s3-control.<region>...``);
+    AWS has DNS for that, an emulator or a proxy at a fixed address has not, so there the
+    account is dropped from the host again before the request is signed. AWS's own endpoints
+    are left alone."""
+    client = session.client("s3control", config=config)
+    endpoint = urlsplit(client.meta.endpoint_url)
+    if not (endpoint.hostname or "").endswith(_AWS_DOMAINS):
+        client.meta.events.register("before-sign.s3-control",
+                                    lambda request, **_: _at_endpoint(request, endpoint))
+    return client
+
+
+_AWS_DOMAINS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
+
+
+def _at_endpoint(request: Any, endpoint: SplitResult) -> None:
+    url = urlsplit(request.url)
+    if url.hostname != endpoint.hostname and (url.hostname or "").endswith(
+            f".{endpoint.hostname}"):
+        request.url = urlunsplit(url._replace(netloc=endpoint.netloc))
 
 
 class Emr:

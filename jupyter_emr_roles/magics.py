@@ -1,5 +1,5 @@
 """The notebook's side: ``%connect``, ``%%connect``, ``%disconnect``, ``%emr_sessions``,
-``%emr_picker``.
+``%emr_picker``, ``%emr_doctor``, ``%emr_grants``.
 
 Loading the extension only registers these magics: boto3 and sparkmagic are
 imported on the first ``%connect``, so ``%load_ext jupyter_emr_roles`` is
@@ -177,7 +177,11 @@ class EmrRolesMagics(Magics):
                       "network path can impersonate the cluster and read your session. Use "
                       "--ca-bundle PATH instead.")
             progress = _progress(connecting(request.who(), request.cluster_id))
-            connection = self.connections.connect(request, progress, _warn)
+            try:
+                connection = self.connections.connect(request, progress, _warn)
+            except EmrRolesError as exc:
+                raise EmrRolesError(f"{exc} To check the cluster and role at once, run "
+                                    f"{_doctor_line(request)}") from None
             progress.done(connected_line(connection))
             self._show_links(connection)
 
@@ -226,6 +230,40 @@ class EmrRolesMagics(Magics):
         display({"text/plain": sessions_text(rows), "text/html": sessions_html(rows)}, raw=True)
 
     @magic_arguments()
+    @argument("--cluster-id", required=True, help="The EMR cluster, e.g. j-1K48XXXXXXHCB.")
+    @argument("--role-arn", help="The runtime role to check. Default: the default role of the "
+              "cluster's account in your roles files.")
+    @argument("--region", help="AWS region of the cluster. Default: boto3's.")
+    @argument("--profile", help="AWS profile to use. Default: boto3's.")
+    @line_magic
+    def emr_doctor(self, line: str) -> None:
+        """Check a cluster and a runtime role before connecting, as `jupyter-emr-roles doctor`
+        does: every check with pass, warn, fail or unknown, and the fix."""
+        args = parse_argstring(self.emr_doctor, line)
+        with _as_usage_errors():
+            from .doctor import diagnose
+            request = ConnectRequest(
+                cluster_id=ClusterId(args.cluster_id, "the --cluster-id option"),
+                role_arn=RoleArn(args.role_arn, "the --role-arn option") if args.role_arn
+                else None, region=args.region, profile=args.profile)
+            report = diagnose(request, _warn)
+            display({"text/plain": report.text(), "text/html": report.html()}, raw=True)
+
+    @magic_arguments()
+    @argument("--role-arn", required=True, help="The runtime role whose grants to list.")
+    @argument("--prefix", help="s3://BUCKET/PATH: whether a grant of the role covers it.")
+    @argument("--region", help="AWS region of the Access Grants instance. Default: boto3's.")
+    @argument("--profile", help="AWS profile to use. Default: boto3's.")
+    @line_magic
+    def emr_grants(self, line: str) -> None:
+        """The S3 Access Grants that apply to a runtime role, as `jupyter-emr-roles grants`."""
+        args = parse_argstring(self.emr_grants, line)
+        with _as_usage_errors():
+            from .grants import role_grants
+            role = RoleArn(args.role_arn, "the --role-arn option")
+            print(role_grants(role, _s3_prefix(args.prefix), args.profile, args.region).text())
+
+    @magic_arguments()
     @argument("--region", help="AWS region whose clusters are listed. Default: boto3's "
               "(AWS_DEFAULT_REGION, profile).")
     @argument("--profile", help="AWS profile to use. Default: boto3's (AWS_PROFILE, default).")
@@ -249,6 +287,17 @@ class EmrRolesMagics(Magics):
         with _as_usage_errors():
             from .widgets import Picker
             display(Picker(self.connections, args.profile, args.region).widget)
+
+
+def _doctor_line(request: ConnectRequest) -> str:
+    role = f" --role-arn {request.role_arn}" if request.role_arn else ""
+    return f"`%emr_doctor --cluster-id {request.cluster_id}{role}`."
+
+
+def _s3_prefix(prefix: str | None) -> str | None:
+    if prefix is not None and not prefix.startswith("s3://"):
+        raise EmrRolesError(f"--prefix {prefix!r} is not an S3 URI; give s3://BUCKET/PATH.")
+    return prefix
 
 
 def _positive(timeout: float) -> float:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from demo_world import ACCOUNT, SALES
 from emulators import RunningEmulator, start_changed_world
 from helpers import RunCli
+from kernels import NotebookKernel
 
 from jupyter_emr_roles.doctor import CHECKS, CHECK_IDS
 
@@ -135,6 +137,29 @@ def test_governance_settings_are_reported(cli: RunCli, emulator: RunningEmulator
     assert finding["status"] == "warn" and "PrefixRoleCredentialsProvider" in finding["message"]
     _, no_roles = doctor(cli, emulator, clusters["no-runtime-roles"])
     assert statuses(no_roles)["source-identity"] == "warn"
+    _, grants = doctor(cli, emulator, clusters["s3-access-grants"])
+    finding = by_id(grants, "s3-access-grants")
+    assert finding["status"] == "pass" and "with fallback to IAM" in finding["message"]
+
+
+def test_the_magics_show_the_report_the_grants_and_offer_the_doctor(
+        emulator: RunningEmulator, clusters: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    kernel = notebook(emulator)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    cluster = clusters["shared-analytics"]
+    shown = kernel.ok(f"%emr_doctor --cluster-id {cluster}")
+    assert "<table>" in shown and "gcsc" in shown and ": ready" in shown
+    plain = kernel.ok("from IPython.utils.capture import capture_output\n"
+                      "with capture_output() as out:\n"
+                      f"    get_ipython().run_line_magic('emr_doctor', '--cluster-id {cluster}')\n"
+                      "print(out.outputs[0].data['text/plain'])")
+    assert plain.startswith(f"{cluster} with {SALES}: ready") and "<" not in plain
+    assert "s3://demo-data/sales/* (grant" in kernel.ok(
+        f"%emr_grants --role-arn {SALES}").replace("  ", " ")
+    failed = kernel.run(f"%connect --cluster-id {clusters['release-too-old']}").output
+    assert f"%emr_doctor --cluster-id {clusters['release-too-old']}" in failed
+    assert emulator.open_sessions(cluster) == []
 
 
 def test_checks_the_caller_may_not_run_say_unknown_and_name_the_permission(

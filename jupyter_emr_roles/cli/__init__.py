@@ -17,6 +17,7 @@ from .._version import __version__
 from ._common import FriendlyGroup
 from .demo import demo
 from .doctor import doctor
+from .grants import grants
 from .local import local
 from .roles import roles
 
@@ -39,3 +40,4 @@ main.add_command(roles)
 main.add_command(local)
 main.add_command(demo)
 main.add_command(doctor)
+main.add_command(grants)

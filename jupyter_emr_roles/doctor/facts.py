@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..aws import client_config
+from ..aws import client_config, s3control_client
 from ..aws_errors import aws_call
 from ..cluster_target import Target
 from ..connect_request import ConnectRequest
@@ -109,9 +109,11 @@ class Facts:
         """One client per service for the report (building one loads its model), made one at
         a time: a boto3 session is not thread-safe, its clients are."""
         def make() -> Any:
+            config = client_config(min(60.0, self.request.timeout))
             with self._session_lock:
-                return self.target.session.client(
-                    service, config=client_config(min(60.0, self.request.timeout)))
+                if service == "s3control":
+                    return s3control_client(self.target.session, config)
+                return self.target.session.client(service, config=config)
         return self._once(f"client:{service}", make)
 
     def _once(self, action: str, fetch: Callable[[], T]) -> T:

@@ -7,6 +7,7 @@ was found, why it matters, and the exact fix.
 
 from __future__ import annotations
 
+import html
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -56,3 +57,13 @@ class Report:
             if finding.fix:
                 lines.append(f"         fix: {finding.fix}")
         return "\n".join(lines)
+
+    def html(self) -> str:
+        """For a notebook: the verdict, then one row per check."""
+        rows = "".join(
+            f"<tr><td>{_MARKS[f.status]}</td><td>{f.id}</td><td>{html.escape(f.message)}</td>"
+            f"<td><code>{html.escape(f.fix or '')}</code></td></tr>" for f in self.checks)
+        verdict = "ready" if self.ready else "<b>NOT ready</b>"
+        role = html.escape(self.role_arn or "no role (give --role-arn)")
+        return (f"<p>{html.escape(self.cluster_id)} with {role}: {verdict}</p><table><tr>"
+                f"<th></th><th>check</th><th>found</th><th>fix</th></tr>{rows}</table>")

@@ -29,6 +29,7 @@ from moto.emr.responses import ElasticMapReduceResponse
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+from .access_grants import AccessGrants, error_xml, grants_call
 from .callers import AwsError, Caller, caller_of
 from .issued import CredentialRegistry, Identity
 from .runtime_roles import NOTEBOOK_RELEASE, STEPS_RELEASE, check_ready, check_role_assumable
@@ -92,6 +93,7 @@ class ControlPlane:
         self.enforce_iam = enforce_iam
         self.access_role_ttl = access_role_ttl
         self.steps = StepBook()
+        self.access_grants = AccessGrants()
         self.calls: dict[str, int] = {}
 
     def __call__(self, environ: dict[str, Any],
@@ -107,6 +109,8 @@ class ControlPlane:
                 return _error(start_response, error)
         if is_sts(environ) and is_assume_role(_body(environ)):
             return self._assume_role(environ, _body(environ), start_response)
+        if AccessGrants.handles(environ.get("PATH_INFO", "")):
+            return self._access_grants(environ, start_response)
         if _SIGNED_FOR.search(environ.get("HTTP_AUTHORIZATION", "")):
             return _json_denials(self.moto, environ, start_response)
         return self.moto(environ, start_response)
@@ -148,6 +152,28 @@ class ControlPlane:
             headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
             headers.append(("Content-Length", str(len(answer))))
         start_response(status, headers)
+        return [answer]
+
+    def _access_grants(self, environ: dict[str, Any],
+                       start_response: WsgiStartResponse) -> Iterable[bytes]:
+        """S3 Access Grants (``access_grants.py``), authorized as S3 Control authorizes them:
+        only the account's own principals, with the operation's s3: action."""
+        region = _SIGNED_REGION.search(environ.get("HTTP_AUTHORIZATION", ""))
+        call = grants_call(environ, _body(environ), region.group(1) if region else "us-east-1")
+        try:
+            if self.enforce_iam:
+                caller = caller_of(environ, True)
+                if caller.account != call.account:
+                    raise AwsError("AccessDenied", f"{caller.arn} may not use the Access Grants "
+                                   f"instance of account {call.account}.", 403)
+                _allowed(caller, self.access_grants.action(call), "*", {})
+            answer, status = self.access_grants.answer(call), "200 OK"
+        except AwsError as error:
+            if error.code == "AccessDeniedException":  # S3's name for it, and its status
+                error = AwsError("AccessDenied", error.message, 403)
+            answer, status = error_xml(error), f"{error.status} Error"
+        start_response(status, [("Content-Type", "application/xml"),
+                                ("Content-Length", str(len(answer)))])
         return [answer]
 
     def _moto_call(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
@@ -334,6 +360,7 @@ def _json(start_response: WsgiStartResponse, document: dict[str, Any]) -> list[b
 
 
 # JSON-protocol services moto answers "access denied" for in XML, which AWS never does.
+_SIGNED_REGION = re.compile(r"Credential=[^/]+/[^/]+/([^/]+)/")
 _SIGNED_FOR = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/lakeformation/")
 _XML_CODE = re.compile(rb"<Code>([^<]+)</Code>.*?<Message>([^<]*)</Message>", re.DOTALL)
 

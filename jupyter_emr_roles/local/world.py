@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,6 +41,17 @@ class WorldRole(BaseModel):
                     "sts:AssumeRole and sts:TagSession, and sts:SetSourceIdentity with source "
                     "identity propagation)")
     external_id: str | None = Field(None, description="An sts:ExternalId its trust demands")
+
+
+class WorldGrant(BaseModel):
+    """An S3 Access Grant to a runtime role of the main account, as an admin or an external
+    policy engine would create it."""
+
+    model_config = _MODEL
+    role: str
+    prefix: str = Field(pattern=r"^s3://[a-z0-9.-]+/.*$",
+                        description="What it covers, e.g. s3://demo-data/sales/*")
+    permission: Literal["READ", "WRITE", "READWRITE"] = "READ"
 
 
 class WorldCluster(BaseModel):
@@ -83,7 +95,9 @@ class DemoUser(BaseModel):
                     "even list clusters)")
     read_actions: list[str] = Field(
         default_factory=lambda: ["iam:GetRole", "iam:GetInstanceProfile",
-                                 "lakeformation:GetDataLakeSettings"],
+                                 "lakeformation:GetDataLakeSettings",
+                                 "s3:GetAccessGrantsInstance", "s3:ListAccessGrants",
+                                 "s3:ListAccessGrantsLocations"],
         description="Read-only calls beyond EMR, which `jupyter-emr-roles doctor` makes")
 
 
@@ -120,6 +134,9 @@ class World(AccountWorld):
     lake_formation_session_tags: list[str] = Field(
         default_factory=lambda: ["Amazon EMR"],
         description="The session tag values Lake Formation's external data filtering accepts")
+    s3_access_grants: list[WorldGrant] = Field(
+        default_factory=list, description="S3 Access Grants of the main account's instance "
+                                          "(none: the account has no instance)")
     buckets: dict[str, dict[str, str]] = Field(default_factory=dict)
     demo_user: DemoUser | None = None
     partner_accounts: list[PartnerAccount] = Field(default_factory=list)
@@ -256,6 +273,9 @@ def seed(world: World, endpoint: str, filler_clusters: int = 0,
         "AllowExternalDataFiltering": bool(world.lake_formation_session_tags),
         "ExternalDataFilteringAllowList": [{"DataLakePrincipalIdentifier": world.account}],
         "AuthorizedSessionTagValueList": world.lake_formation_session_tags})
+    if world.s3_access_grants:
+        _seed_access_grants(main.iam, _s3control(endpoint, world.region, world.account, verify),
+                            world, seeded.roles)
     for number in range(1, filler_clusters + 1):
         name = f"filler-{number:04d}"
         cluster_id = _run_cluster(main.emr, world, WorldCluster(name=name, applications=["Spark"]),
@@ -315,6 +335,38 @@ def _create_runtime_role(iam: Any, world: AccountWorld, role: WorldRole, profile
     if role.label:
         seeded.labels[arn] = role.label
     return arn
+
+
+def _s3control(endpoint: str, region: str, account: str, verify: str | bool) -> Any:
+    """S3 Control at the emulator: botocore names the host after the account, which has no
+    DNS here, so the request goes back to the endpoint's own host before it is signed."""
+    client = boto3.client("s3control", endpoint_url=endpoint, region_name=region,
+                          verify=verify, aws_access_key_id="seed", aws_secret_access_key="seed")
+    netloc = urlsplit(endpoint).netloc
+
+    def at_endpoint(request: Any, **_: Any) -> None:
+        request.url = urlunsplit(urlsplit(request.url)._replace(netloc=netloc))
+
+    client.meta.events.register("before-sign.s3-control", at_endpoint)
+    return client
+
+
+def _seed_access_grants(iam: Any, s3control: Any, world: World, roles: dict[str, str]) -> None:
+    """The account's Access Grants instance, one location for all of S3, and the grants."""
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "access-grants.s3.amazonaws.com"},
+        "Action": ["sts:AssumeRole", "sts:SetSourceIdentity", "sts:SetContext"]}]})
+    location_role = iam.create_role(RoleName="s3-access-grants-location",
+                                    AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    s3control.create_access_grants_instance(AccountId=world.account)
+    location = s3control.create_access_grants_location(
+        AccountId=world.account, LocationScope="s3://", IAMRoleArn=location_role)
+    for grant in world.s3_access_grants:
+        s3control.create_access_grant(
+            AccountId=world.account, AccessGrantsLocationId=location["AccessGrantsLocationId"],
+            AccessGrantsLocationConfiguration={"S3SubPrefix": grant.prefix.removeprefix("s3://")},
+            Grantee={"GranteeType": "IAM", "GranteeIdentifier": roles[grant.role]},
+            Permission=grant.permission)
 
 
 def _seed_buckets(s3: Any, world: World) -> None:

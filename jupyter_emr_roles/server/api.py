@@ -9,6 +9,7 @@ answers here, free of tornado, keeps each rule of the contract
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
@@ -17,8 +18,11 @@ from typing import Any
 
 from .. import clusters, roles
 from ..aws import READY_STATES, Emr, caller_emr, make_session
+from ..connect_request import ConnectRequest
 from ..errors import AwsCallError, EmrRolesError
 from ..identifiers import AccountId, ClusterId, RoleArn, show
+
+log = logging.getLogger(__name__)
 
 LISTABLE_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATING")
 READINESS_SECONDS = 30.0
@@ -117,6 +121,17 @@ def readiness_json(cache: ReadinessCache, cluster_id: str,
         return clusters.assess(emr, cluster).as_json()
 
     return cache.get((cluster, access_role_arn, caller), assess)
+
+
+def doctor_json(cluster_id: str | None, role_arn: str | None) -> dict[str, Any]:
+    """``GET doctor``: the doctor's report, as ``jupyter-emr-roles doctor --json`` prints it.
+    Its warnings (a role the roles files do not list) are logged, not answered."""
+    from ..doctor import diagnose
+
+    request = ConnectRequest(
+        cluster_id=ClusterId(cluster_id, "the cluster_id query parameter"),
+        role_arn=RoleArn(role_arn, "the role_arn query parameter") if role_arn else None)
+    return diagnose(request, lambda warning: log.info("doctor: %s", warning)).as_json()
 
 
 def check_json(cache: ReadinessCache, body: bytes) -> dict[str, Any]:

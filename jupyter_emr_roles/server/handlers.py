@@ -105,6 +105,15 @@ class ClusterHandler(EmrRolesHandler):
             self.finish(json.dumps(await self.off_loop(api.readiness_json, cache, cluster_id)))
 
 
+class DoctorHandler(EmrRolesHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        with user_errors():
+            cluster_id = self.get_query_argument("cluster_id", None)
+            role_arn = self.get_query_argument("role_arn", None)
+            self.finish(json.dumps(await self.off_loop(api.doctor_json, cluster_id, role_arn)))
+
+
 class CheckHandler(EmrRolesHandler):
     @tornado.web.authenticated
     async def post(self) -> None:
@@ -123,4 +132,5 @@ def setup_handlers(web_app: tornado.web.Application) -> None:
         (url_path_join(base, "clusters"), ClustersHandler),
         (url_path_join(base, "clusters", "([^/]+)"), ClusterHandler),
         (url_path_join(base, "check"), CheckHandler),
+        (url_path_join(base, "doctor"), DoctorHandler),
     ])

@@ -22,7 +22,7 @@ async def raw(http_server_client: Any, jp_base_url: str, path: str, **kwargs: An
         return exc.response
 
 
-@pytest.mark.parametrize("path", ["roles", "clusters", "clusters/j-ABC"])
+@pytest.mark.parametrize("path", ["roles", "clusters", "clusters/j-ABC", "doctor?cluster_id=j-ABC"])
 async def test_a_request_without_token_is_refused(rest: RestClient, http_server_client: Any,
                                                   jp_base_url: str, path: str) -> None:
     response = await raw(http_server_client, jp_base_url, f"jupyter-emr-roles/{path}")
