@@ -12,6 +12,7 @@ import functools
 import json
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from datetime import timezone
 from typing import Any
@@ -77,6 +78,26 @@ def _caller_emr(profile: str | None, region: str | None, read_timeout: float,
                 environment: tuple[str | None, ...]) -> tuple[boto3.Session, Emr]:
     session = make_session(profile, region)
     return session, Emr(session, read_timeout)
+
+
+_CLIENTS_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=32)
+def _cached_client(session: boto3.Session, service: str, read_timeout: float) -> Any:
+    config = client_config(read_timeout)
+    if service == "s3control":
+        return s3control_client(session, config)
+    return session.client(service, config=config)
+
+
+def service_client(session: boto3.Session, service: str,
+                   read_timeout: float = DEFAULT_READ_TIMEOUT) -> Any:
+    """A client of ``service`` for ``session``, kept while the session is (the caller's is
+    kept per AWS settings, see caller_emr): building one loads the service model. Made one
+    at a time, since a boto3 session is not thread-safe; its clients are."""
+    with _CLIENTS_LOCK:
+        return _cached_client(session, service, read_timeout)
 
 
 def s3control_client(session: boto3.Session, config: Config) -> Any:

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from . import roles
-from .aws import client_config, make_session, s3control_client
+from .aws import make_session, service_client
 from .aws_errors import aws_call
 from .errors import AwsCallError, EmrRolesError, RolesFileError
 from .identifiers import AccountId, RoleArn
@@ -87,7 +87,8 @@ def role_grants(role_arn: RoleArn, prefix: str | None = None, profile: str | Non
     the account has no instance or the caller may not read it."""
     account = role_arn.account
     session = make_session(profile, region, access_role_arn or _access_role(account))
-    client = s3control_client(session, client_config())
+    client = aws_call("creating an S3 Control client", lambda: service_client(session,
+                                                                               "s3control"))
     denied = (f"Reading the grants needs s3:GetAccessGrantsInstance and s3:ListAccessGrants on "
               f"account {account}'s Access Grants instance; ask your admin.")
     try:

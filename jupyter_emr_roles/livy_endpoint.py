@@ -103,11 +103,12 @@ def wanted_for(request: ConnectRequest, account: AccountChoices | None) -> LivyR
 
 
 def find_livy(emr: Emr, cluster: dict[str, Any], trust: LivyTrust,
-              wanted: LivyRequest = LivyRequest()) -> LivyEndpoint:
-    """The URL of the cluster's Livy that ``trust`` verifies, or one paragraph saying why none."""
+              wanted: LivyRequest = LivyRequest(), fresh: bool = False) -> LivyEndpoint:
+    """The URL of the cluster's Livy that ``trust`` verifies, or one paragraph saying why none.
+    ``fresh`` probes even where an endpoint is remembered (the doctor looks now)."""
     _check_state(cluster)
     key = (cluster["Id"], wanted.url, trust.ca_bundle, wanted.allow_insecure_http)
-    endpoint = REMEMBERED.get(key)
+    endpoint = None if fresh else REMEMBERED.get(key)
     if endpoint is not None:
         return replace(endpoint, remembered=True)
     endpoint = _explicit(wanted, trust) if wanted.url is not None else \

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from ..aws import client_config, s3control_client
+from ..aws import service_client
 from ..aws_errors import aws_call
 from ..cluster_target import Target
 from ..connect_request import ConnectRequest
@@ -39,7 +39,6 @@ class Facts:
         self.cluster = target.cluster
         self.role_arn = target.role
         self._lock = threading.Lock()
-        self._session_lock = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._known: dict[str, tuple[Any, Exception | None]] = {}
 
@@ -106,15 +105,7 @@ class Facts:
             raise
 
     def _client(self, service: str) -> Any:
-        """One client per service for the report (building one loads its model), made one at
-        a time: a boto3 session is not thread-safe, its clients are."""
-        def make() -> Any:
-            config = client_config(min(60.0, self.request.timeout))
-            with self._session_lock:
-                if service == "s3control":
-                    return s3control_client(self.target.session, config)
-                return self.target.session.client(service, config=config)
-        return self._once(f"client:{service}", make)
+        return service_client(self.target.session, service, min(60.0, self.request.timeout))
 
     def _once(self, action: str, fetch: Callable[[], T]) -> T:
         with self._lock:

@@ -139,7 +139,7 @@ def livy(facts: Facts) -> Finding:
     request, account = facts.request, facts.target.choices
     try:
         endpoint = find_livy(facts.target.emr, facts.cluster, trust_for(request, account),
-                             wanted_for(request, account))
+                             wanted_for(request, account), fresh=True)
     except EmrRolesError as exc:
         return Finding("livy", "fail", str(exc))
     if endpoint.insecure_http:

@@ -41,6 +41,9 @@ class WorldRole(BaseModel):
                     "sts:AssumeRole and sts:TagSession, and sts:SetSourceIdentity with source "
                     "identity propagation)")
     external_id: str | None = Field(None, description="An sts:ExternalId its trust demands")
+    trust_policy: dict[str, Any] | None = Field(
+        None, description="A whole trust policy instead of the one the fields above make "
+                          "(examples/admin/runtime-role-trust-policy.json)")
 
 
 class WorldGrant(BaseModel):
@@ -93,6 +96,9 @@ class DemoUser(BaseModel):
         description="EMR actions the user may call on any cluster, besides "
                     "GetClusterSessionCredentials for its roles ([] makes a user who cannot "
                     "even list clusters)")
+    policy: dict[str, Any] | None = Field(
+        None, description="A whole IAM policy instead of the one emr_actions and read_actions "
+                          "make (examples/admin/caller-policy.json)")
     read_actions: list[str] = Field(
         default_factory=lambda: ["iam:GetRole", "iam:GetInstanceProfile",
                                  "lakeformation:GetDataLakeSettings",
@@ -325,7 +331,8 @@ def _create_runtime_role(iam: Any, world: AccountWorld, role: WorldRole, profile
                          seeded: SeededWorld) -> str:
     trusted = profile_role if role.trusts_cluster else \
         f"arn:aws:iam::{world.account}:role/another-clusters-profile"
-    trust = _trust_policy(trusted, tuple(role.trust_actions), role.external_id)
+    trust = json.dumps(role.trust_policy) if role.trust_policy else \
+        _trust_policy(trusted, tuple(role.trust_actions), role.external_id)
     arn: str = iam.create_role(RoleName=role.name, AssumeRolePolicyDocument=trust,
                                Description=f"EMR runtime role: {role.label or role.name}"
                                )["Role"]["Arn"]
@@ -434,7 +441,7 @@ def _seed_demo_user(iam: Any, user: DemoUser, seeded: SeededWorld) -> None:
         policy["Statement"].append({"Effect": "Allow", "Action": "sts:AssumeRole",
                                     "Resource": access_roles})
     iam.put_user_policy(UserName=user.name, PolicyName="emr-runtime-roles",
-                        PolicyDocument=json.dumps(policy))
+                        PolicyDocument=json.dumps(user.policy or policy))
     key = iam.create_access_key(UserName=user.name)["AccessKey"]
     seeded.demo_user = user.name
     seeded.demo_access_key = (key["AccessKeyId"], key["SecretAccessKey"])

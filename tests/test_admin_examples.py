@@ -1,0 +1,103 @@
+"""examples/admin/: what an admin applies, each loaded into the emulator through its world
+file (so IAM's policy grammar and EMR's rules judge it) and then checked by the doctor."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from demo_world import ACCOUNT, SALES
+from emulators import start_changed_world
+from helpers import CLI, REPO
+
+EXAMPLES = REPO / "examples" / "admin"
+ELECTRONICS = f"arn:aws:iam::{ACCOUNT}:role/electronics-data-access"
+EXAMPLE_ROLE = f"arn:aws:iam::{ACCOUNT}:role/example-runtime-role"
+# EMR generates a security configuration's ExternalId; the emulator's world states it.
+EXTERNAL_ID = "EMRDEMOEXTERNALID4F2K9Q"
+
+
+def example(name: str) -> Any:
+    return json.loads((EXAMPLES / name).read_text())
+
+
+def with_the_examples(world: dict[str, Any]) -> None:
+    security = example("security-configuration.json")
+    security["AuthorizationConfiguration"]["IAMConfiguration"][
+        "ApplicationScopedIAMRoleConfiguration"]["ExternalId"] = EXTERNAL_ID
+    world["security_configurations"]["example"] = security
+    world["roles"].append({"name": "example-runtime-role", "reads": [],
+                           "trust_policy": example("runtime-role-trust-policy.json")})
+    world["clusters"][:0] = [
+        {"name": "example-grants", "security_configuration": "example",
+         "configurations": example("cluster-configurations-s3-access-grants.json")},
+        {"name": "example-provider", "security_configuration": "example",
+         "configurations": example("cluster-configurations-emrfs-provider.json")}]
+    policy = example("caller-policy.json")
+    policy["Statement"][1]["Condition"]["StringEquals"][
+        "elasticmapreduce:ExecutionRoleArn"].append(EXAMPLE_ROLE)
+    world["demo_user"]["policy"] = policy
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], dict]:
+    """The doctor's JSON for each (cluster, role) the tests look at, on one emulator."""
+    asked = [("example-grants", EXAMPLE_ROLE), ("example-provider", SALES),
+             ("example-grants", ELECTRONICS)]
+    found = {}
+    with start_changed_world(tmp_path_factory.mktemp("examples"), with_the_examples,
+                             "--spark", "fake") as running:
+        ids = running.cluster_ids()
+        for cluster, role in asked:
+            proc = subprocess.run([CLI, "doctor", "--cluster-id", ids[cluster], "--role-arn",
+                                   role, "--json"], capture_output=True, text=True, timeout=120,
+                                  env={**os.environ, **running.env})
+            assert "Traceback" not in proc.stderr, proc.stderr
+            found[(cluster, role)] = json.loads(proc.stdout)
+    return found
+
+
+def statuses(report: dict) -> dict[str, str]:
+    return {check["id"]: check["status"] for check in report["checks"]}
+
+
+def test_every_example_is_json_an_admin_can_paste() -> None:
+    names = sorted(path.name for path in EXAMPLES.glob("*.json"))
+    assert len(names) == 6
+    for name in names:
+        document = example(name)
+        if "policy" in name:
+            assert document["Version"] == "2012-10-17" and document["Statement"]
+
+
+def test_the_security_configuration_trust_policy_and_caller_policy_pass_the_doctor(
+        reports: dict) -> None:
+    report = reports[("example-grants", EXAMPLE_ROLE)]
+    assert set(statuses(report).values()) == {"pass"}, [
+        c for c in report["checks"] if c["status"] != "pass"]
+
+
+def test_the_caller_policy_lets_only_its_roles_through(reports: dict) -> None:
+    refused = reports[("example-grants", ELECTRONICS)]
+    gcsc = next(c for c in refused["checks"] if c["id"] == "gcsc")
+    assert gcsc["status"] == "fail" and "ExecutionRoleArn" in gcsc["message"]
+
+
+def test_the_emrfs_provider_is_reported_with_what_it_means(reports: dict) -> None:
+    report = reports[("example-provider", SALES)]
+    finding = next(c for c in report["checks"] if c["id"] == "emrfs-credentials-provider")
+    assert finding["status"] == "warn" and "PrefixRoleCredentialsProvider" in finding["message"]
+    assert "S3 Access Grants" in finding["fix"]
+
+
+def test_the_tag_scoped_variant_is_valid_iam(tmp_path: Path) -> None:
+    def scoped(world: dict[str, Any]) -> None:
+        world["demo_user"]["policy"] = example("caller-policy-tag-scoped.json")
+
+    with start_changed_world(tmp_path / "scoped", scoped, "--spark", "fake") as running:
+        listed = running.client("emr").list_clusters()["Clusters"]
+    assert listed, "the emulator accepted the policy, and it lets the user list clusters"
