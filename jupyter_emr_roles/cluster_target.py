@@ -32,7 +32,7 @@ class Target:
     session: boto3.Session
     emr: Emr
     cluster: dict[str, Any]
-    account: AccountId
+    account: AccountId | None  # None only where nobody asked STS (the pickers' readiness)
     choices: AccountChoices | None
     role: RoleArn | None
 

@@ -3,35 +3,20 @@
 The pickers (the Lab extension through the server, the ipywidgets picker in the
 kernel) show a cluster's readiness before the user tries it, so a cluster that
 EMR would refuse says why, and what to change, in the list itself. The
-prerequisites are the ones EMR checks in GetClusterSessionCredentials; they are
-written here once.
+prerequisites are the doctor's cluster checks (``doctor/cluster_checks.py``),
+written there once.
 """
 
 from __future__ import annotations
 
-import logging
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from .aws import READY_STATES, Emr
-from .errors import AwsCallError
+from .cluster_target import Target
+from .doctor import cluster_findings
 from .identifiers import ClusterId, account_in_arn
-
-log = logging.getLogger(__name__)
-
-# Runtime roles for interactive (Livy) sessions arrived in emr-6.9.0; for steps in emr-6.7.0.
-NOTEBOOK_RELEASE = (6, 9, 0)
-STEPS_RELEASE = (6, 7, 0)
-NEEDED_APPLICATIONS = ("Spark", "Livy")
-_RELEASE = re.compile(r"emr-(\d+)\.(\d+)\.(\d+)")
-
-
-def release_version(label: str | None) -> tuple[int, ...]:
-    """``emr-7.1.0`` → (7, 1, 0); anything else sorts before every release."""
-    match = _RELEASE.fullmatch(label or "")
-    return tuple(int(part) for part in match.groups()) if match else (0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -106,85 +91,16 @@ def list_page(emr: Emr, states: Sequence[str] = READY_STATES,
 
 
 def assess(emr: Emr, cluster_id: ClusterId) -> Readiness:
-    """DescribeCluster plus what it points at, checked against EMR's prerequisites."""
+    """DescribeCluster, then the doctor's cluster checks: what the pickers show before a
+    user tries the cluster."""
     cluster = emr.describe(cluster_id)
-    arn = cluster.get("ClusterArn", "")
-    checks = (_state(cluster), _release(cluster), _applications(cluster),
-              _unknown_if_denied("primary-nodes", lambda: _primary_nodes(emr, cluster)),
-              *_security(emr, cluster))
+    account = account_in_arn(cluster.get("ClusterArn", ""), "the cluster's ARN")
+    findings = cluster_findings(Target(emr.session, emr, cluster, account, None, None))
     return Readiness(id=cluster["Id"], name=cluster.get("Name", ""),
                      state=cluster.get("Status", {}).get("State", ""),
-                     release=cluster.get("ReleaseLabel", ""),
-                     account=account_in_arn(arn, "the cluster's ARN") or "",
-                     checks=checks)
+                     release=cluster.get("ReleaseLabel", ""), account=account or "",
+                     checks=tuple(Check(f.id, _PASSED[f.status], f.message, f.fix or "")
+                                  for f in findings))
 
 
-def _state(cluster: dict[str, Any]) -> Check:
-    state = cluster.get("Status", {}).get("State", "")
-    if state in READY_STATES:
-        return Check("state", True, f"The cluster is {state}.")
-    return Check("state", False, f"The cluster is {state}.",
-                 "A notebook session needs it RUNNING or WAITING.")
-
-
-def _release(cluster: dict[str, Any]) -> Check:
-    label = cluster.get("ReleaseLabel", "")
-    wanted = "emr-" + ".".join(map(str, NOTEBOOK_RELEASE))
-    if release_version(label) >= NOTEBOOK_RELEASE:
-        return Check("release", True, f"Release {label} supports runtime roles in notebooks.")
-    return Check("release", False, f"Release {label or '(unknown)'} predates runtime roles for "
-                 "notebooks.", f"Use a cluster of {wanted} or later.")
-
-
-def _applications(cluster: dict[str, Any]) -> Check:
-    installed = {app.get("Name", "") for app in cluster.get("Applications", [])}
-    missing = [app for app in NEEDED_APPLICATIONS if app not in installed]
-    if not missing:
-        return Check("applications", True, "Spark and Livy are installed.")
-    return Check("applications", False, f"{' and '.join(missing)} not installed.",
-                 "Notebook sessions need Spark and Livy on the cluster.")
-
-
-def _primary_nodes(emr: Emr, cluster: dict[str, Any]) -> Check:
-    count = emr.primary_node_count(cluster)
-    if count <= 1:
-        return Check("primary-nodes", True, "One primary node.")
-    return Check("primary-nodes", False, f"The cluster has {count} primary nodes (high "
-                 "availability).", "Runtime roles are not supported on multi-primary clusters.")
-
-
-def _security(emr: Emr, cluster: dict[str, Any]) -> tuple[Check, ...]:
-    name = cluster.get("SecurityConfiguration")
-    if not name:
-        return (Check("runtime-roles", False, "The cluster has no security configuration.",
-                      "Runtime roles need one with AuthorizationConfiguration.IAMConfiguration."
-                      "EnableApplicationScopedIAMRole set to true."),)
-    try:
-        document = emr.security_configuration(name)
-    except AwsCallError as exc:
-        if exc.code != "AccessDenied":
-            raise
-        return (Check("runtime-roles", None, f"Not allowed to read the security configuration "
-                      f"{name!r}; EMR will check it when you connect."),)
-    iam = document.get("AuthorizationConfiguration", {}).get("IAMConfiguration", {})
-    encryption = document.get("EncryptionConfiguration", {})
-    roles = (Check("runtime-roles", True, f"Security configuration {name!r} enables runtime "
-                   "roles.") if iam.get("EnableApplicationScopedIAMRole") is True else
-             Check("runtime-roles", False, f"Security configuration {name!r} does not enable "
-                   "runtime roles.", "Set AuthorizationConfiguration.IAMConfiguration."
-                   "EnableApplicationScopedIAMRole to true in a new security configuration."))
-    tls = (Check("in-transit-encryption", True, "In-transit encryption (TLS) is on.")
-           if encryption.get("EnableInTransitEncryption") is True else
-           Check("in-transit-encryption", False, "In-transit encryption is off, so Livy has no "
-                 "HTTPS.", "Enable it in the security configuration."))
-    return roles, tls
-
-
-def _unknown_if_denied(key: str, check: Callable[[], Check]) -> Check:
-    try:
-        return check()
-    except AwsCallError as exc:
-        if exc.code != "AccessDenied":
-            raise
-        log.info("readiness check %s not allowed: %s", key, exc)
-        return Check(key, None, "Not allowed to look; EMR will check it when you connect.")
+_PASSED: dict[str, bool | None] = {"pass": True, "warn": True, "fail": False, "unknown": None}

@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
-from ..cluster_target import find_target
+from ..cluster_target import Target, find_target
 from ..connect_request import ConnectRequest
 from ..errors import EmrRolesError
+from ..identifiers import ClusterId
 from . import cluster_checks, governance_checks, role_checks
 from .facts import Facts, NotAllowed
 from .report import CHECK_IDS, Finding, Report
@@ -34,6 +35,19 @@ CHECKS: dict[str, Callable[[Facts], Finding]] = {
     "s3-access-grants": governance_checks.s3_access_grants,
     "emrfs-credentials-provider": cluster_checks.emrfs_credentials_provider,
 }
+
+
+# The checks that need only the cluster: the pickers' readiness badges (clusters.assess).
+READINESS_IDS = ("cluster-state", "release", "applications", "single-primary", "runtime-roles",
+                 "in-transit-encryption")
+
+
+def cluster_findings(target: Target) -> tuple[Finding, ...]:
+    """The readiness checks of ``target``'s cluster, one after another (they share two
+    answers: the security configuration and the primary instance groups)."""
+    facts = Facts(target, ConnectRequest(cluster_id=ClusterId(target.cluster["Id"],
+                                                              "DescribeCluster")))
+    return tuple(_run(check_id, facts) for check_id in READINESS_IDS)
 
 
 def diagnose(request: ConnectRequest, warn: Callable[[str], None]) -> Report:
@@ -57,4 +71,4 @@ def _run(check_id: str, facts: Facts) -> Finding:
         return Finding(check_id, "unknown", f"Not checked: {exc}")
 
 
-__all__ = ["CHECK_IDS", "Finding", "Report", "diagnose"]
+__all__ = ["CHECK_IDS", "READINESS_IDS", "Finding", "Report", "cluster_findings", "diagnose"]

@@ -1,26 +1,38 @@
 """The doctor's checks of the cluster itself: its state, release, applications, primary
 nodes, security configuration and the S3 settings its configurations carry.
 
-Each returns one finding from the facts; the prerequisites EMR enforces (release
-minimums, the applications) are the pickers' (``clusters.py``), so the two never
-disagree.
+Each returns one finding from the facts. The pickers' readiness badges are these
+same checks (``clusters.assess``), so a picker and the doctor never disagree; the
+emulator keeps EMR's side of the rules in its own words, and a test compares them.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from ..aws import READY_STATES
-from ..clusters import NEEDED_APPLICATIONS, NOTEBOOK_RELEASE, STEPS_RELEASE, release_version
 from .facts import Facts
 from .report import Finding
 
+# Runtime roles came to steps in emr-6.7.0 and to interactive (Livy) sessions in emr-6.9.0.
+NOTEBOOK_RELEASE = (6, 9, 0)
+STEPS_RELEASE = (6, 7, 0)
+NEEDED_APPLICATIONS = ("Spark", "Livy")
 GRANTS_RELEASE = (6, 15, 0)
 LIVY_TLS_RELEASE = (7, 4, 0)
-_GRANTS_KEY = "fs.s3.s3AccessGrants"
 _SPARK_PREFIX = "spark.hadoop."
 _PROVIDER_KEY = "fs.s3.customAWSCredentialsProvider"
+
+
+_RELEASE = re.compile(r"emr-(\d+)\.(\d+)\.(\d+)")
+
+
+def release_version(label: str | None) -> tuple[int, ...]:
+    """``emr-7.1.0`` → (7, 1, 0); anything else sorts before every release."""
+    match = _RELEASE.fullmatch(label or "")
+    return tuple(int(part) for part in match.groups()) if match else (0, 0, 0)
 
 
 def _version(release: tuple[int, ...]) -> str:

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import json
 
-from ..clusters import release_version
-from .cluster_checks import GRANTS_RELEASE, configured
+from .cluster_checks import GRANTS_RELEASE, configured, release_version
 from .facts import Facts
 from .report import Finding
 from .role_checks import profile_trust

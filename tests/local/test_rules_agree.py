@@ -1,7 +1,8 @@
-"""The client's copy of EMR's runtime-role rules (the pickers' readiness in clusters.py) and the
-emulator's own (local/runtime_roles.py, AWS's side) are kept apart on purpose, so a wrong rule in
-one can fail a test: over HTTP, for clusters on each side of every rule, the client calls a
-cluster ready exactly when the emulated EMR hands out credentials for it."""
+"""The client's copy of EMR's runtime-role rules (the doctor's cluster checks, which the
+pickers' readiness shows) and the emulator's own (local/runtime_roles.py, AWS's side) are kept
+apart on purpose, so a wrong rule in one can fail a test: over HTTP, for clusters on each side
+of every rule, the client calls a cluster ready exactly when the emulated EMR hands out
+credentials for it."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from jupyter_emr_roles.identifiers import ClusterId
 
 # The checks GetClusterSessionCredentials makes; the pickers also check Spark, Livy and TLS,
 # which EMR leaves to the session's start.
-SHARED_CHECKS = {"state", "release", "primary-nodes", "runtime-roles"}
+SHARED_CHECKS = {"cluster-state", "release", "single-primary", "runtime-roles"}
 EDGES = [
     {"name": "release-6.8.1", "release": "emr-6.8.1"},
     {"name": "release-6.9.0", "release": "emr-6.9.0"},

@@ -8,7 +8,7 @@ import pytest
 from rest import RestClient, assert_error
 from emulators import RunningEmulator
 
-CHECK_KEYS = ["state", "release", "applications", "primary-nodes", "runtime-roles",
+CHECK_KEYS = ["cluster-state", "release", "applications", "single-primary", "runtime-roles",
               "in-transit-encryption"]
 
 
@@ -28,8 +28,8 @@ async def test_shared_analytics_is_ready(rest: RestClient, cluster_ids: dict[str
     ("no-runtime-roles", "runtime-roles", "does not enable runtime roles"),
     ("no-security-configuration", "runtime-roles", "has no security configuration"),
     ("release-too-old", "release", "predates runtime roles"),
-    ("multi-primary", "primary-nodes", "3 primary nodes"),
-    ("terminated", "state", "The cluster is TERMINATED"),
+    ("multi-primary", "single-primary", "3 primary nodes"),
+    ("terminated", "cluster-state", "The cluster is TERMINATED"),
 ])
 async def test_each_broken_cluster_says_why(rest: RestClient, cluster_ids: dict[str, str],
                                             cluster: str, failed: str, words: str) -> None:
