@@ -63,6 +63,12 @@ class RunningEmulator:
                          if c["Classification"] == "livy-conf")
         return f"https://{primary['PrivateDnsName']}:{livy_conf['Properties']['livy.server.port']}"
 
+    def env_of(self, user: str) -> dict[str, str]:
+        """``local env --user USER``: the settings of another user of the emulated account."""
+        proc = self.cli("env", "--user", user)
+        assert proc.returncode == 0, proc.stderr
+        return parse_exports(proc.stdout)
+
     def propagated(self, url: str, username: str, password: str, wait: float = 15.0) -> None:
         """Wait until Livy accepts a login GetClusterSessionCredentials just issued, as AWS's
         own client waits for EMR to propagate it."""

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from demo_world import ACCOUNT, SALES
-from emulators import RunningEmulator, start_changed_world
+from emulators import RunningEmulator
 from helpers import RunCli
 from kernels import NotebookKernel
 
@@ -163,21 +163,30 @@ def test_the_magics_show_the_report_the_grants_and_offer_the_doctor(
 
 
 def test_checks_the_caller_may_not_run_say_unknown_and_name_the_permission(
-        cli: RunCli, tmp_path: Path) -> None:
-    def without_reads(world: dict) -> None:
-        world["demo_user"]["read_actions"] = []
-
-    with start_changed_world(tmp_path / "no-reads", without_reads, "--spark", "fake") as limited:
-        cluster = limited.cluster_ids()["shared-analytics"]
-        code, report = doctor(cli, limited, cluster)
-    assert code == 0 and report["ready"] is True, "unknown is not a failure"
+        cli: RunCli, emulator: RunningEmulator, clusters: dict[str, str]) -> None:
+    proc = cli("doctor", "--cluster-id", clusters["s3-access-grants"], "--json",
+               env=emulator.env_of("new-analyst"))
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["ready"] is True, "unknown is not a failure"
+    assert report["role_arn"] == SALES, "new-analyst's own roles file names its default"
     needs = {"role-exists": "iam:GetRole", "role-trust": "iam:GetRole",
-             "lake-formation": "lakeformation:GetDataLakeSettings"}
+             "lake-formation": "lakeformation:GetDataLakeSettings",
+             "s3-access-grants": "s3:GetAccessGrantsInstance"}
     for check_id, action in needs.items():
         finding = by_id(report, check_id)
         assert finding["status"] == "unknown" and action in finding["message"], finding
         assert "<" not in finding["message"], "AWS's answer, not moto's XML"
     assert statuses(report)["gcsc"] == "pass"
+
+
+def test_local_env_names_the_users_it_has(emulator: RunningEmulator) -> None:
+    proc = emulator.cli("env", "--user", "nobody")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "demo-analyst, new-analyst" in proc.stderr
+    other = emulator.env_of("new-analyst")
+    assert other["AWS_ACCESS_KEY_ID"] != emulator.env["AWS_ACCESS_KEY_ID"]
+    assert other["JUPYTER_EMR_ROLES_FILE"] != emulator.env["JUPYTER_EMR_ROLES_FILE"]
 
 
 @pytest.mark.parametrize("args", [("--cluster-id", "j-bad id"),

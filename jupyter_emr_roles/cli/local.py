@@ -176,12 +176,22 @@ def _format_status(report: dict[str, Any]) -> str:
 
 
 @local.command("env")
+@click.option("--user", metavar="NAME",
+              help="Another user of the emulated account (its world's other_users; the default "
+                   "world's new-analyst may connect but not make the doctor's read calls).")
 @_state_dir_option
-def env(state_dir: Path | None) -> None:
-    """Print the `export` lines of the running emulator again."""
+def env(user: str | None, state_dir: Path | None) -> None:
+    """Print the `export` lines of the running emulator again, as the demo user or USER."""
     from ..local import runner
 
-    click.echo(runner.export_lines(runner.read_state(_state_dir(state_dir))["env"]))
+    state = runner.read_state(_state_dir(state_dir))
+    if user is None:
+        click.echo(runner.export_lines(state["env"]))
+        return
+    if user not in state["users"]:
+        raise click.BadParameter(f"the emulator has no user {user!r}; it has "
+                                 f"{', '.join(sorted(state['users']))}.", param_hint="--user")
+    click.echo(runner.export_lines(state["users"][user]))
 
 
 @local.command("down")

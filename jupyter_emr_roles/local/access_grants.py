@@ -9,6 +9,7 @@ account in ``x-amz-account-id``), with the error codes AWS uses.
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import xml.etree.ElementTree as ET
@@ -63,7 +64,8 @@ class GrantsCall:
     """One S3 Control request for Access Grants: whose instance, and what was sent."""
 
     method: str
-    route: str
+    route: str  # the path under PATH, with a grant's or location's ID as "{id}"
+    resource_id: str
     account: str
     region: str
     query: dict[str, str]
@@ -125,10 +127,10 @@ class AccessGrants:
         return _xml("CreateAccessGrantsLocationResult", _location_fields(call, location))
 
     def _list_locations(self, call: GrantsCall) -> bytes:
-        account = self._instance(call)
+        account, scope = self._instance(call), call.query.get("locationscope")
         return _xml("ListAccessGrantsLocationsResult", {"AccessGrantsLocationsList": [
             ("AccessGrantsLocation", _location_fields(call, location))
-            for location in account.locations.values()]})
+            for location in account.locations.values() if scope in (None, location.scope)]})
 
     def _create_grant(self, call: GrantsCall) -> bytes:
         account, body = self._instance(call), _parsed(call.body)
@@ -149,6 +151,26 @@ class AccessGrants:
         return _xml("ListAccessGrantsResult", {"AccessGrantsList": [
             ("AccessGrant", _grant_fields(call, grant)) for grant in grants]})
 
+    def _delete_grant(self, call: GrantsCall) -> bytes:
+        account = self._instance(call)
+        kept = [grant for grant in account.grants if grant.id != call.resource_id]
+        if len(kept) == len(account.grants):
+            raise AwsError("AccessGrantNotFoundError", "The access grant does not exist.", 404)
+        account.grants = kept
+        return b""
+
+    def _delete_location(self, call: GrantsCall) -> bytes:
+        """A location with grants on it stays: AWS asks for its grants to be deleted first."""
+        account = self._instance(call)
+        if call.resource_id not in account.locations:
+            raise AwsError("AccessGrantsLocationNotFoundError", "The location does not exist.",
+                           404)
+        if any(grant.location.id == call.resource_id for grant in account.grants):
+            raise AwsError("AccessGrantsLocationNotEmptyError", "The location has grants; "
+                           "delete them before the location.", 409)
+        del account.locations[call.resource_id]
+        return b""
+
 
 _ROUTES: dict[tuple[str, str], tuple[str, Callable[[AccessGrants, GrantsCall], bytes]]] = {
     ("POST", ""): ("s3:CreateAccessGrantsInstance", AccessGrants._create_instance),
@@ -157,13 +179,19 @@ _ROUTES: dict[tuple[str, str], tuple[str, Callable[[AccessGrants, GrantsCall], b
     ("GET", "/locations"): ("s3:ListAccessGrantsLocations", AccessGrants._list_locations),
     ("POST", "/grant"): ("s3:CreateAccessGrant", AccessGrants._create_grant),
     ("GET", "/grants"): ("s3:ListAccessGrants", AccessGrants._list_grants),
+    ("DELETE", "/grant/{id}"): ("s3:DeleteAccessGrant", AccessGrants._delete_grant),
+    ("DELETE", "/location/{id}"): ("s3:DeleteAccessGrantsLocation",
+                                   AccessGrants._delete_location),
 }
+_ONE = re.compile(r"^/(grant|location)/([^/]+)$")
 
 
 def grants_call(environ: dict[str, Any], body: bytes, region: str) -> GrantsCall:
     query = {key: values[0] for key, values in parse_qs(environ.get("QUERY_STRING", "")).items()}
+    route = environ.get("PATH_INFO", "").removeprefix(PATH).rstrip("/")
+    one = _ONE.match(route)
     return GrantsCall(environ.get("REQUEST_METHOD", "GET"),
-                      environ.get("PATH_INFO", "").removeprefix(PATH).rstrip("/"),
+                      f"/{one.group(1)}/{{id}}" if one else route, one.group(2) if one else "",
                       environ.get("HTTP_X_AMZ_ACCOUNT_ID", ""), region, query, body)
 
 

@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Any, Literal
 
 from moto.emr.models import emr_backends
@@ -84,7 +84,8 @@ class ControlPlane:
     def __init__(self, registry: CredentialRegistry, credential_ttl: timedelta = timedelta(hours=1),
                  livy: Callable[[str], LivyPlacement | None] = lambda cluster_id: None,
                  names: PrimaryNames = PrimaryNames(), enforce_iam: bool = True,
-                 access_role_ttl: float | None = None) -> None:
+                 access_role_ttl: float | None = None,
+                 created: Callable[[EmrCall, str], None] = lambda call, cluster_id: None) -> None:
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.registry = registry
         self.credential_ttl = credential_ttl
@@ -92,6 +93,7 @@ class ControlPlane:
         self.names = names
         self.enforce_iam = enforce_iam
         self.access_role_ttl = access_role_ttl
+        self.created = created
         self.steps = StepBook()
         self.access_grants = AccessGrants()
         self.calls: dict[str, int] = {}
@@ -241,6 +243,14 @@ class ControlPlane:
                 **self._primary_configurations(cluster.id, group.role)}],
         } for group in groups]}
 
+    def _list_security_configurations(self, call: EmrCall) -> dict[str, Any]:
+        """moto stores security configurations but does not list them."""
+        stored = emr_backends[call.caller.account][call.region].security_configurations
+        return {"SecurityConfigurations": [
+            {"Name": name, "CreationDateTime": configuration.creation_date_time.replace(
+                tzinfo=timezone.utc).timestamp()}
+            for name, configuration in sorted(stored.items())]}
+
     def _check_steps_role(self, call: EmrCall) -> None:
         """A step with a runtime role needs what a notebook session needs, from emr-6.7.0."""
         role_arn = call.params.get("ExecutionRoleArn")
@@ -258,6 +268,12 @@ class ControlPlane:
 
     def _describe_step(self, call: EmrCall, answer: dict[str, Any]) -> dict[str, Any]:
         answer["Step"] = self.steps.view(answer["Step"])
+        return answer
+
+    def _cluster_created(self, call: EmrCall, answer: dict[str, Any]) -> dict[str, Any]:
+        """A cluster made by RunJobFlow gets what a seeded one has (a Livy when it runs Livy)
+        before its ID is answered."""
+        self.created(call, answer["JobFlowId"])
         return answer
 
     def _describe_cluster(self, call: EmrCall, answer: dict[str, Any]) -> dict[str, Any]:
@@ -328,9 +344,11 @@ _OPERATIONS: dict[str, Operation] = {
                      answer=ControlPlane._get_cluster_session_credentials),
     "ListInstanceFleets": Operation(answer=ControlPlane._list_instance_fleets),
     "ListSteps": Operation(answer=ControlPlane._list_steps),
+    "ListSecurityConfigurations": Operation(answer=ControlPlane._list_security_configurations),
     "AddJobFlowSteps": Operation(check=ControlPlane._check_steps_role,
                                  rewrite=ControlPlane._record_steps),
     "DescribeStep": Operation(rewrite=ControlPlane._describe_step),
+    "RunJobFlow": Operation(rewrite=ControlPlane._cluster_created),
     "DescribeCluster": Operation(rewrite=ControlPlane._describe_cluster),
     "ListInstances": Operation(rewrite=ControlPlane._list_instances),
     "ListInstanceGroups": Operation(rewrite=ControlPlane._list_instance_groups),

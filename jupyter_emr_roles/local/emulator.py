@@ -33,7 +33,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from ..errors import EmrRolesError
 from ..jsonfile import dumps, write_atomically
-from .control_plane import ControlPlane, LivyPlacement, PrimaryNames
+from .control_plane import ControlPlane, EmrCall, LivyPlacement, PrimaryNames
 from .issued import CredentialRegistry, Identity
 from .livy.gateway import LivyGateway
 from .livy.sessions import ClusterBehaviour
@@ -127,7 +127,8 @@ class Emulator:
         self.registry.propagation = options.credential_propagation
         self.control_plane = ControlPlane(self.registry, options.credential_ttl,
                                           self.placements.get, options.names, enforce_iam=False,
-                                          access_role_ttl=options.access_role_ttl)
+                                          access_role_ttl=options.access_role_ttl,
+                                          created=self._cluster_created)
         self._serve_control_plane()
         self.seeded = await asyncio.to_thread(
             seed, options.world, self.endpoint, options.filler_clusters,
@@ -136,13 +137,17 @@ class Emulator:
             moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
             self.control_plane.enforce_iam = True
         await self._serve_livy()
-        write_atomically(self.demo_roles_path, dumps(self.seeded.demo_roles_file()))
+        for name in self.seeded.users:
+            write_atomically(self.roles_path(name), dumps(self.seeded.roles_file(name)))
         self._write_state()
         log.info("emulator ready at %s", self.endpoint)
 
     def _serve_control_plane(self) -> None:
         """The AWS endpoint on a werkzeug thread; over HTTPS with its own CA when asked."""
         moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
+        # AWS's managed policies exist in every account (an admin script attaches them);
+        # moto has them only when asked, read when it first builds an account's IAM.
+        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
         tls_folder = self.options.state_dir / "tls"
         self.aws_tls = make_local_tls(tls_folder, ("127.0.0.1", "localhost"), "aws") \
             if self.options.aws_tls else None
@@ -178,6 +183,23 @@ class Emulator:
             self.placements[cluster_id] = LivyPlacement(port, cluster.livy_port_in)
             self.plain_http[cluster_id] = cluster.livy == "http" or self.tls is None
 
+    def _cluster_created(self, call: EmrCall, cluster_id: str) -> None:
+        """A cluster created through the API once the world is up (an admin's script, say)
+        is served as a seeded one is: a Livy with the port in its livy-conf when it runs Livy.
+        Seeding's own clusters are served by ``_serve_livy``."""
+        if self._gateway is None or self._loop is None:
+            return
+        assert self.seeded is not None
+        self.seeded.clusters[call.params.get("Name", cluster_id)] = cluster_id
+        self.seeded.cluster_accounts[cluster_id] = call.caller.account
+        applications = call.params.get("Applications", [])
+        if "livy" not in {application.get("Name", "").lower() for application in applications}:
+            return
+        port = asyncio.run_coroutine_threadsafe(self._gateway.add_cluster(cluster_id),
+                                                self._loop).result(timeout=30)
+        self.placements[cluster_id] = LivyPlacement(port)
+        self.plain_http[cluster_id] = self.tls is None
+
     async def stop(self) -> None:
         if self._gateway is not None:
             await self._gateway.close()
@@ -187,18 +209,23 @@ class Emulator:
         moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = float("inf")
         self.stopped.set()
 
-    @property
-    def demo_roles_path(self) -> Path:
-        return self.options.state_dir / "demo-roles.json"
+    def roles_path(self, user: str) -> Path:
+        """The user's roles file, as a lifecycle script would write it for them."""
+        assert self.seeded is not None
+        return self.options.state_dir / ("demo-roles.json" if user == self.seeded.demo_user
+                                         else f"roles-{user}.json")
 
-    def env(self) -> dict[str, str]:
-        """The variables that point boto3, sparkmagic and jupyter-emr-roles at this emulator."""
+    def env(self, user: str | None = None) -> dict[str, str]:
+        """The variables that point boto3, sparkmagic and jupyter-emr-roles at this emulator,
+        as ``user`` (the demo user by default)."""
         assert self.seeded is not None
         env = {"AWS_ENDPOINT_URL": self.endpoint, "AWS_DEFAULT_REGION": self.seeded.region,
-               "AWS_REGION": self.seeded.region,
-               "JUPYTER_EMR_ROLES_FILE": str(self.demo_roles_path)}
-        if self.seeded.demo_access_key:
-            env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = self.seeded.demo_access_key
+               "AWS_REGION": self.seeded.region}
+        user = user or self.seeded.demo_user
+        if user:
+            env["JUPYTER_EMR_ROLES_FILE"] = str(self.roles_path(user))
+            env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = \
+                self.seeded.users[user].access_key
         if self.aws_tls:
             env["AWS_CA_BUNDLE"] = str(self.aws_tls.ca_bundle)
         if self.tls:
@@ -239,8 +266,9 @@ class Emulator:
         """The state file, whole or not at all: `local up --detach` polls for it while it is
         written, and it holds the admin token, so it is made 0600 (mkstemp's mode) and renamed
         into place."""
+        assert self.seeded is not None
         state = {"pid": os.getpid(), "endpoint": self.endpoint, "token": self._token,
-                 "env": self.env()}
+                 "env": self.env(), "users": {name: self.env(name) for name in self.seeded.users}}
         folder = self.options.state_dir
         descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{STATE_FILE}.")
         with os.fdopen(descriptor, "w") as stream:

@@ -86,6 +86,8 @@ class WorldCluster(BaseModel):
 
 
 class DemoUser(BaseModel):
+    """An IAM user of the main account who may pass some of its runtime roles."""
+
     model_config = _MODEL
     name: str
     roles: list[str]
@@ -145,6 +147,10 @@ class World(AccountWorld):
                                           "(none: the account has no instance)")
     buckets: dict[str, dict[str, str]] = Field(default_factory=dict)
     demo_user: DemoUser | None = None
+    other_users: list[DemoUser] = Field(
+        default_factory=list, description="More users of the main account, whose settings "
+                                          "`local env --user NAME` prints (the demo user alone "
+                                          "reaches the partner accounts)")
     partner_accounts: list[PartnerAccount] = Field(default_factory=list)
 
     def all_clusters(self) -> list[tuple[str, WorldCluster]]:
@@ -176,6 +182,15 @@ class SeededPartner:
     default_role: str | None
 
 
+@dataclass(frozen=True)
+class SeededUser:
+    """An IAM user as seeded: its access key and the runtime roles it may pass."""
+
+    access_key: tuple[str, str]
+    roles: list[str]
+    default_role: str | None
+
+
 @dataclass
 class SeededWorld:
     """What seeding created, for `local up`'s output, the status and the tests."""
@@ -187,17 +202,16 @@ class SeededWorld:
     roles: dict[str, str] = field(default_factory=dict)  # name -> role ARN, main account
     labels: dict[str, str] = field(default_factory=dict)  # role ARN -> label
     demo_user: str | None = None
-    demo_access_key: tuple[str, str] | None = None
-    demo_roles: list[str] = field(default_factory=list)
-    demo_default_role: str | None = None
+    users: dict[str, SeededUser] = field(default_factory=dict)  # the demo user's among them
     partners: list[SeededPartner] = field(default_factory=list)
 
-    def demo_roles_file(self) -> dict[str, Any]:
-        """The demo user's roles file, in our own format: the main account's roles, and each
-        partner account's with its access role."""
+    def roles_file(self, name: str) -> dict[str, Any]:
+        """A user's roles file, in our own format: the main account's roles, and for the demo
+        user each partner account's with its access role."""
+        user = self.users[name]
         accounts: dict[str, Any] = {
-            self.account: {"roles": self._entries(self.demo_roles, self.demo_default_role)}}
-        for partner in self.partners:
+            self.account: {"roles": self._entries(user.roles, user.default_role)}}
+        for partner in self.partners if name == self.demo_user else ():
             accounts[partner.account] = {
                 "roles": self._entries(partner.roles, partner.default_role),
                 "access_role": partner.access_role}
@@ -294,7 +308,12 @@ def seed(world: World, endpoint: str, filler_clusters: int = 0,
     if world.demo_user:
         seeded.partners = [_seed_partner_access(clients, partner, roles, world.account)
                            for (partner, clients), roles in zip(partners, partner_roles)]
-        _seed_demo_user(main.iam, world.demo_user, seeded)
+        seeded.demo_user = world.demo_user.name
+        access_roles = [partner.access_role for partner in seeded.partners]
+        seeded.users[world.demo_user.name] = _seed_user(main.iam, world.demo_user, seeded.roles,
+                                                        access_roles)
+    for user in world.other_users:
+        seeded.users[user.name] = _seed_user(main.iam, user, seeded.roles, [])
     log.info("seeded %d clusters in %d accounts", len(seeded.clusters), 1 + len(partners))
     return seeded
 
@@ -429,21 +448,21 @@ def _seed_partner_access(clients: _Clients, partner: PartnerAccount, roles: dict
                          roles[partner.default_role] if partner.default_role else None)
 
 
-def _seed_demo_user(iam: Any, user: DemoUser, seeded: SeededWorld) -> None:
-    arns = [seeded.roles[name] for name in user.roles]
+def _seed_user(iam: Any, user: DemoUser, roles: dict[str, str],
+               access_roles: list[str]) -> SeededUser:
+    """The user, its policy (the EMR and read actions it is given, GetClusterSessionCredentials
+    for its roles, AssumeRole on the access roles) and an access key."""
+    arns = [roles[name] for name in user.roles]
     iam.create_user(UserName=user.name)
     policy = json.loads(_emr_policy(user.emr_actions, arns))
     if user.read_actions:
         policy["Statement"].append({"Effect": "Allow", "Action": user.read_actions,
                                     "Resource": "*"})
-    access_roles = [partner.access_role for partner in seeded.partners]
     if access_roles:
         policy["Statement"].append({"Effect": "Allow", "Action": "sts:AssumeRole",
                                     "Resource": access_roles})
     iam.put_user_policy(UserName=user.name, PolicyName="emr-runtime-roles",
                         PolicyDocument=json.dumps(user.policy or policy))
     key = iam.create_access_key(UserName=user.name)["AccessKey"]
-    seeded.demo_user = user.name
-    seeded.demo_access_key = (key["AccessKeyId"], key["SecretAccessKey"])
-    seeded.demo_roles = arns
-    seeded.demo_default_role = seeded.roles[user.default_role] if user.default_role else None
+    return SeededUser((key["AccessKeyId"], key["SecretAccessKey"]), arns,
+                      roles[user.default_role] if user.default_role else None)
