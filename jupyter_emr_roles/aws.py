@@ -12,11 +12,12 @@ import functools
 import json
 import logging
 import os
+import re
 import threading
 from collections.abc import Sequence
 from datetime import timezone
 from typing import Any
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 from botocore.config import Config
@@ -108,21 +109,21 @@ def s3control_client(session: boto3.Session, config: Config) -> Any:
     account is dropped from the host again before the request is signed. AWS's own endpoints
     are left alone."""
     client = session.client("s3control", config=config)
-    endpoint = urlsplit(client.meta.endpoint_url)
-    if not (endpoint.hostname or "").endswith(_AWS_DOMAINS):
-        client.meta.events.register("before-sign.s3-control",
-                                    lambda request, **_: _at_endpoint(request, endpoint))
+    client.meta.events.register("before-sign.s3-control", drop_account_from_host)
     return client
 
 
 _AWS_DOMAINS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
+_ACCOUNT_LABEL = re.compile(r"^\d{12}\.")
 
 
-def _at_endpoint(request: Any, endpoint: SplitResult) -> None:
+def drop_account_from_host(request: Any, **_: Any) -> None:
+    """``https://123456789012.127.0.0.1:8443/...`` becomes ``https://127.0.0.1:8443/...``;
+    a host under AWS's own domains is kept as it is."""
     url = urlsplit(request.url)
-    if url.hostname != endpoint.hostname and (url.hostname or "").endswith(
-            f".{endpoint.hostname}"):
-        request.url = urlunsplit(url._replace(netloc=endpoint.netloc))
+    host = url.hostname or ""
+    if _ACCOUNT_LABEL.match(host) and not host.endswith(_AWS_DOMAINS):
+        request.url = urlunsplit(url._replace(netloc=_ACCOUNT_LABEL.sub("", url.netloc)))
 
 
 class Emr:

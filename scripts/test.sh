@@ -5,7 +5,8 @@
 # Debian packages: libkrb5-dev (sparkmagic -> requests-kerberos -> gssapi builds against it);
 # the linter ShellCheck, which checks the lifecycle scripts as a test; util-linux (flock, setpriv);
 # openjdk-17-jre-headless for the emulator's real PySpark engine; chromium for the browser tests
-# (Playwright drives Debian's Chromium: Playwright's own browser download is not used). Node.js
+# (Playwright drives Debian's Chromium: Playwright's own browser download is not used); jq,
+# openssl and zip for examples/admin/demo-stack.sh, which a test runs with the AWS CLI. Node.js
 # builds the JupyterLab extension during the install. Two more environments live in .venv: IPython 8
 # for the magics' kernel test, and a JupyterLab 3 one (as Studio Classic images have) that a test
 # installs this checkout's freshly built wheel into.
@@ -26,7 +27,8 @@ sys.exit(not m.version("jupyterlab").startswith("3."))' 2>/dev/null && return 0
   pip_quietly "$dir/bin/python" 'jupyterlab>=3.6,<4'
 }
 
-ensure_debian_packages libkrb5-dev gcc shellcheck util-linux openjdk-17-jre-headless chromium
+ensure_debian_packages libkrb5-dev gcc shellcheck util-linux openjdk-17-jre-headless chromium \
+  jq openssl zip
 command -v node >/dev/null || ensure_debian_packages nodejs
 ensure_venv test
 # IPython 8 beside the venv's IPython 9: the magics are tested in a kernel of each.

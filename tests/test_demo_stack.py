@@ -1,0 +1,150 @@
+"""examples/admin/demo-stack.sh, run by real bash with the real AWS CLI against the strict
+emulator as its platform admin: a dry run changes nothing, create makes a stack the doctor
+passes, delete takes all of it away again."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from emulators import RunningEmulator, start_emulator
+from helpers import CLI, REPO
+
+SCRIPT = REPO / "examples" / "admin" / "demo-stack.sh"
+AWS = shutil.which("aws", path=str(Path(sys.executable).parent))
+pytestmark = pytest.mark.skipif(AWS is None, reason="the AWS CLI is not installed")
+RunScript = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture(scope="module")
+def admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningEmulator, dict]]:
+    """An emulator of its own (the stack adds clusters and roles), and the settings of its
+    platform admin, with the AWS CLI plugin S3 Control needs at a local endpoint."""
+    folder = tmp_path_factory.mktemp("demo-stack")
+    config = folder / "aws-config"
+    config.write_text("[plugins]\njupyter_emr_roles = jupyter_emr_roles.awscli_plugin\n")
+    with start_emulator(folder / "state", "--spark", "fake") as running:
+        env = {**os.environ, **running.env_of("platform-admin"), "AWS_CONFIG_FILE": str(config),
+               "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+        yield running, env
+
+
+@pytest.fixture
+def stack(admin: tuple[RunningEmulator, dict], tmp_path: Path) -> RunScript:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        out = ["--out", str(tmp_path / "out")] if args[0] in ("create", "delete") else []
+        return subprocess.run(["bash", str(SCRIPT), *args[:1], *out, *args[1:]],
+                              capture_output=True, text=True, timeout=300, env=admin[1])
+    return run
+
+
+def aws(env: dict, *args: str) -> str:
+    proc = subprocess.run([str(AWS), *args, "--output", "json"], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def account_contents(env: dict) -> dict[str, object]:
+    """What the stack touches, as the AWS CLI lists it."""
+    iam = json.loads(aws(env, "iam", "list-roles"))
+    profiles = json.loads(aws(env, "iam", "list-instance-profiles"))
+    grants = json.loads(aws(env, "s3control", "list-access-grants", "--account-id",
+                            "123456789012"))
+    locations = json.loads(aws(env, "s3control", "list-access-grants-locations", "--account-id",
+                               "123456789012"))
+    clusters = json.loads(aws(env, "emr", "list-clusters", "--active"))
+    return {
+        "roles": sorted(role["RoleName"] for role in iam["Roles"]),
+        "profiles": sorted(p["InstanceProfileName"] for p in profiles["InstanceProfiles"]),
+        "buckets": sorted(b["Name"] for b in json.loads(aws(env, "s3api", "list-buckets"))[
+            "Buckets"]),
+        "security": sorted(c["Name"] for c in json.loads(aws(
+            env, "emr", "list-security-configurations"))["SecurityConfigurations"]),
+        "grants": sorted(g["GrantScope"] for g in grants["AccessGrantsList"]),
+        "locations": sorted(loc["LocationScope"] for loc in locations["AccessGrantsLocationsList"]),
+        "clusters": sorted(c["Name"] for c in clusters["Clusters"]),
+    }
+
+
+def test_a_dry_run_prints_the_changes_and_makes_none(admin: tuple[RunningEmulator, dict],
+                                                    stack: RunScript) -> None:
+    before = account_contents(admin[1])
+    proc = stack("create", "--name", "dry", "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    planned = [line for line in proc.stderr.splitlines() if line.startswith("would run: aws ")]
+    assert any(" emr create-cluster --name dry " in line for line in planned)
+    assert any(" s3control create-access-grant " in line and "GranteeIdentifier=arn:aws:iam::"
+               "123456789012:role/dry-sales" in line for line in planned)
+    assert account_contents(admin[1]) == before
+
+
+def test_create_makes_a_stack_the_doctor_passes_and_delete_takes_it_away(
+        admin: tuple[RunningEmulator, dict], stack: RunScript, tmp_path: Path) -> None:
+    running, env = admin
+    before = account_contents(env)
+    created = stack("create", "--name", "rolesdemo")
+    assert created.returncode == 0, created.stderr
+    doctor_line = created.stdout.strip().splitlines()[-1]
+    cluster_id = doctor_line.rsplit(" ", 1)[1]
+    roles_file = tmp_path / "out" / "roles.json"
+    assert doctor_line.startswith(f"JUPYTER_EMR_ROLES_FILE={roles_file} jupyter-emr-roles doctor")
+
+    # The emulator's Livy has a CA of its own: the one the script made is for a real cluster.
+    doctor_env = {**env, "JUPYTER_EMR_ROLES_FILE": str(roles_file),
+                  "JUPYTER_EMR_ROLES_CA_BUNDLE": running.livy_ca}
+    report = subprocess.run([CLI, "doctor", "--cluster-id", cluster_id, "--json"],
+                            capture_output=True, text=True, timeout=120, env=doctor_env)
+    assert report.returncode == 0, report.stdout + report.stderr
+    checks = json.loads(report.stdout)
+    assert checks["role_arn"] == "arn:aws:iam::123456789012:role/rolesdemo-sales"
+    assert {check["status"] for check in checks["checks"]} == {"pass"}, checks
+
+    during = account_contents(env)
+    assert "rolesdemo-marketing" in during["roles"] and "rolesdemo" in during["clusters"]
+    deleted = stack("delete", "--name", "rolesdemo")
+    assert deleted.returncode == 0, deleted.stderr
+    assert account_contents(env) == before
+    again = stack("delete", "--name", "rolesdemo")
+    assert again.returncode == 0, "what is already gone is skipped"
+
+
+def test_a_second_create_of_a_running_stack_is_refused(stack: RunScript,
+                                                       admin: tuple[RunningEmulator, dict]) -> None:
+    assert stack("create", "--name", "twice", "--no-wait").returncode == 0
+    try:
+        before = account_contents(admin[1])
+        proc = stack("create", "--name", "twice")
+        assert proc.returncode == 1
+        assert proc.stderr.count("\n") == 1 and "already has an active cluster named twice" \
+            in proc.stderr
+        assert account_contents(admin[1]) == before
+    finally:
+        assert stack("delete", "--name", "twice").returncode == 0
+
+
+@pytest.mark.parametrize("args", [("create", "--name", "Not_A_Bucket"), ("frobnicate",),
+                                  ("create", "--name"), ("delete", "--colour", "red")])
+def test_usage_errors_are_one_line_and_exit_2(stack: RunScript, args: tuple[str, ...]) -> None:
+    proc = stack(*args)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
+    assert proc.stderr.startswith("demo-stack.sh: ")
+
+
+def test_help_names_both_actions_and_the_dry_run(stack: RunScript) -> None:
+    proc = stack("--help")
+    assert proc.returncode == 0
+    assert all(word in proc.stdout for word in ("create ", "delete ", "--dry-run", "--no-wait"))
+
+
+@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
+def test_shellcheck_finds_nothing() -> None:
+    proc = subprocess.run(["shellcheck", str(SCRIPT)], capture_output=True, text=True,
+                          check=False)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
