@@ -40,6 +40,7 @@ def with_the_examples(world: dict[str, Any]) -> None:
     policy = example("caller-policy.json")
     policy["Statement"][1]["Condition"]["StringEquals"][
         "elasticmapreduce:ExecutionRoleArn"].append(EXAMPLE_ROLE)
+    policy["Statement"][2]["Resource"].append(EXAMPLE_ROLE)
     world["demo_user"]["policy"] = policy
 
 
@@ -58,6 +59,10 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], d
                                   env={**os.environ, **running.env})
             assert "Traceback" not in proc.stderr, proc.stderr
             found[(cluster, role)] = json.loads(proc.stdout)
+            found[("step", role)] = subprocess.run(
+                [CLI, "steps", "submit", "--cluster-id", ids[cluster], "--role-arn", role,
+                 "--json", "--", "spark-submit", "--version"], capture_output=True, text=True,
+                timeout=120, env={**os.environ, **running.env})
     return found
 
 
@@ -85,6 +90,13 @@ def test_the_caller_policy_lets_only_its_roles_through(reports: dict) -> None:
     refused = reports[("example-grants", ELECTRONICS)]
     gcsc = next(c for c in refused["checks"] if c["id"] == "gcsc")
     assert gcsc["status"] == "fail" and "ExecutionRoleArn" in gcsc["message"]
+
+
+def test_the_caller_policy_passes_its_roles_to_steps_and_no_other(reports: dict) -> None:
+    for role in (EXAMPLE_ROLE, SALES):
+        assert reports[("step", role)].returncode == 0, reports[("step", role)].stderr
+    refused = reports[("step", ELECTRONICS)]
+    assert refused.returncode == 1 and "No step was added" in refused.stderr
 
 
 def test_the_emrfs_provider_is_reported_with_what_it_means(reports: dict) -> None:

@@ -2,7 +2,8 @@
 
 moto serves IAM, STS, S3 and most of EMR. This WSGI layer in front of it adds
 GetClusterSessionCredentials and ListInstanceFleets, keeps AddJobFlowSteps'
-ExecutionRoleArn and moves steps through their states (``steps.py``), answers
+ExecutionRoleArn (with IAM's iam:PassRole for it), runs steps one at a time through
+their states and answers CancelSteps (``steps.py``), answers
 STS AssumeRole with AWS's trust rules (``sts.py``), finds the caller's account
 from the key that signed each request (``callers.py``), and makes
 DescribeCluster, ListInstances and ListInstanceGroups describe the local Livy
@@ -26,7 +27,7 @@ from typing import Any, Literal
 
 from moto.emr.models import emr_backends
 from moto.emr.responses import ElasticMapReduceResponse
-from moto.iam.access_control import IAMPolicy, PermissionResult
+from moto.iam.access_control import IAMPolicy, IAMRequest, PermissionResult
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from .access_grants import AccessGrants, error_xml, grants_call
@@ -76,6 +77,24 @@ class EmrCall:
         if cluster is None:
             raise AwsError("InvalidRequestException", f"Cluster id '{cluster_id}' is not valid.")
         return cluster
+
+
+class _SignatureOnly(IAMRequest):
+    """moto's check of a request without its permission half. Every EMR call is authorized
+    by the control plane before moto sees it, with the cluster's ARN and EMR's condition
+    keys; moto would check again against resource ``*`` with no condition values, and so
+    refuse a policy scoped to ``cluster/*`` that EMR accepts."""
+
+    def check_action_permitted(self, resource: str) -> None:
+        return None
+
+
+def _emr_signature_only(response: ElasticMapReduceResponse, resource: str = "*") -> None:
+    response._authenticate_and_authorize_action(_SignatureOnly, resource)
+
+
+setattr(ElasticMapReduceResponse, "_authenticate_and_authorize_normal_action",
+        _emr_signature_only)
 
 
 class ControlPlane:
@@ -252,9 +271,13 @@ class ControlPlane:
             for name, configuration in sorted(stored.items())]}
 
     def _check_steps_role(self, call: EmrCall) -> None:
-        """A step with a runtime role needs what a notebook session needs, from emr-6.7.0."""
+        """A step with a runtime role needs what a notebook session needs, from emr-6.7.0,
+        and the caller must be allowed to pass the role to EMR."""
         role_arn = call.params.get("ExecutionRoleArn")
         if role_arn is not None:
+            if self.enforce_iam:
+                _allowed(call.caller, "iam:PassRole", role_arn,
+                         {"iam:PassedToService": "elasticmapreduce.amazonaws.com"})
             cluster = call.cluster("JobFlowId")
             check_ready(cluster, STEPS_RELEASE, "steps")
             check_role_assumable(cluster, role_arn)
@@ -263,12 +286,14 @@ class ControlPlane:
         return self.steps.list_steps(call.cluster(), call.params)
 
     def _record_steps(self, call: EmrCall, answer: dict[str, Any]) -> dict[str, Any]:
-        self.steps.record(call.params, answer, call.caller.account)
+        self.steps.record(call.params, answer, call.cluster("JobFlowId"), call.caller.account)
         return answer
 
     def _describe_step(self, call: EmrCall, answer: dict[str, Any]) -> dict[str, Any]:
-        answer["Step"] = self.steps.view(answer["Step"])
-        return answer
+        return self.steps.describe(call.params, answer)
+
+    def _cancel_steps(self, call: EmrCall) -> dict[str, Any]:
+        return self.steps.cancel(call.cluster(), call.params)
 
     def _cluster_created(self, call: EmrCall, answer: dict[str, Any]) -> dict[str, Any]:
         """A cluster made by RunJobFlow gets what a seeded one has (a Livy when it runs Livy)
@@ -278,6 +303,8 @@ class ControlPlane:
 
     def _describe_cluster(self, call: EmrCall, answer: dict[str, Any]) -> dict[str, Any]:
         cluster = answer["Cluster"]
+        if cluster.get("LogUri", "").startswith("s3://"):  # EMR answers with Hadoop's scheme
+            cluster["LogUri"] = "s3n://" + cluster["LogUri"].removeprefix("s3://")
         placement = self.livy(cluster["Id"])
         if placement is not None:
             cluster["MasterPublicDnsName"] = self.names.public
@@ -348,6 +375,7 @@ _OPERATIONS: dict[str, Operation] = {
     "AddJobFlowSteps": Operation(check=ControlPlane._check_steps_role,
                                  rewrite=ControlPlane._record_steps),
     "DescribeStep": Operation(rewrite=ControlPlane._describe_step),
+    "CancelSteps": Operation(answer=ControlPlane._cancel_steps),
     "RunJobFlow": Operation(rewrite=ControlPlane._cluster_created),
     "DescribeCluster": Operation(rewrite=ControlPlane._describe_cluster),
     "ListInstances": Operation(rewrite=ControlPlane._list_instances),

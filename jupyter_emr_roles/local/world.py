@@ -77,6 +77,9 @@ class WorldCluster(BaseModel):
                              "starts (a busy cluster)")
     statement_seconds: float = Field(
         0, ge=0, description="How long each statement waits before it runs (busy executors)")
+    log_uri: str | None = Field(None, pattern=r"^s3://[a-z0-9.-]+/.*$",
+                                description="Where EMR puts the cluster's logs, steps' among "
+                                            "them")
     configurations: list[dict[str, Any]] = Field(
         default_factory=list, description="EMR configurations (emrfs-site for S3 Access Grants "
                                           "or an EMRFS credentials provider, ...)")
@@ -94,10 +97,14 @@ class DemoUser(BaseModel):
     default_role: str | None = None
     emr_actions: list[str] = Field(
         default_factory=lambda: ["elasticmapreduce:Describe*", "elasticmapreduce:List*",
-                                 "elasticmapreduce:AddJobFlowSteps"],
+                                 "elasticmapreduce:CancelSteps"],
         description="EMR actions the user may call on any cluster, besides "
-                    "GetClusterSessionCredentials for its roles ([] makes a user who cannot "
-                    "even list clusters)")
+                    "GetClusterSessionCredentials and AddJobFlowSteps for its roles ([] makes "
+                    "a user who cannot even list clusters)")
+    reads: list[str] = Field(default_factory=list,
+                             description="s3://bucket/prefix/ it may read (step logs)")
+    writes: list[str] = Field(default_factory=list,
+                              description="s3://bucket/prefix/ it may write (step scripts)")
     policy: dict[str, Any] | None = Field(
         None, description="A whole IAM policy instead of the one emr_actions and read_actions "
                           "make (examples/admin/caller-policy.json)")
@@ -256,6 +263,11 @@ def _trust_policy(principal_arn: str, actions: tuple[str, ...] = (
     return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
 
 
+def _s3_statements(prefixes: list[str], actions: list[str]) -> list[dict[str, Any]]:
+    return [{"Effect": "Allow", "Action": actions,
+             "Resource": f"arn:aws:s3:::{uri.removeprefix('s3://')}*"} for uri in prefixes]
+
+
 def _read_policy(prefixes: list[str]) -> str:
     statements = []
     for uri in prefixes:
@@ -270,11 +282,17 @@ def _read_policy(prefixes: list[str]) -> str:
 
 def _emr_policy(actions: list[str], runtime_roles: list[str]) -> str:
     """EMR rights of a notebook user: ``actions`` on any cluster, and
-    GetClusterSessionCredentials for ``runtime_roles`` only."""
+    GetClusterSessionCredentials and AddJobFlowSteps (with iam:PassRole) for ``runtime_roles``
+    only."""
     statements: list[dict[str, Any]] = [
-        {"Effect": "Allow", "Action": "elasticmapreduce:GetClusterSessionCredentials",
+        {"Effect": "Allow", "Action": ["elasticmapreduce:GetClusterSessionCredentials",
+                                       "elasticmapreduce:AddJobFlowSteps"],
          "Resource": "*",
          "Condition": {"StringEquals": {"elasticmapreduce:ExecutionRoleArn": runtime_roles}}}]
+    if runtime_roles:
+        statements.append({"Effect": "Allow", "Action": "iam:PassRole", "Resource": runtime_roles,
+                           "Condition": {"StringEquals": {
+                               "iam:PassedToService": "elasticmapreduce.amazonaws.com"}}})
     if actions:
         statements.insert(0, {"Effect": "Allow", "Action": actions, "Resource": "*"})
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
@@ -423,6 +441,8 @@ def _run_cluster(emr: Any, world: AccountWorld, cluster: WorldCluster, simple: b
         request["SecurityConfiguration"] = cluster.security_configuration
     if cluster.configurations:
         request["Configurations"] = cluster.configurations
+    if cluster.log_uri:
+        request["LogUri"] = cluster.log_uri
     cluster_id: str = emr.run_job_flow(**request)["JobFlowId"]
     if cluster.state == "TERMINATED":
         emr.terminate_job_flows(JobFlowIds=[cluster_id])
@@ -461,6 +481,8 @@ def _seed_user(iam: Any, user: DemoUser, roles: dict[str, str],
     if access_roles:
         policy["Statement"].append({"Effect": "Allow", "Action": "sts:AssumeRole",
                                     "Resource": access_roles})
+    policy["Statement"] += _s3_statements(user.reads, ["s3:GetObject"])
+    policy["Statement"] += _s3_statements(user.writes, ["s3:PutObject", "s3:GetObject"])
     iam.put_user_policy(UserName=user.name, PolicyName="emr-runtime-roles",
                         PolicyDocument=json.dumps(user.policy or policy))
     key = iam.create_access_key(UserName=user.name)["AccessKey"]
