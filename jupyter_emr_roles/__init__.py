@@ -10,8 +10,10 @@ __all__ = ["__version__", "connections_json", "load_ipython_extension", "publish
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext jupyter_emr_roles``: register the magics; no AWS or Livy call is made."""
     from .magics import EmrRolesMagics
+    from .step_magics import EmrStepMagics
 
     ipython.register_magics(EmrRolesMagics)
+    ipython.register_magics(EmrStepMagics)
 
 
 def connections_json() -> str:

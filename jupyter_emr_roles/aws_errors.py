@@ -73,7 +73,7 @@ def _answered(what: str, exc: boto.ClientError, denied_fix: str) -> AwsCallError
                             f"{ATTEMPTS} attempts with backoff. Wait a minute and try again; if "
                             "it persists, other jobs of this account are using up the API rate, "
                             "or ask your admin to raise the quota.", "Throttled")
-    not_found = code in ("ResourceNotFoundException", "NoSuchEntity",
+    not_found = code in ("ResourceNotFoundException", "NoSuchEntity", "NoSuchKey",
                          "AccessGrantsInstanceNotExistsError") or (
         code == "InvalidRequestException" and "is not valid" in message)
     return AwsCallError(f"AWS refused {what}: {message} ({code}).",

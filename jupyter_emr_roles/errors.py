@@ -95,6 +95,10 @@ class ClusterNotReady(EmrRolesError):
     """The cluster cannot take a notebook session now (state, release, configuration)."""
 
 
+class StepError(EmrRolesError):
+    """A step that was not added, cannot be cancelled, or whose log cannot be read."""
+
+
 class LivyError(EmrRolesError):
     """Livy could not be reached, refused us, or the session did not come up."""
 

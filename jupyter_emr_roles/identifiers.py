@@ -27,6 +27,7 @@ ROLE_ARN_PATTERN = (
     + _IAM_CHARS + r"{1,64}$"
 )
 SESSION_NAME_PATTERN = r"^" + _IAM_CHARS + r"{1,64}$"
+STEP_PATTERN = r"^s-[0-9A-Z]{1,64}$"
 _MAX_PATH = 512
 
 
@@ -39,6 +40,7 @@ _ACCOUNT_RE = _compile(ACCOUNT_PATTERN)
 _CLUSTER_RE = _compile(CLUSTER_PATTERN)
 _ROLE_ARN_RE = _compile(ROLE_ARN_PATTERN)
 _SESSION_NAME_RE = _compile(SESSION_NAME_PATTERN)
+_STEP_RE = _compile(STEP_PATTERN)
 _ROLE_NAME_RE = re.compile(_IAM_CHARS + r"{1,64}", re.ASCII)
 _ROLE_PATH_RE = re.compile(r"/(?:" + _IAM_CHARS + r"+/)*", re.ASCII)
 
@@ -50,6 +52,7 @@ ROLE_ARN_SHAPE = (
     "letters, digits or + = , . @ _ -"
 )
 SESSION_NAME_SHAPE = "1 to 64 letters, digits or + = , . @ _ -, e.g. sales"
+STEP_SHAPE = "'s-' followed by upper-case letters and digits, e.g. s-1XYZ2ABC3DEF4"
 
 
 def show(value: object, limit: int = 100) -> str:
@@ -191,6 +194,24 @@ class SessionName(_Identifier):
         if len(value) > 64:
             return "it is longer than 64 characters"
         return "it has characters other than letters, digits and + = , . @ _ -"
+
+
+class StepId(_Identifier):
+    """An EMR step ID such as ``s-1XYZ2ABC3DEF4``."""
+
+    __slots__ = ()
+    KIND = "Step ID"
+    SHAPE = STEP_SHAPE
+
+    @staticmethod
+    def _valid(value: str) -> bool:
+        return _STEP_RE.fullmatch(value) is not None
+
+    @staticmethod
+    def _reason(value: str) -> str:
+        if not value.startswith("s-"):
+            return "it does not start with 's-'"
+        return "it has characters other than A-Z and 0-9 after 's-', or none"
 
 
 def account_in_arn(arn: str, source: str) -> AccountId | None:

@@ -20,6 +20,7 @@ from .doctor import doctor
 from .grants import grants
 from .local import local
 from .roles import roles
+from .steps import steps
 
 
 @click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,3 +42,4 @@ main.add_command(local)
 main.add_command(demo)
 main.add_command(doctor)
 main.add_command(grants)
+main.add_command(steps)

@@ -42,12 +42,32 @@ READINESS_IDS = ("cluster-state", "release", "applications", "single-primary", "
                  "in-transit-encryption")
 
 
+# What a cluster needs before it takes a step under a runtime role (no Livy; release 6.7).
+STEP_CHECKS: dict[str, Callable[[Facts], Finding]] = {
+    "cluster-state": cluster_checks.cluster_state,
+    "release": cluster_checks.steps_release,
+    "single-primary": cluster_checks.single_primary,
+    "runtime-roles": cluster_checks.runtime_roles,
+}
+
+
 def cluster_findings(target: Target) -> tuple[Finding, ...]:
     """The readiness checks of ``target``'s cluster, one after another (they share two
     answers: the security configuration and the primary instance groups)."""
     facts = Facts(target, ConnectRequest(cluster_id=ClusterId(target.cluster["Id"],
                                                               "DescribeCluster")))
     return tuple(_run(check_id, facts) for check_id in READINESS_IDS)
+
+
+def step_blockers(target: Target) -> list[str]:
+    """What stops ``target``'s cluster from running a step under a runtime role: each failed
+    step check, with its fix. A check that could not look (unknown) blocks nothing: EMR
+    decides."""
+    facts = Facts(target, ConnectRequest(cluster_id=ClusterId(target.cluster["Id"],
+                                                              "DescribeCluster")))
+    findings = [_run(check_id, facts, STEP_CHECKS) for check_id in STEP_CHECKS]
+    return [f"{finding.message} Fix: {finding.fix}" if finding.fix else finding.message
+            for finding in findings if finding.status == "fail"]
 
 
 def diagnose(request: ConnectRequest, warn: Callable[[str], None]) -> Report:
@@ -62,13 +82,15 @@ def diagnose(request: ConnectRequest, warn: Callable[[str], None]) -> Report:
     return Report(request.cluster_id, target.role, findings)
 
 
-def _run(check_id: str, facts: Facts) -> Finding:
+def _run(check_id: str, facts: Facts,
+         checks: dict[str, Callable[[Facts], Finding]] = CHECKS) -> Finding:
     try:
-        return CHECKS[check_id](facts)
+        return checks[check_id](facts)
     except NotAllowed as exc:
         return Finding(check_id, "unknown", str(exc), f"Ask your admin to allow {exc.action}.")
     except EmrRolesError as exc:
         return Finding(check_id, "unknown", f"Not checked: {exc}")
 
 
-__all__ = ["CHECK_IDS", "READINESS_IDS", "Finding", "Report", "cluster_findings", "diagnose"]
+__all__ = ["CHECK_IDS", "READINESS_IDS", "Finding", "Report", "cluster_findings", "diagnose",
+           "step_blockers"]

@@ -66,6 +66,16 @@ def release(facts: Facts) -> Finding:
                    f"({_version(GRANTS_RELEASE)} or later for S3 Access Grants).")
 
 
+def steps_release(facts: Facts) -> Finding:
+    """The release check as a step sees it: runtime roles came to steps before notebooks."""
+    label = facts.cluster.get("ReleaseLabel", "")
+    if release_version(label) >= STEPS_RELEASE:
+        return Finding("release", "pass", f"Release {label} runs steps under a runtime role.")
+    return Finding("release", "fail", f"Release {label or '(unknown)'} predates runtime roles "
+                   f"for steps, which need {_version(STEPS_RELEASE)}.",
+                   f"Submit the step to a cluster of {_version(STEPS_RELEASE)} or later.")
+
+
 def applications(facts: Facts) -> Finding:
     installed = {app.get("Name", "") for app in facts.cluster.get("Applications", [])}
     missing = [name for name in NEEDED_APPLICATIONS if name not in installed]

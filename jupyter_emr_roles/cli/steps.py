@@ -1,0 +1,165 @@
+"""`jupyter-emr-roles steps ...`: batch steps under a runtime role, from a terminal."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ..connect_request import ConnectRequest
+from ..identifiers import ClusterId, RoleArn, StepId
+from ._common import parsed
+
+if TYPE_CHECKING:
+    from ..steps import ClusterSteps, StepView
+
+
+def _cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that say which cluster, reached as whom: every steps command has them."""
+    for option in reversed((
+        click.option("--cluster-id", required=True, callback=parsed(ClusterId, "option"),
+                     help="The EMR cluster, e.g. j-1K48XXXXXXHCB."),
+        click.option("--access-role-arn", callback=parsed(RoleArn, "option"),
+                     help="A role of the cluster's account to assume first (cross-account). "
+                     "Default: the access role your roles files give for it."),
+        click.option("--region", help="AWS region of the cluster. Default: boto3's."),
+        click.option("--profile", help="AWS profile to use. Default: boto3's."),
+    )):
+        command = option(command)
+    return command
+
+
+def _cluster_steps(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str | None,
+                   profile: str | None, role_arn: RoleArn | None = None) -> ClusterSteps:
+    from ..cluster_target import find_target
+    from ..steps import ClusterSteps
+
+    request = ConnectRequest(cluster_id=cluster_id, role_arn=role_arn,
+                             access_role_arn=access_role_arn, region=region, profile=profile)
+    return ClusterSteps(find_target(request, lambda text: click.echo(f"Warning: {text}",
+                                                                     err=True)))
+
+
+@click.group()
+def steps() -> None:
+    """Batch steps under a runtime role: submit one, follow it, list, cancel, read its log.
+
+    A step runs a command on the cluster (command-runner.jar: spark-submit,
+    hive-script, ...) as the runtime role you pick, as a %connect session does.
+    """
+
+
+@steps.command(context_settings={"ignore_unknown_options": True})
+@_cluster_options
+@click.option("--role-arn", callback=parsed(RoleArn, "option"),
+              help="The runtime role the step runs as. Default: the default role of the "
+              "cluster's account in your roles files.")
+@click.option("--name", help="The step's name. Default: its command line.")
+@click.option("--wait", is_flag=True, help="Follow the step to its end (progress on stderr); "
+              "exit 1 unless it COMPLETED.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object for scripts.")
+@click.argument("args", nargs=-1, required=True, metavar="-- ARG...")
+def submit(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str | None,
+           profile: str | None, role_arn: RoleArn | None, name: str | None, wait: bool,
+           as_json: bool, args: tuple[str, ...]) -> None:
+    """Add a step that runs ARG... with command-runner.jar as a runtime role.
+
+    \b
+    jupyter-emr-roles steps submit --cluster-id j-1K48XXXXXXHCB \\
+        --role-arn arn:aws:iam::123456789012:role/sales-data-access --wait \\
+        -- spark-submit --deploy-mode cluster s3://bucket/job.py s3://bucket/out/
+
+    The cluster is checked first (state, release 6.7+, one primary node, runtime
+    roles on): a step EMR would refuse is not added. Prints the step ID; with
+    --wait, follows it and exits 0 when it COMPLETED, 1 when it FAILED or was
+    CANCELLED (with EMR's reason and the log's location).
+    """
+    cluster = _cluster_steps(cluster_id, access_role_arn, region, profile, role_arn)
+    step_id = cluster.submit(args, name)
+    if not wait:
+        click.echo(json.dumps({"step_id": step_id}) if as_json else step_id)
+        return
+    click.echo(f"Added step {step_id}; following it (Ctrl-C stops following, not the step).",
+               err=True)
+    view = _follow(cluster, step_id)
+    if as_json:
+        click.echo(json.dumps({"step_id": step_id, "step": view.as_json()}, indent=2))
+    else:
+        click.echo(step_id)
+    click.echo(view.outcome(), err=True)
+    raise SystemExit(0 if view.state == "COMPLETED" else 1)
+
+
+def _follow(cluster: ClusterSteps, step_id: StepId) -> StepView:
+    """Follow the step, its state and time on one line of a terminal, redrawn in place; one
+    line per change of state when stderr is not a terminal (a CI log)."""
+    live = sys.stderr.isatty()
+    last: list[str] = []
+
+    def show(view: StepView) -> None:
+        if live:
+            click.echo(f"\r\x1b[2K{view.progress()}", err=True, nl=view.final)
+        elif not last or last[-1] != view.state:
+            click.echo(view.progress(), err=True)
+        last.append(view.state)
+
+    try:
+        return cluster.follow(step_id, show)
+    except KeyboardInterrupt:
+        click.echo(f"\nStopped following step {step_id}; it goes on. See it with "
+                   f"`jupyter-emr-roles steps list --cluster-id {cluster.cluster_id}`.", err=True)
+        raise SystemExit(130) from None
+
+
+@steps.command("list")
+@_cluster_options
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True,
+              help="The newest steps to show.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+def list_steps(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str | None,
+               profile: str | None, limit: int, as_json: bool) -> None:
+    """The cluster's steps, newest first: state, runtime role, created and ended times."""
+    views = _cluster_steps(cluster_id, access_role_arn, region, profile).list(limit)
+    if as_json:
+        click.echo(json.dumps([view.as_json() for view in views], indent=2))
+    elif not views:
+        click.echo(f"No steps on {cluster_id}.")
+    else:
+        click.echo(_table(views))
+
+
+def _table(views: list[StepView]) -> str:
+    rows = [("STEP", "STATE", "ROLE", "CREATED", "ENDED", "NAME")] + [
+        (view.id, view.state, (view.role_arn or "-").rpartition("/")[2],
+         _time(view.created), _time(view.ended), view.name) for view in views]
+    widths = [max(len(row[column]) for row in rows) for column in range(5)]
+    return "\n".join("  ".join([*(cell.ljust(width) for cell, width in zip(row, widths)),
+                                row[5]]) for row in rows)
+
+
+def _time(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+@steps.command()
+@_cluster_options
+@click.argument("step_id", callback=parsed(StepId, "argument"))
+def cancel(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str | None,
+           profile: str | None, step_id: StepId) -> None:
+    """Cancel a step: a pending one is dropped, a running one interrupted."""
+    click.echo(_cluster_steps(cluster_id, access_role_arn, region, profile).cancel(step_id))
+
+
+@steps.command()
+@_cluster_options
+@click.option("--stream", type=click.Choice(("stderr", "stdout", "controller", "syslog")),
+              default="stderr", show_default=True, help="Which of the step's logs.")
+@click.argument("step_id", callback=parsed(StepId, "argument"))
+def logs(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str | None,
+         profile: str | None, stream: str, step_id: StepId) -> None:
+    """Print a step's log as EMR keeps it in S3 under the cluster's log URI."""
+    click.echo(_cluster_steps(cluster_id, access_role_arn, region, profile).log(step_id, stream),
+               nl=False)

@@ -1,0 +1,275 @@
+"""Batch steps under a runtime role: add one, follow it to its end, list, cancel, read its log.
+
+A step added with ``ExecutionRoleArn`` runs its command as that role, as a
+``%connect`` session does, so the cluster is found and the role chosen the same
+way (``cluster_target``: the caller or the account's access role, the role given
+or the account's default). Before a step is added, the doctor's step checks run:
+a cluster EMR would refuse gets one paragraph and no step. ``ListSteps`` does not
+say which role a step runs as, so a list reads each step with ``DescribeStep``,
+concurrently.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from .aws import service_client
+from .aws_errors import answer_field, aws_call
+from .cluster_target import Target
+from .errors import AwsCallError, StepError
+from .identifiers import RoleArn, StepId
+from .polling import next_poll
+
+log = logging.getLogger(__name__)
+
+FINAL_STATES = ("COMPLETED", "CANCELLED", "FAILED", "INTERRUPTED")
+LOG_STREAMS = ("stderr", "stdout", "controller", "syslog")
+COMMAND_RUNNER = "command-runner.jar"
+# Steps a list shows unless asked for more: one ListSteps page, and as many DescribeStep calls.
+DEFAULT_LIST_LIMIT = 50
+_MAX_NAME = 256
+_DESCRIBERS = 8
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_PYSPARK_PREAMBLE = (
+    "# Submitted by %%emr_step (jupyter-emr-roles): spark and sc, as a Livy session makes them.\n"
+    "from pyspark.sql import SparkSession\n\n"
+    "spark = SparkSession.builder.getOrCreate()\n"
+    "sc = spark.sparkContext\n\n")
+
+
+@dataclass(frozen=True)
+class StepView:
+    """One step as a person follows it: what it runs, as which role, where it is, and why
+    it ended the way it did."""
+
+    id: str
+    name: str
+    state: str
+    role_arn: str | None
+    args: tuple[str, ...]
+    created: datetime | None
+    started: datetime | None
+    ended: datetime | None
+    reason: str | None
+    log_file: str | None
+
+    @classmethod
+    def from_api(cls, step: dict[str, Any]) -> StepView:
+        status = step.get("Status", {})
+        timeline = status.get("Timeline", {})
+        failure = status.get("FailureDetails", {})
+        reason = ": ".join(part for part in (failure.get("Reason"), failure.get("Message"))
+                          if part) or status.get("StateChangeReason", {}).get("Message")
+        return cls(step.get("Id", ""), step.get("Name", ""), status.get("State", ""),
+                   step.get("ExecutionRoleArn"), tuple(step.get("Config", {}).get("Args", [])),
+                   _utc(timeline.get("CreationDateTime")), _utc(timeline.get("StartDateTime")),
+                   _utc(timeline.get("EndDateTime")), reason or None,
+                   failure.get("LogFile") or None)
+
+    @property
+    def final(self) -> bool:
+        return self.state in FINAL_STATES
+
+    def elapsed(self, now: datetime | None = None) -> float:
+        """Seconds since the step was added, up to its end."""
+        if self.created is None:
+            return 0.0
+        end = self.ended or now or datetime.now(timezone.utc)
+        return max(0.0, (end - self.created).total_seconds())
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "state": self.state,
+                "role_arn": self.role_arn, "args": list(self.args),
+                "created": _iso(self.created), "started": _iso(self.started),
+                "ended": _iso(self.ended), "reason": self.reason, "log_file": self.log_file}
+
+    def progress(self) -> str:
+        return f"step {self.id} {self.state}, {_duration(self.elapsed())}"
+
+    def outcome(self) -> str:
+        """The last line a follower shows: how it ended, why, and where its log is."""
+        text = f"Step {self.id} ({self.name}) {self.state} after {_duration(self.elapsed())}"
+        if self.state == "COMPLETED":
+            return text + "."
+        text += f": {self.reason}" if self.reason else "."
+        if self.log_file:
+            text += f" Log: {self.log_file}"
+        return text
+
+
+class ClusterSteps:
+    """The steps of one cluster, reached as ``target`` reached the cluster."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.cluster_id: str = target.cluster["Id"]
+        self._client = target.emr.client
+
+    def submit(self, args: Sequence[str], name: str | None = None) -> StepId:
+        """Add one step that runs ``args`` with command-runner.jar as the target's role.
+
+        The cluster is checked first, so a step EMR would refuse is not added; a role IAM
+        refuses comes back from AddJobFlowSteps as one paragraph, and nothing is added."""
+        from .doctor import step_blockers
+
+        role = self.target.required_role()
+        blockers = step_blockers(self.target)
+        if blockers:
+            raise StepError(f"No step was added: cluster {self.cluster_id} cannot run steps "
+                            f"under a runtime role. {' '.join(blockers)}")
+        what = f"adding a step to {self.cluster_id} as {role}"
+        answer = aws_call(what, lambda: self._client.add_job_flow_steps(
+            JobFlowId=self.cluster_id, ExecutionRoleArn=role, Steps=[{
+                "Name": name or step_name(args), "ActionOnFailure": "CONTINUE",
+                "HadoopJarStep": {"Jar": COMMAND_RUNNER, "Args": list(args)}}]),
+            denied_fix=_denied_fix(role))
+        step_ids = answer_field(answer, what, "StepIds")
+        log.info("added step %s to %s as %s", step_ids[0], self.cluster_id, role)
+        return StepId(step_ids[0], "AddJobFlowSteps")
+
+    def describe(self, step_id: str) -> StepView:
+        what = f"describing step {step_id} of {self.cluster_id}"
+        answer = aws_call(what, lambda: self._client.describe_step(ClusterId=self.cluster_id,
+                                                                   StepId=step_id))
+        return StepView.from_api(answer_field(answer, what, "Step"))
+
+    def follow(self, step_id: str, show: Callable[[StepView], None],
+               sleep: Callable[[float], None] = time.sleep) -> StepView:
+        """Describe the step until it ends, showing each look; polled after a tenth of the
+        time followed so far (at least every 10 s), as a connect waits."""
+        began = time.monotonic()
+        while True:
+            view = self.describe(step_id)
+            show(view)
+            if view.final:
+                return view
+            sleep(next_poll(time.monotonic() - began, floor=0.25, ceiling=10.0))
+
+    def list(self, limit: int = DEFAULT_LIST_LIMIT) -> list[StepView]:
+        """The newest ``limit`` steps, each described (for its runtime role) concurrently."""
+        step_ids: list[str] = []
+        marker: dict[str, str] = {}
+        while len(step_ids) < limit:
+            page = aws_call(f"listing the steps of {self.cluster_id}", lambda: self._client
+                            .list_steps(ClusterId=self.cluster_id, **marker))
+            step_ids += [step["Id"] for step in page.get("Steps", [])]
+            if not page.get("Marker"):
+                break
+            marker = {"Marker": page["Marker"]}
+        with ThreadPoolExecutor(max_workers=_DESCRIBERS, thread_name_prefix="steps") as pool:
+            return list(pool.map(self.describe, step_ids[:limit]))
+
+    def cancel(self, step_id: StepId) -> str:
+        """Ask EMR to cancel the step (a pending one is dropped, a running one interrupted)."""
+        what = f"cancelling step {step_id} of {self.cluster_id}"
+        answer = aws_call(what, lambda: self._client.cancel_steps(
+            ClusterId=self.cluster_id, StepIds=[step_id], StepCancellationOption="SEND_INTERRUPT"))
+        infos = answer_field(answer, what, "CancelStepsInfoList")
+        info = infos[0] if infos else {}
+        if info.get("Status") != "SUBMITTED":
+            raise StepError(f"EMR did not cancel step {step_id} of {self.cluster_id}: "
+                            f"{info.get('Reason') or 'it gave no reason'}.")
+        return (f"Cancel of step {step_id} submitted; `jupyter-emr-roles steps list --cluster-id "
+                f"{self.cluster_id}` shows it CANCELLED once EMR has stopped it.")
+
+    def log(self, step_id: StepId, stream: str = "stderr") -> str:
+        """The step's log ``stream`` as EMR keeps it under the cluster's log URI in S3."""
+        view = self.describe(step_id)
+        bucket, key = self._log_object(step_id, stream)
+        what = f"reading s3://{bucket}/{key}"
+        try:
+            answer = aws_call(what, lambda: service_client(self.target.session, "s3").get_object(
+                Bucket=bucket, Key=key))
+        except AwsCallError as exc:
+            if exc.code != "NotFound":
+                raise
+            raise StepError(_not_uploaded(view, bucket, key, stream)) from None
+        return gzip.decompress(answer["Body"].read()).decode("utf-8", "replace")
+
+    def upload_script(self, upload_to: str, body: str, name: str | None = None) -> str:
+        """Put a notebook cell in S3 as a PySpark script that makes ``spark`` and ``sc`` first,
+        as a Livy session does; named after its content, so the same cell is one object."""
+        bucket, prefix = parse_s3_prefix(upload_to, "--upload-to")
+        script = _PYSPARK_PREAMBLE + body.rstrip() + "\n"
+        digest = hashlib.sha256(script.encode()).hexdigest()[:12]
+        key = f"{prefix}{_slug(name)}-{digest}.py"
+        aws_call(f"uploading the script to s3://{bucket}/{key}", lambda: service_client(
+            self.target.session, "s3").put_object(Bucket=bucket, Key=key, Body=script.encode()),
+            denied_fix=f"Uploading needs s3:PutObject on s3://{bucket}/{prefix}*; ask your admin, "
+                       "or give an --upload-to you may write. No step was added.")
+        return f"s3://{bucket}/{key}"
+
+    def _log_object(self, step_id: str, stream: str) -> tuple[str, str]:
+        uri = self.target.cluster.get("LogUri") or ""
+        scheme, _, rest = uri.partition("://")
+        if scheme not in ("s3", "s3n", "s3a") or not rest:
+            raise StepError(f"Cluster {self.cluster_id} keeps no logs in S3 (it was created "
+                            "without a log URI), so EMR kept step logs on the cluster only. "
+                            "See them in the cluster's Spark history server, or create "
+                            "clusters with --log-uri s3://BUCKET/logs/.")
+        bucket, _, prefix = rest.partition("/")
+        prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+        return bucket, f"{prefix}{self.cluster_id}/steps/{step_id}/{stream}.gz"
+
+
+def pyspark_command(script_uri: str, script_args: Sequence[str] = ()) -> list[str]:
+    """The step command that runs an uploaded PySpark script on the cluster's YARN."""
+    return ["spark-submit", "--deploy-mode", "cluster", script_uri, *script_args]
+
+
+def parse_s3_prefix(value: str, source: str) -> tuple[str, str]:
+    """``s3://bucket/some/prefix`` → (``bucket``, ``some/prefix/``)."""
+    bucket, _, prefix = value.removeprefix("s3://").partition("/")
+    if not value.startswith("s3://") or not _BUCKET.fullmatch(bucket):
+        raise StepError(f"{source} {value!r} is not an S3 prefix; give s3://BUCKET/PREFIX/, "
+                        "e.g. s3://my-bucket/steps/.")
+    return bucket, prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+
+def step_name(args: Sequence[str]) -> str:
+    """A step's name when none is given: its command line, as EMR's console shows it."""
+    return " ".join(args)[:_MAX_NAME] or "step"
+
+
+def _denied_fix(role: RoleArn) -> str:
+    return ("Adding a step as a runtime role needs elasticmapreduce:AddJobFlowSteps on the "
+            f"cluster with the elasticmapreduce:ExecutionRoleArn condition allowing {role}, and "
+            "iam:PassRole on that role; ask your admin (examples/admin/caller-policy.json), or "
+            "pick a role you are allowed to use. No step was added.")
+
+
+def _not_uploaded(view: StepView, bucket: str, key: str, stream: str) -> str:
+    if not view.final:
+        return (f"Step {view.id} is {view.state}: EMR puts its {stream} in s3://{bucket}/{key} "
+                "while it runs, every few minutes, and once it ends. Try again later.")
+    return (f"s3://{bucket}/{key} does not exist: the step ended {view.state} without writing "
+            f"to {stream}, or EMR has not uploaded it yet (it does within about five minutes "
+            f"of the end). Other streams: {', '.join(LOG_STREAMS)}.")
+
+
+def _slug(name: str | None) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name or "").strip("-.")[:64] or "emr-step"
+
+
+def _utc(value: Any) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"

@@ -1,0 +1,74 @@
+"""`%emr_step` and `%%emr_step` in a real IPython kernel against the emulator: a cell written
+for `%%spark` becomes a step by changing its first line."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+import pytest
+from demo_world import SALES
+from emulators import RunningEmulator
+from kernels import NotebookKernel
+
+BODY = 'spark.read.csv("s3://demo-data/sales/orders.csv").count()'
+
+
+@pytest.fixture
+def kernel(emulator: RunningEmulator, notebook: Callable[..., NotebookKernel]) -> NotebookKernel:
+    """A kernel with the extension loaded."""
+    started = notebook(emulator)
+    started.ok("%load_ext jupyter_emr_roles")
+    return started
+
+
+def test_a_spark_cell_becomes_a_step_uploaded_and_followed(
+        emulator: RunningEmulator, clusters: dict[str, str], kernel: NotebookKernel) -> None:
+    cluster = clusters["shared-analytics"]
+    shown = kernel.ok(f"%%emr_step --cluster-id {cluster} --upload-to s3://demo-steps/scripts "
+                      f"--name orders --wait -- --day 2024-01-01\n{BODY}\n")
+    emr = emulator.client("emr")
+    step = emr.list_steps(ClusterId=cluster)["Steps"][0]
+    step = emr.describe_step(ClusterId=cluster, StepId=step["Id"])["Step"]
+    args = step["Config"]["Args"]
+    assert args[:3] == ["spark-submit", "--deploy-mode", "cluster"]
+    assert args[4:] == ["--day", "2024-01-01"] and step["ExecutionRoleArn"] == SALES
+    bucket, _, key = args[3].removeprefix("s3://").partition("/")
+    script = emulator.client("s3", **_admin(emulator)).get_object(
+        Bucket=bucket, Key=key)["Body"].read().decode()
+    assert bucket == "demo-steps" and key.startswith("scripts/orders-")
+    assert key.endswith(hashlib.sha256(script.encode()).hexdigest()[:12] + ".py")
+    assert script.endswith(BODY + "\n") and "spark = SparkSession.builder.getOrCreate()" in script
+    assert f"Step {step['Id']} (orders) COMPLETED" in shown
+    again = kernel.ok(f"%%emr_step --cluster-id {cluster} --upload-to s3://demo-steps/scripts "
+                      f"--name orders\n{BODY}\n")
+    newest = emr.list_steps(ClusterId=cluster)["Steps"][0]["Id"]
+    assert f"Added step {newest}" in again
+    assert emr.describe_step(ClusterId=cluster, StepId=newest)["Step"]["Config"]["Args"][3] == \
+        args[3], "the same cell is the same object"
+
+
+def test_a_failed_step_fails_the_cell_and_bad_input_is_one_line(
+        clusters: dict[str, str], kernel: NotebookKernel) -> None:
+    cluster = clusters["shared-analytics"]
+    failed = kernel.run(f"%emr_step --cluster-id {cluster} --wait -- spark-submit "
+                        "s3://demo-data/sales/no-such-job.py")
+    assert failed.status == "error" and "FAILED" in failed.output
+    assert "no-such-job.py does not exist" in failed.output and "Traceback" not in failed.output
+    for line, words in (
+            (f"%emr_step --cluster-id {cluster}", "after --"),
+            (f"%%emr_step --cluster-id {cluster}\n{BODY}", "--upload-to"),
+            (f"%%emr_step --cluster-id {cluster} --upload-to demo-steps/x\n{BODY}",
+             "is not an S3 prefix"),
+            (f"%emr_step --cluster-id {cluster} --role-arn sales -- x", "Role ARN"),
+            (f"%emr_step --cluster-id {clusters['no-runtime-roles']} -- spark-submit x",
+             "No step was added")):
+        cell = kernel.run(line)
+        assert cell.status == "error" and words in cell.output, (line, cell.output)
+        assert "Traceback" not in cell.output
+
+
+def _admin(emulator: RunningEmulator) -> dict[str, str]:
+    env = emulator.env_of("platform-admin")
+    return {"aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"]}
