@@ -10,12 +10,15 @@ import json
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
 
 from ._extras import require_local_extra
+
+if TYPE_CHECKING:
+    from ..local.emulator import Emulator
 
 
 def _state_dir(value: Path | None) -> Path:
@@ -42,6 +45,7 @@ def local() -> None:
 
 
 STRICT_PROPAGATION = 2.0
+STRICT_TRAIL_DELAY = 2.0
 
 
 @local.command("up")
@@ -63,8 +67,9 @@ STRICT_PROPAGATION = 2.0
               help="Let any access key call anything (default: IAM policies are enforced).")
 @click.option("--strict", is_flag=True,
               help="Behave like a real cluster wherever a kind emulator would hide a client's "
-                   "bug: --split-names, --aws-tls and --credential-propagation "
-                   f"{STRICT_PROPAGATION:g} (unless given).")
+                   "bug: --split-names, --aws-tls, --credential-propagation "
+                   f"{STRICT_PROPAGATION:g} and --trail-delay {STRICT_TRAIL_DELAY:g} (unless "
+                   "given).")
 @click.option("--split-names", is_flag=True,
               help="Two names for the primary node, as in a public subnet: DescribeCluster's "
                    "MasterPublicDnsName is 127.0.0.1, while ListInstances' PrivateDnsName and "
@@ -79,13 +84,16 @@ STRICT_PROPAGATION = 2.0
 @click.option("--access-role-ttl", type=click.IntRange(5, 43200), default=None,
               help="Seconds the keys of STS AssumeRole live (access roles), whatever the "
                    "caller asks for; for testing their renewal in minutes. Default: as asked.")
+@click.option("--trail-delay", type=click.FloatRange(0, 900), default=None,
+              help="Seconds before CloudTrail's LookupEvents shows a call (CloudTrail takes "
+                   f"minutes). Default: 0, or {STRICT_TRAIL_DELAY:g} with --strict.")
 @_state_dir_option
 @click.pass_context
 def up(ctx: click.Context, detach: bool, world_file: Path | None, filler_clusters: int,
        spark: str, credential_ttl: int, session_timeout: float, port: int, no_tls: bool,
        no_enforce_iam: bool, strict: bool, split_names: bool, aws_tls: bool,
        credential_propagation: float | None, access_role_ttl: int | None,
-       state_dir: Path | None) -> None:
+       trail_delay: float | None, state_dir: Path | None) -> None:
     """Start the emulator and print `export` lines for your shell.
 
     \b
@@ -93,7 +101,7 @@ def up(ctx: click.Context, detach: bool, world_file: Path | None, filler_cluster
     """
     require_local_extra()
     from ..local import runner
-    from ..local.emulator import Emulator, EmulatorOptions, check_engine
+    from ..local.emulator import EmulatorOptions, check_engine
     from ..local.world import load_world
 
     check_engine(spark)
@@ -104,23 +112,29 @@ def up(ctx: click.Context, detach: bool, world_file: Path | None, filler_cluster
         click.echo(f"Local EMR emulator running (pid {state['pid']}); stop it with "
                    "`jupyter-emr-roles local down`.", err=True)
         return
-    if credential_propagation is None:
-        credential_propagation = STRICT_PROPAGATION if strict else 0.0
     options = EmulatorOptions(
         world=load_world(world_file), state_dir=folder, port=port, spark=spark,  # type: ignore[arg-type]
         credential_ttl=timedelta(seconds=credential_ttl), tls=not no_tls,
         filler_clusters=filler_clusters, enforce_iam=not no_enforce_iam,
         session_timeout=session_timeout, split_names=split_names or strict,
-        credential_propagation=credential_propagation, aws_tls=aws_tls or strict,
-        access_role_ttl=access_role_ttl)
-
-    def ready(emulator: Emulator) -> None:
-        click.echo(runner.export_lines(emulator.env()))
-        sys.stdout.flush()
-        click.echo(f"Local EMR emulator ready at {emulator.endpoint}; Ctrl-C stops it.", err=True)
-
+        credential_propagation=_or_strict(credential_propagation, strict, STRICT_PROPAGATION),
+        aws_tls=aws_tls or strict, access_role_ttl=access_role_ttl,
+        trail_delay=_or_strict(trail_delay, strict, STRICT_TRAIL_DELAY))
     click.echo("Starting the local EMR emulator...", err=True)
-    runner.run_foreground(options, ready)
+    runner.run_foreground(options, _print_ready)
+
+
+def _or_strict(value: float | None, strict: bool, strict_value: float) -> float:
+    """An option as given; when not given, its --strict value with --strict, else 0."""
+    return value if value is not None else strict_value if strict else 0.0
+
+
+def _print_ready(emulator: Emulator) -> None:
+    from ..local import runner
+
+    click.echo(runner.export_lines(emulator.env()))
+    sys.stdout.flush()
+    click.echo(f"Local EMR emulator ready at {emulator.endpoint}; Ctrl-C stops it.", err=True)
 
 
 def _foreground_argv(ctx: click.Context, state_dir: Path) -> list[str]:

@@ -4,7 +4,9 @@ moto serves IAM, STS, S3 and most of EMR. This WSGI layer in front of it adds
 GetClusterSessionCredentials and ListInstanceFleets, keeps AddJobFlowSteps'
 ExecutionRoleArn (with IAM's iam:PassRole for it), runs steps one at a time through
 their states and answers CancelSteps (``steps.py``), answers
-STS AssumeRole with AWS's trust rules (``sts.py``), finds the caller's account
+STS AssumeRole with AWS's trust rules (``sts.py``), records every EMR and STS call
+as CloudTrail would, SourceIdentity included, and answers LookupEvents over them
+(``trail.py``), finds the caller's account
 from the key that signed each request (``callers.py``), and makes
 DescribeCluster, ListInstances and ListInstanceGroups describe the local Livy
 gateway the way EMR describes a primary node: a public name in
@@ -31,11 +33,27 @@ from moto.iam.access_control import IAMPolicy, IAMRequest, PermissionResult
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from .access_grants import AccessGrants, error_xml, grants_call
-from .callers import AwsError, Caller, caller_of
+from .callers import AwsError, Caller, access_key_id, caller_of
 from .issued import CredentialRegistry, Identity
-from .runtime_roles import NOTEBOOK_RELEASE, STEPS_RELEASE, check_ready, check_role_assumable
+from .runtime_roles import (
+    NOTEBOOK_RELEASE,
+    STEPS_RELEASE,
+    check_ready,
+    check_role_assumable,
+    propagates_source_identity,
+)
 from .steps import StepBook
-from .sts import check_assume_role, is_assume_role, is_sts, shorten, sts_error
+from .sts import (
+    check_assume_role,
+    form_of,
+    is_assume_role,
+    is_sts,
+    issued_key,
+    shorten,
+    sts_error,
+    with_source_identity,
+)
+from .trail import TARGET_PREFIX, Trail, TrailEvent
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +87,7 @@ class EmrCall:
     params: dict[str, Any]
     region: str
     caller: Caller
+    access_key: str = ""
 
     def cluster(self, key: str = "ClusterId") -> Any:
         cluster_id = self.params.get(key)
@@ -104,7 +123,8 @@ class ControlPlane:
                  livy: Callable[[str], LivyPlacement | None] = lambda cluster_id: None,
                  names: PrimaryNames = PrimaryNames(), enforce_iam: bool = True,
                  access_role_ttl: float | None = None,
-                 created: Callable[[EmrCall, str], None] = lambda call, cluster_id: None) -> None:
+                 created: Callable[[EmrCall, str], None] = lambda call, cluster_id: None,
+                 trail_delay: float = 0.0) -> None:
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.registry = registry
         self.credential_ttl = credential_ttl
@@ -115,13 +135,17 @@ class ControlPlane:
         self.created = created
         self.steps = StepBook()
         self.access_grants = AccessGrants()
+        self.trail = Trail(trail_delay)
         self.calls: dict[str, int] = {}
 
     def __call__(self, environ: dict[str, Any],
                  start_response: WsgiStartResponse) -> Iterable[bytes]:
         """Only EMR's JSON calls and STS's form calls are read here; every other body (S3's
         streamed, chunked uploads among them) goes to moto untouched."""
-        service, _, operation = environ.get("HTTP_X_AMZ_TARGET", "").partition(".")
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        service, _, operation = target.partition(".")
+        if target == TARGET_PREFIX + "LookupEvents":
+            return self._lookup_events(environ, start_response)
         if service == "ElasticMapReduce":
             self.calls[operation] = self.calls.get(operation, 0) + 1
             try:
@@ -145,35 +169,111 @@ class ControlPlane:
         if extension.validate is not None:
             extension.validate(params)
         call = EmrCall(operation, params, self._region(environ),
-                       caller_of(environ, self.enforce_iam))
+                       caller_of(environ, self.enforce_iam), access_key_id(environ))
+        try:
+            status, headers, answer = self._emr_answer(environ, call, extension)
+        except AwsError as error:
+            self._record_emr(call, None, error.code)
+            raise
+        succeeded = status.startswith("200")
+        self._record_emr(call, answer if succeeded else None,
+                         None if succeeded else _error_code(answer))
+        start_response(status, headers)
+        return [answer]
+
+    def _emr_answer(self, environ: dict[str, Any], call: EmrCall,
+                    extension: Operation) -> tuple[str, list[tuple[str, str]], bytes]:
         self._authorize(call)
         if extension.check is not None:
             extension.check(self, call)
         if extension.answer is not None:
-            return _json(start_response, extension.answer(self, call))
+            return _json_answer(extension.answer(self, call))
         status, headers, answer = self._moto_call(environ)
         if status.startswith("200") and extension.rewrite is not None:
-            return _json(start_response, extension.rewrite(self, call, json.loads(answer)))
-        start_response(status, headers)
-        return [answer]
+            return _json_answer(extension.rewrite(self, call, json.loads(answer)))
+        return status, headers, answer
+
+    def _record_emr(self, call: EmrCall, answer: bytes | None, error: str | None) -> None:
+        """The call as CloudTrail records it: who (and the person behind a role chain), the
+        parameters, the step IDs it added; never a credential."""
+        cluster_id = call.params.get("ClusterId") or call.params.get("JobFlowId")
+        self.trail.record(TrailEvent(
+            call.operation, "elasticmapreduce.amazonaws.com", call.caller.account, call.caller,
+            call.access_key, self.trail.source_identity(call.access_key),
+            {key[:1].lower() + key[1:]: value for key, value in call.params.items()},
+            _response_elements(call.operation, answer), error,
+            (("AWS::EMR::Cluster", cluster_id),) if isinstance(cluster_id, str) else ()))
+
+    def _lookup_events(self, environ: dict[str, Any],
+                       start_response: WsgiStartResponse) -> Iterable[bytes]:
+        try:
+            caller = caller_of(environ, self.enforce_iam)
+            if self.enforce_iam:
+                _allowed(caller, "cloudtrail:LookupEvents", "*", {})
+            return _json(start_response, self.trail.lookup(caller.account,
+                                                           json.loads(_body(environ) or b"{}")))
+        except AwsError as error:
+            return _error(start_response, error)
 
     def _assume_role(self, environ: dict[str, Any], body: bytes,
                      start_response: WsgiStartResponse) -> Iterable[bytes]:
-        if self.enforce_iam:
-            try:
-                check_assume_role(caller_of(environ, enforce=True), body)
-            except AwsError as error:
-                answer = sts_error(error)
-                start_response(f"{error.status} Forbidden", [
-                    ("Content-Type", "text/xml"), ("Content-Length", str(len(answer)))])
-                return [answer]
+        """AssumeRole with AWS's trust rules, the source identity kept for the new keys (set
+        here, or carried from the caller's session, unchangeable along a chain), and the
+        call in the trail of the role's account and the caller's."""
+        form, key = form_of(body), access_key_id(environ)
+        try:
+            caller = caller_of(environ, self.enforce_iam)
+            source_identity = self.trail.chained(key, form.get("SourceIdentity"))
+            if self.enforce_iam:
+                check_assume_role(caller, body)
+        except AwsError as error:
+            answer = sts_error(error)
+            start_response(f"{error.status} Forbidden", [
+                ("Content-Type", "text/xml"), ("Content-Length", str(len(answer)))])
+            return [answer]
         status, headers, answer = self._moto_call(environ)
-        if status.startswith("200") and self.access_role_ttl is not None:
-            answer = shorten(answer, self.access_role_ttl)
+        if status.startswith("200"):
+            if self.access_role_ttl is not None:
+                answer = shorten(answer, self.access_role_ttl)
+            answer = with_source_identity(answer, source_identity)
+            self.trail.remember(issued_key(answer) or "", source_identity)
+            self._record_assume_role(caller, key, form, issued_key(answer), source_identity)
             headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
             headers.append(("Content-Length", str(len(answer))))
         start_response(status, headers)
         return [answer]
+
+    def _record_assume_role(self, caller: Caller, key: str, form: dict[str, str],
+                            issued: str | None, source_identity: str | None) -> None:
+        role_arn = form.get("RoleArn", "")
+        request = {"roleArn": role_arn, "roleSessionName": form.get("RoleSessionName")}
+        if "SourceIdentity" in form:
+            request["sourceIdentity"] = form["SourceIdentity"]
+        response = {"assumedRoleUser": {"arn": f"arn:aws:sts::{role_arn.split(':')[4]}:assumed-"
+                                                f"role/{role_arn.rsplit('/', 1)[-1]}/"
+                                                f"{form.get('RoleSessionName')}"},
+                    "credentials": {"accessKeyId": issued}, "sourceIdentity": source_identity}
+        for account in {role_arn.split(":")[4], caller.account}:
+            self.trail.record(TrailEvent(
+                "AssumeRole", "sts.amazonaws.com", account, caller, key,
+                self.trail.source_identity(key), request, response,
+                resources=(("AWS::IAM::Role", role_arn),)))
+
+    def runtime_role_assumed(self, identity: Identity, session_name: str, issued: str) -> None:
+        """EMR's own AssumeRole of a runtime role for a session, made as the cluster's
+        instance profile role, with the caller's source identity where it propagates."""
+        account = identity.role_arn.split(":")[4]
+        self.trail.remember(issued, identity.source_identity)
+        profile = Caller(account, f"arn:aws:sts::{account}:assumed-role/emr-instance-profile/"
+                         f"{identity.cluster_id}", [])
+        request = {"roleArn": identity.role_arn, "roleSessionName": session_name}
+        if identity.source_identity:
+            request["sourceIdentity"] = identity.source_identity
+        self.trail.record(TrailEvent(
+            "AssumeRole", "sts.amazonaws.com", account, profile, "", None, request,
+            {"credentials": {"accessKeyId": issued},
+             "sourceIdentity": identity.source_identity},
+            resources=(("AWS::IAM::Role", identity.role_arn),)))
 
     def _access_grants(self, environ: dict[str, Any],
                        start_response: WsgiStartResponse) -> Iterable[bytes]:
@@ -238,8 +338,10 @@ class ControlPlane:
         cluster = call.cluster()
         check_ready(cluster, NOTEBOOK_RELEASE, "interactive sessions")
         check_role_assumable(cluster, role_arn)
-        issued = self.registry.issue(Identity(cluster.id, role_arn, call.caller.arn, None),
-                                     self.credential_ttl)
+        source_identity = self.trail.source_identity(call.access_key) \
+            if propagates_source_identity(cluster) else None
+        issued = self.registry.issue(Identity(cluster.id, role_arn, call.caller.arn,
+                                              source_identity), self.credential_ttl)
         log.info("issued Livy credentials for %s on %s to %s", role_arn, cluster.id,
                  call.caller.arn)
         return {"Credentials": {"UsernamePassword": {"Username": issued.username,
@@ -399,10 +501,34 @@ def _allowed(caller: Caller, action: str, resource: str, conditions: dict[str, s
 
 
 def _json(start_response: WsgiStartResponse, document: dict[str, Any]) -> list[bytes]:
-    body = json.dumps(document, default=str).encode()
-    start_response("200 OK", [("Content-Type", "application/x-amz-json-1.1"),
-                              ("Content-Length", str(len(body)))])
+    status, headers, body = _json_answer(document)
+    start_response(status, headers)
     return [body]
+
+
+def _json_answer(document: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+    body = json.dumps(document, default=str).encode()
+    return "200 OK", [("Content-Type", "application/x-amz-json-1.1"),
+                      ("Content-Length", str(len(body)))], body
+
+
+def _response_elements(operation: str, answer: bytes | None) -> dict[str, Any] | None:
+    """What CloudTrail keeps of an answer: the step IDs added, a login's expiry (never the
+    login itself)."""
+    if answer is None or operation not in ("AddJobFlowSteps", _GCSC):
+        return None
+    document = json.loads(answer)
+    if operation == "AddJobFlowSteps":
+        return {"stepIds": document.get("StepIds", [])}
+    return {"credentials": "HIDDEN_DUE_TO_SECURITY_REASONS",
+            "expiresAt": document.get("ExpiresAt")}
+
+
+def _error_code(answer: bytes) -> str:
+    try:
+        return str(json.loads(answer).get("__type", "Error"))
+    except (ValueError, AttributeError):
+        return "Error"
 
 
 # JSON-protocol services moto answers "access denied" for in XML, which AWS never does.

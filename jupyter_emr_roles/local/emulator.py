@@ -79,7 +79,8 @@ class EmulatorOptions:
     ``MasterPublicDnsName``, its private one in ListInstances and in Livy's certificate),
     ``credential_propagation`` (Livy answers 401 to fresh credentials for that long),
     ``aws_tls`` (the AWS endpoint over HTTPS with a CA of its own, not Livy's) and
-    ``access_role_ttl`` (assumed roles' keys expire that soon)."""
+    ``access_role_ttl`` (assumed roles' keys expire that soon) and ``trail_delay``
+    (CloudTrail's LookupEvents shows a call that long after it)."""
 
     world: World
     state_dir: Path
@@ -94,6 +95,7 @@ class EmulatorOptions:
     credential_propagation: float = 0.0
     aws_tls: bool = False
     access_role_ttl: float | None = None
+    trail_delay: float = 0.0
 
     @property
     def names(self) -> PrimaryNames:
@@ -128,7 +130,8 @@ class Emulator:
         self.control_plane = ControlPlane(self.registry, options.credential_ttl,
                                           self.placements.get, options.names, enforce_iam=False,
                                           access_role_ttl=options.access_role_ttl,
-                                          created=self._cluster_created)
+                                          created=self._cluster_created,
+                                          trail_delay=options.trail_delay)
         self._serve_control_plane()
         self.seeded = await asyncio.to_thread(
             seed, options.world, self.endpoint, options.filler_clusters,
@@ -243,6 +246,7 @@ class Emulator:
             "credential_ttl_seconds": int(self.options.credential_ttl.total_seconds()),
             "credential_propagation_seconds": self.options.credential_propagation,
             "access_role_ttl_seconds": self.options.access_role_ttl,
+            "trail_delay_seconds": self.options.trail_delay,
             "split_names": self.options.split_names, "aws_tls": self.options.aws_tls,
             "credentials_issued": self.registry.issued_count,
             "calls": dict(self.control_plane.calls),
@@ -283,6 +287,7 @@ class Emulator:
         assumed = sts_backends[role_account]["aws"].assume_role(
             region_name=self.seeded.region, role_session_name=session_name.ljust(2, "-"),
             role_arn=identity.role_arn, policy="", duration=3600, external_id="")
+        self.control_plane.runtime_role_assumed(identity, session_name, assumed.access_key_id)
         env = {"AWS_ACCESS_KEY_ID": assumed.access_key_id,
                "AWS_SECRET_ACCESS_KEY": assumed.secret_access_key,
                "AWS_SESSION_TOKEN": assumed.session_token,

@@ -81,6 +81,13 @@ def check_role_assumable(cluster: Any, role_arn: str) -> None:
                            "principal to the role's trust policy.")
 
 
+def propagates_source_identity(cluster: Any) -> bool:
+    """Whether the cluster's security configuration passes the caller's source identity on to
+    the runtime role's session."""
+    return _iam_configuration(cluster.emr_backend, cluster.security_configuration).get(
+        "ApplicationScopedIAMRoleConfiguration", {}).get("PropagateSourceIdentity") is True
+
+
 def _runtime_roles_enabled(backend: Any, name: str) -> bool:
     return _iam_configuration(backend, name).get("EnableApplicationScopedIAMRole") is True
 

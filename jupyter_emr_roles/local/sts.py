@@ -45,7 +45,7 @@ def is_assume_role(body: bytes) -> bool:
 def check_assume_role(caller: Caller, body: bytes) -> None:
     """Refuse what AWS refuses: a role whose trust policy does not allow this caller, or a
     source identity the trust does not allow to be set."""
-    form = {name: values[0] for name, values in parse_qs(body.decode("utf-8", "replace")).items()}
+    form = form_of(body)
     role_arn = form.get("RoleArn", "")
     role = _role(role_arn)
     if role is None:
@@ -71,6 +71,24 @@ def shorten(answer: bytes, ttl: float) -> bytes:
             assumed.expiration = expires.replace(tzinfo=None)
     stamp = expires.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
     return _EXPIRATION.sub(b"<Expiration>" + stamp + b"</Expiration>", answer, count=1)
+
+
+def with_source_identity(answer: bytes, source_identity: str | None) -> bytes:
+    """STS's answer names the session's source identity (moto leaves it out)."""
+    if not source_identity:
+        return answer
+    element = f"<SourceIdentity>{html.escape(source_identity)}</SourceIdentity>".encode()
+    return answer.replace(b"</AssumeRoleResult>", element + b"</AssumeRoleResult>", 1)
+
+
+def issued_key(answer: bytes) -> str | None:
+    """The access key ID an AssumeRole answer issued."""
+    match = _ACCESS_KEY.search(answer)
+    return match.group(1).decode() if match else None
+
+
+def form_of(body: bytes) -> dict[str, str]:
+    return {name: values[0] for name, values in parse_qs(body.decode("utf-8", "replace")).items()}
 
 
 def trusts(policy: dict[str, Any], caller_arn: str, action: str) -> bool:

@@ -112,8 +112,9 @@ class DemoUser(BaseModel):
         default_factory=lambda: ["iam:GetRole", "iam:GetInstanceProfile",
                                  "lakeformation:GetDataLakeSettings",
                                  "s3:GetAccessGrantsInstance", "s3:ListAccessGrants",
-                                 "s3:ListAccessGrantsLocations"],
-        description="Read-only calls beyond EMR, which `jupyter-emr-roles doctor` makes")
+                                 "s3:ListAccessGrantsLocations", "cloudtrail:LookupEvents"],
+        description="Read-only calls beyond EMR, which `jupyter-emr-roles doctor`, `grants` and "
+                    "`audit` make")
 
 
 class AccountWorld(BaseModel):
@@ -462,7 +463,8 @@ def _seed_partner_access(clients: _Clients, partner: PartnerAccount, roles: dict
     allowed = [roles[name] for name in partner.demo_roles]
     clients.iam.put_role_policy(RoleName=partner.access_role, PolicyName="emr-notebooks",
                                 PolicyDocument=_emr_policy(
-                                    ["elasticmapreduce:Describe*", "elasticmapreduce:List*"],
+                                    ["elasticmapreduce:Describe*", "elasticmapreduce:List*",
+                                     "elasticmapreduce:CancelSteps", "cloudtrail:LookupEvents"],
                                     allowed))
     return SeededPartner(partner.account, arn, allowed,
                          roles[partner.default_role] if partner.default_role else None)
