@@ -15,7 +15,7 @@ from typing import Any
 # Seconds between two updates of the progress line: often enough to show life, seldom
 # enough not to flood a front end with display updates.
 PROGRESS_EVERY = 1.0
-TABLE_COLUMNS = (("name", "name"), ("cluster", "cluster"), ("role", "role"),
+TABLE_COLUMNS = (("name", "name"), ("cluster", "cluster"), ("role", "role"), ("who", "who"),
                  ("language", "language"), ("engine", "engine"), ("session_id", "session id"),
                  ("state", "state"),
                  ("credentials_expire", "credentials expire"))

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from .access_roles import person
 from .cluster_target import find_target
 from .connect_request import ConnectRequest
 from .engine import GONE, READY_CHECK, Engine, EngineSession, Progress, StartPlan
@@ -41,12 +42,14 @@ class Connection:
     language: str
     session: EngineSession
     created: datetime
+    who: str  # the person (access_roles.person): the source identity of access-role sessions
 
     def summary(self) -> dict[str, Any]:
         """What the status bar shows, from what the kernel already knows: no request."""
         expiry = self.session.credentials_expire
         return {"name": self.name, "cluster": self.cluster_id, "cluster_name": self.cluster_name,
-                "role": self.role_arn, "language": self.language, "engine": self.session.kind,
+                "role": self.role_arn, "who": self.who, "language": self.language,
+                "engine": self.session.kind,
                 "session_id": self.session.id, "state": self.session.last_state,
                 "credentials_expire": expiry.isoformat(timespec="seconds") if expiry else ""}
 
@@ -81,7 +84,8 @@ class Connections:
         flow = _ConnectFlow(request, progress, warn)
         session = flow.run(lambda: self.disconnect(flow.name, missing_ok=True), self._shell)
         connection = Connection(flow.name, request.cluster_id, flow.cluster.get("Name", ""),
-                                flow.role, request.language, session, datetime.now(timezone.utc))
+                                flow.role, request.language, session, datetime.now(timezone.utc),
+                                person())
         with self._lock:
             self._by_name[flow.name] = connection
         session.watch(self._on_change)

@@ -154,19 +154,30 @@ class ClusterSteps:
                 return view
             sleep(next_poll(time.monotonic() - began, floor=0.25, ceiling=10.0))
 
-    def list(self, limit: int = DEFAULT_LIST_LIMIT) -> list[StepView]:
-        """The newest ``limit`` steps, each described (for its runtime role) concurrently."""
+    def list(self, limit: int = DEFAULT_LIST_LIMIT,
+             since: datetime | None = None) -> list[StepView]:
+        """The newest ``limit`` steps (created ``since`` then, if given), each described (for
+        its runtime role) concurrently."""
+        step_ids = self._newest_ids(limit, since)
+        with ThreadPoolExecutor(max_workers=_DESCRIBERS, thread_name_prefix="steps") as pool:
+            return list(pool.map(self.describe, step_ids))
+
+    def _newest_ids(self, limit: int, since: datetime | None) -> list[str]:
+        """ListSteps pages, newest first, until ``limit`` or a step older than ``since``."""
         step_ids: list[str] = []
         marker: dict[str, str] = {}
         while len(step_ids) < limit:
             page = aws_call(f"listing the steps of {self.cluster_id}", lambda: self._client
                             .list_steps(ClusterId=self.cluster_id, **marker))
-            step_ids += [step["Id"] for step in page.get("Steps", [])]
+            for step in page.get("Steps", []):
+                created = _utc(step.get("Status", {}).get("Timeline", {}).get("CreationDateTime"))
+                if since is not None and created is not None and created < since:
+                    return step_ids[:limit]
+                step_ids.append(step["Id"])
             if not page.get("Marker"):
                 break
             marker = {"Marker": page["Marker"]}
-        with ThreadPoolExecutor(max_workers=_DESCRIBERS, thread_name_prefix="steps") as pool:
-            return list(pool.map(self.describe, step_ids[:limit]))
+        return step_ids[:limit]
 
     def cancel(self, step_id: StepId) -> str:
         """Ask EMR to cancel the step (a pending one is dropped, a running one interrupted)."""

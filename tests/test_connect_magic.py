@@ -53,7 +53,7 @@ def test_default_role_then_a_second_role_each_with_its_own_identity(
         emulator: RunningEmulator, clusters: dict[str, str],
         notebook: Callable[..., NotebookKernel]) -> None:
     cluster = clusters["shared-analytics"]
-    kernel = notebook(emulator)
+    kernel = notebook(emulator, JUPYTERHUB_USER="alice")
     kernel.ok("%load_ext jupyter_emr_roles")
     first = kernel.ok(f'%%connect --cluster-id {cluster}\n{{"driverMemory": "1g"}}')
     sales_id = connected(first, SALES, cluster, "sales-data-access")
@@ -70,6 +70,7 @@ def test_default_role_then_a_second_role_each_with_its_own_identity(
 
     table = kernel.ok("%emr_sessions")
     assert "sales-data-access" in table and "mkt" in table and "idle" in table
+    assert "<td>alice</td>" in table, "the person, as JupyterHub names them"
     info = kernel.ok("%spark info")
     assert "Name: mkt" in info and "Name: sales-data-access" in info
 

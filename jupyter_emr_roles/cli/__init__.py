@@ -15,6 +15,7 @@ import click
 
 from .._version import __version__
 from ._common import FriendlyGroup
+from .audit import audit
 from .demo import demo
 from .doctor import doctor
 from .grants import grants
@@ -43,3 +44,4 @@ main.add_command(demo)
 main.add_command(doctor)
 main.add_command(grants)
 main.add_command(steps)
+main.add_command(audit)

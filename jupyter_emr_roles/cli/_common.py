@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..connect_request import ConnectRequest
 from ..errors import EmrRolesError
+from ..identifiers import ClusterId, RoleArn
+
+if TYPE_CHECKING:
+    from ..cluster_target import Target
 
 
 class FriendlyGroup(click.Group):
@@ -35,3 +40,28 @@ def parsed(kind: Callable[[object, str], Any], what: str) -> Callable[..., Any]:
             raise click.BadParameter(str(exc)) from None
 
     return callback
+
+
+def cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that say which cluster, reached as whom (steps, audit)."""
+    for option in reversed((
+        click.option("--cluster-id", required=True, callback=parsed(ClusterId, "option"),
+                     help="The EMR cluster, e.g. j-1K48XXXXXXHCB."),
+        click.option("--access-role-arn", callback=parsed(RoleArn, "option"),
+                     help="A role of the cluster's account to assume first (cross-account). "
+                     "Default: the access role your roles files give for it."),
+        click.option("--region", help="AWS region of the cluster. Default: boto3's."),
+        click.option("--profile", help="AWS profile to use. Default: boto3's."),
+    )):
+        command = option(command)
+    return command
+
+
+def cluster_target(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str | None,
+                   profile: str | None, role_arn: RoleArn | None = None) -> Target:
+    """The cluster as the options name it, found as a connect finds it; warnings on stderr."""
+    from ..cluster_target import find_target
+
+    request = ConnectRequest(cluster_id=cluster_id, role_arn=role_arn,
+                             access_role_arn=access_role_arn, region=region, profile=profile)
+    return find_target(request, lambda text: click.echo(f"Warning: {text}", err=True))

@@ -4,43 +4,22 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..connect_request import ConnectRequest
 from ..identifiers import ClusterId, RoleArn, StepId
-from ._common import parsed
+from ._common import cluster_options, cluster_target, parsed
 
 if TYPE_CHECKING:
     from ..steps import ClusterSteps, StepView
 
 
-def _cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options that say which cluster, reached as whom: every steps command has them."""
-    for option in reversed((
-        click.option("--cluster-id", required=True, callback=parsed(ClusterId, "option"),
-                     help="The EMR cluster, e.g. j-1K48XXXXXXHCB."),
-        click.option("--access-role-arn", callback=parsed(RoleArn, "option"),
-                     help="A role of the cluster's account to assume first (cross-account). "
-                     "Default: the access role your roles files give for it."),
-        click.option("--region", help="AWS region of the cluster. Default: boto3's."),
-        click.option("--profile", help="AWS profile to use. Default: boto3's."),
-    )):
-        command = option(command)
-    return command
-
-
 def _cluster_steps(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str | None,
                    profile: str | None, role_arn: RoleArn | None = None) -> ClusterSteps:
-    from ..cluster_target import find_target
     from ..steps import ClusterSteps
 
-    request = ConnectRequest(cluster_id=cluster_id, role_arn=role_arn,
-                             access_role_arn=access_role_arn, region=region, profile=profile)
-    return ClusterSteps(find_target(request, lambda text: click.echo(f"Warning: {text}",
-                                                                     err=True)))
+    return ClusterSteps(cluster_target(cluster_id, access_role_arn, region, profile, role_arn))
 
 
 @click.group()
@@ -53,7 +32,7 @@ def steps() -> None:
 
 
 @steps.command(context_settings={"ignore_unknown_options": True})
-@_cluster_options
+@cluster_options
 @click.option("--role-arn", callback=parsed(RoleArn, "option"),
               help="The runtime role the step runs as. Default: the default role of the "
               "cluster's account in your roles files.")
@@ -115,7 +94,7 @@ def _follow(cluster: ClusterSteps, step_id: StepId) -> StepView:
 
 
 @steps.command("list")
-@_cluster_options
+@cluster_options
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True,
               help="The newest steps to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
@@ -145,7 +124,7 @@ def _time(value: Any) -> str:
 
 
 @steps.command()
-@_cluster_options
+@cluster_options
 @click.argument("step_id", callback=parsed(StepId, "argument"))
 def cancel(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str | None,
            profile: str | None, step_id: StepId) -> None:
@@ -154,7 +133,7 @@ def cancel(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str |
 
 
 @steps.command()
-@_cluster_options
+@cluster_options
 @click.option("--stream", type=click.Choice(("stderr", "stdout", "controller", "syslog")),
               default="stderr", show_default=True, help="Which of the step's logs.")
 @click.argument("step_id", callback=parsed(StepId, "argument"))

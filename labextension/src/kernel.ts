@@ -25,6 +25,8 @@ export interface IConnectionRow {
   cluster: string;
   cluster_name: string;
   role: string;
+  /** The person the session is for (the source identity of access-role sessions). */
+  who?: string;
   language: string;
   /** What runs the session ("Livy"), and its id there. */
   engine: string;

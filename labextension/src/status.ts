@@ -26,7 +26,7 @@ export function statusText(rows: IConnectionRow[], labels: Map<string, string>):
   return `EMR: ${parts.join(' · ')}`;
 }
 
-/** The tooltip: every session with its name, cluster ID, role ARN and engine session. */
+/** The tooltip: every session with its name, cluster ID, role ARN, person and engine session. */
 export function statusTitle(rows: IConnectionRow[]): string {
   if (!rows.length) {
     return 'This notebook has no EMR session. Use the EMR button in the notebook toolbar to connect.';
@@ -35,7 +35,8 @@ export function statusTitle(rows: IConnectionRow[]): string {
     .map(
       row =>
         `${row.name}: ${row.language} ${row.engine} session ${row.session_id} ` +
-        `on ${row.cluster_name} (${row.cluster}) as ${row.role}, ${row.state}`
+        `on ${row.cluster_name} (${row.cluster}) as ${row.role}` +
+        `${row.who ? ` for ${row.who}` : ''}, ${row.state}`
     )
     .join('\n');
 }

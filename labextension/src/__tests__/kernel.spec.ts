@@ -73,7 +73,7 @@ describe('status text', () => {
   it('puts the details in the tooltip', () => {
     expect(statusTitle([ROW])).toBe(
       'sales-data-access: python Livy session 3 on shared-analytics (j-1K48XXXXXXHCB) as ' +
-        'arn:aws:iam::123456789012:role/sales-data-access, idle'
+        'arn:aws:iam::123456789012:role/sales-data-access for alice, idle'
     );
   });
 });

@@ -6,6 +6,7 @@ export const ROW: IConnectionRow = {
   cluster: 'j-1K48XXXXXXHCB',
   cluster_name: 'shared-analytics',
   role: 'arn:aws:iam::123456789012:role/sales-data-access',
+  who: 'alice',
   language: 'python',
   engine: 'Livy',
   session_id: 3,
