@@ -81,6 +81,21 @@ def _caller_emr(profile: str | None, region: str | None, read_timeout: float,
     return session, Emr(session, read_timeout)
 
 
+def access_emr(access_role_arn: RoleArn, profile: str | None = None, region: str | None = None,
+               read_timeout: float = DEFAULT_READ_TIMEOUT) -> Emr:
+    """An EMR client acting as a cross-account access role, kept while the AWS settings stay
+    the same: its keys renew themselves, so a picker listing page after page assumes the
+    role once, not per page. A refused AssumeRole raises, and is not kept."""
+    return _access_emr(access_role_arn, profile, region, read_timeout,
+                       tuple(os.environ.get(name) for name in _AWS_ENV))
+
+
+@functools.lru_cache(maxsize=16)
+def _access_emr(access_role_arn: RoleArn, profile: str | None, region: str | None,
+                read_timeout: float, environment: tuple[str | None, ...]) -> Emr:
+    return Emr(make_session(profile, region, access_role_arn, read_timeout), read_timeout)
+
+
 _CLIENTS_LOCK = threading.Lock()
 
 

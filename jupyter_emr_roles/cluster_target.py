@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 
 from . import roles
-from .aws import DEFAULT_READ_TIMEOUT, Emr, caller_emr, make_session
+from .aws import DEFAULT_READ_TIMEOUT, Emr, access_emr, caller_emr, make_session
 from .aws_errors import answer_field, aws_call
 from .connect_request import ConnectRequest
 from .errors import AwsCallError, EmrRolesError, RolesFileError
@@ -43,6 +43,17 @@ class Target:
                 f"{self.account}. Pass --role-arn, or mark a default with `jupyter-emr-roles "
                 "roles add ARN --default`.")
         return self.role
+
+
+def account_emr(account: AccountId | None, profile: str | None = None,
+                region: str | None = None) -> tuple[Emr, RoleArn | None]:
+    """The EMR client that sees ``account``'s clusters, and the access role it acts as: the
+    one the roles files give the account, else none (the caller, whose own account it is)."""
+    if account is not None:
+        choices = roles.load_catalog().account(account)
+        if choices is not None and choices.access_role is not None:
+            return access_emr(choices.access_role, profile, region), choices.access_role
+    return caller_emr(profile, region)[1], None
 
 
 def find_target(request: ConnectRequest, warn: Callable[[str], None]) -> Target:

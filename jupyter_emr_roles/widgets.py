@@ -1,8 +1,9 @@
 """``%emr_picker``: the Lab extension's cluster and role choice as ipywidgets.
 
 For front ends without the Lab extension (Notebook 7 pages, VS Code): the same
-choice (cluster with its readiness, runtime role of the cluster's account,
-language, session name), and Connect goes through the very
+choice (the account, your own or one reached through its access role; cluster
+with its readiness, runtime role of the cluster's account, language, session
+name), and Connect goes through the very
 ``Connections.connect`` that ``%connect`` calls, so both behave alike.
 
 Everything happens on the kernel's shell thread, in the handlers of the
@@ -29,7 +30,8 @@ from typing import Any
 import ipywidgets as widgets
 
 from . import roles
-from .aws import READY_STATES, Emr, caller_emr
+from .aws import READY_STATES, Emr
+from .cluster_target import account_emr
 from .clusters import ClusterSummary, assess, list_page
 from .errors import EmrRolesError
 from .identifiers import AccountId, ClusterId, RoleArn, account_in_arn
@@ -67,6 +69,18 @@ def _output_progress(output: widgets.Output, what: str) -> ProgressLine:
     return ProgressLine(what, show)
 
 
+def _account_options() -> list[tuple[str, str]]:
+    """Your own account (""), and each account your roles files reach through an access
+    role."""
+    try:
+        catalog = roles.load_catalog()
+    except EmrRolesError:
+        return [("Your own account", "")]
+    return [("Your own account", "")] + [
+        (f"{entry.account} (through {entry.access_role.name})", entry.account)
+        for entry in catalog.accounts if entry.access_role is not None]
+
+
 class Picker:
     """The widgets of one ``%emr_picker`` and what their events do."""
 
@@ -78,10 +92,12 @@ class Picker:
         self._profile = profile
         self._region = region
         self._marker: str | None = None
+        self._account: AccountId | None = None
         self._refilling = False
         self._role_note = ""
         first = self._next_clusters()
         self._build()
+        self.account.observe(self._on_account, names="value")
         self.cluster.observe(self._on_cluster, names="value")
         self.role.observe(self._on_role, names="value")
         self.more.on_click(self._guarded(self._on_more))
@@ -90,6 +106,10 @@ class Picker:
 
     def _build(self) -> None:
         """The widgets, each with a CSS class a front end (or a test) can find it by."""
+        accounts = _account_options()
+        self.account = widgets.Dropdown(description="Account", options=accounts, value="",
+                                        style=_STYLE, layout=widgets.Layout(**_WIDE))
+        self.account.layout.display = None if len(accounts) > 1 else "none"
         self.cluster = widgets.Dropdown(description="Cluster", options=[],
                                         style=_STYLE, layout=widgets.Layout(**_WIDE))
         self.more = widgets.Button(description="More clusters…",
@@ -105,18 +125,37 @@ class Picker:
         self.connect = widgets.Button(description="Connect", button_style="primary",
                                       tooltip="Open a Spark session under the runtime role")
         self.output = widgets.Output()
-        for widget, css in ((self.cluster, "cluster"), (self.more, "more"),
+        for widget, css in ((self.account, "account"), (self.cluster, "cluster"),
+                            (self.more, "more"),
                             (self.readiness, "readiness"), (self.role, "role"),
                             (self.role_note, "role-note"), (self.language, "language"),
                             (self.name, "name"), (self.connect, "connect"),
                             (self.output, "output")):
             widget.add_class(f"jp-EmrRoles-{css}")
         self.widget = widgets.VBox([
-            widgets.HBox([self.cluster, self.more]), self.readiness, self.role,
+            self.account, widgets.HBox([self.cluster, self.more]), self.readiness, self.role,
             self.role_note, self.language, self.name, self.connect, self.output])
 
     def _emr(self) -> Emr:
-        return caller_emr(self._profile, self._region)[1]
+        return account_emr(self._account, self._profile, self._region)[0]
+
+    def _on_account(self, change: dict[str, Any]) -> None:
+        """Another account's clusters, through its access role; one that cannot be listed
+        (the role refused) says why where the clusters were."""
+        self._account = AccountId(change["new"], "the Account list") if change["new"] else None
+        self._marker = None
+        self._refilling = True
+        self.cluster.options = []
+        self._refilling = False
+        try:
+            found = self._next_clusters()
+        except EmrRolesError as exc:
+            self.more.layout.display = "none"
+            self.readiness.value = html.escape(f"The clusters of account {self._account} could "
+                                               f"not be listed: {exc}")
+            self._show_roles("")
+            return
+        self._add_clusters(found)
 
     def _next_clusters(self) -> list[ClusterSummary]:
         """The next non-empty page (EMR may answer an empty page that still has a marker)."""
@@ -222,7 +261,8 @@ class Picker:
             cluster_id=ClusterId(cluster.id, "the Cluster list"),
             role_arn=RoleArn(role, "the Runtime role list"),
             name=SessionName(name, "the Session name box") if name else None,
-            language=self.language.value, region=self._region, profile=self._profile)
+            language=self.language.value, region=self._region, profile=self._profile,
+            access_role_arn=account_emr(self._account, self._profile, self._region)[1])
 
     def _warn(self, message: str) -> None:
         self.output.outputs += (_stream(f"WARNING: {message}", "stderr"),)

@@ -19,7 +19,16 @@ import pytest
 from emulators import RunningEmulator, start_emulator
 from kernels import NotebookKernel
 from widget_front_end import picker
-from demo_world import ACCOUNT, MARKETING, MARKETING_ARN, SALES, WHO_AM_I
+from demo_world import (
+    ACCOUNT,
+    MARKETING,
+    MARKETING_ARN,
+    PARTNER_ACCOUNT,
+    PARTNER_ARN,
+    PARTNER_ROLE,
+    SALES,
+    WHO_AM_I,
+)
 
 FILLERS = 50  # with the default world's clusters: two ListClusters pages
 
@@ -136,3 +145,19 @@ def test_without_listed_roles_the_picker_says_how_to_add_one(
     assert unreachable.status == "error" and "UsageError: " in unreachable.output
     assert "could not be reached" in unreachable.output, unreachable.output
     assert "Traceback" not in unreachable.output
+
+
+def test_another_accounts_clusters_through_its_access_role(
+        emulator: RunningEmulator, notebook: Callable[..., NotebookKernel]) -> None:
+    front = picker(notebook(emulator))
+    assert front.shown("account")
+    assert front.labels("account") == ["Your own account",
+                                       f"{PARTNER_ACCOUNT} (through emr-notebook-access)"]
+    front.choose("account", PARTNER_ACCOUNT)
+    assert [label.split(" (")[0] for label in front.labels("cluster")] == ["partner-analytics"]
+    assert front.state("readiness")["value"].startswith("<b>ready</b>")
+    assert [label.split(" (")[1] for label in front.labels("role")] == [f"{PARTNER_ROLE})"]
+    front.click("connect")
+    assert "connected as " + PARTNER_ROLE in front.output_text(), front.output()
+    assert PARTNER_ARN in front.kernel.ok("%%spark -s partner-analytics-access\n" + WHO_AM_I)
+    front.kernel.ok("%disconnect --all")

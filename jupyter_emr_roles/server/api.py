@@ -17,10 +17,11 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from .. import clusters, roles
-from ..aws import READY_STATES, Emr, caller_emr, make_session
+from ..aws import READY_STATES, access_emr, caller_emr
+from ..cluster_target import account_emr
 from ..connect_request import ConnectRequest
 from ..errors import AwsCallError, EmrRolesError
-from ..identifiers import AccountId, ClusterId, RoleArn, show
+from ..identifiers import AccountId, ClusterId, RoleArn, account_in_arn, show
 
 log = logging.getLogger(__name__)
 
@@ -95,21 +96,41 @@ def roles_json() -> dict[str, Any]:
     return roles.load_catalog().as_json()
 
 
-def clusters_json(states: tuple[str, ...], marker: str | None) -> dict[str, Any]:
-    """One ListClusters page. A marker that EMR refuses is the caller's mistake (400)."""
-    _, emr = caller_emr()
+def parse_account(text: str | None) -> AccountId | None:
+    return None if text is None else AccountId(text, "the account query parameter")
+
+
+def clusters_json(states: tuple[str, ...], marker: str | None,
+                  account: AccountId | None = None) -> dict[str, Any]:
+    """One ListClusters page, of the caller's account or of ``account`` through the access
+    role the roles files give it. A marker that EMR refuses is the caller's mistake (400)."""
+    emr, _ = account_emr(account)
     try:
-        return clusters.list_page(emr, states, marker).as_json()
+        page = clusters.list_page(emr, states, marker)
     except AwsCallError as exc:
         if marker is None or exc.code != "Refused":
             raise
         raise BadRequest(f"EMR did not accept the marker {show(marker)} ({exc}) Leave the "
                          "marker out to start again from the first page.") from None
+    _same_account(page, account)
+    return page.as_json()
+
+
+def _same_account(page: clusters.ClusterPage, account: AccountId | None) -> None:
+    """Without an access role for ``account`` the caller lists its own clusters: they must
+    be that account's, or the roles files lack the account's access role."""
+    found = {account_in_arn(c.arn, "a cluster's ARN") for c in page.clusters} - {None}
+    if account is not None and found and found != {account}:
+        raise BadRequest(f"Your roles files give account {account} no access role, and your "
+                         f"own identity lists the clusters of account {', '.join(found)}. Ask "
+                         f"your admin for an access role in {account} in your roles files.")
 
 
 def readiness_json(cache: ReadinessCache, cluster_id: str,
-                   access_role_arn: RoleArn | None = None) -> dict[str, Any]:
-    """The cluster's readiness, from the cache when it was asked in the last 30 seconds.
+                   access_role_arn: RoleArn | None = None,
+                   account: AccountId | None = None) -> dict[str, Any]:
+    """The cluster's readiness, from the cache when it was asked in the last 30 seconds; as
+    the caller, through ``access_role_arn``, or through ``account``'s access role.
 
     The key holds the caller's cached EMR client, which changes with the AWS settings, so
     an answer given to one identity is never served to another."""
@@ -117,10 +138,10 @@ def readiness_json(cache: ReadinessCache, cluster_id: str,
     _, caller = caller_emr()
 
     def assess() -> dict[str, Any]:
-        emr = caller if access_role_arn is None else Emr(make_session(None, None, access_role_arn))
+        emr = account_emr(account)[0] if access_role_arn is None else access_emr(access_role_arn)
         return clusters.assess(emr, cluster).as_json()
 
-    return cache.get((cluster, access_role_arn, caller), assess)
+    return cache.get((cluster, access_role_arn, account, caller), assess)
 
 
 def doctor_json(cluster_id: str | None, role_arn: str | None) -> dict[str, Any]:

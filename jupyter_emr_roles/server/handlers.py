@@ -94,7 +94,9 @@ class ClustersHandler(EmrRolesHandler):
         with user_errors():
             states = api.parse_states(self.get_query_argument("states", None))
             marker = api.parse_marker(self.get_query_argument("marker", None))
-            self.finish(json.dumps(await self.off_loop(api.clusters_json, states, marker)))
+            account = api.parse_account(self.get_query_argument("account", None))
+            self.finish(json.dumps(await self.off_loop(api.clusters_json, states, marker,
+                                                       account)))
 
 
 class ClusterHandler(EmrRolesHandler):
@@ -102,7 +104,9 @@ class ClusterHandler(EmrRolesHandler):
     async def get(self, cluster_id: str) -> None:
         with user_errors():
             cache = self.settings[f"{NAMESPACE}.readiness"]
-            self.finish(json.dumps(await self.off_loop(api.readiness_json, cache, cluster_id)))
+            account = api.parse_account(self.get_query_argument("account", None))
+            self.finish(json.dumps(await self.off_loop(api.readiness_json, cache, cluster_id,
+                                                       None, account)))
 
 
 class DoctorHandler(EmrRolesHandler):

@@ -143,14 +143,24 @@ export class EmrRolesClient {
     return this.request<IRolesCatalog>(this.url('roles'));
   }
 
-  /** One ListClusters page; `marker` is the previous page's marker. */
-  clusterPage(marker: string | null = null, states: string[] = []): Promise<IClusterPage> {
+  /**
+   * One ListClusters page; `marker` is the previous page's marker. With `account`, that
+   * account's clusters, through the access role the roles files give it.
+   */
+  clusterPage(
+    marker: string | null = null,
+    states: string[] = [],
+    account: string | null = null
+  ): Promise<IClusterPage> {
     const query: Record<string, string> = {};
     if (marker !== null) {
       query.marker = marker;
     }
     if (states.length) {
       query.states = states.join(',');
+    }
+    if (account !== null) {
+      query.account = account;
     }
     return this.request<IClusterPage>(this.url('clusters', query));
   }
@@ -160,9 +170,12 @@ export class EmrRolesClient {
    * once. An empty page with a marker is not the end: only a null marker is.
    * A marker seen twice would loop forever, so it ends the listing with an error.
    */
-  async *clusterPages(states: string[] = []): AsyncGenerator<IClusterSummary[]> {
+  async *clusterPages(
+    states: string[] = [],
+    account: string | null = null
+  ): AsyncGenerator<IClusterSummary[]> {
     const seen = new Set<string>();
-    let next: Promise<IClusterPage> | null = this.clusterPage(null, states);
+    let next: Promise<IClusterPage> | null = this.clusterPage(null, states, account);
     while (next !== null) {
       const page: IClusterPage = await next;
       next = null;
@@ -175,16 +188,18 @@ export class EmrRolesClient {
         }
         seen.add(page.marker);
         // Asked for while this page is drawn; a caller that stops early leaves it unread.
-        next = this.clusterPage(page.marker, states);
+        next = this.clusterPage(page.marker, states, account);
         next.catch(() => undefined);
       }
       yield page.clusters;
     }
   }
 
-  /** A cluster's details and runtime-role readiness. */
-  cluster(clusterId: string): Promise<IReadiness> {
-    return this.request<IReadiness>(this.url(`clusters/${encodeURIComponent(clusterId)}`));
+  /** A cluster's details and runtime-role readiness; `account` as for `clusterPage`. */
+  cluster(clusterId: string, account: string | null = null): Promise<IReadiness> {
+    const query: Record<string, string> = account === null ? {} : { account };
+    const path = `clusters/${encodeURIComponent(clusterId)}`;
+    return this.request<IReadiness>(this.url(path, query));
   }
 
   /** Ask the server whether a cluster + role choice is allowed before a cell is written. */

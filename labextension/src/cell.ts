@@ -32,6 +32,8 @@ export interface IConnectChoice {
   language: Language;
   /** Livy session settings as JSON text; empty for none. */
   settings: string;
+  /** The access role of the cluster's account, when it is reached through one. */
+  accessRoleArn?: string;
 }
 
 /** A choice the cell builder refused; the message names the field and the rule. */
@@ -90,6 +92,9 @@ export function validateChoice(choice: IConnectChoice): void {
         '(arn:aws:iam::<12-digit account>:role/<name>).'
     );
   }
+  if (choice.accessRoleArn && !isRoleArn(choice.accessRoleArn)) {
+    throw new InvalidChoice('The access role is not a valid IAM role ARN.');
+  }
   if (choice.name !== '' && !isSessionName(choice.name)) {
     throw new InvalidChoice(
       `The session name is not valid: use ${SESSION_NAME_RULE}.`
@@ -116,6 +121,9 @@ export function connectCell(choice: IConnectChoice): string {
     '--role-arn',
     choice.roleArn
   ];
+  if (choice.accessRoleArn) {
+    parts.push('--access-role-arn', choice.accessRoleArn);
+  }
   if (choice.name) {
     parts.push('--name', choice.name);
   }

@@ -7,6 +7,7 @@
 
 import { ApiError, IClusterSummary } from './api';
 import { describeError, element } from './dom';
+import { arnAccount } from './patterns';
 import { Readiness } from './readiness';
 
 let nextId = 0;
@@ -69,6 +70,7 @@ export class ClusterList {
     option.append(
       element('span', { class: 'jp-EmrRoles-clusterName' }, cluster.name),
       element('span', { class: 'jp-EmrRoles-clusterId' }, cluster.id),
+      element('span', { class: 'jp-EmrRoles-clusterAccount' }, arnAccount(cluster.arn)),
       element('span', { class: 'jp-EmrRoles-clusterState' }, cluster.state.toLowerCase()),
       element('span', { class: 'jp-EmrRoles-clusterRelease' }, ''),
       element('span', { class: 'jp-EmrRoles-badge', title: 'Readiness not checked yet' }, '')
@@ -81,6 +83,12 @@ export class ClusterList {
     } else {
       this.events.visible(cluster.id);
     }
+  }
+
+  /** A row that is not a cluster: why an account's clusters are missing. */
+  addProblem(text: string): void {
+    const attributes = { role: 'option', 'aria-disabled': 'true', class: 'jp-EmrRoles-listProblem' };
+    this.node.append(element('div', attributes, text));
   }
 
   select(clusterId: string, byUser: boolean): void {

@@ -10,12 +10,13 @@
 import { Dialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
-import { ApiError, EmrRolesClient, IRolesCatalog } from './api';
+import { ApiError, EmrRolesClient, IAccount, IClusterSummary, IRolesCatalog } from './api';
 import { IConnectChoice, validateChoice } from './cell';
 import { ChoiceFields, RolesState } from './choiceFields';
 import { ClusterList } from './clusterList';
+import { ClusterSources } from './clusterSources';
 import { describeError, element, Notices, notReadyMessage, readinessDetails } from './dom';
-import { arnAccount } from './patterns';
+import { arnAccount, roleName } from './patterns';
 import { READINESS_CONCURRENCY, ReadinessQueue } from './readiness';
 
 export { describeError } from './dom';
@@ -30,7 +31,14 @@ export class ConnectBody extends Widget implements Dialog.IBodyWidget<IConnectCh
   ) {
     super();
     this.addClass('jp-EmrRoles-dialog');
-    this.readiness = new ReadinessQueue(id => client.cluster(id), id => this.onReadiness(id));
+    this.sources = new ClusterSources(client, {
+      page: clusters => this.onPage(clusters),
+      failed: (account, error) => this.onFailed(account, error)
+    });
+    this.readiness = new ReadinessQueue(
+      id => client.cluster(id, this.sources.account(id)),
+      id => this.onReadiness(id)
+    );
     this.list = new ClusterList({
       selected: (id, byUser) => this.onSelected(id, byUser),
       visible: id => this.readiness.request(id, false),
@@ -60,7 +68,9 @@ export class ConnectBody extends Widget implements Dialog.IBodyWidget<IConnectCh
 
   /** The choice as the form shows it now, not yet validated. */
   currentChoice(): IConnectChoice {
-    return { clusterId: this.list.selected ?? '', ...this.fields.values() };
+    const clusterId = this.list.selected ?? '';
+    const accessRoleArn = this.sources.accessRole(clusterId);
+    return { clusterId, ...this.fields.values(), ...(accessRoleArn ? { accessRoleArn } : {}) };
   }
 
   /** Validate, then ask the server (POST check) whether the role may be used on the cluster;
@@ -78,7 +88,8 @@ export class ConnectBody extends Widget implements Dialog.IBodyWidget<IConnectCh
     this.checking = true;
     this.notices.say('Checking the cluster and role…');
     try {
-      const { cluster } = await this.client.check(choice.clusterId, choice.roleArn);
+      const access = choice.accessRoleArn ?? null;
+      const { cluster } = await this.client.check(choice.clusterId, choice.roleArn, access);
       this.readiness.set(cluster.id, cluster);
       this.accepted = cluster.ready ? choice : null;
       this.notices.set('submit', cluster.ready ? null : notReadyMessage(cluster));
@@ -112,23 +123,26 @@ export class ConnectBody extends Widget implements Dialog.IBodyWidget<IConnectCh
   private async loadClusters(): Promise<void> {
     this.loadingClusters = true;
     this.notices.say('Loading clusters…');
-    try {
-      for await (const page of this.client.clusterPages()) {
-        if (this.isDisposed) {
-          return;
-        }
-        page.forEach(cluster => this.list.add(cluster));
-        this.preselect();
-      }
-    } catch (error) {
-      if (!this.isDisposed) {
-        this.notices.set('clusters', 'The clusters could not be listed. ' + describeError(error));
-      }
-    } finally {
-      this.loadingClusters = false;
-      if (!this.isDisposed) {
-        this.notices.say(this.emptyText());
-      }
+    await this.sources.load(this.rolesLoaded.then(() => this.catalog));
+    this.loadingClusters = false;
+    if (!this.isDisposed) {
+      this.notices.say(this.emptyText());
+    }
+  }
+
+  private onPage(clusters: IClusterSummary[]): void {
+    if (!this.isDisposed) {
+      clusters.forEach(cluster => this.list.add(cluster));
+      this.preselect();
+    }
+  }
+
+  /** The caller's own clusters failing is the dialog's problem; another account's is a row. */
+  private onFailed(account: IAccount | null, error: unknown): void {
+    if (!this.isDisposed && account === null) {
+      this.notices.set('clusters', 'The clusters could not be listed. ' + describeError(error));
+    } else if (!this.isDisposed && account !== null) {
+      this.list.addProblem(accountProblem(account, error));
     }
   }
 
@@ -174,10 +188,8 @@ export class ConnectBody extends Widget implements Dialog.IBodyWidget<IConnectCh
   }
 
   private renderDetails(): void {
-    const selected = this.list.selected;
-    this.details.replaceChildren(
-      ...readinessDetails(selected === null ? undefined : this.readiness.get(selected))
-    );
+    const answer = this.readiness.get(this.list.selected ?? '');
+    this.details.replaceChildren(...readinessDetails(answer));
   }
 
   /** The roles of the selected cluster's account: from its readiness, else from its ARN. */
@@ -196,6 +208,7 @@ export class ConnectBody extends Widget implements Dialog.IBodyWidget<IConnectCh
 
   private readonly rolesLoaded: Promise<void>;
   private readonly clustersLoaded: Promise<void>;
+  private readonly sources: ClusterSources;
   private readonly readiness: ReadinessQueue;
   private readonly list: ClusterList;
   private readonly fields: ChoiceFields;
@@ -210,6 +223,12 @@ export class ConnectBody extends Widget implements Dialog.IBodyWidget<IConnectCh
   private loadingClusters = false;
   private checking = false;
   private accepted: IConnectChoice | null = null;
+}
+
+/** The row shown for an account whose clusters could not be listed. */
+function accountProblem(account: IAccount, error: unknown): string {
+  const through = roleName(account.access_role ?? '');
+  return `Account ${account.account} (through ${through}): ${describeError(error)}`;
 }
 
 /** What is wrong with a choice before the server is asked, or null. */

@@ -31,6 +31,9 @@ export class ChoiceMemory {
     if (isRoleArn(saved.roleArn)) {
       choice.roleArn = saved.roleArn;
     }
+    if (isRoleArn(saved.accessRoleArn)) {
+      choice.accessRoleArn = saved.accessRoleArn;
+    }
     if (saved.name === '' || isSessionName(saved.name)) {
       choice.name = saved.name;
     }

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from rest import RestClient, assert_error, point_at
@@ -97,3 +99,41 @@ async def test_a_key_aws_does_not_know_is_502_bad_credentials(
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAUNKNOWNKEY000000")
     message = assert_error(await rest.get("clusters"), 502, "BadCredentials")
     assert "did not accept your credentials" in message
+
+
+PARTNER = "210987654321"
+
+
+async def test_another_accounts_clusters_through_its_access_role(
+        rest: RestClient, emulator: RunningEmulator) -> None:
+    answer = await rest.get("clusters", account=PARTNER)
+    assert answer.status == 200, answer
+    rows = answer.body["clusters"]
+    assert [row["name"] for row in rows] == ["partner-analytics"]
+    assert rows[0]["arn"].startswith(f"arn:aws:elasticmapreduce:us-east-1:{PARTNER}:")
+    readiness = await rest.get(f"clusters/{rows[0]['id']}", account=PARTNER)
+    assert readiness.status == 200 and readiness.body["account"] == PARTNER
+    assert readiness.body["ready"] is True
+    unseen = await rest.get(f"clusters/{rows[0]['id']}")
+    assert unseen.status == 404, "the caller itself does not see the partner's cluster"
+
+
+async def test_an_account_without_an_access_role_is_not_the_callers_own(
+        rest: RestClient) -> None:
+    message = assert_error(await rest.get("clusters", account="999999999999"), 400,
+                           "BadRequest")
+    assert "no access role" in message and "999999999999" in message
+    own = await rest.get("clusters", account="123456789012")
+    assert own.status == 200 and {r["name"] for r in own.body["clusters"]} == WORLD_ACTIVE
+    assert_error(await rest.get("clusters", account="12345"), 400, "InvalidIdentifier")
+
+
+async def test_an_access_role_that_cannot_be_assumed_is_403_with_the_reason(
+        rest: RestClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    roles_file = tmp_path / "roles.json"
+    roles_file.write_text(json.dumps({"version": 1, "accounts": {PARTNER: {
+        "roles": [{"arn": f"arn:aws:iam::{PARTNER}:role/partner-analytics-access"}],
+        "access_role": f"arn:aws:iam::{PARTNER}:role/no-such-access-role"}}}))
+    monkeypatch.setenv("JUPYTER_EMR_ROLES_FILE", str(roles_file))
+    message = assert_error(await rest.get("clusters", account=PARTNER), 403, "AccessDenied")
+    assert "no-such-access-role" in message

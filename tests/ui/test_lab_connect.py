@@ -15,7 +15,16 @@ import re
 from pathlib import Path
 from typing import Any
 
-from demo_world import MARKETING, MARKETING_ARN, SALES, SALES_ARN, WHO_AM_I
+from demo_world import (
+    MARKETING,
+    MARKETING_ARN,
+    PARTNER_ACCESS,
+    PARTNER_ARN,
+    PARTNER_ROLE,
+    SALES,
+    SALES_ARN,
+    WHO_AM_I,
+)
 from jupyter_client import BlockingKernelClient
 from lab import new_notebook, open_notebook
 from playwright.sync_api import Error as PlaywrightError
@@ -92,13 +101,13 @@ def run_cell(cell: Any, expected: str, timeout: int = CELL_TIMEOUT) -> str:
 
 
 def connect(page: Any, panel: Any, role_label: str, artifacts: Path, session: str = "",
-            settings: str = "") -> None:
-    """Click EMR, pick shared-analytics and the role (and a session name, Livy settings), and
+            settings: str = "", cluster: str = "shared-analytics") -> None:
+    """Click EMR, pick the cluster and the role (and a session name, Livy settings), and
     Connect; a screenshot of the filled-in dialog goes to the artifacts."""
     panel.locator(".jp-NotebookPanel-toolbar").get_by_role("button", name="EMR").click()
     dialog = page.locator(".jp-Dialog").filter(has_text="Connect to EMR")
     clusters = dialog.get_by_role("listbox", name="Clusters")
-    option = clusters.get_by_role("option").filter(has_text="shared-analytics")
+    option = clusters.get_by_role("option").filter(has_text=cluster)
     option.click()
     expect(option).to_have_attribute("aria-selected", "true")
     expect(option.locator(".jp-EmrRoles-badge")).to_have_text("ready")
@@ -180,6 +189,27 @@ def test_connect_two_roles_from_the_dialog_and_no_secret_reaches_the_page(
     for secret in secrets:
         assert secret.encode() not in received, "a secret reached the browser over the network"
         assert secret not in dom, "a secret is in the page"
+
+
+def test_a_cluster_of_another_account_is_listed_and_connected_through_its_access_role(
+        lab: Any, page: Any, artifacts: Path) -> None:
+    name = "partner.ipynb"
+    new_notebook(lab, name, ["%%spark -s partner-analytics-access\n" + WHO_AM_I])
+    panel = open_notebook(page, lab, name)
+    cell = cell_with(panel, "-s partner-analytics-access")
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Escape")
+    panel.locator(".jp-NotebookPanel-toolbar").get_by_role("button", name="EMR").click()
+    options = page.locator(".jp-Dialog").get_by_role("listbox", name="Clusters").get_by_role(
+        "option")
+    for listed in ("shared-analytics.*123456789012", "partner-analytics.*210987654321"):
+        expect(options.filter(has_text=re.compile(listed))).to_have_count(1)
+    page.keyboard.press("Escape")
+    page.locator(".jp-Dialog").wait_for(state="detached")
+    connect(page, panel, "Partner analytics", artifacts, cluster="partner-analytics")
+    source = connected_cell(panel, PARTNER_ROLE)
+    assert f"--access-role-arn {PARTNER_ACCESS}" in source, source
+    assert PARTNER_ARN in run_cell(cell, PARTNER_ARN)
 
 
 def _peek_livy_logins(lab: Any, notebook: str, path: Path) -> list[list[str]]:

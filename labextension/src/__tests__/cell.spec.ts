@@ -56,6 +56,21 @@ describe('connectCell with valid choices', () => {
     );
   });
 
+  it('names the access role of a cluster reached through one', () => {
+    const access = 'arn:aws:iam::210987654321:role/emr-notebook-access';
+    expect(connectCell({ ...GOOD, accessRoleArn: access })).toBe(
+      '%connect --cluster-id j-1K48XXXXXXHCB ' +
+        '--role-arn arn:aws:iam::123456789012:role/sales-data-access ' +
+        `--access-role-arn ${access} --language python`
+    );
+  });
+
+  it('refuses a hostile access role', () => {
+    for (const value of HOSTILE.filter(text => text !== '')) {
+      refused({ ...GOOD, accessRoleArn: value });
+    }
+  });
+
   it('writes the name, the language and the settings as JSON', () => {
     const cell = connectCell({
       clusterId: 'j-3SD91U2E1L2QX',

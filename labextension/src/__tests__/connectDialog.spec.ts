@@ -230,4 +230,60 @@ describe('ConnectBody', () => {
     expect(checks).toEqual([]);
     expect(q(body, '[role="alert"]').textContent).toContain('multi-primary clusters');
   });
+
+  it('lists the clusters of each account reached through an access role, or why not', async () => {
+    const partner = '210987654321';
+    const access = `arn:aws:iam::${partner}:role/emr-notebook-access`;
+    const catalog: IRolesCatalog = {
+      ...CATALOG,
+      accounts: [
+        ...CATALOG.accounts,
+        { ...CATALOG.accounts[0], account: partner, access_role: access },
+        {
+          ...CATALOG.accounts[0],
+          account: '333333333333',
+          access_role: 'arn:aws:iam::333333333333:role/gone'
+        }
+      ]
+    };
+    const { client, asked } = fakeClient([[cluster('j-SHARED', 'shared-analytics')]], catalog);
+    const byAccount: Record<string, IClusterSummary[][] | ApiError> = {
+      [partner]: [[cluster('j-PARTNER', 'partner-analytics', partner)]],
+      '333333333333': new ApiError('AccessDenied', 'AWS denied assuming the access role.', 403)
+    };
+    const caller = client.clusterPages.bind(client);
+    const accounts: (string | null)[] = [];
+    Object.assign(client, {
+      async *clusterPages(states: string[] = [], account: string | null = null) {
+        if (account === null) {
+          yield* caller(states);
+          return;
+        }
+        const pages = byAccount[account];
+        if (pages instanceof ApiError) {
+          throw pages;
+        }
+        yield* pages;
+      },
+      cluster: async (id: string, account: string | null = null) => {
+        accounts.push(account);
+        return { ...(await fakeClient([]).client.cluster(id)), id, account: account ?? ACCOUNT };
+      }
+    });
+    const body = new ConnectBody(client);
+    await settled(body);
+    const rows = [...body.node.querySelectorAll<HTMLElement>('[role="listbox"] [role="option"]')];
+    const row = (pattern: RegExp) => rows.find(node => pattern.test(node.textContent ?? ''))!;
+    expect(rows).toHaveLength(3);
+    expect(row(/shared-analytics.*j-SHARED.*123456789012/)).toBeDefined();
+    const problem = row(/Account 333333333333 \(through gone\): Permission problem: AWS denied/);
+    expect(problem.getAttribute('aria-disabled')).toBe('true');
+    row(/partner-analytics.*j-PARTNER.*210987654321/).click();
+    await settled(body);
+    expect(accounts).toContain(partner);
+    expect(body.currentChoice().accessRoleArn).toBe(access);
+    row(/j-SHARED/).click();
+    expect(body.currentChoice().accessRoleArn).toBeUndefined();
+    expect(asked).toEqual([]);
+  });
 });
