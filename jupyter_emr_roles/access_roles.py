@@ -15,13 +15,11 @@ person stays visible through every role assumed after this one.
 from __future__ import annotations
 
 import getpass
-import json
 import logging
 import os
 import re
 import threading
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -32,12 +30,10 @@ from botocore.credentials import CredentialProvider, CredentialResolver, Refresh
 from .aws_errors import aws_call
 from .errors import AwsCallError
 from .identifiers import RoleArn
+from .studio_domain import STUDIO_METADATA_ENV, studio_metadata
 
 log = logging.getLogger(__name__)
 
-# Where SageMaker Studio describes the app a notebook runs in (its user profile among it).
-STUDIO_METADATA = Path("/opt/ml/metadata/resource-metadata.json")
-STUDIO_METADATA_ENV = "JUPYTER_EMR_ROLES_STUDIO_METADATA"
 _NAME_CHARS = re.compile(r"[^\w+=,.@-]", re.ASCII)
 # botocore's defaults (refresh 15 min ahead, or 10 min when it must), shrunk for keys that live
 # less than an hour, so short-lived keys are not renewed on every call.
@@ -52,13 +48,11 @@ def person() -> str:
 
 
 def _studio_user_profile() -> str | None:
-    path = Path(os.environ.get(STUDIO_METADATA_ENV) or STUDIO_METADATA)
-    try:
-        metadata = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError):
-        return None
-    name = metadata.get("UserProfileName") if isinstance(metadata, dict) else None
+    name = studio_metadata().get("UserProfileName")
     return name if isinstance(name, str) and name.strip() else None
+
+
+__all__ = ["STUDIO_METADATA_ENV", "access_role_session", "person"]
 
 
 class _AssumeRole:

@@ -3,11 +3,12 @@
 Sources, highest precedence first:
 
 1. our own file, ``~/.jupyter/emr-roles.json`` (``$JUPYTER_EMR_ROLES_FILE``);
-2. SageMaker Studio Classic's files, read exactly as Studio writes them.
+2. SageMaker Studio Classic's files, read exactly as Studio writes them;
+3. Studio's own ``EmrSettings`` of the user profile or domain (``studio_domain.py``).
 
-A source is any object with ``name``, ``paths()`` and ``read()``, so a source
-that asks an API (Studio's ``EmrSettings`` of DescribeUserProfile) can be put
-in the list later without any caller changing. The merged ``RolesCatalog``
+A source is any object with ``name``, ``paths()`` and ``read()``; one that asks
+an API and cannot (``SourceUnavailable``) is a warning, and the other sources'
+roles are still offered. The merged ``RolesCatalog``
 remembers which sources list each role; disagreements between sources that
 cannot be settled by a rule (two different defaults or access roles for one
 account) are reported as conflicts and left unset, never guessed.
@@ -19,13 +20,14 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
 from .errors import Problem, RolesFileError, RolesUpdateError
 from .identifiers import AccountId, RoleArn, show
 from .jsonfile import JsonFileProblem, display_path, locked, read_json, write_atomically
+from .studio_domain import SourceUnavailable, StudioDomainSettings
 from .roles_format import (
     AccountRoles,
     ProblemList,
@@ -153,7 +155,7 @@ class StudioClassicFiles:
 
 def default_sources() -> list[RolesSource]:
     """The sources in precedence order, highest first."""
-    return [OwnRolesFile(), StudioClassicFiles()]
+    return [OwnRolesFile(), StudioClassicFiles(), StudioDomainSettings()]
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,7 @@ def load_catalog(sources: Sequence[RolesSource] | None = None) -> RolesCatalog:
     """Read every source and merge them; a broken source raises RolesFileError (all problems)."""
     sources = default_sources() if sources is None else sources
     problems: list[Problem] = []
+    unavailable: list[Problem] = []
     found: list[tuple[str, SourceData]] = []
     for source in sources:
         try:
@@ -231,12 +234,16 @@ def load_catalog(sources: Sequence[RolesSource] | None = None) -> RolesCatalog:
         except RolesFileError as exc:
             problems.extend(exc.problems)
             continue
+        except SourceUnavailable as exc:
+            unavailable.append(exc.problem)
+            continue
         if data is not None:
             found.append((source.name, data))
     if problems:
         raise RolesFileError(problems)
     infos = tuple(SourceInfo(source.name, tuple(source.paths())) for source in sources)
-    return merge(found, infos)
+    catalog = merge(found, infos)
+    return replace(catalog, conflicts=catalog.conflicts + tuple(unavailable))
 
 
 def merge(found: Iterable[tuple[str, SourceData]], infos: tuple[SourceInfo, ...] = ()) -> RolesCatalog:

@@ -43,6 +43,8 @@ from .runtime_roles import (
     propagates_source_identity,
 )
 from .steps import StepBook
+from .studio import OPERATIONS as STUDIO_OPERATIONS
+from .studio import StudioDomain
 from .sts import (
     check_assume_role,
     form_of,
@@ -124,7 +126,7 @@ class ControlPlane:
                  names: PrimaryNames = PrimaryNames(), enforce_iam: bool = True,
                  access_role_ttl: float | None = None,
                  created: Callable[[EmrCall, str], None] = lambda call, cluster_id: None,
-                 trail_delay: float = 0.0) -> None:
+                 trail_delay: float = 0.0, studio: StudioDomain | None = None) -> None:
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.registry = registry
         self.credential_ttl = credential_ttl
@@ -136,6 +138,7 @@ class ControlPlane:
         self.steps = StepBook()
         self.access_grants = AccessGrants()
         self.trail = Trail(trail_delay)
+        self.studio = studio
         self.calls: dict[str, int] = {}
 
     def __call__(self, environ: dict[str, Any],
@@ -146,6 +149,8 @@ class ControlPlane:
         service, _, operation = target.partition(".")
         if target == TARGET_PREFIX + "LookupEvents":
             return self._lookup_events(environ, start_response)
+        if service == "SageMaker" and operation in STUDIO_OPERATIONS and self.studio:
+            return self._studio(environ, operation, start_response)
         if service == "ElasticMapReduce":
             self.calls[operation] = self.calls.get(operation, 0) + 1
             try:
@@ -203,6 +208,20 @@ class ControlPlane:
             {key[:1].lower() + key[1:]: value for key, value in call.params.items()},
             _response_elements(call.operation, answer), error,
             (("AWS::EMR::Cluster", cluster_id),) if isinstance(cluster_id, str) else ()))
+
+    def _studio(self, environ: dict[str, Any], operation: str,
+                start_response: WsgiStartResponse) -> Iterable[bytes]:
+        """Studio's domain and user profile, with their EmrSettings (``studio.py``)."""
+        assert self.studio is not None
+        params = json.loads(_body(environ) or b"{}")
+        try:
+            caller = caller_of(environ, self.enforce_iam)
+            if self.enforce_iam:
+                _allowed(caller, f"sagemaker:{operation}",
+                         self.studio.resource(operation, params), {})
+            return _json(start_response, self.studio.answer(operation, params))
+        except AwsError as error:
+            return _error(start_response, error)
 
     def _lookup_events(self, environ: dict[str, Any],
                        start_response: WsgiStartResponse) -> Iterable[bytes]:

@@ -38,6 +38,7 @@ from .issued import CredentialRegistry, Identity
 from .livy.gateway import LivyGateway
 from .livy.sessions import ClusterBehaviour
 from .state import ADMIN_PREFIX, LIVY_CA_ENV, STATE_FILE
+from .studio import StudioDomain
 from .tls import LocalTls, make_local_tls
 from .world import SeededWorld, World, seed
 
@@ -131,7 +132,8 @@ class Emulator:
                                           self.placements.get, options.names, enforce_iam=False,
                                           access_role_ttl=options.access_role_ttl,
                                           created=self._cluster_created,
-                                          trail_delay=options.trail_delay)
+                                          trail_delay=options.trail_delay,
+                                          studio=_studio_domain(options.world))
         self._serve_control_plane()
         self.seeded = await asyncio.to_thread(
             seed, options.world, self.endpoint, options.filler_clusters,
@@ -325,3 +327,14 @@ def _reply(start_response: Any, status: str, document: dict[str, Any]) -> list[b
     body = json.dumps(document, default=str).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
+
+
+def _studio_domain(world: World) -> StudioDomain | None:
+    """The world's Studio domain as the control plane answers for it."""
+    domain = world.studio_domain
+    if domain is None:
+        return None
+    settings = (lambda emr: emr.model_dump() if emr is not None else None)
+    return StudioDomain(world.account, world.region, domain.domain_id,
+                        settings(domain.default_emr_settings),
+                        {name: settings(emr) for name, emr in domain.user_profiles.items()})

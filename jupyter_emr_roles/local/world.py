@@ -112,7 +112,8 @@ class DemoUser(BaseModel):
         default_factory=lambda: ["iam:GetRole", "iam:GetInstanceProfile",
                                  "lakeformation:GetDataLakeSettings",
                                  "s3:GetAccessGrantsInstance", "s3:ListAccessGrants",
-                                 "s3:ListAccessGrantsLocations", "cloudtrail:LookupEvents"],
+                                 "s3:ListAccessGrantsLocations", "cloudtrail:LookupEvents",
+                                 "sagemaker:DescribeDomain", "sagemaker:DescribeUserProfile"],
         description="Read-only calls beyond EMR, which `jupyter-emr-roles doctor`, `grants` and "
                     "`audit` make")
 
@@ -145,8 +146,27 @@ class PartnerAccount(AccountWorld):
                           "(sts:SetSourceIdentity)")
 
 
+class WorldEmrSettings(BaseModel):
+    """Studio's JupyterLabAppSettings.EmrSettings: runtime roles and access roles, as ARNs."""
+
+    model_config = _MODEL
+    ExecutionRoleArns: list[str] = Field(default_factory=list)
+    AssumableRoleArns: list[str] = Field(default_factory=list)
+
+
+class WorldStudioDomain(BaseModel):
+    """A SageMaker Studio domain of the main account, for DescribeDomain and
+    DescribeUserProfile: the domain's default EmrSettings and each profile's own."""
+
+    model_config = _MODEL
+    domain_id: str = Field(pattern=r"^d-[a-z0-9]{1,61}$")
+    default_emr_settings: WorldEmrSettings | None = None
+    user_profiles: dict[str, WorldEmrSettings | None] = Field(default_factory=dict)
+
+
 class World(AccountWorld):
     region: str = "us-east-1"
+    studio_domain: WorldStudioDomain | None = None
     lake_formation_session_tags: list[str] = Field(
         default_factory=lambda: ["Amazon EMR"],
         description="The session tag values Lake Formation's external data filtering accepts")
