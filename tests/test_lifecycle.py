@@ -19,6 +19,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -33,6 +34,7 @@ pytestmark = pytest.mark.lifecycle
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "lifecycle-configs" / "emr-roles-lcc.sh"
+SOURCE = REPO / "lifecycle-configs" / "src" / "emr-roles-lcc.sh.in"
 HOOK = REPO / "lifecycle-configs" / "jupyterhub" / "emr_roles_spawner_hook.py"
 OWN = Path(".jupyter/emr-roles.json")
 STUDIO = Path(".sagemaker-analytics-configuration-DO_NOT_DELETE",
@@ -177,6 +179,20 @@ def test_no_roles_renders_empty_objects_and_leaves_the_cross_account_file_alone(
         '{\n  "version": 1,\n  "accounts": {}\n}\n'
     assert (home / STUDIO).read_text() == dumps({"emr-execution-role-arns": {}})
     assert (home / CROSS).read_text() == "not ours\n"
+
+
+def test_dropping_the_last_access_role_removes_studios_cross_account_file(home: Path) -> None:
+    assert run(home, INLINE_ENV).returncode == 0
+    assert (home / CROSS).exists()
+    without = {**INLINE_ENV, "EMR_ACCESS_ROLES": ""}
+
+    proc = run(home, without)
+
+    assert proc.returncode == 0, proc.stderr
+    assert not (home / CROSS).exists(), "Studio would go on using the dropped access role"
+    assert "access_role" not in (home / OWN).read_text()
+    again = run(home, without)
+    assert again.returncode == 0 and "already in" in again.stdout
 
 
 def test_access_role_without_roles_gives_an_account_with_an_empty_list(home: Path) -> None:
@@ -696,8 +712,9 @@ def test_as_root_a_symbolic_link_in_another_users_home_is_refused(home: Path,
 # --- the script file itself ----------------------------------------------------------------
 
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
-def test_shellcheck_finds_nothing() -> None:
-    proc = subprocess.run(["shellcheck", str(SCRIPT)], capture_output=True, text=True, check=False)
+@pytest.mark.parametrize("path", [SCRIPT, SOURCE], ids=["attachable", "source"])
+def test_shellcheck_finds_nothing(path: Path) -> None:
+    proc = subprocess.run(["shellcheck", str(path)], capture_output=True, text=True, check=False)
 
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
 
@@ -712,6 +729,17 @@ def test_the_script_leaves_room_for_inline_roles_in_a_studio_lifecycle_configura
 
     assert configured != text
     assert len(base64.b64encode(configured.encode("utf-8"))) <= STUDIO_LCC_LIMIT
+
+
+def test_the_attachable_script_is_what_the_readable_source_builds() -> None:
+    """lifecycle-configs/build.py strips the source and minifies its mapping reader; the
+    attachable script must be that build, with room for inline roles in Studio's limit."""
+    proc = subprocess.run([sys.executable, str(REPO / "lifecycle-configs" / "build.py"),
+                           "--check"], capture_output=True, text=True, check=False)
+
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    source = SOURCE.read_text()
+    assert source.count("\n#") > SCRIPT.read_text().count("\n#"), "the source keeps its comments"
 
 
 # --- the JupyterHub hook -------------------------------------------------------------------
