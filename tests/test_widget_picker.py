@@ -161,3 +161,18 @@ def test_another_accounts_clusters_through_its_access_role(
     assert "connected as " + PARTNER_ROLE in front.output_text(), front.output()
     assert PARTNER_ARN in front.kernel.ok("%%spark -s partner-analytics-access\n" + WHO_AM_I)
     front.kernel.ok("%disconnect --all")
+
+
+def test_an_account_whose_access_role_is_refused_says_why(
+        emulator: RunningEmulator, tmp_path: Path,
+        notebook: Callable[..., NotebookKernel]) -> None:
+    roles_file = tmp_path / "roles.json"
+    roles_file.write_text(json.dumps({"version": 1, "accounts": {PARTNER_ACCOUNT: {
+        "roles": [{"arn": PARTNER_ROLE}],
+        "access_role": f"arn:aws:iam::{PARTNER_ACCOUNT}:role/no-such-access-role"}}}))
+    front = picker(notebook(emulator, JUPYTER_EMR_ROLES_FILE=str(roles_file)))
+    front.choose("account", PARTNER_ACCOUNT)
+    assert front.labels("cluster") == [] and not front.shown("more")
+    reason = front.state("readiness")["value"]
+    assert f"The clusters of account {PARTNER_ACCOUNT} could not be listed" in reason
+    assert "no-such-access-role" in reason
