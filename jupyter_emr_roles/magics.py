@@ -235,6 +235,8 @@ class EmrRolesMagics(Magics):
               "cluster's account in your roles files.")
     @argument("--region", help="AWS region of the cluster. Default: boto3's.")
     @argument("--profile", help="AWS profile to use. Default: boto3's.")
+    @argument("--allow-insecure-http", action="store_true", help="Accept a Livy that speaks "
+              "plain HTTP, as %%connect --allow-insecure-http does (the livy check warns).")
     @line_magic
     def emr_doctor(self, line: str) -> None:
         """Check a cluster and a runtime role before connecting, as `jupyter-emr-roles doctor`
@@ -245,7 +247,8 @@ class EmrRolesMagics(Magics):
             request = ConnectRequest(
                 cluster_id=ClusterId(args.cluster_id, "the --cluster-id option"),
                 role_arn=RoleArn(args.role_arn, "the --role-arn option") if args.role_arn
-                else None, region=args.region, profile=args.profile)
+                else None, region=args.region, profile=args.profile,
+                allow_insecure_http=args.allow_insecure_http)
             report = diagnose(request, _warn)
             display({"text/plain": report.text(), "text/html": report.html()}, raw=True)
 

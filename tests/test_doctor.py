@@ -88,6 +88,13 @@ def test_a_broken_cluster_fails_its_check_with_the_fix(
     assert in_fix in (finding["fix"] or "") + finding["message"]
 
 
+def test_plain_http_livy_warns_when_allowed_as_connect_allows_it(
+        cli: RunCli, emulator: RunningEmulator, clusters: dict[str, str]) -> None:
+    _, report = doctor(cli, emulator, clusters["livy-plain-http"], "--allow-insecure-http")
+    finding = by_id(report, "livy")
+    assert finding["status"] == "warn" and "plain HTTP" in finding["message"], finding
+
+
 ROLE_FAILURES = [
     ("no-tag-session", "role-trust", "sts:TagSession"),
     ("no-source-identity", "role-trust", "sts:SetSourceIdentity"),

@@ -24,10 +24,13 @@ from ._common import parsed
 @click.option("--profile", help="AWS profile to use. Default: boto3's.")
 @click.option("--ca-bundle", help="PEM file of the CA that signed Livy's certificate, as for "
               "%connect. Default: $JUPYTER_EMR_ROLES_CA_BUNDLE, else the roles file's.")
+@click.option("--allow-insecure-http", is_flag=True, help="Accept a Livy that speaks plain "
+              "HTTP (EMR 6.9 to 7.3 without TLS for Livy), as %connect --allow-insecure-http "
+              "does: the livy check then warns instead of failing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object for scripts.")
 def doctor(cluster_id: ClusterId, role_arn: RoleArn | None, access_role_arn: RoleArn | None,
            region: str | None, profile: str | None, ca_bundle: str | None,
-           as_json: bool) -> None:
+           allow_insecure_http: bool, as_json: bool) -> None:
     """Check a cluster and a runtime role before connecting.
 
     Every check at once: the cluster's state, release, applications and primary
@@ -44,7 +47,7 @@ def doctor(cluster_id: ClusterId, role_arn: RoleArn | None, access_role_arn: Rol
     warnings: list[str] = []
     request = ConnectRequest(cluster_id=cluster_id, role_arn=role_arn,
                              access_role_arn=access_role_arn, region=region, profile=profile,
-                             ca_bundle=ca_bundle)
+                             ca_bundle=ca_bundle, allow_insecure_http=allow_insecure_http)
     report = diagnose(request, warnings.append)
     for warning in warnings:
         click.echo(f"Warning: {warning}", err=True)
