@@ -23,6 +23,7 @@ from IPython.display import HTML, Pretty, display
 from .connect_request import DEFAULT_TIMEOUT, ENGINES, LANGUAGES, ConnectRequest
 from .errors import EmrRolesError
 from .identifiers import ClusterId, RoleArn, SessionName
+from .magic_options import reach_options
 from .reporting import (
     ProgressLine,
     connected_line,
@@ -233,8 +234,7 @@ class EmrRolesMagics(Magics):
     @argument("--cluster-id", required=True, help="The EMR cluster, e.g. j-1K48XXXXXXHCB.")
     @argument("--role-arn", help="The runtime role to check. Default: the default role of the "
               "cluster's account in your roles files.")
-    @argument("--region", help="AWS region of the cluster. Default: boto3's.")
-    @argument("--profile", help="AWS profile to use. Default: boto3's.")
+    @reach_options
     @argument("--allow-insecure-http", action="store_true", help="Accept a Livy that speaks "
               "plain HTTP, as %%connect --allow-insecure-http does (the livy check warns).")
     @line_magic
@@ -248,6 +248,8 @@ class EmrRolesMagics(Magics):
                 cluster_id=ClusterId(args.cluster_id, "the --cluster-id option"),
                 role_arn=RoleArn(args.role_arn, "the --role-arn option") if args.role_arn
                 else None, region=args.region, profile=args.profile,
+                access_role_arn=(RoleArn(args.access_role_arn, "the --access-role-arn option")
+                                 if args.access_role_arn else None),
                 allow_insecure_http=args.allow_insecure_http)
             report = diagnose(request, _warn)
             display({"text/plain": report.text(), "text/html": report.html()}, raw=True)

@@ -19,6 +19,7 @@ from IPython.display import Pretty, display
 from .connect_request import ConnectRequest
 from .errors import EmrRolesError
 from .identifiers import ClusterId, RoleArn
+from .magic_options import reach_options
 
 if TYPE_CHECKING:
     from .steps import ClusterSteps, StepView
@@ -38,10 +39,7 @@ class EmrStepMagics(Magics):
     @argument("--upload-to", help="(%%%%emr_step) s3://BUCKET/PREFIX/ to upload the cell's script "
               "to; the runtime role must be able to read it.")
     @argument("--json", action="store_true", help="Show the step as JSON.")
-    @argument("--access-role-arn", help="A role of the cluster's account to assume first "
-              "(cross-account). Default: the access role your roles files give for it.")
-    @argument("--region", help="AWS region of the cluster. Default: boto3's.")
-    @argument("--profile", help="AWS profile to use. Default: boto3's.")
+    @reach_options
     @argument("args", nargs="*", help="After --: the command (%%emr_step), e.g. -- spark-submit "
               "s3://bucket/job.py; with %%%%emr_step, the script's own arguments.")
     @line_cell_magic

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from demo_world import ACCOUNT, SALES
+from demo_world import ACCOUNT, PARTNER_ACCESS, PARTNER_ROLE, SALES
 from emulators import RunningEmulator
 from helpers import RunCli
 from kernels import NotebookKernel
@@ -162,6 +162,10 @@ def test_the_magics_show_the_report_the_grants_and_offer_the_doctor(
                       f"    get_ipython().run_line_magic('emr_doctor', '--cluster-id {cluster}')\n"
                       "print(out.outputs[0].data['text/plain'])")
     assert plain.startswith(f"{cluster} with {SALES}: ready") and "<" not in plain
+    partner = emulator.livy_cluster_ids()["partner-analytics"]
+    through = kernel.ok(f"%emr_doctor --cluster-id {partner} --role-arn {PARTNER_ROLE} "
+                        f"--access-role-arn {PARTNER_ACCESS}")
+    assert f"{partner} with {PARTNER_ROLE}" in through and "gcsc" in through
     assert "s3://demo-data/sales/* (grant" in kernel.ok(
         f"%emr_grants --role-arn {SALES}").replace("  ", " ")
     failed = kernel.run(f"%connect --cluster-id {clusters['release-too-old']}").output
