@@ -11,7 +11,6 @@ the caller may not read CloudTrail it says so and shows what EMR alone knows.
 from __future__ import annotations
 
 import json
-import logging
 import re
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
@@ -22,8 +21,7 @@ from .aws_errors import aws_call
 from .cluster_target import Target
 from .errors import AwsCallError, EmrRolesError
 from .steps import ClusterSteps, StepView
-
-log = logging.getLogger(__name__)
+from .text_table import text_table
 
 AUDITED_EVENTS = ("GetClusterSessionCredentials", "AddJobFlowSteps")
 # CloudTrail's event history reaches back 90 days, and delivers an event minutes after it.
@@ -69,10 +67,8 @@ class AuditReport:
             (entry.time, entry.kind, entry.role_name, entry.who or "(unknown)",
              " ".join(part for part in (entry.step_id, entry.state) if part) or "-")
             for entry in sorted(self.entries, key=lambda e: (e.role_name, e.time))]
-        widths = [max(len(row[column]) for row in rows) for column in range(4)]
         if self.entries:
-            lines += ["  " + "  ".join([*(cell.ljust(width) for cell, width
-                                          in zip(row, widths)), row[4]]) for row in rows]
+            lines += text_table(rows, indent="  ")
         return "\n".join(lines + [f"Note: {note}" for note in self.notes])
 
 

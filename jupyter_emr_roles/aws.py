@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 import re
 import threading
 from collections.abc import Sequence
@@ -24,6 +23,7 @@ from botocore.config import Config
 
 from .access_roles import access_role_session
 from .aws_errors import ATTEMPTS, answer_field, aws_call
+from .aws_settings import aws_settings
 from .credentials import LivyLogin
 from .errors import AwsCallError
 from .identifiers import ClusterId, RoleArn
@@ -32,11 +32,6 @@ log = logging.getLogger(__name__)
 
 READY_STATES = ("RUNNING", "WAITING")
 DEFAULT_READ_TIMEOUT = 60.0
-# The settings that decide who the caller is and where EMR is: a cached client is kept while
-# they stay the same.
-_AWS_ENV = ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-            "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_EMR",
-            "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CA_BUNDLE")
 
 
 def client_config(read_timeout: float = DEFAULT_READ_TIMEOUT) -> Config:
@@ -70,8 +65,7 @@ def caller_emr(profile: str | None = None, region: str | None = None,
     kernel (or new keys in the server's environment) takes effect: building a boto3 client
     loads the service model (about 150 ms), and boto3 refreshes the caller's credentials by
     itself. Access-role sessions are built per connect: they belong to one cluster account."""
-    return _caller_emr(profile, region, read_timeout,
-                       tuple(os.environ.get(name) for name in _AWS_ENV))
+    return _caller_emr(profile, region, read_timeout, aws_settings())
 
 
 @functools.lru_cache(maxsize=8)
@@ -86,8 +80,7 @@ def access_emr(access_role_arn: RoleArn, profile: str | None = None, region: str
     """An EMR client acting as a cross-account access role, kept while the AWS settings stay
     the same: its keys renew themselves, so a picker listing page after page assumes the
     role once, not per page. A refused AssumeRole raises, and is not kept."""
-    return _access_emr(access_role_arn, profile, region, read_timeout,
-                       tuple(os.environ.get(name) for name in _AWS_ENV))
+    return _access_emr(access_role_arn, profile, region, read_timeout, aws_settings())
 
 
 @functools.lru_cache(maxsize=16)

@@ -12,6 +12,8 @@ import html
 from collections.abc import Callable
 from typing import Any
 
+from .text_table import text_table
+
 # Seconds between two updates of the progress line: often enough to show life, seldom
 # enough not to flood a front end with display updates.
 PROGRESS_EVERY = 1.0
@@ -68,10 +70,7 @@ def sessions_html(rows: list[dict[str, Any]]) -> str:
 
 def sessions_text(rows: list[dict[str, Any]]) -> str:
     """``%emr_sessions`` as aligned plain text, for terminals and text-only front ends."""
-    table = [[title for _, title in TABLE_COLUMNS]] + [
-        [str(row[key]) for key, _ in TABLE_COLUMNS] for row in rows]
-    widths = [max(len(line[i]) for line in table) for i in range(len(TABLE_COLUMNS))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip()
-             for line in table]
+    lines = text_table([[title for _, title in TABLE_COLUMNS]] + [
+        [str(row[key]) for key, _ in TABLE_COLUMNS] for row in rows])
     lines += [f"{row['name']}: {links_text(row['links'])}" for row in rows if row["links"]]
     return "\n".join(lines)

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .aws_settings import aws_settings
 from .errors import AwsCallError, InvalidIdentifier, Problem
 from .identifiers import AccountId, RoleArn
 from .roles_format import AccountRoles, RoleEntry
@@ -31,8 +32,6 @@ STUDIO_METADATA = Path("/opt/ml/metadata/resource-metadata.json")
 STUDIO_METADATA_ENV = "JUPYTER_EMR_ROLES_STUDIO_METADATA"
 KEEP_SECONDS = 300.0
 KEEP_FAILURE_SECONDS = 60.0
-_AWS_ENV = ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION",
-            "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_CA_BUNDLE")
 _kept: dict[tuple[Any, ...], tuple[float, dict[str, list[str]] | AwsCallError]] = {}
 _lock = threading.Lock()
 
@@ -90,7 +89,7 @@ class StudioDomainSettings:
 def _emr_settings(domain: str, profile: str) -> dict[str, list[str]] | AwsCallError:
     """The profile's EmrSettings, else the domain's default; kept KEEP_SECONDS (a failure
     KEEP_FAILURE_SECONDS, so an unreachable API does not slow every roles read)."""
-    key = (domain, profile, tuple(os.environ.get(name) for name in _AWS_ENV))
+    key = (domain, profile, aws_settings())
     now = time.monotonic()
     with _lock:
         kept = _kept.get(key)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from demo_world import ACCOUNT, PARTNER_ACCESS, PARTNER_ROLE, SALES

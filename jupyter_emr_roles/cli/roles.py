@@ -32,6 +32,7 @@ from ..roles_format import (
     parse_studio_cross_account,
     parse_studio_roles,
 )
+from ..text_table import text_table
 from ._common import parsed
 
 
@@ -79,9 +80,7 @@ def _format_catalog(catalog: RolesCatalog, account: AccountId | None) -> str:
         rows = [("", "LABEL", "ROLE ARN", "SOURCE")] + [
             ("*" if role.default else "", role.label or "-", role.arn, ", ".join(role.sources))
             for role in entry.roles]
-        widths = [max(len(row[i]) for row in rows) for i in range(3)]
-        lines += ["  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths + [0])).rstrip()
-                  for row in rows]
+        lines += text_table(rows, indent="  ")
         lines.append("")
     lines.append("* = default role. Sources: " + "; ".join(
         f"{s.name} = {', '.join(display_path(p) for p in s.paths)}" for s in catalog.sources))

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..identifiers import ClusterId, RoleArn, StepId
+from ..text_table import text_table
 from ._common import cluster_options, cluster_target, parsed
 
 if TYPE_CHECKING:
@@ -114,9 +115,7 @@ def _table(views: list[StepView]) -> str:
     rows = [("STEP", "STATE", "ROLE", "CREATED", "ENDED", "NAME")] + [
         (view.id, view.state, (view.role_arn or "-").rpartition("/")[2],
          _time(view.created), _time(view.ended), view.name) for view in views]
-    widths = [max(len(row[column]) for row in rows) for column in range(5)]
-    return "\n".join("  ".join([*(cell.ljust(width) for cell, width in zip(row, widths)),
-                                row[5]]) for row in rows)
+    return "\n".join(text_table(rows))
 
 
 def _time(value: Any) -> str:
