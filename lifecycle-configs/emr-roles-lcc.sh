@@ -1,25 +1,14 @@
 #!/usr/bin/env bash
-# emr-roles-lcc (built from src/emr-roles-lcc.sh.in by build.py): write the EMR runtime roles
-# a user may pick. For Studio LCCs (JupyterLab, JupyterServer), JupyterHub and containers;
-# see lifecycle-configs/README.md. Needs bash 4+;
-# python3 for a mapping, aws CLI for s3:/ssm:; flock if present. Exit 2: bad config; 1: cannot
-# fetch/write. Edit the defaults or set the env. Lines "ACCOUNT_ID ROLE_ARN [LABEL]", e.g.
-# EMR_ROLES="${EMR_ROLES:-
-# 123456789012 arn:aws:iam::123456789012:role/sales-data-access Sales
-# }"
-EMR_ROLES="${EMR_ROLES:-}"
-# Lines "ACCOUNT_ID ROLE_ARN": the account's preselected role, one of EMR_ROLES.
-EMR_DEFAULT_ROLES="${EMR_DEFAULT_ROLES:-}"
-# Lines "ACCOUNT_ID ACCESS_ROLE_ARN": a role to assume first (cross-account).
-EMR_ACCESS_ROLES="${EMR_ACCESS_ROLES:-}"
-# true: offer the user's own role too.
+# emr-roles-lcc: write the EMR runtime roles a user may pick. Built from src/emr-roles-lcc.sh.in
+# by build.py. Set these here or in the env; lifecycle-configs/README.md explains each.
+EMR_ROLES="${EMR_ROLES:-}" # lines ACCOUNT_ID ROLE_ARN [LABEL]
+EMR_DEFAULT_ROLES="${EMR_DEFAULT_ROLES:-}" # lines ACCOUNT_ID ROLE_ARN
+EMR_ACCESS_ROLES="${EMR_ACCESS_ROLES:-}" # lines ACCOUNT_ID ACCESS_ROLE_ARN
+EMR_CA_BUNDLES="${EMR_CA_BUNDLES:-}" # lines ACCOUNT_ID s3://BUCKET/KEY|ssm:NAME|/PATH
 EMR_OFFER_CALLER_ROLE="${EMR_OFFER_CALLER_ROLE:-false}"
-# Or a JSON mapping per user at s3://BUCKET/KEY, ssm:NAME or /path.
-EMR_ROLES_MAPPING="${EMR_ROLES_MAPPING:-}"
-# The mapping's user; else Studio's UserProfileName/SpaceName; else $JUPYTERHUB_USER.
+EMR_ROLES_MAPPING="${EMR_ROLES_MAPPING:-}" # s3://BUCKET/KEY|ssm:NAME|/PATH
 EMR_USER="${EMR_USER:-}"
 EMR_RESOURCE_METADATA="${EMR_RESOURCE_METADATA:-/opt/ml/metadata/resource-metadata.json}"
-# Whose files to write (as root, given to this folder's owner).
 EMR_ROLES_HOME="${EMR_ROLES_HOME:-${HOME:-}}"
 # ---- End of configuration ----
 set -euo pipefail
@@ -27,17 +16,17 @@ export LC_ALL=C
 umask 022
 NL=$'\n'
 die() { printf 'emr-roles-lcc: error: %s\n' "$2" >&2; exit "$1"; }
-bad() { # WHERE WHAT VALUE EXPECTED
+bad() {
 local v; printf -v v %q "${3:0:100}"; ((${#3} <= 100)) || v+=...
 die 2 "$1: $2 $v is not valid; expected $4"
 }
 C='[A-Za-z0-9+=,.@_-]'
-ARN="^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:role/($C+/)*$C+\$" # name <= 64, path <= 512
+ARN="^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:role/($C+/)*$C+\$"
 B=$'[\x80-\xbf]'
 UTF8=$'^([\x01-\x7f]|[\xc2-\xdf]'$B$'|\xe0[\xa0-\xbf]'$B$'|[\xe1-\xec\xee\xef]'$B$B$'|\xed[\x80-\x9f]'$B$'|\xf0[\x90-\xbf]'$B$B$'|[\xf1-\xf3]'$B$B$B$'|\xf4[\x80-\x8f]'$B$B')*$'
 CF=$'[[:cntrl:]]|\xc2[\x80-\x9f\xad]|\xe2\x80[\x8b-\x8f\xaa-\xae]|\xe2\x81[\xa0-\xa4\xa6-\xaf]|\xef\xbb\xbf|\xf3\xa0[\x80\x81]'
-declare -A ACC=() RL=() SEEN=() DEF=() DW=() ACR=() OFFER=()
-ARNS=() LABELS=() TMP=() n=0
+declare -A ACC=() RL=() SEEN=() DEF=() DW=() ACR=() OFFER=() CAS=() CW=() PEM=()
+ARNS=() LABELS=() TMP=() G=() n=0
 trap 'rm -f -- "${TMP[@]+"${TMP[@]}"}"' EXIT
 trap 'exit 130' INT; trap 'exit 143' TERM
 add_account() {
@@ -52,7 +41,7 @@ if ! [[ $1 =~ $ARN ]] || ((${#m} > 64 || ${#r} - ${#m} > 512)); then
 bad "$2" 'role ARN' "$1" 'arn:<aws|aws-cn|aws-us-gov>:iam::<12 digits>:role/[path/]name, of A-Za-z0-9+=,.@_-'
 fi
 }
-add_role() { # ACCOUNT W ARN W LABEL W
+add_role() {
 add_account "$1" "$2"; role "$3" "$4"
 local v=$5 c
 [[ $v != *[$'\x80'-$'\xff']* || $v =~ $UTF8 ]] || bad "$6" label "$5" 'UTF-8 text'
@@ -64,12 +53,12 @@ if [[ -z ${SEEN[$1 $3]:-} ]]; then
 SEEN[$1 $3]=1 ARNS[n]=$3 LABELS[n]=${v//\"/\\\"} RL[$1]+=" $n" n=$((n + 1))
 fi
 }
-add_default() { # ACCOUNT W ARN W
+add_default() {
 add_account "$1" "$2"; role "$3" "$4"
 [[ ${DEF[$1]:-$3} == "$3" ]] || die 2 "$4: $3 is a 2nd default for $1; expected one (${DEF[$1]})"
 DEF[$1]=$3 DW[$1]=$4
 }
-add_access() { # ACCOUNT W ARN W
+add_access() {
 add_account "$1" "$2"; role "$3" "$4"
 local a=${3#arn:*:iam::}
 [[ ${a%%:*} == "$1" ]] || die 2 "$4: access role $3 is not in $1; expected a role of $1"
@@ -77,7 +66,35 @@ local a=${3#arn:*:iam::}
 ACR[$1]=$3
 }
 add_offer() { add_account "$1" "$2"; OFFER[$1]=1; }
-lines() { # VARIABLE FUNCTION FORMAT
+add_ca() {
+[[ $1 =~ ^[0-9]{12}$ ]] || bad "$2" 'account ID' "$1" '12 digits'
+locate "$4" "$3"
+[[ ${CAS[$1]:-$3} == "$3" ]] || die 2 "$4: $3 is a 2nd CA bundle for $1; expected one (${CAS[$1]})"
+CAS[$1]=$3 CW[$1]=$4
+}
+locate() {
+G=() F=
+if [[ $2 =~ ^(s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/|ssm:[A-Za-z0-9_./])[^[:cntrl:]]*$ ]]; then
+G=(s3 cp "$2" -)
+[[ $2 != ssm:* ]] || G=(ssm get-parameter --name "${2#ssm:}" --with-decryption --query Parameter.Value --output text)
+elif [[ $2 =~ ^(file://)?(/[^[:cntrl:]]*)$ ]]; then
+F=${BASH_REMATCH[2]}
+else
+bad "$1" location "$2" 's3://BUCKET/KEY, ssm:NAME, /path or file:///path'
+fi
+}
+fetch() {
+local e
+locate "$2" "$3"
+((${#G[@]})) || return 0
+F=$(mktemp 2>&1) || die 1 "$F"
+TMP+=("$F")
+if ! e=$(aws "${G[@]}" 2>&1 >"$F"); then
+e=${e//[[:cntrl:]]/ } e=${e#"${e%%[! ]*}"}
+die 1 "cannot fetch $1 $3 with the aws CLI: ${e:0:300}"
+fi
+}
+lines() {
 local i=0 l a b c w
 while IFS= read -r l; do
 i=$((i + 1)) l=${l%$'\r'} w="$1 line $i"
@@ -88,7 +105,7 @@ if [[ -z $a || $a == '#'* ]]; then continue; fi
 done <<<"${!1}"
 }
 H=$EMR_ROLES_HOME M=$EMR_ROLES_MAPPING
-[[ $H == /* ]] || bad EMR_ROLES_HOME folder "$H" 'an absolute path'
+if [[ $H != /* || $H =~ $CF ]]; then bad EMR_ROLES_HOME folder "$H" 'an absolute path'; fi
 [[ $EMR_OFFER_CALLER_ROLE =~ ^(true|false)$ ]] || bad EMR_OFFER_CALLER_ROLE value "$EMR_OFFER_CALLER_ROLE" 'true or false'
 if [[ -z $M ]]; then
 [[ -n $EMR_ROLES ]] || die 2 'EMR_ROLES and EMR_ROLES_MAPPING are empty; expected one'
@@ -97,20 +114,7 @@ lines EMR_DEFAULT_ROLES add_default 'ACCOUNT_ID ROLE_ARN'
 lines EMR_ACCESS_ROLES add_access 'ACCOUNT_ID ACCESS_ROLE_ARN'
 else
 [[ -z $EMR_ROLES$EMR_DEFAULT_ROLES$EMR_ACCESS_ROLES ]] || die 2 'EMR_ROLES_MAPPING and EMR_ROLES or EMR_*_ROLES are set; expected one'
-if [[ $M =~ ^(s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/|ssm:[A-Za-z0-9_./])[^[:cntrl:]]*$ ]]; then
-cmd=(s3 cp "$M" -)
-[[ $M != ssm:* ]] || cmd=(ssm get-parameter --name "${M#ssm:}" --with-decryption --query Parameter.Value --output text)
-F=$(mktemp 2>&1) || die 1 "$F"
-TMP+=("$F")
-if ! e=$(aws "${cmd[@]}" 2>&1 >"$F"); then
-e=${e//[[:cntrl:]]/ } e=${e#"${e%%[! ]*}"}
-die 1 "cannot fetch the mapping $M with the aws CLI: ${e:0:300}"
-fi
-elif [[ $M =~ ^(file://)?(/[^[:cntrl:]]*)$ ]]; then
-F=${BASH_REMATCH[2]}
-else
-bad EMR_ROLES_MAPPING location "$M" 's3://BUCKET/KEY, ssm:NAME, /path or file:///path'
-fi
+fetch 'the mapping' EMR_ROLES_MAPPING "$M"
 IFS= read -r -d '' PY <<'PYTHON' || true
 T=range
 O=list
@@ -121,32 +125,29 @@ G=dict
 import json as J,os,re,sys as K
 a,U,E,F,L,V=K.argv
 E='mapping '+E
-def B(message,status=2):K.stderr.write('emr-roles-lcc: error: '+message+'\n');K.exit(status)
-def P(path,where):
-	A=where
-	try:D=open(path,'rb').read()
+def B(A,B=2):K.stderr.write('emr-roles-lcc: error: '+A+'\n');K.exit(B)
+def P(D,A):
+	try:E=open(D,'rb').read()
 	except OSError as C:B('cannot read %s: %s'%(A,C.strerror),1)
-	def E(pairs):
-		C=pairs
+	def F(C):
 		if N({A for(A,B)in C})<N(C):B(A+': a key is twice in one object')
 		return G(C)
-	try:return J.loads(D.decode('utf-8'),object_pairs_hook=E,parse_constant=lambda name:B(A+' holds '+name))
+	try:return J.loads(E.decode('utf-8'),object_pairs_hook=F,parse_constant=lambda C:B(A+' holds '+C))
 	except(ValueError,RecursionError)as C:B('%s is not valid JSON: %s'%(A,C))
 W={A:'\\x%02x'%A for A in T(256)if not 31<A<127 or A==92}
 def I(*A):
 	for(C,D)in zip(A[1::2],A[2::2]):
 		if'\x00'in C:B('%s: %s holds a NUL; expected text'%(D,J.dumps(C)[:100]))
 	print('\x1f'.join(A.encode('utf-8','surrogatepass').decode('latin-1').translate(W)for A in A))
-def A(path):return E+' key '+path if path else E
-def C(path,key):
-	B=path;A=key
+def A(A):return E+' key '+A if A else E
+def C(B,A):
 	if H(A)is int:return'%s[%d]'%(B,A)
 	if not re.fullmatch('[\\w@+.-]+',A,re.A):A=J.dumps(A[:60])
 	return B+'.'+A if B else A
 X=G(dict='an object',list='a list',str='a string',bool='true/false',int='a number')
 Y='version','users','roles','arn'
-def Q(value,shape,path=''):
-	J=path;I=value;D=shape;F=H(D)if H(D)in(G,O)else D
+def Q(I,D,J=''):
+	F=H(D)if H(D)in(G,O)else D
 	if H(I)is not F:B('%s: expected %s'%(A(J),X[F.__name__]))
 	L=T(N(I))if F is O else I if F is G else()
 	for E in L:
@@ -156,8 +157,8 @@ def Q(value,shape,path=''):
 	for E in D if F is G else():
 		if E in Y and E not in I:B('%s: the key %s is missing'%(A(J),E))
 R={'*':{'roles':[{'arn':M,'label':M,'default':bool}],'access_role':M,'offer_caller_role':bool}}
-def Z(user):
-	A=user;C='EMR_USER'
+def Z(A):
+	C='EMR_USER'
 	if not A and os.path.isfile(L):
 		D=P(L,L)
 		for E in('UserProfileName','SpaceName'):
@@ -165,11 +166,11 @@ def Z(user):
 	if not A:A,C=V,'JUPYTERHUB_USER'
 	if not re.fullmatch('[A-Za-z0-9][\\w.@+-]{0,127}',A,re.A):B('%s: user %s is not valid; expected up to 128 of A-Za-z0-9._@+-'%(C,J.dumps(A)[:100]))
 	return A
-def S(accounts,path):
-	for(D,E)in accounts.items():
-		B=C(path,D);I('add_account',D,A(B))
-		for(H,F)in enumerate(E['roles']):
-			G=C(C(B,'roles'),H);I('add_role',D,A(B),F['arn'],A(C(G,'arn')),F.get('label',''),A(C(G,'label')))
+def S(H,J):
+	for(D,E)in H.items():
+		B=C(J,D);I('add_account',D,A(B))
+		for(K,F)in enumerate(E['roles']):
+			G=C(C(B,'roles'),K);I('add_role',D,A(B),F['arn'],A(C(G,'arn')),F.get('label',''),A(C(G,'label')))
 			if F.get('default'):I('add_default',D,A(B),F['arn'],A(C(G,'default')))
 		if'access_role'in E:I('add_access',D,A(B),E['access_role'],A(C(B,'access_role')))
 		if E.get('offer_caller_role'):I('add_offer',D,A(B))
@@ -192,6 +193,15 @@ fi
 for a in ${DEF[@]+"${!DEF[@]}"}; do
 [[ -n ${SEEN[$a ${DEF[$a]}]:-} ]] || die 2 "${DW[$a]}: the default ${DEF[$a]} is not a role of $a; expected it in EMR_ROLES too"
 done
+lines EMR_CA_BUNDLES add_ca 'ACCOUNT_ID s3://BUCKET/KEY|ssm:NAME|/path'
+for a in ${CAS[@]+"${!CAS[@]}"}; do
+[[ -n ${ACC[$a]:-} ]] || continue
+fetch 'the CA bundle' "${CW[$a]}" "${CAS[$a]}"
+{ p=$(cat -- "$F" 2>/dev/null); } 2>/dev/null || die 1 "cannot read the CA bundle $F"
+[[ $p == *'-----BEGIN CERTIFICATE-----'* ]] || die 2 "${CW[$a]}: ${CAS[$a]} holds no PEM certificate; expected -----BEGIN CERTIFICATE-----"
+PEM[$a]=$p$NL
+done
+J=$H/.jupyter CA=${H//\\/\\\\} CA=${CA//\"/\\\"}/.jupyter/emr-livy-ca-
 O=("{$NL  \"version\": 1,$NL  \"accounts\": {") S=("{$NL  \"emr-execution-role-arns\": {") X=('{')
 ca='' cs='' cx=''
 for a in $(printf '%s\n' ${ACC[@]+"${!ACC[@]}"} | sort); do
@@ -210,23 +220,24 @@ if [[ -n ${ACR[$a]:-} ]]; then
 O+=(",$NL      \"access_role\": \"${ACR[$a]}\"") X+=("$cx$NL  \"$a\": \"${ACR[$a]}\"") cx=,
 fi
 [[ -z ${OFFER[$a]:-} ]] || O+=(",$NL      \"offer_caller_role\": true")
+[[ -z ${PEM[$a]:-} ]] || O+=(",$NL      \"ca_bundle\": \"$CA$a.pem\"")
 O+=("$NL    }")
 done
 printf -v own %s "${O[@]}" "${ca:+$NL  }}$NL}$NL"
 printf -v studio %s "${S[@]}" "${cs:+$NL  }}$NL}$NL"
 printf -v cross %s "${X[@]}" "$NL}$NL"
 [[ -d $H ]] || die 1 "the folder $H (EMR_ROLES_HOME) does not exist"
-OWNER='' changed=0 J=$H/.jupyter L=$H/.jupyter/emr-roles.json.lock
+OWNER='' changed=0 L=$J/emr-roles.json.lock
 if ((EUID == 0)); then OWNER=$(stat -c %u:%g -- "$H"); fi
 [[ $OWNER != 0:* ]] || OWNER=''
 run() { local e; e=$("$@" 2>&1) || die 1 "${e##*"$NL"}"; }
 give() { [[ -z $OWNER ]] || run chown -h "$OWNER" "$1"; }
 nolink() { [[ -z $OWNER || ! -L $1 ]] || die 1 "$1 is a symbolic link; expected none (root for $OWNER)"; }
-folder() { # PATH MODE
+folder() {
 nolink "$1"
 if [[ ! -d $1 ]]; then run mkdir -m "$2" -- "$1"; give "$1"; fi
 }
-put() { # FOLDER MODE NAME CONTENT
+put() {
 local f=$1/$3 t
 folder "$1" "$2"
 nolink "$f"
@@ -251,6 +262,7 @@ nolink "$x"
 run rm -f -- "$x"
 changed=$((changed + 1))
 fi
+for a in ${PEM[@]+"${!PEM[@]}"}; do put "$J" 755 "emr-livy-ca-$a.pem" "${PEM[$a]}"; done
 if command -v flock >/dev/null; then
 folder "$J" 755
 nolink "$L"

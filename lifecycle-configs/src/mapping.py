@@ -6,6 +6,9 @@ add_default, add_access, add_offer) with (value, origin) arguments, split by
 \\x1f, every byte outside printable ASCII (and the backslash) written as \\xHH,
 so bash reads the fields back byte for byte. A problem is one line on stderr
 and exit status 2 (1 when a file cannot be read).
+
+Parameters are positional-only (``/``) so that python-minifier may rename them:
+the attachable script must fit Studio's size limit. Python 3.8 or newer.
 """
 import json
 import os
@@ -16,26 +19,26 @@ _, MAPPING_FILE, MAPPING_NAME, USER, METADATA, HUB_USER = sys.argv
 MAPPING_NAME = "mapping " + MAPPING_NAME
 
 
-def die(message, status=2):
+def die(message, status=2, /):
     sys.stderr.write("emr-roles-lcc: error: " + message + "\n")
     sys.exit(status)
 
 
-def load(path, where):
+def load(path, where, /):
     """Strict JSON: a key twice in one object, NaN or Infinity is an error."""
     try:
         data = open(path, "rb").read()
     except OSError as exc:
         die("cannot read %s: %s" % (where, exc.strerror), 1)
 
-    def unique(pairs):
+    def unique(pairs, /):
         if len({key for key, _ in pairs}) < len(pairs):
             die(where + ": a key is twice in one object")
         return dict(pairs)
 
     try:
         return json.loads(data.decode("utf-8"), object_pairs_hook=unique,
-                          parse_constant=lambda name: die(where + " holds " + name))
+                          parse_constant=lambda name, /: die(where + " holds " + name))
     except (ValueError, RecursionError) as exc:
         die("%s is not valid JSON: %s" % (where, exc))
 
@@ -52,11 +55,11 @@ def out(*fields):
                       for field in fields))
 
 
-def where(path):
+def where(path, /):
     return MAPPING_NAME + " key " + path if path else MAPPING_NAME
 
 
-def key_path(path, key):
+def key_path(path, key, /):
     """``users.alice.roles[0]``; a key of other characters is shown quoted."""
     if type(key) is int:
         return "%s[%d]" % (path, key)
@@ -70,7 +73,7 @@ TYPE_NAMES = dict(dict="an object", list="a list", str="a string", bool="true/fa
 REQUIRED = ("version", "users", "roles", "arn")
 
 
-def check(value, shape, path=""):
+def check(value, shape, path="", /):
     """``value`` against ``shape``: a type, a one-element list, or a dict of keys ("*": any)."""
     kind = type(shape) if type(shape) in (dict, list) else shape
     if type(value) is not kind:
@@ -91,7 +94,7 @@ ACCOUNTS = {"*": {"roles": [{"arn": str, "label": str, "default": bool}], "acces
                   "offer_caller_role": bool}}
 
 
-def the_user(user):
+def the_user(user, /):
     """The user: EMR_USER, else Studio's UserProfileName or SpaceName, else JupyterHub's."""
     said = "EMR_USER"
     if not user and os.path.isfile(METADATA):
@@ -107,7 +110,7 @@ def the_user(user):
     return user
 
 
-def print_calls(accounts, path):
+def print_calls(accounts, path, /):
     for account, entry in accounts.items():
         account_path = key_path(path, account)
         out("add_account", account, where(account_path))
