@@ -87,13 +87,17 @@ STRICT_TRAIL_DELAY = 2.0
 @click.option("--trail-delay", type=click.FloatRange(0, 900), default=None,
               help="Seconds before CloudTrail's LookupEvents shows a call (CloudTrail takes "
                    f"minutes). Default: 0, or {STRICT_TRAIL_DELAY:g} with --strict.")
+@click.option("--session-token-ttl", type=click.FloatRange(5, 43200), default=3600.0,
+              show_default=True,
+              help="Seconds a Spark Connect session's token (GetSessionEndpoint) is accepted; "
+                   "short, to test its renewal in minutes.")
 @_state_dir_option
 @click.pass_context
 def up(ctx: click.Context, detach: bool, world_file: Path | None, filler_clusters: int,
        spark: str, credential_ttl: int, session_timeout: float, port: int, no_tls: bool,
        no_enforce_iam: bool, strict: bool, split_names: bool, aws_tls: bool,
        credential_propagation: float | None, access_role_ttl: int | None,
-       trail_delay: float | None, state_dir: Path | None) -> None:
+       trail_delay: float | None, session_token_ttl: float, state_dir: Path | None) -> None:
     """Start the emulator and print `export` lines for your shell.
 
     \b
@@ -119,7 +123,8 @@ def up(ctx: click.Context, detach: bool, world_file: Path | None, filler_cluster
         session_timeout=session_timeout, split_names=split_names or strict,
         credential_propagation=_or_strict(credential_propagation, strict, STRICT_PROPAGATION),
         aws_tls=aws_tls or strict, access_role_ttl=access_role_ttl,
-        trail_delay=_or_strict(trail_delay, strict, STRICT_TRAIL_DELAY))
+        trail_delay=_or_strict(trail_delay, strict, STRICT_TRAIL_DELAY),
+        session_token_ttl=session_token_ttl)
     click.echo("Starting the local EMR emulator...", err=True)
     runner.run_foreground(options, _print_ready)
 

@@ -1,7 +1,8 @@
 """The emulated EMR control plane: moto's server, plus what moto lacks for runtime roles.
 
 moto serves IAM, STS, S3 and most of EMR. This WSGI layer in front of it adds
-GetClusterSessionCredentials and ListInstanceFleets, keeps AddJobFlowSteps'
+GetClusterSessionCredentials and ListInstanceFleets, EMR's Spark Connect sessions
+(``connect/``: StartSession and the four calls around it), keeps AddJobFlowSteps'
 ExecutionRoleArn (with IAM's iam:PassRole for it), runs steps one at a time through
 their states and answers CancelSteps (``steps.py``), answers
 STS AssumeRole with AWS's trust rules (``sts.py``), records every EMR and STS call
@@ -34,6 +35,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 
 from .access_grants import AccessGrants, error_xml, grants_call
 from .callers import AwsError, Caller, access_key_id, caller_of
+from .connect.book import SessionBook
 from .issued import CredentialRegistry, Identity
 from .runtime_roles import (
     NOTEBOOK_RELEASE,
@@ -126,7 +128,8 @@ class ControlPlane:
                  names: PrimaryNames = PrimaryNames(), enforce_iam: bool = True,
                  access_role_ttl: float | None = None,
                  created: Callable[[EmrCall, str], None] = lambda call, cluster_id: None,
-                 trail_delay: float = 0.0, studio: StudioDomain | None = None) -> None:
+                 trail_delay: float = 0.0, studio: StudioDomain | None = None,
+                 sessions: SessionBook | None = None) -> None:
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.registry = registry
         self.credential_ttl = credential_ttl
@@ -139,6 +142,7 @@ class ControlPlane:
         self.access_grants = AccessGrants()
         self.trail = Trail(trail_delay)
         self.studio = studio
+        self.sessions = sessions
         self.calls: dict[str, int] = {}
 
     def __call__(self, environ: dict[str, Any],
@@ -349,7 +353,7 @@ class ControlPlane:
                     f"{cluster_id}" if cluster_id else "*")
         role_arn = call.params.get("ExecutionRoleArn")
         conditions = {"elasticmapreduce:ExecutionRoleArn": role_arn} if (
-            role_arn and call.operation in (_GCSC, "AddJobFlowSteps")) else {}
+            role_arn and call.operation in (_GCSC, "AddJobFlowSteps", "StartSession")) else {}
         _allowed(call.caller, f"elasticmapreduce:{call.operation}", resource, conditions)
 
     def _get_cluster_session_credentials(self, call: EmrCall) -> dict[str, Any]:
@@ -357,15 +361,46 @@ class ControlPlane:
         cluster = call.cluster()
         check_ready(cluster, NOTEBOOK_RELEASE, "interactive sessions")
         check_role_assumable(cluster, role_arn)
-        source_identity = self.trail.source_identity(call.access_key) \
-            if propagates_source_identity(cluster) else None
-        issued = self.registry.issue(Identity(cluster.id, role_arn, call.caller.arn,
-                                              source_identity), self.credential_ttl)
+        issued = self.registry.issue(self._identity(call, cluster), self.credential_ttl)
         log.info("issued Livy credentials for %s on %s to %s", role_arn, cluster.id,
                  call.caller.arn)
         return {"Credentials": {"UsernamePassword": {"Username": issued.username,
                                                      "Password": issued.password}},
                 "ExpiresAt": issued.expires_at.timestamp()}
+
+    def _identity(self, call: EmrCall, cluster: Any) -> Identity:
+        """Whom a runtime role's session is for, with the source identity the cluster passes on."""
+        source_identity = self.trail.source_identity(call.access_key) \
+            if propagates_source_identity(cluster) else None
+        return Identity(cluster.id, call.params.get("ExecutionRoleArn", ""), call.caller.arn,
+                        source_identity)
+
+    def _book(self) -> SessionBook:
+        if self.sessions is None:
+            raise AwsError("InvalidRequestException", "This emulator serves no Spark Connect "
+                                                      "sessions.")
+        return self.sessions
+
+    def _start_session(self, call: EmrCall) -> dict[str, Any]:
+        """StartSession passes the runtime role to EMR, so IAM wants iam:PassRole for it too."""
+        cluster = call.cluster()
+        if self.enforce_iam and call.params.get("ExecutionRoleArn"):
+            _allowed(call.caller, "iam:PassRole", call.params["ExecutionRoleArn"],
+                     {"iam:PassedToService": "elasticmapreduce.amazonaws.com"})
+        return self._book().start(cluster, call.params, self._identity(call, cluster),
+                                  call.region)
+
+    def _get_session(self, call: EmrCall) -> dict[str, Any]:
+        return self._book().get(call.cluster().id, call.params.get("SessionId"))
+
+    def _list_sessions(self, call: EmrCall) -> dict[str, Any]:
+        return self._book().list(call.cluster().id, call.params)
+
+    def _get_session_endpoint(self, call: EmrCall) -> dict[str, Any]:
+        return self._book().endpoint(call.cluster().id, call.params.get("SessionId"))
+
+    def _terminate_session(self, call: EmrCall) -> dict[str, Any]:
+        return self._book().terminate(call.cluster().id, call.params.get("SessionId"))
 
     def _list_instance_fleets(self, call: EmrCall) -> dict[str, Any]:
         """Fleets standing in for the cluster's instance groups (moto has no fleets); the
@@ -420,10 +455,14 @@ class ControlPlane:
         """A cluster made by RunJobFlow gets what a seeded one has (a Livy when it runs Livy)
         before its ID is answered."""
         self.created(call, answer["JobFlowId"])
+        if call.params.get("SessionEnabled") is True and self.sessions is not None:
+            self.sessions.enabled.add(answer["JobFlowId"])
         return answer
 
     def _describe_cluster(self, call: EmrCall, answer: dict[str, Any]) -> dict[str, Any]:
         cluster = answer["Cluster"]
+        cluster["SessionEnabled"] = self.sessions is not None and \
+            cluster["Id"] in self.sessions.enabled
         if cluster.get("LogUri", "").startswith("s3://"):  # EMR answers with Hadoop's scheme
             cluster["LogUri"] = "s3n://" + cluster["LogUri"].removeprefix("s3://")
         placement = self.livy(cluster["Id"])
@@ -468,6 +507,11 @@ def _body(environ: dict[str, Any]) -> bytes:
     return body
 
 
+def _check_optional_role_parameter(params: dict[str, Any]) -> None:
+    if "ExecutionRoleArn" in params:
+        _check_role_parameter(params)
+
+
 def _check_role_parameter(params: dict[str, Any]) -> None:
     role_arn = params.get("ExecutionRoleArn")
     if not isinstance(role_arn, str) or not role_arn.startswith("arn:"):
@@ -498,6 +542,12 @@ _OPERATIONS: dict[str, Operation] = {
     "DescribeStep": Operation(rewrite=ControlPlane._describe_step),
     "CancelSteps": Operation(answer=ControlPlane._cancel_steps),
     "RunJobFlow": Operation(rewrite=ControlPlane._cluster_created),
+    "StartSession": Operation(validate=_check_optional_role_parameter,
+                              answer=ControlPlane._start_session),
+    "GetSession": Operation(answer=ControlPlane._get_session),
+    "ListSessions": Operation(answer=ControlPlane._list_sessions),
+    "GetSessionEndpoint": Operation(answer=ControlPlane._get_session_endpoint),
+    "TerminateSession": Operation(answer=ControlPlane._terminate_session),
     "DescribeCluster": Operation(rewrite=ControlPlane._describe_cluster),
     "ListInstances": Operation(rewrite=ControlPlane._list_instances),
     "ListInstanceGroups": Operation(rewrite=ControlPlane._list_instance_groups),

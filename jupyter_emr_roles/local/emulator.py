@@ -33,6 +33,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from ..errors import EmrRolesError
 from ..jsonfile import dumps, write_atomically
+from .connect.book import BookSettings, SessionBook
 from .control_plane import ControlPlane, EmrCall, LivyPlacement, PrimaryNames
 from .issued import CredentialRegistry, Identity
 from .livy.gateway import LivyGateway
@@ -81,7 +82,8 @@ class EmulatorOptions:
     ``credential_propagation`` (Livy answers 401 to fresh credentials for that long),
     ``aws_tls`` (the AWS endpoint over HTTPS with a CA of its own, not Livy's) and
     ``access_role_ttl`` (assumed roles' keys expire that soon) and ``trail_delay``
-    (CloudTrail's LookupEvents shows a call that long after it)."""
+    (CloudTrail's LookupEvents shows a call that long after it). ``session_token_ttl`` is how
+    long a Spark Connect session's token (GetSessionEndpoint) is accepted."""
 
     world: World
     state_dir: Path
@@ -97,6 +99,7 @@ class EmulatorOptions:
     aws_tls: bool = False
     access_role_ttl: float | None = None
     trail_delay: float = 0.0
+    session_token_ttl: float = 3600.0
 
     @property
     def names(self) -> PrimaryNames:
@@ -128,13 +131,18 @@ class Emulator:
         options = self.options
         check_engine(options.spark)
         self.registry.propagation = options.credential_propagation
+        self.sessions = SessionBook(BookSettings(None, self._worker_env,
+                                                 options.state_dir / "sessions",
+                                                 options.session_token_ttl))
         self.control_plane = ControlPlane(self.registry, options.credential_ttl,
                                           self.placements.get, options.names, enforce_iam=False,
                                           access_role_ttl=options.access_role_ttl,
                                           created=self._cluster_created,
                                           trail_delay=options.trail_delay,
-                                          studio=_studio_domain(options.world))
+                                          studio=_studio_domain(options.world),
+                                          sessions=self.sessions)
         self._serve_control_plane()
+        self.sessions.settings.tls = self.aws_tls
         self.seeded = await asyncio.to_thread(
             seed, options.world, self.endpoint, options.filler_clusters,
             str(self.aws_tls.ca_bundle) if self.aws_tls else True)
@@ -206,6 +214,7 @@ class Emulator:
         self.plain_http[cluster_id] = self.tls is None
 
     async def stop(self) -> None:
+        await asyncio.to_thread(self.sessions.close)
         if self._gateway is not None:
             await self._gateway.close()
         if self._server is not None:

@@ -86,6 +86,9 @@ class WorldCluster(BaseModel):
     sessions_tied_to_login: bool = Field(
         False, description="Whether a Livy session belongs to the login that created it, so a "
                            "renewed login (a new user name) cannot reach it")
+    session_enabled: bool = Field(
+        False, description="SessionEnabled: EMR's Spark Connect sessions (StartSession) on the "
+                           "cluster, from emr-8.0.0")
 
 
 class DemoUser(BaseModel):
@@ -97,7 +100,9 @@ class DemoUser(BaseModel):
     default_role: str | None = None
     emr_actions: list[str] = Field(
         default_factory=lambda: ["elasticmapreduce:Describe*", "elasticmapreduce:List*",
-                                 "elasticmapreduce:CancelSteps"],
+                                 "elasticmapreduce:CancelSteps", "elasticmapreduce:GetSession",
+                                 "elasticmapreduce:GetSessionEndpoint",
+                                 "elasticmapreduce:TerminateSession"],
         description="EMR actions the user may call on any cluster, besides "
                     "GetClusterSessionCredentials and AddJobFlowSteps for its roles ([] makes "
                     "a user who cannot even list clusters)")
@@ -303,11 +308,12 @@ def _read_policy(prefixes: list[str]) -> str:
 
 def _emr_policy(actions: list[str], runtime_roles: list[str]) -> str:
     """EMR rights of a notebook user: ``actions`` on any cluster, and
-    GetClusterSessionCredentials and AddJobFlowSteps (with iam:PassRole) for ``runtime_roles``
-    only."""
+    GetClusterSessionCredentials, AddJobFlowSteps and StartSession (with iam:PassRole) for
+    ``runtime_roles`` only."""
     statements: list[dict[str, Any]] = [
         {"Effect": "Allow", "Action": ["elasticmapreduce:GetClusterSessionCredentials",
-                                       "elasticmapreduce:AddJobFlowSteps"],
+                                       "elasticmapreduce:AddJobFlowSteps",
+                                       "elasticmapreduce:StartSession"],
          "Resource": "*",
          "Condition": {"StringEquals": {"elasticmapreduce:ExecutionRoleArn": runtime_roles}}}]
     if runtime_roles:
@@ -464,6 +470,8 @@ def _run_cluster(emr: Any, world: AccountWorld, cluster: WorldCluster, simple: b
         request["Configurations"] = cluster.configurations
     if cluster.log_uri:
         request["LogUri"] = cluster.log_uri
+    if cluster.session_enabled:
+        request["SessionEnabled"] = True
     cluster_id: str = emr.run_job_flow(**request)["JobFlowId"]
     if cluster.state == "TERMINATED":
         emr.terminate_job_flows(JobFlowIds=[cluster_id])
@@ -484,7 +492,10 @@ def _seed_partner_access(clients: _Clients, partner: PartnerAccount, roles: dict
     clients.iam.put_role_policy(RoleName=partner.access_role, PolicyName="emr-notebooks",
                                 PolicyDocument=_emr_policy(
                                     ["elasticmapreduce:Describe*", "elasticmapreduce:List*",
-                                     "elasticmapreduce:CancelSteps", "cloudtrail:LookupEvents"],
+                                     "elasticmapreduce:CancelSteps", "elasticmapreduce:GetSession",
+                                     "elasticmapreduce:GetSessionEndpoint",
+                                     "elasticmapreduce:TerminateSession",
+                                     "cloudtrail:LookupEvents"],
                                     allowed))
     return SeededPartner(partner.account, arn, allowed,
                          roles[partner.default_role] if partner.default_role else None)

@@ -1,0 +1,331 @@
+"""EMR's Spark Connect sessions, as the emulated control plane answers for them.
+
+StartSession, GetSession, ListSessions, GetSessionEndpoint and TerminateSession
+with EMR's rules in EMR's words: the cluster must be RUNNING or WAITING, on
+release emr-8.0.0 or later, have sessions enabled (``SessionEnabled`` at
+RunJobFlow) and runtime roles, and the role must trust the cluster's instance
+profile, as for GetClusterSessionCredentials. Each session goes SUBMITTED,
+STARTING, STARTED, then IDLE and BUSY as calls come, and ends TERMINATED (or
+FAILED with its reason). Its server (``server.py``) runs with the runtime
+role's own credentials, behind a front (``front.py``) that admits only the token
+GetSessionEndpoint handed out last, until it expires.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import secrets
+import select
+import socket
+import string
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from ..callers import AwsError
+from ..issued import Identity
+from ..runtime_roles import check_ready, check_role_assumable
+from ..tls import LocalTls
+
+log = logging.getLogger(__name__)
+
+# "This operation is supported in Amazon EMR Spark 8.0.0 and later" (StartSession's docs).
+SESSIONS_RELEASE = (8, 0, 0)
+LIVE_STATES = ("STARTED", "IDLE", "BUSY")
+ENDED_STATES = ("TERMINATED", "FAILED")
+DEFAULT_IDLE_MINUTES = 60
+_ID_CHARACTERS = string.ascii_uppercase + string.digits
+
+
+def _invalid(message: str) -> AwsError:
+    return AwsError("InvalidRequestException", message)
+
+
+@dataclass
+class BookSettings:
+    """How the book runs sessions: the TLS of their fronts (the AWS endpoint's), how the
+    runtime role's credentials are made, how long a token lives and a server may take to start,
+    and where the servers' logs go."""
+
+    tls: LocalTls | None
+    credentials: Callable[[Identity], dict[str, str]]
+    log_dir: Path
+    token_ttl: float = 3600.0
+    start_timeout: float = 180.0
+
+
+@dataclass
+class _Session:
+    id: str
+    cluster_id: str
+    arn: str
+    account: str
+    release: str
+    role_arn: str
+    name: str | None
+    idle_minutes: int
+    configurations: list[dict[str, Any]]
+    tags: list[dict[str, str]]
+    state: str = "SUBMITTED"
+    reason: str = ""
+    created: float = field(default_factory=time.time)
+    updated: float = field(default_factory=time.time)
+    started: float | None = None
+    ended: float | None = None
+    idle_since: float | None = None
+    token: str | None = None
+    token_expires: float = 0.0
+    process: subprocess.Popen[str] | None = None
+    front: Any = None
+
+    def to_json(self) -> dict[str, Any]:
+        times = {"CreatedAt": self.created, "UpdatedAt": self.updated,
+                 "StartedAt": self.started, "EndedAt": self.ended, "IdleSince": self.idle_since}
+        answer: dict[str, Any] = {
+            "Id": self.id, "ClusterId": self.cluster_id, "Arn": self.arn, "State": self.state,
+            "ReleaseLabel": self.release, "ExecutionRoleArn": self.role_arn,
+            "AccountId": self.account, "SessionIdleTimeoutInMinutes": self.idle_minutes,
+            "EngineConfigurations": self.configurations, "Tags": self.tags,
+            **{key: value for key, value in times.items() if value is not None}}
+        if self.name:
+            answer["Name"] = self.name
+        if self.reason:
+            answer["StateChangeReason"] = self.reason
+        return answer
+
+
+class SessionBook:
+    """Every session of the emulator, by (cluster, session ID); thread-safe."""
+
+    def __init__(self, settings: BookSettings) -> None:
+        self.settings = settings
+        self.enabled: set[str] = set()  # clusters created with SessionEnabled
+        self._sessions: dict[tuple[str, str], _Session] = {}
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        threading.Thread(target=self._reap_idle, name="session-reaper", daemon=True).start()
+
+    def start(self, cluster: Any, params: dict[str, Any], identity: Identity,
+              region: str) -> dict[str, Any]:
+        """StartSession, once IAM allowed it: EMR's checks, then a session SUBMITTED."""
+        role_arn = params.get("ExecutionRoleArn")
+        check_ready(cluster, SESSIONS_RELEASE, "Spark Connect sessions")
+        if cluster.id not in self.enabled:
+            raise _invalid(f"Spark Connect sessions are not enabled on cluster {cluster.id}. "
+                           "Create the cluster with SessionEnabled set to true.")
+        if not role_arn:
+            raise _invalid(f"Cluster {cluster.id} has runtime roles enabled: StartSession needs "
+                           "an ExecutionRoleArn.")
+        check_role_assumable(cluster, role_arn)
+        session = self._new_session(cluster, params, region)
+        threading.Thread(target=self._run, args=(session, identity),
+                         name=f"session-{session.id}", daemon=True).start()
+        return {"Id": session.id, "ClusterId": cluster.id, "Arn": session.arn,
+                "AccountId": session.account, "State": session.state}
+
+    def _new_session(self, cluster: Any, params: dict[str, Any], region: str) -> _Session:
+        configurations = params.get("EngineConfigurations") or []
+        for configuration in configurations:
+            if configuration.get("Classification") != "spark-defaults":
+                raise _invalid("Only runtime configuration overrides are supported: "
+                               "EngineConfigurations takes the classification spark-defaults.")
+        session_id = "sc-" + "".join(secrets.choice(_ID_CHARACTERS) for _ in range(17))
+        account = cluster.emr_backend.account_id
+        session = _Session(
+            session_id, cluster.id,
+            f"arn:aws:elasticmapreduce:{region}:{account}:cluster/{cluster.id}/session/"
+            f"{session_id}", account, cluster.release_label, params["ExecutionRoleArn"],
+            params.get("Name"), int(params.get("SessionIdleTimeoutInMinutes")
+                                    or DEFAULT_IDLE_MINUTES),
+            configurations, params.get("Tags") or [])
+        with self._lock:
+            self._sessions[(cluster.id, session_id)] = session
+        return session
+
+    def get(self, cluster_id: str, session_id: Any) -> dict[str, Any]:
+        return {"Session": self._find(cluster_id, session_id).to_json()}
+
+    def list(self, cluster_id: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Newest first, filtered by state, a page at a time."""
+        states = params.get("SessionStates") or None
+        with self._lock:
+            found = [s for (cluster, _), s in self._sessions.items() if cluster == cluster_id
+                     and (states is None or s.state in states)]
+        found.sort(key=lambda session: session.created, reverse=True)
+        start = int(params.get("NextToken") or 0)
+        size = int(params.get("MaxResults") or 50)
+        answer: dict[str, Any] = {"Sessions": [s.to_json() for s in found[start:start + size]]}
+        if start + size < len(found):
+            answer["NextToken"] = str(start + size)
+        return answer
+
+    def endpoint(self, cluster_id: str, session_id: Any) -> dict[str, Any]:
+        """A new token for a live session; the one handed out before it stops working."""
+        session = self._find(cluster_id, session_id)
+        with self._lock:
+            if session.state not in LIVE_STATES or session.front is None:
+                raise _invalid(f"Session {session.id} is {session.state}; its endpoint is "
+                               "available once the session has STARTED.")
+            session.token = secrets.token_urlsafe(32)
+            session.token_expires = time.time() + self.settings.token_ttl
+            port = session.front.port
+        return {"Endpoint": f"sc://localhost:{port}/;use_ssl=true", "AuthToken": session.token,
+                "AuthTokenExpirationTime": session.token_expires}
+
+    def terminate(self, cluster_id: str, session_id: Any) -> dict[str, Any]:
+        session = self._find(cluster_id, session_id)
+        if session.state not in ENDED_STATES:
+            self._set(session, "TERMINATING", "Terminated by the user (TerminateSession).")
+            threading.Thread(target=self._stop, args=(session, "TERMINATED"),
+                             daemon=True).start()
+        return {"ClusterId": cluster_id, "SessionId": session.id, "State": session.state}
+
+    def close(self) -> None:
+        """Stop every session's server (the emulator is shutting down)."""
+        self._closed.set()
+        with self._lock:
+            sessions = list(self._sessions.values())
+        for session in sessions:
+            if session.state not in ENDED_STATES:
+                self._stop(session, "TERMINATED")
+
+    def admits(self, session: _Session, token: str) -> bool:
+        """The session's current token, while it has not expired, and nothing else."""
+        current = session.token
+        return (current is not None and time.time() < session.token_expires
+                and hmac.compare_digest(token.encode(), current.encode()))
+
+    def _find(self, cluster_id: str, session_id: Any) -> _Session:
+        with self._lock:
+            session = self._sessions.get((cluster_id, session_id)) \
+                if isinstance(session_id, str) else None
+        if session is None:
+            raise _invalid(f"Session {session_id} was not found on cluster {cluster_id}.")
+        return session
+
+    def _set(self, session: _Session, state: str, reason: str = "") -> None:
+        with self._lock:
+            if session.state in ENDED_STATES:
+                return
+            session.state, session.updated = state, time.time()
+            if reason:
+                session.reason = reason
+            if state == "STARTED":
+                session.started = session.updated
+            if state == "IDLE":
+                session.idle_since = session.updated
+            if state in ENDED_STATES:
+                session.ended = session.updated
+        log.info("session %s on %s: %s %s", session.id, session.cluster_id, state, reason)
+
+    def _busy(self, session: _Session, busy: bool) -> None:
+        if session.state in ("IDLE", "BUSY", "STARTED"):
+            self._set(session, "BUSY" if busy else "IDLE")
+
+    def _run(self, session: _Session, identity: Identity) -> None:
+        """The session's life: its server started as the role, then its front; FAILED with the
+        reason when either cannot start."""
+        try:
+            self._set(session, "STARTING")
+            port = _free_port()
+            session.process = self._launch(session, identity, port)
+            _wait_ready(session.process, self.settings.start_timeout)
+            session.front = self._front(session, port)
+            self._set(session, "STARTED")
+            self._set(session, "IDLE")
+        except Exception as exc:  # the session fails; the emulator goes on
+            log.warning("session %s failed to start: %s", session.id, exc)
+            self._stop(session, "FAILED", f"The session failed to start: {exc}")
+            return
+        threading.Thread(target=self._watch_server, args=(session,), daemon=True).start()
+
+    def _launch(self, session: _Session, identity: Identity,
+                port: int) -> subprocess.Popen[str]:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+        env.update(self.settings.credentials(identity))
+        conf = [f"{key}={value}" for configuration in session.configurations
+                for key, value in (configuration.get("Properties") or {}).items()]
+        self.settings.log_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.settings.log_dir / f"{session.id}.log", "wb") as log_file:
+            return subprocess.Popen(
+                [sys.executable, "-m", "jupyter_emr_roles.local.connect.server", "--port",
+                 str(port), "--name", f"emr-session-{session.id}",
+                 *(argument for item in conf for argument in ("--conf", item))],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file, env=env,
+                text=True, start_new_session=True)
+
+    def _front(self, session: _Session, port: int) -> Any:
+        from .front import Activity, SessionFront
+
+        if self.settings.tls is None:
+            raise RuntimeError("the emulator serves session endpoints over TLS only; start it "
+                               "with --aws-tls (or --strict)")
+        return SessionFront(port, self.settings.tls, lambda token: self.admits(session, token),
+                            Activity(lambda busy: self._busy(session, busy)))
+
+    def _watch_server(self, session: _Session) -> None:
+        """A server that exits on its own fails its session, as a dead driver does on EMR."""
+        assert session.process is not None
+        code = session.process.wait()
+        if session.state not in ("TERMINATING", *ENDED_STATES):
+            self._stop(session, "FAILED", f"The Spark Connect server exited with code {code}.")
+
+    def _stop(self, session: _Session, state: str, reason: str = "") -> None:
+        if session.front is not None:
+            session.front.close()
+        process = session.process
+        if process is not None and process.poll() is None:
+            _end_process(process)
+        with self._lock:
+            session.token = None
+        self._set(session, state, reason)
+
+    def _reap_idle(self) -> None:
+        """Sessions idle longer than their SessionIdleTimeoutInMinutes are terminated."""
+        while not self._closed.wait(5):
+            now = time.time()
+            with self._lock:
+                idle = [s for s in self._sessions.values() if s.state == "IDLE"
+                        and s.idle_since and now - s.idle_since > s.idle_minutes * 60]
+            for session in idle:
+                self._set(session, "TERMINATING", f"Session idle for more than "
+                                                  f"{session.idle_minutes} minutes.")
+                self._stop(session, "TERMINATED")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_ready(process: subprocess.Popen[str], timeout: float) -> None:
+    """The server's ready line, within ``timeout`` seconds."""
+    stdout: IO[str] | None = process.stdout
+    assert stdout is not None
+    readable, _, _ = select.select([stdout], [], [], timeout)
+    if not readable:
+        raise RuntimeError(f"the Spark Connect server did not start within {timeout:g} s")
+    line = stdout.readline()
+    if '"ready": true' not in line:
+        code = process.wait()
+        raise RuntimeError(f"the Spark Connect server exited with code {code} before it was "
+                           "ready")
+
+
+def _end_process(process: subprocess.Popen[str]) -> None:
+    """Close the server's standard input (it stops Spark), then kill it if it lingers."""
+    try:
+        if process.stdin is not None:
+            process.stdin.close()
+        process.wait(timeout=15)
+    except (OSError, subprocess.TimeoutExpired):
+        process.kill()
+        process.wait()
