@@ -18,7 +18,14 @@ from .identifiers import ClusterId, RoleArn, SessionName
 LANGUAGES = ("python", "scala", "r", "sql")
 # What runs the session, by the name a request gives, with what --help says of it; the
 # implementations are in sessions.ENGINES.
-ENGINES = {"livy": "a Livy session on the cluster, used through sparkmagic (%%spark, %%sql)"}
+ENGINES = {
+    "auto": "spark-connect where the cluster has sessions enabled, the language is python and "
+            "this kernel has a Spark Connect client, else livy",
+    "livy": "a Livy session on the cluster, used through sparkmagic (%%spark, %%sql)",
+    "spark-connect": "an EMR Spark Connect session (emr-8.0.0 and later, SessionEnabled), a "
+                     "PySpark session named spark (or --name) in this kernel's own Python",
+}
+DEFAULT_ENGINE = "auto"
 DEFAULT_TIMEOUT = 180.0
 
 
@@ -32,7 +39,7 @@ class ConnectRequest:
     role_arn: RoleArn | None = None
     name: SessionName | None = None
     language: str = "python"
-    engine: str = "livy"
+    engine: str = DEFAULT_ENGINE
     access_role_arn: RoleArn | None = None
     region: str | None = None
     profile: str | None = None

@@ -20,7 +20,7 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import HTML, Pretty, display
 
-from .connect_request import DEFAULT_TIMEOUT, ENGINES, LANGUAGES, ConnectRequest
+from .connect_request import DEFAULT_ENGINE, DEFAULT_TIMEOUT, ENGINES, LANGUAGES, ConnectRequest
 from .errors import EmrRolesError
 from .identifiers import ClusterId, RoleArn, SessionName
 from .magic_options import reach_options
@@ -130,9 +130,10 @@ class EmrRolesMagics(Magics):
               help=_literal("The session's language (Livy kinds pyspark, spark, sparkr); sql "
                             "opens a PySpark session for %%sql cells (SQL runs in any session "
                             "with %%sql or `%%spark -c sql`). Default: python."))
-    @argument("--engine", choices=tuple(ENGINES), default="livy", help=_literal(
+    @argument("--engine", choices=tuple(ENGINES), default=DEFAULT_ENGINE, help=_literal(
                   "What runs the session: " + "; ".join(f"{name}, {what}" for name, what
-                                                        in ENGINES.items()) + ". Default: livy."))
+                                                        in ENGINES.items())
+                  + f". Default: {DEFAULT_ENGINE}."))
     @argument("--access-role-arn", help="A role of the cluster's account to assume first "
               "(cross-account). Default: the access role your roles files give for it.")
     @argument("--region", help="AWS region of the cluster. Default: boto3's (AWS_DEFAULT_REGION, "

@@ -9,6 +9,7 @@ password: each engine keeps its login to itself.
 from __future__ import annotations
 
 import atexit
+import keyword
 import logging
 import threading
 import time
@@ -24,11 +25,14 @@ from .engine import GONE, READY_CHECK, Engine, EngineSession, Progress, StartPla
 from .errors import EmrRolesError
 from .identifiers import ClusterId, RoleArn, SessionName
 from .livy_engine import LivyEngine
+from .spark_connect_engine import SparkConnectEngine
 
 log = logging.getLogger(__name__)
 
-# The engines by the name a request gives (connect_request.ENGINES describes them).
-ENGINES: dict[str, Callable[[], Engine]] = {"livy": LivyEngine}
+# The engines by the name a request gives (connect_request.ENGINES describes them; "auto" is
+# one of these, picked per cluster by pick_engine).
+ENGINES: dict[str, Callable[[], Engine]] = {"livy": LivyEngine,
+                                            "spark-connect": SparkConnectEngine}
 
 
 @dataclass
@@ -161,14 +165,24 @@ class _ConnectFlow:
         target = find_target(request, warn)
         self.emr, self.cluster, self.choices = target.emr, target.cluster, target.choices
         self.role = target.required_role()
-        self.name = request.name or SessionName(self.role.name, "the role name (give --name)")
+        self.engine = pick_engine(request, self.cluster)
+        self.name = request.name or SessionName(
+            "spark" if self.engine == "spark-connect" else self.role.name,
+            "the role name (give --name)")
+        if self.engine == "spark-connect" and request.language != "python":
+            raise EmrRolesError(f"A Spark Connect session is Python: --language "
+                                f"{request.language} needs --engine livy.")
+        if self.engine == "spark-connect" and not _python_name(self.name):
+            raise EmrRolesError(f"The session name {self.name!r} is not a Python name, and a Spark "
+                                "Connect session is a variable of the kernel: give --name with "
+                                "letters, digits and _ (not starting with a digit).")
 
     def run(self, make_room: Callable[[], None], shell: Any) -> EngineSession:
         """The registered session; ``make_room()`` deletes an older session of this name,
         called by the engine once everything before the start has worked."""
         plan = StartPlan(self.request, self.name, self.emr, self.cluster, self.role,
                          self.choices, self.deadline, shell, self.progress, self.warn, make_room)
-        session = ENGINES[self.request.engine]().start(plan)
+        session = ENGINES[self.engine]().start(plan)
         try:
             session.statement(READY_CHECK, self.deadline)
             session.register()
@@ -176,3 +190,20 @@ class _ConnectFlow:
             session.close()
             raise
         return session
+
+
+def pick_engine(request: ConnectRequest, cluster: dict[str, Any]) -> str:
+    """The engine a request names, or for ``auto``: Spark Connect where the cluster has sessions
+    enabled, the session is Python and this kernel has the client; else Livy."""
+    if request.engine != "auto":
+        return request.engine
+    if request.language == "python" and cluster.get("SessionEnabled"):
+        from .spark_connect_client import missing_client
+
+        if missing_client() is None:
+            return "spark-connect"
+    return "livy"
+
+
+def _python_name(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name)

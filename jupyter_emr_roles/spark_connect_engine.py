@@ -1,0 +1,245 @@
+"""The Spark Connect engine: an EMR Spark Connect session, used as ``spark`` in the kernel itself.
+
+StartSession runs the session as the runtime role; once EMR says it STARTED,
+GetSessionEndpoint gives the endpoint and a token, and a PySpark Connect
+session is built in the kernel under the connection's name (``spark`` unless
+``--name`` says otherwise). DataFrames are then ordinary PySpark objects of the
+user's own kernel. The token renews itself before it expires
+(:class:`SessionToken`), and closing the connection (``%disconnect``, kernel
+exit) terminates the EMR session, so nothing is left running on the cluster.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from .access_roles import person
+from .emr_sessions import ENDED_STATES, LIVE_STATES, EmrSessions, SessionEndpoint
+from .engine import GONE, StartPlan
+from .errors import EmrRolesError
+from .identifiers import ClusterId
+from .polling import next_poll
+
+log = logging.getLogger(__name__)
+
+KIND = "Spark Connect"
+# A token is renewed when less than this share of its life is left, within these bounds
+# (seconds): a one-hour token about 5 minutes before it expires, a 20-second one at 15 s.
+RENEW_SHARE, RENEW_FLOOR, RENEW_CEILING = 0.25, 2.0, 300.0
+
+
+class SessionToken:
+    """The session's endpoint and current token; :meth:`current` renews a token that is about
+    to expire first. Thread-safe: gRPC asks from its own threads."""
+
+    def __init__(self, fetch: Callable[[], SessionEndpoint], renewed: Callable[[], None]) -> None:
+        self._fetch = fetch
+        self._renewed = renewed
+        self._lock = threading.Lock()
+        self.endpoint = fetch()
+        self._issued = time.time()
+
+    @property
+    def expires(self) -> datetime | None:
+        return self.endpoint.expires
+
+    def current(self) -> str:
+        with self._lock:
+            if self._left() < self._margin():
+                self._renew()
+            return self.endpoint.token
+
+    def _left(self) -> float:
+        expires = self.endpoint.expires
+        return float("inf") if expires is None else expires.timestamp() - time.time()
+
+    def _margin(self) -> float:
+        expires = self.endpoint.expires
+        lifetime = 0.0 if expires is None else expires.timestamp() - self._issued
+        return max(RENEW_FLOOR, min(RENEW_CEILING, lifetime * RENEW_SHARE))
+
+    def _renew(self) -> None:
+        """A new token; while the old one still works, a refused renewal is only logged."""
+        try:
+            fresh = self._fetch()
+        except EmrRolesError as exc:
+            if self._left() <= 0:
+                raise
+            log.warning("could not renew the Spark Connect token (the current one works for "
+                        "%.0f s more): %s", self._left(), exc)
+            return
+        self.endpoint, self._issued = fresh, time.time()
+        self._renewed()
+
+
+class SparkConnectEngine:
+    """EMR's Spark Connect sessions, as the runtime role."""
+
+    def start(self, plan: StartPlan) -> SparkConnectHandle:
+        from .spark_connect_client import missing_client
+
+        problem = missing_client()
+        if problem:
+            raise EmrRolesError(problem)
+        cluster_id = plan.request.cluster_id
+        if not plan.cluster.get("SessionEnabled"):
+            raise EmrRolesError(not_enabled(cluster_id))
+        calls = EmrSessions(plan.emr)
+        plan.make_room()
+        session_id = calls.start(cluster_id, plan.role, f"jupyter-emr-roles {plan.name}")
+        handle = SparkConnectHandle(calls, cluster_id, session_id, plan)
+        try:
+            handle.open()
+        except BaseException:
+            handle.close()
+            raise
+        return handle
+
+
+def not_enabled(cluster_id: str) -> str:
+    return (f"Spark Connect sessions are not enabled on cluster {cluster_id} (its "
+            "SessionEnabled is false; they need release emr-8.0.0 or later, and the cluster "
+            "created with SessionEnabled). Connect with --engine livy, or ask your admin for a "
+            "cluster with sessions enabled.")
+
+
+class SparkConnectHandle:
+    """One EMR Spark Connect session and the PySpark session built on it (an EngineSession)."""
+
+    kind = KIND
+
+    def __init__(self, calls: EmrSessions, cluster_id: ClusterId, session_id: str,
+                 plan: StartPlan) -> None:
+        self.id = session_id
+        self._calls, self._cluster_id, self._plan = calls, cluster_id, plan
+        self._state = "submitted"
+        self._watchers: list[Callable[[], None]] = []
+        self._closed = False
+        self.token: SessionToken | None = None
+        self.spark: Any = None
+
+    def open(self) -> None:
+        """Wait for EMR to start the session, then build ``spark`` and prove it answers."""
+        from .spark_connect_client import build_session, trusted_roots
+
+        self._wait_live()
+        self.token = SessionToken(lambda: self._calls.endpoint(self._cluster_id, self.id),
+                                  self._changed)
+        self.spark = build_session(self.token.endpoint.url, self.token,
+                                   trusted_roots(self._plan.emr.session), person())
+        self._plan.progress(0.0, f"Spark Connect session {self.id}: first action")
+        self._run(lambda: self.spark.range(1).count(), "its first action")
+
+    def _wait_live(self) -> None:
+        started, plan = time.monotonic(), self._plan
+        while True:
+            session = self._calls.get(self._cluster_id, self.id)
+            state = str(session.get("State", "")).upper()
+            self._state = state.lower()
+            if state in LIVE_STATES:
+                return
+            if state in ENDED_STATES:
+                raise EmrRolesError(
+                    f"The Spark Connect session {self.id} on {self._cluster_id} is {state}: "
+                    f"{session.get('StateChangeReason') or 'EMR gave no reason'}.")
+            elapsed = time.monotonic() - started
+            if time.monotonic() > plan.deadline:
+                raise EmrRolesError(
+                    f"The Spark Connect session {self.id} on {self._cluster_id} was still "
+                    f"{state} after {elapsed:.0f} s; it has been terminated. Try again with a "
+                    "longer --timeout, or when the cluster is less busy.")
+            plan.progress(elapsed, f"Spark Connect session {self.id} {state.lower()}")
+            time.sleep(next_poll(elapsed))
+
+    def _run(self, action: Callable[[], Any], what: str) -> Any:
+        try:
+            return action()
+        except Exception as exc:  # a gRPC or Spark error, as one paragraph
+            first = (str(exc).strip().splitlines() or [""])[0]
+            if not type(exc).__module__.startswith(("grpc", "pyspark")):
+                first = f"{type(exc).__name__}: {first}"  # the user's own error, as Python says
+            hint = (" EMR's endpoint refused the session's token: check the clock of this "
+                    "machine, then connect again." if "token" in first.lower()
+                    or "UNAUTHENTICATED" in str(exc) else "")
+            raise EmrRolesError(f"The Spark Connect session {self.id} on {self._cluster_id} "
+                                f"failed {what}: {first[:300]}.{hint}") from None
+
+    @property
+    def last_state(self) -> str:
+        return self._state
+
+    @property
+    def credentials_expire(self) -> datetime | None:
+        return self.token.expires if self.token else None
+
+    def state(self) -> str:
+        try:
+            state = str(self._calls.get(self._cluster_id, self.id).get("State", "")).upper()
+        except EmrRolesError as exc:
+            if "not found" not in str(exc).lower():
+                raise
+            state = "TERMINATED"
+        self._state = GONE if state in ENDED_STATES else state.lower()
+        return self._state
+
+    def statement(self, code: str, deadline: float) -> str:
+        """Run Python ``code`` with ``spark`` bound to this session, in a namespace of its own;
+        what it prints and the repr of a last expression are the output."""
+        return self._run(lambda: _evaluate(code, {"spark": self.spark}), "a statement")
+
+    def links(self) -> dict[str, str]:
+        return {}
+
+    def register(self) -> None:
+        self._plan.shell.user_ns[self._plan.name] = self.spark
+
+    def registered(self) -> bool:
+        return not self._closed
+
+    def watch(self, on_change: Callable[[], None]) -> None:
+        self._watchers.append(on_change)
+
+    def _changed(self) -> None:
+        for watcher in list(self._watchers):
+            watcher()
+
+    def forget(self) -> None:
+        self._closed = True
+
+    def close(self) -> None:
+        """Release the PySpark session, terminate the EMR session, and take the name back."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.spark is not None:
+            with contextlib.suppress(Exception):
+                self.spark.stop()
+        try:
+            self._calls.terminate(self._cluster_id, self.id)
+        except EmrRolesError as exc:
+            log.warning("could not terminate Spark Connect session %s: %s", self.id, exc)
+        namespace = self._plan.shell.user_ns if self._plan.shell is not None else {}
+        if self.spark is not None and namespace.get(self._plan.name) is self.spark:
+            del namespace[self._plan.name]
+        self._state = GONE
+
+
+def _evaluate(code: str, namespace: dict[str, Any]) -> str:
+    tree = ast.parse(code, "<statement>")
+    last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        exec(compile(tree, "<statement>", "exec"), namespace)
+        if last is not None:
+            value = eval(compile(ast.Expression(last.value), "<statement>", "eval"), namespace)
+            if value is not None:
+                print(repr(value))
+    return printed.getvalue()

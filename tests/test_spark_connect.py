@@ -1,0 +1,130 @@
+"""EMR's Spark Connect sessions through `%connect --engine spark-connect`, in a real kernel against
+the strict emulator, whose sessions are real Spark Connect servers run as the runtime role.
+
+What runs where is read from the emulator (ListSessions) and from inside the session (a UDF
+asks STS who it is), never from our own objects.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+import pytest
+from demo_world import ELECTRONICS, MARKETING, MARKETING_ARN, SALES, SALES_ARN
+from emulators import RunningEmulator
+from kernels import NotebookKernel
+
+# A UDF runs in the session's Python workers, with the session's credentials.
+WHO = """
+from pyspark.sql import functions as F
+@F.udf("string")
+def who(_):
+    import boto3
+    return boto3.client("sts").get_caller_identity()["Arn"]
+print({name}.range(1).select(who("id")).first()[0])
+"""
+
+
+def open_sessions(emulator: RunningEmulator, cluster_id: str) -> list[dict]:
+    sessions = emulator.client("emr").list_sessions(ClusterId=cluster_id)["Sessions"]
+    return [s for s in sessions if s["State"] not in ("TERMINATED", "FAILED")]
+
+
+def all_ended(emulator: RunningEmulator, cluster_id: str, wait: float = 30) -> bool:
+    """Whether every session of the cluster is TERMINATED (or FAILED) within ``wait`` seconds:
+    TerminateSession answers TERMINATING, and EMR gets there on its own time."""
+    deadline = time.monotonic() + wait
+    while open_sessions(emulator, cluster_id):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def session_id(output: str, role: str, cluster_id: str, name: str) -> str:
+    found = re.search(rf"connected as {re.escape(role)} on {cluster_id} \(session {name}, "
+                      r"Spark Connect id (sc-\w+)\)", output)
+    assert found, output
+    return found.group(1)
+
+
+@pytest.fixture(scope="module")
+def cluster(clusters: dict[str, str]) -> str:
+    return clusters["connect-analytics"]
+
+
+def test_spark_is_a_pyspark_session_in_the_kernel_running_as_the_role(
+        emulator: RunningEmulator, cluster: str, notebook: Callable[..., NotebookKernel]) -> None:
+    kernel = notebook(emulator)
+    kernel.ok("%load_ext jupyter_emr_roles")
+
+    output = kernel.ok(f"%connect --cluster-id {cluster} --role-arn {SALES} "
+                       "--engine spark-connect")
+
+    sid = session_id(output, SALES, cluster, "spark")
+    assert [s["Id"] for s in open_sessions(emulator, cluster)] == [sid]
+    assert "count=3" in kernel.ok("df = spark.createDataFrame([(1, 'EU'), (2, 'US'), (3, 'EU')], "
+                                  "['id', 'region'])\nprint(f'count={df.count()}')")
+    assert kernel.ok("print(type(df.toPandas()).__name__)").strip() == "DataFrame"
+    assert kernel.ok(WHO.format(name="spark")).strip().startswith(SALES_ARN)
+    kernel.ok("%disconnect spark")
+    assert all_ended(emulator, cluster)
+    assert "NameError" in kernel.run("spark").output
+
+
+def test_two_roles_two_sessions_no_cross_talk(emulator: RunningEmulator, cluster: str,
+                                              notebook: Callable[..., NotebookKernel]) -> None:
+    kernel = notebook(emulator)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    kernel.ok(f"%connect --cluster-id {cluster} --role-arn {SALES} --engine spark-connect "
+              "--name sales")
+    kernel.ok(f"%connect --cluster-id {cluster} --role-arn {MARKETING} --engine spark-connect "
+              "--name marketing")
+
+    assert kernel.ok(WHO.format(name="sales")).strip().startswith(SALES_ARN)
+    assert kernel.ok(WHO.format(name="marketing")).strip().startswith(MARKETING_ARN)
+    kernel.ok("sales.createDataFrame([(1,)], ['x']).createOrReplaceTempView('mine')")
+    assert "TABLE_OR_VIEW_NOT_FOUND" in kernel.run("marketing.table('mine').count()").output
+    kernel.ok("%disconnect --all")
+    assert all_ended(emulator, cluster)
+
+
+def test_a_role_the_user_may_not_use_is_refused_and_starts_nothing(
+        emulator: RunningEmulator, cluster: str, notebook: Callable[..., NotebookKernel]) -> None:
+    kernel = notebook(emulator)
+    kernel.ok("%load_ext jupyter_emr_roles")
+
+    cell = kernel.run(f"%connect --cluster-id {cluster} --role-arn {ELECTRONICS} "
+                      "--engine spark-connect")
+
+    assert cell.status == "error" and "AWS denied StartSession" in cell.output, cell.output
+    assert "elasticmapreduce:StartSession" in cell.output and "Traceback" not in cell.output
+    assert all_ended(emulator, cluster)
+
+
+def test_a_cluster_without_sessions_is_one_paragraph_with_the_fix(
+        emulator: RunningEmulator, clusters: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    kernel = notebook(emulator)
+    kernel.ok("%load_ext jupyter_emr_roles")
+
+    cell = kernel.run(f"%connect --cluster-id {clusters['shared-analytics']} "
+                      "--engine spark-connect")
+
+    assert cell.status == "error" and "Traceback" not in cell.output
+    assert "Spark Connect sessions are not enabled" in cell.output
+    assert "--engine livy" in cell.output
+
+
+def test_auto_picks_spark_connect_where_sessions_are_enabled_and_livy_elsewhere(
+        emulator: RunningEmulator, cluster: str, clusters: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    kernel = notebook(emulator)
+    kernel.ok("%load_ext jupyter_emr_roles")
+
+    assert "Spark Connect id" in kernel.ok(f"%connect --cluster-id {cluster}")
+    assert "Livy id" in kernel.ok(f"%connect --cluster-id {clusters['shared-analytics']} "
+                                  "--name livy_one")
+    kernel.ok("%disconnect --all")
