@@ -42,13 +42,14 @@ class EmrSessions:
         self._client = emr.client
 
     def start(self, cluster_id: ClusterId, role_arn: RoleArn, name: str,
-              idle_minutes: int | None = None) -> str:
-        """StartSession as ``role_arn``; the new session's ID."""
+              configurations: list[dict[str, Any]]) -> str:
+        """StartSession as ``role_arn`` with Spark properties (EngineConfigurations); the new
+        session's ID."""
         what = f"StartSession as {role_arn} on {cluster_id}"
         params: dict[str, Any] = {"ClusterId": cluster_id, "ExecutionRoleArn": role_arn,
                                   "Name": name}
-        if idle_minutes:
-            params["SessionIdleTimeoutInMinutes"] = idle_minutes
+        if configurations:
+            params["EngineConfigurations"] = configurations
         answer = aws_call(what, lambda: self._client.start_session(**params), denied_fix=(
             "Your identity needs elasticmapreduce:StartSession on this cluster, with its "
             f"elasticmapreduce:ExecutionRoleArn condition allowing {role_arn}, and iam:PassRole "

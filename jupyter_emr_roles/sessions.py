@@ -194,10 +194,12 @@ class _ConnectFlow:
 
 def pick_engine(request: ConnectRequest, cluster: dict[str, Any]) -> str:
     """The engine a request names, or for ``auto``: Spark Connect where the cluster has sessions
-    enabled, the session is Python and this kernel has the client; else Livy."""
+    enabled, the session is Python, the cell body sets Spark properties only (no Livy settings)
+    and this kernel has the client; else Livy."""
     if request.engine != "auto":
         return request.engine
-    if request.language == "python" and cluster.get("SessionEnabled"):
+    if request.language == "python" and cluster.get("SessionEnabled") \
+            and set(request.config) <= {"conf"}:
         from .spark_connect_client import missing_client
 
         if missing_client() is None:

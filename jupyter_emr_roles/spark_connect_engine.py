@@ -15,6 +15,7 @@ import ast
 import contextlib
 import io
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +35,10 @@ KIND = "Spark Connect"
 # A token is renewed when less than this share of its life is left, within these bounds
 # (seconds): a one-hour token about 5 minutes before it expires, a 20-second one at 15 s.
 RENEW_SHARE, RENEW_FLOOR, RENEW_CEILING = 0.25, 2.0, 300.0
+# How often a watched session's state is asked of EMR (GetSession), so the status bar hears of a
+# session EMR ended (idle timeout, an admin); sparkmagic's heartbeat does this for Livy.
+HEARTBEAT_ENV = "JUPYTER_EMR_ROLES_HEARTBEAT_SECONDS"
+DEFAULT_HEARTBEAT = 30.0
 
 
 class SessionToken:
@@ -92,9 +97,11 @@ class SparkConnectEngine:
         cluster_id = plan.request.cluster_id
         if not plan.cluster.get("SessionEnabled"):
             raise EmrRolesError(not_enabled(cluster_id))
+        configurations = engine_configurations(plan.request.config)
         calls = EmrSessions(plan.emr)
         plan.make_room()
-        session_id = calls.start(cluster_id, plan.role, f"jupyter-emr-roles {plan.name}")
+        session_id = calls.start(cluster_id, plan.role, f"jupyter-emr-roles {plan.name}",
+                                 configurations)
         handle = SparkConnectHandle(calls, cluster_id, session_id, plan)
         try:
             handle.open()
@@ -102,6 +109,22 @@ class SparkConnectEngine:
             handle.close()
             raise
         return handle
+
+
+def engine_configurations(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The %%connect cell's settings as StartSession's EngineConfigurations: EMR takes Spark's
+    runtime properties only, so only ``conf`` has a meaning here."""
+    others = sorted(set(config) - {"conf"})
+    conf = config.get("conf") or {}
+    if others or not isinstance(conf, dict):
+        raise EmrRolesError(
+            "A Spark Connect session takes Spark properties only: write the cell body as "
+            '{"conf": {"spark.sql.shuffle.partitions": "64"}}'
+            + (f" (not {', '.join(others)}, which are Livy's)." if others else "."))
+    if not conf:
+        return []
+    return [{"Classification": "spark-defaults",
+             "Properties": {str(key): str(value) for key, value in conf.items()}}]
 
 
 def not_enabled(cluster_id: str) -> str:
@@ -123,6 +146,7 @@ class SparkConnectHandle:
         self._state = "submitted"
         self._watchers: list[Callable[[], None]] = []
         self._closed = False
+        self._stop_heartbeat = threading.Event()
         self.token: SessionToken | None = None
         self.spark: Any = None
 
@@ -206,6 +230,24 @@ class SparkConnectHandle:
 
     def watch(self, on_change: Callable[[], None]) -> None:
         self._watchers.append(on_change)
+        if len(self._watchers) == 1:
+            threading.Thread(target=self._heartbeat, name=f"heartbeat-{self.id}",
+                             daemon=True).start()
+
+    def _heartbeat(self) -> None:
+        """Ask EMR for the state now and then; tell the watchers when it changed."""
+        interval = _heartbeat_seconds()
+        while not self._stop_heartbeat.wait(interval) and not self._closed:
+            before = self._state
+            try:
+                now = self.state()
+            except EmrRolesError as exc:
+                log.debug("heartbeat of %s: %s", self.id, exc)
+                continue
+            if now != before:
+                self._changed()
+            if now == GONE:
+                return
 
     def _changed(self) -> None:
         for watcher in list(self._watchers):
@@ -213,12 +255,13 @@ class SparkConnectHandle:
 
     def forget(self) -> None:
         self._closed = True
+        self._stop_heartbeat.set()
 
     def close(self) -> None:
         """Release the PySpark session, terminate the EMR session, and take the name back."""
         if self._closed:
             return
-        self._closed = True
+        self.forget()
         if self.spark is not None:
             with contextlib.suppress(Exception):
                 self.spark.stop()
@@ -243,3 +286,10 @@ def _evaluate(code: str, namespace: dict[str, Any]) -> str:
             if value is not None:
                 print(repr(value))
     return printed.getvalue()
+
+
+def _heartbeat_seconds() -> float:
+    try:
+        return max(0.5, float(os.environ.get(HEARTBEAT_ENV, DEFAULT_HEARTBEAT)))
+    except ValueError:
+        return DEFAULT_HEARTBEAT

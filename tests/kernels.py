@@ -80,6 +80,7 @@ def kernel_env(folder: Path, emulator: RunningEmulator, trust_emulator_ca: bool,
     (folders["SPARKMAGIC_CONF_DIR"] / "config.json").write_text(
         json.dumps(sparkmagic_config(folder / "sparkmagic.log", heartbeat_seconds), indent=2))
     env.update(emulator.env)
+    env["JUPYTER_EMR_ROLES_HEARTBEAT_SECONDS"] = str(heartbeat_seconds)
     if trust_emulator_ca:
         env["REQUESTS_CA_BUNDLE"] = emulator.env[LIVY_CA]
     return env

@@ -9,15 +9,42 @@ what is open on the cluster is read from the emulator, never from our objects.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import pytest
 from demo_world import SALES
 from emulators import RunningEmulator
-from kernels import NotebookKernel, connected
+from kernels import NotebookKernel
 
 from jupyter_emr_roles import sessions
 from jupyter_emr_roles.connect_request import ENGINES
+
+
+@dataclass(frozen=True)
+class EngineCase:
+    """Where an engine runs in the emulator's world, how a cell reaches its session, and how
+    the session is ended behind the kernel's back."""
+
+    cluster: str
+    cell: str
+    end: Callable[[RunningEmulator, str, str | int], None]
+
+
+def _delete_livy(emulator: RunningEmulator, cluster_id: str, session_id: str | int) -> None:
+    emulator.delete_session(cluster_id, int(session_id), SALES)
+
+
+def _terminate(emulator: RunningEmulator, cluster_id: str, session_id: str | int) -> None:
+    emulator.client("emr").terminate_session(ClusterId=cluster_id, SessionId=str(session_id))
+
+
+CASES = {
+    "livy": EngineCase("shared-analytics", "%%spark -s contract\nprint(6 * 7)", _delete_livy),
+    "spark-connect": EngineCase("connect-analytics", "print(contract.range(7).count() * 6)",
+                                _terminate),
+}
 
 # The first cell: everything a live session answers, then a watch for what comes next.
 LIVE = """
@@ -55,28 +82,37 @@ def _last_json(output: str) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("engine", sorted(ENGINES))
+def _session_id(output: str, cluster: str) -> str | int:
+    found = re.search(rf"connected as {re.escape(SALES)} on {cluster} \(session contract, "
+                      r"(Livy|Spark Connect) id ([\w-]+)\)", output)
+    assert found, output
+    return int(found.group(2)) if found.group(1) == "Livy" else found.group(2)
+
+
+@pytest.mark.parametrize("engine", sorted(sessions.ENGINES))
 def test_the_engine_session_keeps_its_contract(
         engine: str, emulator: RunningEmulator, clusters: dict[str, str],
         notebook: Callable[..., NotebookKernel]) -> None:
-    cluster = clusters["shared-analytics"]
+    case = CASES[engine]
+    cluster = clusters[case.cluster]
     kernel = notebook(emulator)
     kernel.ok("%load_ext jupyter_emr_roles")
-    session_id = connected(kernel.ok(f"%connect --cluster-id {cluster} --name contract "
-                                     f"--engine {engine}"), SALES, cluster, "contract")
-    assert "42" in kernel.ok("%%spark -s contract\nprint(6 * 7)"), "register() reaches cells"
+    session_id = _session_id(kernel.ok(f"%connect --cluster-id {cluster} --name contract "
+                                       f"--engine {engine}"), cluster)
+    assert "42" in kernel.ok(case.cell), "register() reaches cells"
     live = _last_json(kernel.ok(LIVE))
     assert live["kind"] and live["id"] == session_id and live["registered"]
     assert live["state"] == "idle" and live["expires_later"] and isinstance(live["links"], dict)
     assert live["two"].strip() == "2"
     assert "ZeroDivisionError" in live["error"] and "\n" not in live["error"].strip()
-    emulator.delete_session(cluster, session_id, SALES)
+    case.end(emulator, cluster, session_id)
     gone = _last_json(kernel.ok(AFTER_DELETE))
     assert gone["changes"], "watch() hears the change the deletion makes (at a heartbeat)"
     assert gone["state"] == "gone" and gone["still_registered"] is True
     assert gone["registered_after"] is False
-    assert not [s for s in emulator.open_sessions(cluster) if s["id"] == session_id]
+    if engine == "livy":
+        assert not [s for s in emulator.open_sessions(cluster) if s["id"] == session_id]
 
 
 def test_every_engine_offered_has_an_implementation() -> None:
-    assert set(sessions.ENGINES) == set(ENGINES)
+    assert set(sessions.ENGINES) | {"auto"} == set(ENGINES) == set(CASES) | {"auto"}

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from demo_world import ELECTRONICS, MARKETING, MARKETING_ARN, SALES, SALES_ARN
-from emulators import RunningEmulator
+from emulators import RunningEmulator, start_emulator
 from kernels import NotebookKernel
 
 # A UDF runs in the session's Python workers, with the session's credentials.
@@ -48,6 +49,16 @@ def session_id(output: str, role: str, cluster_id: str, name: str) -> str:
                       r"Spark Connect id (sc-\w+)\)", output)
     assert found, output
     return found.group(1)
+
+
+def refused_connect(emulator: RunningEmulator, notebook: Callable[..., NotebookKernel],
+                    cell_text: str) -> str:
+    """The output of a %connect cell in a new kernel that must fail as one paragraph."""
+    kernel = notebook(emulator)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    cell = kernel.run(cell_text)
+    assert cell.status == "error" and "Traceback" not in cell.output, cell.output
+    return cell.output
 
 
 @pytest.fixture(scope="module")
@@ -93,29 +104,23 @@ def test_two_roles_two_sessions_no_cross_talk(emulator: RunningEmulator, cluster
 
 def test_a_role_the_user_may_not_use_is_refused_and_starts_nothing(
         emulator: RunningEmulator, cluster: str, notebook: Callable[..., NotebookKernel]) -> None:
-    kernel = notebook(emulator)
-    kernel.ok("%load_ext jupyter_emr_roles")
+    output = refused_connect(emulator, notebook,
+                             f"%connect --cluster-id {cluster} --role-arn {ELECTRONICS} "
+                             "--engine spark-connect")
 
-    cell = kernel.run(f"%connect --cluster-id {cluster} --role-arn {ELECTRONICS} "
-                      "--engine spark-connect")
-
-    assert cell.status == "error" and "AWS denied StartSession" in cell.output, cell.output
-    assert "elasticmapreduce:StartSession" in cell.output and "Traceback" not in cell.output
+    assert "AWS denied StartSession" in output and "elasticmapreduce:StartSession" in output
     assert all_ended(emulator, cluster)
 
 
 def test_a_cluster_without_sessions_is_one_paragraph_with_the_fix(
         emulator: RunningEmulator, clusters: dict[str, str],
         notebook: Callable[..., NotebookKernel]) -> None:
-    kernel = notebook(emulator)
-    kernel.ok("%load_ext jupyter_emr_roles")
+    output = refused_connect(emulator, notebook,
+                             f"%connect --cluster-id {clusters['shared-analytics']} "
+                             "--engine spark-connect")
 
-    cell = kernel.run(f"%connect --cluster-id {clusters['shared-analytics']} "
-                      "--engine spark-connect")
-
-    assert cell.status == "error" and "Traceback" not in cell.output
-    assert "Spark Connect sessions are not enabled" in cell.output
-    assert "--engine livy" in cell.output
+    assert "Spark Connect sessions are not enabled" in output
+    assert "--engine livy" in output
 
 
 def test_auto_picks_spark_connect_where_sessions_are_enabled_and_livy_elsewhere(
@@ -127,4 +132,105 @@ def test_auto_picks_spark_connect_where_sessions_are_enabled_and_livy_elsewhere(
     assert "Spark Connect id" in kernel.ok(f"%connect --cluster-id {cluster}")
     assert "Livy id" in kernel.ok(f"%connect --cluster-id {clusters['shared-analytics']} "
                                   "--name livy_one")
+    kernel.ok("%disconnect --all")
+
+
+def test_kernel_shutdown_terminates_its_sessions(emulator: RunningEmulator, cluster: str,
+                                                 notebook: Callable[..., NotebookKernel]) -> None:
+    kernel = notebook(emulator)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    kernel.ok(f"%connect --cluster-id {cluster} --engine spark-connect")
+    assert open_sessions(emulator, cluster)
+
+    kernel.shutdown(now=False)
+
+    assert all_ended(emulator, cluster)
+
+
+def test_spark_properties_from_the_cell_body_reach_the_session(
+        emulator: RunningEmulator, cluster: str, notebook: Callable[..., NotebookKernel]) -> None:
+    kernel = notebook(emulator)
+    kernel.ok("%load_ext jupyter_emr_roles")
+
+    kernel.ok(f"%%connect --cluster-id {cluster} --engine spark-connect\n"
+              '{"conf": {"spark.sql.shuffle.partitions": "7"}}')
+
+    assert kernel.ok("print(spark.conf.get('spark.sql.shuffle.partitions'))").strip() == "7"
+    livy_only = kernel.run(f"%%connect --cluster-id {cluster} --engine spark-connect --name other\n"
+                           '{"driverMemory": "2g"}')
+    assert livy_only.status == "error" and "driverMemory, which are Livy's" in livy_only.output
+    kernel.ok("%disconnect --all")
+
+
+def test_a_session_emr_fails_says_why(emulator: RunningEmulator, cluster: str,
+                                      notebook: Callable[..., NotebookKernel]) -> None:
+    output = refused_connect(emulator, notebook,
+                             f"%%connect --cluster-id {cluster} --engine spark-connect\n"
+                             '{"conf": {"spark.driver.memory": "plenty"}}')
+
+    assert re.search(r"The Spark Connect session sc-\w+ on \S+ is FAILED: The session failed to "
+                     r"start", output), output
+    assert all_ended(emulator, cluster)
+
+
+def test_a_session_still_starting_at_the_timeout_is_terminated(
+        emulator: RunningEmulator, cluster: str, notebook: Callable[..., NotebookKernel]) -> None:
+    output = refused_connect(emulator, notebook,
+                             f"%connect --cluster-id {cluster} --engine spark-connect --timeout 1")
+
+    assert "was still STARTING after" in output and "longer --timeout" in output
+    assert all_ended(emulator, cluster)
+
+
+def test_a_kernel_without_a_spark_connect_client_gets_the_pip_line(
+        emulator: RunningEmulator, cluster: str, tmp_path: Path,
+        notebook: Callable[..., NotebookKernel]) -> None:
+    """A kernel whose `pyspark` cannot be imported, as in an environment without it."""
+    shadow = tmp_path / "no-pyspark" / "pyspark"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('No module named pyspark')\n")
+    kernel = notebook(emulator, PYTHONPATH=str(shadow.parent))
+    kernel.ok("%load_ext jupyter_emr_roles")
+
+    cell = kernel.run(f"%connect --cluster-id {cluster} --engine spark-connect")
+
+    assert cell.status == "error" and "Traceback" not in cell.output
+    assert "pip install 'jupyter-emr-roles[connect]'" in cell.output
+    assert "Spark Connect id" not in kernel.ok(f"%connect --cluster-id {cluster} --name auto_pick")
+    assert open_sessions(emulator, cluster) == []
+    kernel.ok("%disconnect --all")
+
+
+# --- tokens that expire in seconds ----------------------------------------------------------
+
+TOKEN_TTL = 20
+
+
+@pytest.fixture(scope="module")
+def short_tokens(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
+    """An emulator whose session tokens live 20 s, so a notebook outlives several of them."""
+    with start_emulator(tmp_path_factory.mktemp("short-tokens"), "--spark", "fake",
+                        "--session-token-ttl", str(TOKEN_TTL)) as running:
+        yield running
+
+
+def test_cells_keep_working_across_token_renewals(short_tokens: RunningEmulator,
+                                                  notebook: Callable[..., NotebookKernel]) -> None:
+    cluster = short_tokens.cluster_ids()["connect-analytics"]
+    kernel = notebook(short_tokens)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    kernel.ok(f"%connect --cluster-id {cluster} --engine spark-connect")
+    kernel.ok("df = spark.range(10)")
+    endpoints_before = short_tokens.status()["calls"]["GetSessionEndpoint"]
+
+    deadline, results = time.monotonic() + 90, []
+    while time.monotonic() < deadline:
+        results.append(kernel.run("print(df.count())"))
+        time.sleep(3)
+
+    assert [cell.status for cell in results] == ["ok"] * len(results), \
+        next(cell.output for cell in results if cell.status != "ok")
+    assert all(cell.output.strip() == "10" for cell in results)
+    renewals = short_tokens.status()["calls"]["GetSessionEndpoint"] - endpoints_before
+    assert renewals >= 90 // TOKEN_TTL, "the token was renewed, not used past its expiry"
     kernel.ok("%disconnect --all")

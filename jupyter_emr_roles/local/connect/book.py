@@ -7,8 +7,9 @@ RunJobFlow) and runtime roles, and the role must trust the cluster's instance
 profile, as for GetClusterSessionCredentials. Each session goes SUBMITTED,
 STARTING, STARTED, then IDLE and BUSY as calls come, and ends TERMINATED (or
 FAILED with its reason). Its server (``server.py``) runs with the runtime
-role's own credentials, behind a front (``front.py``) that admits only the token
-GetSessionEndpoint handed out last, until it expires.
+role's own credentials, behind a front (``front.py``) that admits the tokens
+GetSessionEndpoint handed out for that session, each until it expires, and
+nothing else.
 """
 
 from __future__ import annotations
@@ -80,8 +81,7 @@ class _Session:
     started: float | None = None
     ended: float | None = None
     idle_since: float | None = None
-    token: str | None = None
-    token_expires: float = 0.0
+    tokens: dict[str, float] = field(default_factory=dict)  # token -> when it expires
     process: subprocess.Popen[str] | None = None
     front: Any = None
 
@@ -167,17 +167,20 @@ class SessionBook:
         return answer
 
     def endpoint(self, cluster_id: str, session_id: Any) -> dict[str, Any]:
-        """A new token for a live session; the one handed out before it stops working."""
+        """A new token for a live session, good until it expires; expired ones are dropped."""
         session = self._find(cluster_id, session_id)
         with self._lock:
             if session.state not in LIVE_STATES or session.front is None:
                 raise _invalid(f"Session {session.id} is {session.state}; its endpoint is "
                                "available once the session has STARTED.")
-            session.token = secrets.token_urlsafe(32)
-            session.token_expires = time.time() + self.settings.token_ttl
+            now = time.time()
+            session.tokens = {token: expires for token, expires in session.tokens.items()
+                              if expires > now}
+            token, expires = secrets.token_urlsafe(32), now + self.settings.token_ttl
+            session.tokens[token] = expires
             port = session.front.port
-        return {"Endpoint": f"sc://localhost:{port}/;use_ssl=true", "AuthToken": session.token,
-                "AuthTokenExpirationTime": session.token_expires}
+        return {"Endpoint": f"sc://localhost:{port}/;use_ssl=true", "AuthToken": token,
+                "AuthTokenExpirationTime": expires}
 
     def terminate(self, cluster_id: str, session_id: Any) -> dict[str, Any]:
         session = self._find(cluster_id, session_id)
@@ -197,10 +200,12 @@ class SessionBook:
                 self._stop(session, "TERMINATED")
 
     def admits(self, session: _Session, token: str) -> bool:
-        """The session's current token, while it has not expired, and nothing else."""
-        current = session.token
-        return (current is not None and time.time() < session.token_expires
-                and hmac.compare_digest(token.encode(), current.encode()))
+        """A token handed out for this session that has not expired, and nothing else."""
+        with self._lock:
+            issued = list(session.tokens.items())
+        now = time.time()
+        return any(hmac.compare_digest(token.encode(), known.encode()) and now < expires
+                   for known, expires in issued)
 
     def _find(self, cluster_id: str, session_id: Any) -> _Session:
         with self._lock:
@@ -284,7 +289,7 @@ class SessionBook:
         if process is not None and process.poll() is None:
             _end_process(process)
         with self._lock:
-            session.token = None
+            session.tokens.clear()
         self._set(session, state, reason)
 
     def _reap_idle(self) -> None:

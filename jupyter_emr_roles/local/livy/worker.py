@@ -36,6 +36,7 @@ import sys
 import threading
 import time
 import traceback
+import warnings
 from types import FrameType
 from typing import IO, Any
 
@@ -119,6 +120,9 @@ class RealEngine:
             # An emulator's sessions are short and small: the quick C1 compiler halves the time
             # to the first result; peak speed does not matter here.
             "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+            # SQL semantics of EMR 7's Spark 3.5, the Spark of the world's Livy clusters: overflow
+            # wraps instead of failing. Spark 4 turned ANSI mode on; a request's conf can too.
+            "spark.sql.ansi.enabled": "false",
         }
         if settings.get("driverMemory"):
             conf["spark.driver.memory"] = settings["driverMemory"]
@@ -128,6 +132,10 @@ class RealEngine:
         for key, value in conf.items():
             builder = builder.config(key, value)
         self.spark = builder.getOrCreate()
+        # PySpark 4 warns that toJSON() will stop returning the RDD sparkmagic's %%sql relies on;
+        # a statement's warnings are part of its output (as in Livy's shell), and %%sql reads
+        # each line of that output as a JSON row. The emulated Spark 3.5 has no such warning.
+        warnings.filterwarnings("ignore", r"The return type of DataFrame\.toJSON ", UserWarning)
         context = self.spark.sparkContext
         self.app_id = context.applicationId
         self.spark_ui_url = context.uiWebUrl
