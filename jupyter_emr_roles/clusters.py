@@ -65,6 +65,7 @@ class Readiness:
     release: str
     account: str
     checks: tuple[Check, ...]
+    session_enabled: bool = False  # EMR's Spark Connect sessions (SessionEnabled)
 
     @property
     def ready(self) -> bool:
@@ -79,7 +80,8 @@ class Readiness:
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "state": self.state, "release": self.release,
                 "account": self.account, "ready": self.ready, "reasons": self.reasons,
-                "checks": [asdict(check) for check in self.checks]}
+                "checks": [asdict(check) for check in self.checks],
+                "session_enabled": self.session_enabled}
 
 
 def list_page(emr: Emr, states: Sequence[str] = READY_STATES,
@@ -100,7 +102,8 @@ def assess(emr: Emr, cluster_id: ClusterId) -> Readiness:
                      state=cluster.get("Status", {}).get("State", ""),
                      release=cluster.get("ReleaseLabel", ""), account=account or "",
                      checks=tuple(Check(f.id, _PASSED[f.status], f.message, f.fix or "")
-                                  for f in findings))
+                                  for f in findings),
+                     session_enabled=cluster.get("SessionEnabled") is True)
 
 
 _PASSED: dict[str, bool | None] = {"pass": True, "warn": True, "fail": False, "unknown": None}

@@ -69,6 +69,13 @@ def _output_progress(output: widgets.Output, what: str) -> ProgressLine:
     return ProgressLine(what, show)
 
 
+def _engine_options(sessions: bool) -> list[tuple[str, str]]:
+    """The engines to offer: "Automatic" says what %connect will pick for the cluster."""
+    automatic = f"Automatic ({'Spark Connect' if sessions else 'Livy'})"
+    return [(automatic, "auto"), ("Livy (%%spark cells, through sparkmagic)", "livy"),
+            *((("Spark Connect (spark in this kernel)", "spark-connect"),) if sessions else ())]
+
+
 def _account_options() -> list[tuple[str, str]]:
     """Your own account (""), and each account your roles files reach through an access
     role."""
@@ -120,8 +127,10 @@ class Picker:
         self.role_note = widgets.HTML()
         self.language = widgets.Dropdown(description="Language", options=LANGUAGES,
                                          value="python", style=_STYLE)
+        self.engine = widgets.Dropdown(description="Engine", options=_engine_options(False),
+                                       value="auto", style=_STYLE)
         self.name = widgets.Text(description="Session name", style=_STYLE,
-                                 tooltip="Empty: the role name")
+                                 tooltip="Empty: the role name (spark for Spark Connect)")
         self.connect = widgets.Button(description="Connect", button_style="primary",
                                       tooltip="Open a Spark session under the runtime role")
         self.output = widgets.Output()
@@ -129,12 +138,13 @@ class Picker:
                             (self.more, "more"),
                             (self.readiness, "readiness"), (self.role, "role"),
                             (self.role_note, "role-note"), (self.language, "language"),
+                            (self.engine, "engine"),
                             (self.name, "name"), (self.connect, "connect"),
                             (self.output, "output")):
             widget.add_class(f"jp-EmrRoles-{css}")
         self.widget = widgets.VBox([
             self.account, widgets.HBox([self.cluster, self.more]), self.readiness, self.role,
-            self.role_note, self.language, self.name, self.connect, self.output])
+            self.role_note, self.language, self.engine, self.name, self.connect, self.output])
 
     def _emr(self) -> Emr:
         return account_emr(self._account, self._profile, self._region)[0]
@@ -202,13 +212,23 @@ class Picker:
             self.readiness.value = html.escape(f"Could not check this cluster: {exc}")
         else:
             account = readiness.account or account
+            self._offer_engines(readiness.session_enabled)
             if readiness.ready:
+                engines = ("Spark Connect sessions and Livy" if readiness.session_enabled
+                           else "Livy")
                 self.readiness.value = ("<b>ready</b>: " + html.escape(
-                    f"{cluster.name} ({readiness.release}) can run runtime-role sessions."))
+                    f"{cluster.name} ({readiness.release}) can run runtime-role sessions "
+                    f"({engines})."))
             else:
                 self.readiness.value = "<b>not ready</b>: " + html.escape(
                     " ".join(readiness.reasons))
         self._show_roles(account)
+
+    def _offer_engines(self, sessions: bool) -> None:
+        """Spark Connect only where the cluster has sessions enabled."""
+        chosen = self.engine.value
+        self.engine.options = _engine_options(sessions)
+        self.engine.value = chosen if chosen in dict(self.engine.options).values() else "auto"
 
     def _show_roles(self, account: str) -> None:
         """The account's roles from the roles files, the default one selected."""
@@ -247,7 +267,10 @@ class Picker:
         links = connection.links()
         if links:
             self.output.outputs += (_links(links),)
-        self.output.outputs += (_stream(f"Run cells in it with %%spark -s {connection.name}"),)
+        self.output.outputs += (_stream(
+            f"Use it as {connection.name} in this kernel's cells"
+            if connection.session.kind == "Spark Connect"
+            else f"Run cells in it with %%spark -s {connection.name}"),)
 
     def _request(self) -> ConnectRequest:
         cluster: ClusterSummary | None = self.cluster.value
@@ -261,7 +284,8 @@ class Picker:
             cluster_id=ClusterId(cluster.id, "the Cluster list"),
             role_arn=RoleArn(role, "the Runtime role list"),
             name=SessionName(name, "the Session name box") if name else None,
-            language=self.language.value, region=self._region, profile=self._profile,
+            language=self.language.value, engine=self.engine.value, region=self._region,
+            profile=self._profile,
             access_role_arn=account_emr(self._account, self._profile, self._region)[1])
 
     def _warn(self, message: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from demo_world import ACCOUNT, PARTNER_ACCESS, PARTNER_ROLE, SALES
@@ -21,8 +22,9 @@ def role(name: str) -> str:
 
 
 def doctor(cli: RunCli, emulator: RunningEmulator, cluster_id: str,
-           *args: str) -> tuple[int, dict]:
-    proc = cli("doctor", "--cluster-id", cluster_id, "--json", *args, env=emulator.env)
+           *args: str, env: dict[str, str] | None = None) -> tuple[int, dict]:
+    proc = cli("doctor", "--cluster-id", cluster_id, "--json", *args,
+               env={**emulator.env, **(env or {})})
     assert proc.returncode in (0, 1), proc.stderr
     assert "Traceback" not in proc.stderr
     return proc.returncode, json.loads(proc.stdout)
@@ -37,7 +39,7 @@ def by_id(report: dict, check_id: str) -> dict:
 
 
 def test_every_check_is_run_once_in_the_contract_order() -> None:
-    assert tuple(CHECKS) == CHECK_IDS and len(set(CHECK_IDS)) == 14
+    assert tuple(CHECKS) == CHECK_IDS and len(set(CHECK_IDS)) == 15
 
 
 def test_a_ready_cluster_and_the_default_role_pass(cli: RunCli, emulator: RunningEmulator,
@@ -92,6 +94,26 @@ def test_plain_http_livy_warns_when_allowed_as_connect_allows_it(
     _, report = doctor(cli, emulator, clusters["livy-plain-http"], "--allow-insecure-http")
     finding = by_id(report, "livy")
     assert finding["status"] == "warn" and "plain HTTP" in finding["message"], finding
+
+
+def test_spark_connect_is_reported_where_a_cluster_offers_it(
+        cli: RunCli, emulator: RunningEmulator, clusters: dict[str, str], tmp_path: Path) -> None:
+    code, offered = doctor(cli, emulator, clusters["connect-analytics"])
+    _, livy_only = doctor(cli, emulator, clusters["shared-analytics"])
+    shadow = tmp_path / "no-pyspark" / "pyspark"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError('No module named pyspark')\n")
+    _, no_client = doctor(cli, emulator, clusters["connect-analytics"],
+                          env={"PYTHONPATH": str(shadow.parent)})
+
+    assert code == 0 and by_id(offered, "spark-connect")["status"] == "pass"
+    assert "Spark Connect sessions are enabled" in by_id(offered, "spark-connect")["message"]
+    assert by_id(livy_only, "spark-connect") == {
+        "id": "spark-connect", "status": "pass", "fix": None,
+        "message": "Spark Connect sessions are not enabled (they need emr-8.0.0 or later); "
+                   "%connect uses Livy here."}
+    assert by_id(no_client, "spark-connect")["status"] == "warn"
+    assert by_id(no_client, "spark-connect")["fix"] == "pip install 'jupyter-emr-roles[connect]'"
 
 
 ROLE_FAILURES = [

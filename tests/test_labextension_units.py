@@ -54,6 +54,14 @@ def test_ts_languages_are_the_requests_languages_and_the_engine_knows_each() -> 
     assert set(sparkmagic_bridge.SPARKMAGIC_LANGUAGES) == set(connect_request.LANGUAGES)
 
 
+def test_ts_engines_are_the_magics_engines() -> None:
+    literal = _ts_constants()["ENGINES"]
+    assert literal.endswith(" as const")
+    engines = json.loads(literal.removesuffix(" as const").replace("'", '"'))
+    assert tuple(engines) == tuple(connect_request.ENGINES)
+    assert engines[0] == connect_request.DEFAULT_ENGINE, "the cell leaves the default out"
+
+
 def _jlpm() -> str:
     """jlpm from this interpreter's environment first (it comes with JupyterLab)."""
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])

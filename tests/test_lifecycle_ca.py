@@ -180,8 +180,9 @@ def test_the_written_ca_is_what_verifies_the_clusters_livy(emulator: RunningEmul
     without.mkdir()
     roles = f"{ACCOUNT} {DEMO_SALES}"
 
-    proc = run(with_ca, {"EMR_ROLES": roles, "EMR_CA_BUNDLES": f"{ACCOUNT} s3://demo-config/livy/ca.pem",
-                         **admin}, bin_dir=Path(AWS).parent)
+    proc = run(with_ca, {"EMR_ROLES": roles, **admin,
+                         "EMR_CA_BUNDLES": f"{ACCOUNT} s3://demo-config/livy/ca.pem"},
+               bin_dir=Path(AWS).parent)
     assert proc.returncode == 0, proc.stderr
     assert run(without, {"EMR_ROLES": roles}).returncode == 0
 

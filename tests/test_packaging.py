@@ -111,4 +111,5 @@ def test_a_plain_install_pulls_neither_the_emulator_nor_jupyterlab(wheel: Path) 
     assert not requirements[""] & {"moto", "jupyterlab", "pyspark", "notebook"}, requirements[""]
     assert {"jupyter-server", "sparkmagic", "ipywidgets"} <= requirements[""]
     assert {"moto", "jupyterlab"} <= requirements["local"]
-    assert requirements["spark"] == {"pyspark"}
+    assert requirements["spark"] == {"pyspark", "pandas"}
+    assert requirements["connect"] == {"pyspark-client"}, "the kernel's client, without a JVM"

@@ -176,3 +176,30 @@ def test_an_account_whose_access_role_is_refused_says_why(
     reason = front.state("readiness")["value"]
     assert f"The clusters of account {PARTNER_ACCOUNT} could not be listed" in reason
     assert "no-such-access-role" in reason
+
+
+def test_the_engine_choice_follows_the_cluster_and_connects_spark_connect(
+        emulator: RunningEmulator, clusters: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    kernel = notebook(emulator)
+    front = picker(kernel)
+    front.all_pages()
+    front.choose("cluster", f"connect-analytics ({clusters['connect-analytics']})")
+    assert "(Spark Connect sessions and Livy)" in front.state("readiness")["value"]
+    assert front.labels("engine") == ["Automatic (Spark Connect)",
+                                      "Livy (%%spark cells, through sparkmagic)",
+                                      "Spark Connect (spark in this kernel)"]
+    front.choose("engine", "spark in this kernel")
+    front.update("name", value="sc")
+    front.click("connect")
+
+    text = front.output_text()
+    assert "(session sc, Spark Connect id sc-" in text, front.output()
+    assert "Use it as sc in this kernel's cells" in text
+    assert kernel.ok("print(sc.range(3).count())").strip() == "3"
+
+    front.choose("cluster", f"shared-analytics ({clusters['shared-analytics']})")
+    assert front.labels("engine") == ["Automatic (Livy)",
+                                      "Livy (%%spark cells, through sparkmagic)"]
+    assert front.selected("engine") == "Automatic (Livy)"
+    kernel.ok("%disconnect --all")

@@ -30,6 +30,7 @@ CHECKS: dict[str, Callable[[Facts], Finding]] = {
     "role-trust": role_checks.role_trust,
     "gcsc": role_checks.gcsc,
     "livy": role_checks.livy,
+    "spark-connect": cluster_checks.spark_connect,
     "source-identity": cluster_checks.source_identity,
     "lake-formation": governance_checks.lake_formation,
     "s3-access-grants": governance_checks.s3_access_grants,

@@ -22,6 +22,8 @@ STEPS_RELEASE = (6, 7, 0)
 NEEDED_APPLICATIONS = ("Spark", "Livy")
 GRANTS_RELEASE = (6, 15, 0)
 LIVY_TLS_RELEASE = (7, 4, 0)
+# EMR's own Spark Connect sessions (StartSession) came with emr-8.0.0.
+SESSIONS_RELEASE = (8, 0, 0)
 _SPARK_PREFIX = "spark.hadoop."
 _PROVIDER_KEY = "fs.s3.customAWSCredentialsProvider"
 
@@ -120,6 +122,31 @@ def in_transit_encryption(facts: Facts) -> Finding:
                    '{"EncryptionConfiguration": {"EnableInTransitEncryption": true, '
                    '"InTransitEncryptionConfiguration": {"TLSCertificateConfiguration": '
                    '{"CertificateProviderType": "PEM", "S3Object": "s3://BUCKET/certs.zip"}}}}')
+
+
+def spark_connect(facts: Facts) -> Finding:
+    """Whether %connect can use EMR's Spark Connect sessions here, and this Python their client.
+    StartSession itself is not tried: it would start a session (a driver) on the cluster."""
+    enabled = facts.cluster.get("SessionEnabled") is True
+    version = release_version(facts.cluster.get("ReleaseLabel"))
+    if not enabled:
+        why = (f"they need {_version(SESSIONS_RELEASE)} or later" if version < SESSIONS_RELEASE
+               else "the cluster was created without SessionEnabled")
+        return Finding("spark-connect", "pass", f"Spark Connect sessions are not enabled ({why}); "
+                       "%connect uses Livy here.")
+    if version < SESSIONS_RELEASE:
+        return Finding("spark-connect", "fail", "The cluster says SessionEnabled, but Spark "
+                       f"Connect sessions need {_version(SESSIONS_RELEASE)} or later.",
+                       "Use --engine livy on this cluster.")
+    from ..spark_connect_client import INSTALL_LINE, missing_client
+
+    problem = missing_client()
+    if problem:
+        return Finding("spark-connect", "warn", "Spark Connect sessions are enabled, but "
+                       f"{problem[0].lower()}{problem[1:]}", INSTALL_LINE)
+    return Finding("spark-connect", "pass", "Spark Connect sessions are enabled, and this Python "
+                   "has their client: %connect (--engine auto) uses them. StartSession is not "
+                   "tried, since it would start a session.")
 
 
 def source_identity(facts: Facts) -> Finding:

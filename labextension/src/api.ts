@@ -58,6 +58,8 @@ export interface IReadiness {
   ready: boolean;
   reasons: string[];
   checks: IReadinessCheck[];
+  /** Whether the cluster runs EMR's Spark Connect sessions (its SessionEnabled). */
+  session_enabled: boolean;
 }
 
 export interface ICheckResult {

@@ -9,7 +9,10 @@
  */
 
 import {
+  Engine,
+  ENGINES,
   isClusterId,
+  isEngine,
   isLanguage,
   isRoleArn,
   isSessionName,
@@ -30,6 +33,8 @@ export interface IConnectChoice {
   /** The session name; empty means the magic's default (the role name). */
   name: string;
   language: Language;
+  /** What runs the session; `auto` (the magic's default) is left out of the cell. */
+  engine: Engine;
   /** Livy session settings as JSON text; empty for none. */
   settings: string;
   /** The access role of the cluster's account, when it is reached through one. */
@@ -103,6 +108,9 @@ export function validateChoice(choice: IConnectChoice): void {
   if (!isLanguage(choice.language)) {
     throw new InvalidChoice(`The language must be one of ${LANGUAGES.join(', ')}.`);
   }
+  if (!isEngine(choice.engine)) {
+    throw new InvalidChoice(`The engine must be one of ${ENGINES.join(', ')}.`);
+  }
   parseSettings(choice.settings);
 }
 
@@ -128,6 +136,9 @@ export function connectCell(choice: IConnectChoice): string {
     parts.push('--name', choice.name);
   }
   parts.push('--language', choice.language);
+  if (choice.engine !== 'auto') {
+    parts.push('--engine', choice.engine);
+  }
   const body = settings === null ? '' : '\n' + JSON.stringify(settings, null, 2);
   return parts.join(' ') + body;
 }

@@ -8,13 +8,28 @@
 import { IAccount } from './api';
 import { parseSettings } from './cell';
 import { element, field } from './dom';
-import { isSessionName, Language, LANGUAGES, roleName, SESSION_NAME_RULE } from './patterns';
+import {
+  Engine,
+  isSessionName,
+  Language,
+  LANGUAGES,
+  roleName,
+  SESSION_NAME_RULE
+} from './patterns';
 
 const LANGUAGE_LABELS: Record<Language, string> = {
   python: 'Python (PySpark)',
   scala: 'Scala',
   r: 'R (SparkR)',
   sql: 'SQL'
+};
+
+/** The engine choices; "Automatic" names what the magic will pick for the cluster. */
+const ENGINE_LABELS: Record<Engine, (sessions: boolean) => string> = {
+  auto: sessions => `Automatic (${sessions ? 'Spark Connect' : 'Livy'})`,
+  livy: () => 'Livy (%%spark cells, through sparkmagic)',
+  'spark-connect': sessions =>
+    sessions ? 'Spark Connect (spark in this kernel)' : 'Spark Connect (not enabled here)'
 };
 
 /** Why the role list is empty, when it is. */
@@ -24,6 +39,7 @@ export interface IChoiceValues {
   roleArn: string;
   name: string;
   language: Language;
+  engine: Engine;
   settings: string;
 }
 
@@ -37,6 +53,9 @@ export class ChoiceFields {
       this.language.append(element('option', { value: language }, LANGUAGE_LABELS[language]));
     }
     this.language.value = initial.language ?? 'python';
+    this.engine = element('select', { 'aria-label': 'Engine', class: 'jp-mod-styled' });
+    this.engineChoice = initial.engine ?? 'auto';
+    this.offerEngines(false);
     this.name = element('input', {
       'aria-label': 'Session name',
       class: 'jp-mod-styled',
@@ -55,12 +74,16 @@ export class ChoiceFields {
     this.rows = [
       field('Runtime role', this.role, this.roleNote),
       field('Language', this.language),
+      field('Engine', this.engine),
       field('Session name', this.name, this.nameHint),
       field('Livy session settings (JSON)', this.settings, this.settingsHint)
     ];
     this.role.addEventListener('change', () => {
       this.roleChoice = this.role.value;
       this.updatePlaceholder();
+    });
+    this.engine.addEventListener('change', () => {
+      this.engineChoice = this.engine.value as Engine;
     });
     this.name.addEventListener('input', () => this.checkName());
     this.settings.addEventListener('input', () => this.checkSettings());
@@ -71,6 +94,7 @@ export class ChoiceFields {
       roleArn: this.role.disabled ? '' : this.role.value,
       name: this.name.value.trim(),
       language: this.language.value as Language,
+      engine: this.engine.value as Engine,
       settings: this.settings.value
     };
   }
@@ -111,6 +135,20 @@ export class ChoiceFields {
     this.updatePlaceholder();
   }
 
+  /** Say which engines the selected cluster offers: Spark Connect only where it has
+   *  sessions enabled (its readiness says so); the user's choice is shown where the cluster
+   *  can take it, auto elsewhere. */
+  offerEngines(sessions: boolean): void {
+    const chosen = this.engineChoice;
+    this.engine.replaceChildren();
+    for (const engine of Object.keys(ENGINE_LABELS) as Engine[]) {
+      const option = element('option', { value: engine }, ENGINE_LABELS[engine](sessions));
+      option.disabled = engine === 'spark-connect' && !sessions;
+      this.engine.append(option);
+    }
+    this.engine.value = chosen === 'spark-connect' && !sessions ? 'auto' : chosen;
+  }
+
   private updatePlaceholder(): void {
     this.name.placeholder = this.role.disabled ? '' : roleName(this.role.value);
   }
@@ -134,11 +172,13 @@ export class ChoiceFields {
   private readonly role: HTMLSelectElement;
   private readonly roleNote = element('div', { class: 'jp-EmrRoles-note' });
   private readonly language: HTMLSelectElement;
+  private readonly engine: HTMLSelectElement;
   private readonly name: HTMLInputElement;
   private readonly nameHint = element('div', { class: 'jp-EmrRoles-hint' });
   private readonly settings: HTMLTextAreaElement;
   private readonly settingsHint = element('div', { class: 'jp-EmrRoles-hint' });
   private roleChoice = '';
+  private engineChoice: Engine;
 }
 
 /** Mark a field invalid (or valid again) and say why under it. */

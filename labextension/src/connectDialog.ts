@@ -188,8 +188,8 @@ export class ConnectBody extends Widget implements Dialog.IBodyWidget<IConnectCh
   }
 
   private renderDetails(): void {
-    const answer = this.readiness.get(this.list.selected ?? '');
-    this.details.replaceChildren(...readinessDetails(answer));
+    this.details.replaceChildren(...readinessDetails(this.readiness.get(this.list.selected ?? '')));
+    this.fields.offerEngines(this.readiness.sessionsEnabled(this.list.selected ?? ''));
   }
 
   /** The roles of the selected cluster's account: from its readiness, else from its ARN. */

@@ -50,7 +50,12 @@ export function readinessDetails(readiness: IReadiness | ApiError | undefined): 
   }
   if (readiness) {
     const { name, release, account } = readiness;
-    return [element('p', {}, `${name}: ${release}, account ${account}, ready for runtime roles.`)];
+    const engines = readiness.session_enabled
+      ? ' Spark Connect sessions are enabled, and Livy.'
+      : ' Livy (no Spark Connect sessions).';
+    return [
+      element('p', {}, `${name}: ${release}, account ${account}, ready for runtime roles.${engines}`)
+    ];
   }
   return [];
 }

@@ -10,7 +10,7 @@ import { IStateDB } from '@jupyterlab/statedb';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
 import { IConnectChoice } from './cell';
-import { isClusterId, isLanguage, isRoleArn, isSessionName } from './patterns';
+import { isClusterId, isEngine, isLanguage, isRoleArn, isSessionName } from './patterns';
 
 const PREFIX = 'jupyter-emr-roles:last-choice:';
 
@@ -39,6 +39,9 @@ export class ChoiceMemory {
     }
     if (isLanguage(saved.language)) {
       choice.language = saved.language;
+    }
+    if (isEngine(saved.engine)) {
+      choice.engine = saved.engine;
     }
     if (typeof saved.settings === 'string') {
       choice.settings = saved.settings;

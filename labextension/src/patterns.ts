@@ -21,6 +21,10 @@ export const ROLE_PATH_MAX = 512;
 export const LANGUAGES = ['python', 'scala', 'r', 'sql'] as const;
 
 export type Language = (typeof LANGUAGES)[number];
+/** What `%connect --engine` accepts (connect_request.py `ENGINES`); `auto` is the magic's default. */
+export const ENGINES = ['auto', 'livy', 'spark-connect'] as const;
+
+export type Engine = (typeof ENGINES)[number];
 
 const ACCOUNT_RE = new RegExp(ACCOUNT_PATTERN);
 const CLUSTER_RE = new RegExp(CLUSTER_PATTERN);
@@ -49,6 +53,10 @@ export function isSessionName(value: unknown): value is string {
 
 export function isLanguage(value: unknown): value is Language {
   return (LANGUAGES as readonly unknown[]).includes(value);
+}
+
+export function isEngine(value: unknown): value is Engine {
+  return (ENGINES as readonly unknown[]).includes(value);
 }
 
 /** The role's path, `/` when it has none (as identifiers.py `RoleArn.path`). */

@@ -42,6 +42,12 @@ export class ReadinessQueue {
     return answer && !(answer instanceof ApiError) ? answer.account : '';
   }
 
+  /** Whether the answer says the cluster runs EMR's Spark Connect sessions. */
+  sessionsEnabled(clusterId: string): boolean {
+    const answer = this.answers.get(clusterId);
+    return answer !== undefined && !(answer instanceof ApiError) && answer.session_enabled;
+  }
+
   isChecking(clusterId: string): boolean {
     return this.inFlight.has(clusterId);
   }

@@ -22,6 +22,15 @@ async def test_shared_analytics_is_ready(rest: RestClient, cluster_ids: dict[str
     assert body["ready"] is True and body["reasons"] == []
     assert [check["key"] for check in body["checks"]] == CHECK_KEYS
     assert all(check["passed"] is True for check in body["checks"])
+    assert body["session_enabled"] is False
+
+
+async def test_a_cluster_with_spark_connect_sessions_says_so(
+        rest: RestClient, cluster_ids: dict[str, str]) -> None:
+    answer = await rest.get("clusters", cluster_ids["connect-analytics"])
+    assert answer.status == 200
+    assert answer.body["release"] == "emr-8.0.0" and answer.body["ready"] is True
+    assert answer.body["session_enabled"] is True
 
 
 @pytest.mark.parametrize(("cluster", "failed", "words"), [

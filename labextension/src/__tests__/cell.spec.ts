@@ -12,6 +12,7 @@ const GOOD: IConnectChoice = {
   roleArn: 'arn:aws:iam::123456789012:role/sales-data-access',
   name: '',
   language: 'python',
+  engine: 'auto',
   settings: ''
 };
 
@@ -77,13 +78,14 @@ describe('connectCell with valid choices', () => {
       roleArn: 'arn:aws-cn:iam::000000000001:role/team/data/Sales+EU=1,v.2@x_y-z',
       name: 'sales_eu-2',
       language: 'scala',
+      engine: 'livy',
       settings: ' {"driverMemory":"2g", "conf": {"spark.sql.shuffle.partitions": "64"}} '
     });
     expect(cell).toBe(
       [
         '%%connect --cluster-id j-3SD91U2E1L2QX ' +
           '--role-arn arn:aws-cn:iam::000000000001:role/team/data/Sales+EU=1,v.2@x_y-z ' +
-          '--name sales_eu-2 --language scala',
+          '--name sales_eu-2 --language scala --engine livy',
         '{',
         '  "driverMemory": "2g",',
         '  "conf": {',
@@ -98,6 +100,18 @@ describe('connectCell with valid choices', () => {
     for (const language of ['python', 'scala', 'r', 'sql'] as const) {
       expect(connectCell({ ...GOOD, language })).toMatch(new RegExp(`--language ${language}$`));
     }
+  });
+
+  it('names the engine unless it is auto, the magic\'s default', () => {
+    expect(connectCell(GOOD)).not.toContain('--engine');
+    expect(connectCell({ ...GOOD, engine: 'spark-connect' })).toMatch(
+      / --language python --engine spark-connect$/
+    );
+    expect(connectCell({ ...GOOD, engine: 'livy' })).toMatch(/ --engine livy$/);
+  });
+
+  it('refuses an engine the magic does not offer', () => {
+    expect(() => connectCell({ ...GOOD, engine: 'yarn' as never })).toThrow(InvalidChoice);
   });
 
   it('puts %load_ext in a cell of its own when the kernel has not loaded the extension', () => {

@@ -55,7 +55,8 @@ function fakeClient(pages: (IClusterSummary[] | ApiError)[], catalog = CATALOG) 
         account: id === 'j-OTHER' ? '999999999999' : ACCOUNT,
         ready: id !== 'j-MULTI',
         reasons: id === 'j-MULTI' ? ['Runtime roles are not supported on multi-primary clusters.'] : [],
-        checks: []
+        checks: [],
+        session_enabled: id === 'j-CONNECT'
       };
     },
     check: async (clusterId: string, roleArn: string) => {
@@ -196,8 +197,30 @@ describe('ConnectBody', () => {
       roleArn: SALES,
       name: 'sales',
       language: 'scala',
+      engine: 'auto',
       settings: '{"driverMemory": "2g"}'
     });
+  });
+
+  it('offers Spark Connect only for a cluster with sessions enabled', async () => {
+    const { client } = fakeClient([
+      [cluster('j-CONNECT', 'connect-analytics'), cluster('j-SHARED', 'shared-analytics')]
+    ]);
+    const body = new ConnectBody(client, { clusterId: 'j-CONNECT', engine: 'spark-connect' });
+    await settled(body);
+    const engine = q<HTMLSelectElement>(body, 'select[aria-label="Engine"]');
+    const option = (value: string) =>
+      Array.from(engine.options).find(item => item.value === value)!;
+    expect(engine.value).toBe('spark-connect');
+    expect(option('auto').textContent).toBe('Automatic (Spark Connect)');
+    expect(option('spark-connect').disabled).toBe(false);
+    expect(body.node.textContent).toContain('Spark Connect sessions are enabled');
+
+    q<HTMLElement>(body, '[data-cluster-id="j-SHARED"]').click();
+    await settled(body);
+    expect(engine.value).toBe('auto');
+    expect(option('auto').textContent).toBe('Automatic (Livy)');
+    expect(option('spark-connect').disabled).toBe(true);
   });
 
   it('keeps the dialog open with the server refusal in the alert', async () => {
