@@ -66,6 +66,17 @@ def cluster(clusters: dict[str, str]) -> str:
     return clusters["connect-analytics"]
 
 
+@pytest.fixture(autouse=True)
+def no_session_left(emulator: RunningEmulator, cluster: str) -> Iterator[None]:
+    """A test that failed midway (its kernel killed, not shut down) leaves no session for the
+    next one to find."""
+    yield
+    emr = emulator.client("emr")
+    for session in open_sessions(emulator, cluster):
+        emr.terminate_session(ClusterId=cluster, SessionId=session["Id"])
+    all_ended(emulator, cluster)
+
+
 def test_spark_is_a_pyspark_session_in_the_kernel_running_as_the_role(
         emulator: RunningEmulator, cluster: str, notebook: Callable[..., NotebookKernel]) -> None:
     kernel = notebook(emulator)
@@ -80,6 +91,8 @@ def test_spark_is_a_pyspark_session_in_the_kernel_running_as_the_role(
                                   "['id', 'region'])\nprint(f'count={df.count()}')")
     assert kernel.ok("print(type(df.toPandas()).__name__)").strip() == "DataFrame"
     assert kernel.ok(WHO.format(name="spark")).strip().startswith(SALES_ARN)
+    listed = kernel.ok("%emr_sessions")
+    assert "Spark Connect" in listed and sid in listed and cluster in listed
     kernel.ok("%disconnect spark")
     assert all_ended(emulator, cluster)
     assert "NameError" in kernel.run("spark").output
@@ -208,9 +221,14 @@ TOKEN_TTL = 20
 
 @pytest.fixture(scope="module")
 def short_tokens(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
-    """An emulator whose session tokens live 20 s, so a notebook outlives several of them."""
-    with start_emulator(tmp_path_factory.mktemp("short-tokens"), "--spark", "fake",
-                        "--session-token-ttl", str(TOKEN_TTL)) as running:
+    """An emulator whose session tokens live 20 s, so a notebook outlives several of them;
+    started from an environment where PySpark is in Spark Connect mode, as a notebook's is after
+    a Spark Connect connect (its sessions' own Spark must not be)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SPARK_CONNECT_MODE_ENABLED", "1")
+        running = start_emulator(tmp_path_factory.mktemp("short-tokens"), "--spark", "fake",
+                                 "--session-token-ttl", str(TOKEN_TTL))
+    with running:
         yield running
 
 

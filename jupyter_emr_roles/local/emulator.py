@@ -46,6 +46,11 @@ from .world import SeededWorld, World, seed
 log = logging.getLogger(__name__)
 
 LIVY_HOST = "localhost"
+# What makes PySpark build Spark Connect clients instead of local Spark: a notebook kernel that
+# used a Spark Connect session has them set, and an emulator started from it must not pass them
+# on to its sessions' own Spark (each a driver, as on a cluster).
+_CONNECT_CLIENT_VARIABLES = ("SPARK_REMOTE", "SPARK_CONNECT_MODE_ENABLED",
+                             "SPARK_CONNECT_AUTHENTICATE_TOKEN")
 # The primary node's "public" name when the names are split: an address Livy's certificate
 # does not name, as a public EC2 name is not named by a certificate for *.ec2.internal.
 PUBLIC_HOST = "127.0.0.1"
@@ -130,6 +135,8 @@ class Emulator:
         self._loop = asyncio.get_running_loop()
         options = self.options
         check_engine(options.spark)
+        for name in _CONNECT_CLIENT_VARIABLES:
+            os.environ.pop(name, None)
         self.registry.propagation = options.credential_propagation
         self.sessions = SessionBook(BookSettings(None, self._worker_env,
                                                  options.state_dir / "sessions",

@@ -101,9 +101,9 @@ def run_cell(cell: Any, expected: str, timeout: int = CELL_TIMEOUT) -> str:
 
 
 def connect(page: Any, panel: Any, role_label: str, artifacts: Path, session: str = "",
-            settings: str = "", cluster: str = "shared-analytics") -> None:
-    """Click EMR, pick the cluster and the role (and a session name, Livy settings), and
-    Connect; a screenshot of the filled-in dialog goes to the artifacts."""
+            settings: str = "", cluster: str = "shared-analytics", engine: str = "") -> None:
+    """Click EMR, pick the cluster and the role (and a session name, Livy settings, the engine
+    by its label), and Connect; a screenshot of the filled-in dialog goes to the artifacts."""
     panel.locator(".jp-NotebookPanel-toolbar").get_by_role("button", name="EMR").click()
     dialog = page.locator(".jp-Dialog").filter(has_text="Connect to EMR")
     clusters = dialog.get_by_role("listbox", name="Clusters")
@@ -116,6 +116,8 @@ def connect(page: Any, panel: Any, role_label: str, artifacts: Path, session: st
         dialog.get_by_label("Session name").fill(session)
     if settings:
         dialog.get_by_label("Livy session settings (JSON)").fill(settings)
+    if engine:
+        dialog.get_by_label("Engine").select_option(label=engine)
     dialog.screenshot(path=str(artifacts / f"dialog-{role_label.lower()}.png"))
     dialog.get_by_role("button", name="Connect", exact=True).click()
     dialog.wait_for(state="detached")
@@ -210,6 +212,27 @@ def test_a_cluster_of_another_account_is_listed_and_connected_through_its_access
     source = connected_cell(panel, PARTNER_ROLE)
     assert f"--access-role-arn {PARTNER_ACCESS}" in source, source
     assert PARTNER_ARN in run_cell(cell, PARTNER_ARN)
+
+
+def test_a_spark_connect_session_from_the_dialog_is_spark_in_the_kernel(
+        lab: Any, page: Any, artifacts: Path) -> None:
+    name = "spark-connect.ipynb"
+    new_notebook(lab, name, ["print(spark.range(5).count() * 8)"])
+    panel = open_notebook(page, lab, name)
+    cell = cell_with(panel, "spark.range(5)")
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Escape")
+
+    connect(page, panel, "Sales", artifacts, cluster="connect-analytics",
+            engine="Spark Connect (spark in this kernel)")
+
+    source = connected_cell(panel, SALES)
+    assert "--engine spark-connect" in source, source
+    output = cell_with(panel, "--engine spark-connect").locator(".jp-OutputArea").inner_text()
+    assert "(session spark, Spark Connect id sc-" in output, output
+    assert "40" in run_cell(cell, "40")
+    expect(page.locator(".jp-EmrRoles-status")).to_contain_text("Sales @ connect-analytics",
+                                                                 timeout=CELL_TIMEOUT)
 
 
 def _peek_livy_logins(lab: Any, notebook: str, path: Path) -> list[list[str]]:
