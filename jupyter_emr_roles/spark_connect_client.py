@@ -19,6 +19,9 @@ from typing import Any, Protocol
 from .errors import EmrRolesError
 
 INSTALL_LINE = "pip install 'jupyter-emr-roles[connect]'"
+# How a call that could not get a token begins its error: PySpark's retries leave it alone
+# (gRPC reports a failed credentials plugin as UNAVAILABLE, which they would retry for minutes).
+NO_TOKEN = "No Spark Connect session token:"
 # sc://HOST:PORT[/;param=value;...], https://HOST[:PORT] or HOST:PORT
 _ENDPOINT = re.compile(r"^(?:(?P<scheme>sc|https)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[^/:;\[\]\s]+)"
                        r"(?::(?P<port>\d{1,5}))?/?(?P<params>(?:;[^;=\s]+=[^;\s]*)*)$")
@@ -86,9 +89,19 @@ def build_session(url: str, tokens: TokenSource, roots: bytes | None, user_id: s
     (``F.udf`` and friends) then work against Connect sessions."""
     from pyspark.sql.connect.session import SparkSession
 
+    from pyspark.sql.connect.client.retries import DefaultPolicy
+
+    class NotForTokens(DefaultPolicy):  # type: ignore[misc]
+        """PySpark's retries, except for a call that had no token to send."""
+
+        def can_retry(self, exception: BaseException) -> bool:
+            return NO_TOKEN not in str(exception) and bool(super().can_retry(exception))
+
     builder = _channel_builder_class()(*endpoint_target(url), tokens, roots, user_id)
     os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
-    return SparkSession.builder.channelBuilder(builder).create()
+    session = SparkSession.builder.channelBuilder(builder).create()
+    session.client.set_retry_policies([NotForTokens()])
+    return session
 
 
 def _channel_builder_class() -> type:
@@ -123,6 +136,6 @@ def _bearer(current: Callable[[], str]) -> Any:
         try:
             callback((("authorization", f"Bearer {current()}"),), None)
         except Exception as exc:  # gRPC ends the call with it, and the cell shows it
-            callback((), exc)
+            callback((), EmrRolesError(f"{NO_TOKEN} {exc}"))
 
     return plugin

@@ -11,12 +11,10 @@ import base64
 import json
 import re
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from demo_world import (
     ACCOUNT,
     ELECTRONICS,
@@ -28,7 +26,7 @@ from demo_world import (
     SALES_ARN,
     WHO_AM_I,
 )
-from emulators import RunningEmulator, start_changed_world, start_emulator
+from emulators import RunningEmulator, start_changed_world
 from kernels import NotebookKernel, connected
 
 PYSPARK_KERNEL = "sparkmagic.kernels.pysparkkernel.pysparkkernel"
@@ -278,33 +276,6 @@ def test_a_session_that_does_not_start_in_time_is_deleted(
         assert "still 'starting' after 2 s, so the session was deleted" in result.output, result.output
         assert "--timeout" in result.output and "cluster capacity" in result.output
         assert busy.open_sessions(cluster) == []
-
-
-@pytest.fixture(scope="module")
-def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
-    with start_emulator(tmp_path_factory.mktemp("ttl"), "--spark", "fake",
-                        "--credential-ttl", "20") as running:
-        yield running
-
-
-def test_credentials_renew_themselves_without_a_call_per_request(
-        short_lived: RunningEmulator, notebook: Callable[..., NotebookKernel]) -> None:
-    cluster = short_lived.cluster_ids()["shared-analytics"]
-    kernel = notebook(short_lived)
-    kernel.ok("%load_ext jupyter_emr_roles")
-    issued = short_lived.status()["calls"].get("GetClusterSessionCredentials", 0)
-    kernel.ok(f"%connect --cluster-id {cluster}")
-    started = time.monotonic()
-    cells = 0
-    while time.monotonic() - started < 90:
-        assert SALES_ARN in kernel.ok("%%spark\n" + WHO_AM_I)
-        cells += 1
-        time.sleep(3)
-    runtime = time.monotonic() - started
-    calls = short_lived.status()["calls"]["GetClusterSessionCredentials"] - issued
-    # Renewed at 3/4 of each 20 s lifetime: about runtime / 15 + the first one.
-    assert 2 <= calls <= runtime / 15 + 3, (calls, runtime, cells)
-    kernel.ok("%disconnect --all")
 
 
 def test_pyspark_wrapper_kernel_runs_plain_cells_in_the_connected_session(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from demo_world import ELECTRONICS, MARKETING, MARKETING_ARN, SALES, SALES_ARN
-from emulators import RunningEmulator, start_emulator
+from emulators import RunningEmulator
 from kernels import NotebookKernel
 
 # A UDF runs in the session's Python workers, with the session's credentials.
@@ -211,44 +211,4 @@ def test_a_kernel_without_a_spark_connect_client_gets_the_pip_line(
     assert "pip install 'jupyter-emr-roles[connect]'" in cell.output
     assert "Spark Connect id" not in kernel.ok(f"%connect --cluster-id {cluster} --name auto_pick")
     assert open_sessions(emulator, cluster) == []
-    kernel.ok("%disconnect --all")
-
-
-# --- tokens that expire in seconds ----------------------------------------------------------
-
-TOKEN_TTL = 20
-
-
-@pytest.fixture(scope="module")
-def short_tokens(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
-    """An emulator whose session tokens live 20 s, so a notebook outlives several of them;
-    started from an environment where PySpark is in Spark Connect mode, as a notebook's is after
-    a Spark Connect connect (its sessions' own Spark must not be)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SPARK_CONNECT_MODE_ENABLED", "1")
-        running = start_emulator(tmp_path_factory.mktemp("short-tokens"), "--spark", "fake",
-                                 "--session-token-ttl", str(TOKEN_TTL))
-    with running:
-        yield running
-
-
-def test_cells_keep_working_across_token_renewals(short_tokens: RunningEmulator,
-                                                  notebook: Callable[..., NotebookKernel]) -> None:
-    cluster = short_tokens.cluster_ids()["connect-analytics"]
-    kernel = notebook(short_tokens)
-    kernel.ok("%load_ext jupyter_emr_roles")
-    kernel.ok(f"%connect --cluster-id {cluster} --engine spark-connect")
-    kernel.ok("df = spark.range(10)")
-    endpoints_before = short_tokens.status()["calls"]["GetSessionEndpoint"]
-
-    deadline, results = time.monotonic() + 90, []
-    while time.monotonic() < deadline:
-        results.append(kernel.run("print(df.count())"))
-        time.sleep(3)
-
-    assert [cell.status for cell in results] == ["ok"] * len(results), \
-        next(cell.output for cell in results if cell.status != "ok")
-    assert all(cell.output.strip() == "10" for cell in results)
-    renewals = short_tokens.status()["calls"]["GetSessionEndpoint"] - endpoints_before
-    assert renewals >= 90 // TOKEN_TTL, "the token was renewed, not used past its expiry"
     kernel.ok("%disconnect --all")
