@@ -159,14 +159,18 @@ class EmrRolesMagics(Magics):
     def connect(self, line: str, cell: str = "") -> None:
         """Open a Spark session on an EMR cluster that runs as an IAM runtime role.
 
-        The kernel calls GetClusterSessionCredentials for the cluster and role (the
-        short-lived Livy login never leaves the kernel and renews itself), starts a
-        Livy session over HTTPS, waits until `spark` evaluates in it, and registers
-        it with sparkmagic: `%%spark`, `%%spark -s NAME`, `%%sql`, `%spark info`
-        and `%manage_spark` use it. A name holds one session: connecting it again
-        deletes the old Livy session first. `%disconnect NAME` deletes one, kernel
-        shutdown deletes all. The optional cell body is a JSON object of Livy
-        session settings::
+        The kernel asks EMR for the session as the role (its short-lived login or
+        token never leaves the kernel and renews itself) and waits until it
+        answers. --engine chooses what runs it (auto: per cluster). livy: the
+        kernel calls GetClusterSessionCredentials, starts a Livy session over
+        HTTPS and registers it with sparkmagic, so `%%spark`, `%%spark -s NAME`,
+        `%%sql`, `%spark info` and `%manage_spark` use it. spark-connect (EMR 8
+        clusters with sessions enabled): StartSession, and the session is a
+        PySpark session named `spark` (or --name) in this kernel's own cells. A
+        name holds one session: connecting it again deletes the old session
+        first. `%disconnect NAME` deletes one, kernel shutdown deletes all. The
+        optional cell body is a JSON object of Livy session settings (a Spark
+        Connect session takes its "conf" only)::
 
             %%connect --cluster-id j-1K48XXXXXXHCB --role-arn arn:aws:iam::123456789012:role/sales
             {"driverMemory": "2g", "conf": {"spark.sql.shuffle.partitions": "64"}}
@@ -211,7 +215,8 @@ class EmrRolesMagics(Magics):
     @argument("--all", action="store_true", help="Delete every session this kernel opened.")
     @line_magic
     def disconnect(self, line: str) -> None:
-        """Delete a Livy session opened by %connect (or all of them with --all)."""
+        """Delete a session opened by %connect (or all of them with --all): a Livy session is
+        deleted, a Spark Connect session terminated."""
         args = parse_argstring(self.disconnect, line)
         if bool(args.name) == bool(args.all):
             raise UsageError("Give either a session name or --all, e.g. `%disconnect sales`.")
