@@ -22,7 +22,12 @@ NAME = PACKAGE.name
 LOCAL_MAY_USE = {"errors", "identifiers", "jsonfile", "_version"}
 # The faces: what a person touches. They reach an engine through sessions.py alone.
 FACES = ("magics", "step_magics", "magic_options", "widgets", "reporting", "status_push", "server", "cli")
-ENGINE_MODULES = {"sparkmagic_bridge", "livy_engine", "livy_endpoint", "livy_tls", "credentials"}
+ENGINE_MODULES = {"sparkmagic_bridge", "livy_engine", "livy_endpoint", "livy_tls", "credentials",
+                  "spark_connect_engine", "spark_connect_client", "emr_sessions"}
+# The libraries of an engine, each imported by one module of the client (the emulator aside), so
+# an upgrade of one touches one file.
+LIBRARY_OWNERS = {"sparkmagic": "sparkmagic_bridge", "pyspark": "spark_connect_client",
+                  "grpc": "spark_connect_client"}
 MAX_FUNCTION_LINES = 40
 MAX_TS_CLASS_LINES = 200
 
@@ -102,6 +107,25 @@ def test_no_face_knows_an_engine(face: str) -> None:
     engines = {f"{NAME}.{name}" for name in ENGINE_MODULES}
     known = {module: GRAPH[module] & engines for module in modules if GRAPH[module] & engines}
     assert not known, f"{known}: a face reaches an engine through sessions.py"
+
+
+def _libraries(module: str) -> set[str]:
+    """The top-level names of everything ``module`` imports that is not relative."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(MODULES[module].read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_each_engine_library_is_imported_by_its_one_module() -> None:
+    client = [module for module in MODULES if not module.startswith(f"{NAME}.local")]
+    importers = {library: sorted(module.removeprefix(f"{NAME}.") for module in client
+                                 if library in _libraries(module))
+                 for library in LIBRARY_OWNERS}
+    assert importers == {library: [owner] for library, owner in LIBRARY_OWNERS.items()}
 
 
 def test_no_function_is_over_40_lines() -> None:
