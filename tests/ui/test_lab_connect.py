@@ -91,6 +91,14 @@ def cell_with(panel: Any, text: str) -> Any:
     return panel.locator(".jp-Cell").filter(has=panel.page.locator(".jp-InputArea", has_text=text))
 
 
+def select_cell(page: Any, panel: Any, text: str) -> Any:
+    """The cell with ``text``, selected in command mode, so the dialog inserts below it."""
+    cell = cell_with(panel, text)
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Escape")
+    return cell
+
+
 def run_cell(cell: Any, expected: str, timeout: int = CELL_TIMEOUT) -> str:
     """Run a cell as a user does (click it, Shift+Enter); returns its output once it shows."""
     cell.locator(".jp-InputArea-editor").click()
@@ -151,9 +159,7 @@ def test_connect_two_roles_from_the_dialog_and_no_secret_reaches_the_page(
                              "%%spark -s marketing\n" + WHO_AM_I])
     network = NetworkLog(page)
     panel = open_notebook(page, lab, name)
-    first = cell_with(panel, "-s sales-data-access")
-    first.locator(".jp-InputArea-editor").click()
-    page.keyboard.press("Escape")
+    first = select_cell(page, panel, "-s sales-data-access")
 
     connect(page, panel, "Sales", artifacts)
     source = connected_cell(panel, SALES)
@@ -163,9 +169,7 @@ def test_connect_two_roles_from_the_dialog_and_no_secret_reaches_the_page(
     sales = run_cell(first, SALES_ARN)
     assert MARKETING_ARN not in sales
 
-    second = cell_with(panel, "-s marketing")
-    second.locator(".jp-InputArea-editor").click()
-    page.keyboard.press("Escape")
+    second = select_cell(page, panel, "-s marketing")
     connect(page, panel, "Marketing", artifacts, session="marketing",
             settings='{"driverMemory": "1g"}')
     source = connected_cell(panel, MARKETING)
@@ -198,9 +202,7 @@ def test_a_cluster_of_another_account_is_listed_and_connected_through_its_access
     name = "partner.ipynb"
     new_notebook(lab, name, ["%%spark -s partner-analytics-access\n" + WHO_AM_I])
     panel = open_notebook(page, lab, name)
-    cell = cell_with(panel, "-s partner-analytics-access")
-    cell.locator(".jp-InputArea-editor").click()
-    page.keyboard.press("Escape")
+    cell = select_cell(page, panel, "-s partner-analytics-access")
     panel.locator(".jp-NotebookPanel-toolbar").get_by_role("button", name="EMR").click()
     options = page.locator(".jp-Dialog").get_by_role("listbox", name="Clusters").get_by_role(
         "option")
@@ -219,9 +221,7 @@ def test_a_spark_connect_session_from_the_dialog_is_spark_in_the_kernel(
     name = "spark-connect.ipynb"
     new_notebook(lab, name, ["print(spark.range(5).count() * 8)"])
     panel = open_notebook(page, lab, name)
-    cell = cell_with(panel, "spark.range(5)")
-    cell.locator(".jp-InputArea-editor").click()
-    page.keyboard.press("Escape")
+    cell = select_cell(page, panel, "spark.range(5)")
 
     connect(page, panel, "Sales", artifacts, cluster="connect-analytics",
             engine="Spark Connect (spark in this kernel)")
