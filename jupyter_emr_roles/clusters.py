@@ -9,14 +9,20 @@ written there once.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from . import roles
 from .aws import READY_STATES, Emr
 from .cluster_target import Target
-from .doctor import cluster_findings
-from .identifiers import ClusterId, account_in_arn
+from .doctor import cluster_readiness
+from .errors import EmrRolesError
+from .identifiers import AccountId, ClusterId, account_in_arn
+from .roles import AccountChoices
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,8 +62,17 @@ class Check:
 
 
 @dataclass(frozen=True)
+class EngineReadiness:
+    """Whether one engine can open a session on the cluster, and if not, why."""
+
+    ready: bool
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Readiness:
-    """A cluster's details and each runtime-role prerequisite, for the pickers."""
+    """A cluster's details, each runtime-role prerequisite, and per engine whether it can run
+    a session there, for the pickers."""
 
     id: str
     name: str
@@ -65,22 +80,28 @@ class Readiness:
     release: str
     account: str
     checks: tuple[Check, ...]
+    engines: dict[str, EngineReadiness]
     session_enabled: bool = False  # EMR's Spark Connect sessions (SessionEnabled)
 
     @property
     def ready(self) -> bool:
-        """False when a check failed; an unknown check does not block (EMR decides)."""
-        return all(check.passed is not False for check in self.checks)
+        """Usable by at least one engine; an unknown check does not block (EMR decides)."""
+        return any(engine.ready for engine in self.engines.values())
 
     @property
     def reasons(self) -> list[str]:
-        return [f"{check.detail} {check.fix}".strip() for check in self.checks
-                if check.passed is False]
+        """Why no engine can use the cluster (empty when one can)."""
+        if self.ready:
+            return []
+        return list(dict.fromkeys(reason for engine in self.engines.values()
+                                  for reason in engine.reasons))
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "state": self.state, "release": self.release,
                 "account": self.account, "ready": self.ready, "reasons": self.reasons,
                 "checks": [asdict(check) for check in self.checks],
+                "engines": {name: {"ready": engine.ready, "reasons": list(engine.reasons)}
+                            for name, engine in self.engines.items()},
                 "session_enabled": self.session_enabled}
 
 
@@ -93,17 +114,33 @@ def list_page(emr: Emr, states: Sequence[str] = READY_STATES,
 
 
 def assess(emr: Emr, cluster_id: ClusterId) -> Readiness:
-    """DescribeCluster, then the doctor's cluster checks: what the pickers show before a
-    user tries the cluster."""
+    """DescribeCluster, then the doctor's cluster checks and Livy's probe: what the pickers
+    show before a user tries the cluster. Livy is verified with what %connect would use (the
+    CA bundle of the cluster's account in the roles files, if any)."""
     cluster = emr.describe(cluster_id)
     account = account_in_arn(cluster.get("ClusterArn", ""), "the cluster's ARN")
-    findings = cluster_findings(Target(emr.session, emr, cluster, account, None, None))
+    found = cluster_readiness(Target(emr.session, emr, cluster, account, _choices(account), None))
     return Readiness(id=cluster["Id"], name=cluster.get("Name", ""),
                      state=cluster.get("Status", {}).get("State", ""),
                      release=cluster.get("ReleaseLabel", ""), account=account or "",
                      checks=tuple(Check(f.id, _PASSED[f.status], f.message, f.fix or "")
-                                  for f in findings),
+                                  for f in found.findings),
+                     engines={engine: EngineReadiness(not blockers, tuple(
+                         f"{f.message} {f.fix or ''}".strip() for f in blockers))
+                         for engine, blockers in found.blockers.items()},
                      session_enabled=cluster.get("SessionEnabled") is True)
+
+
+def _choices(account: AccountId | None) -> AccountChoices | None:
+    """What the roles files say of the account (its CA bundle, Livy URLs); None when they
+    cannot be read: the readiness then verifies Livy as a connect without them would."""
+    if account is None:
+        return None
+    try:
+        return roles.load_catalog().account(account)
+    except EmrRolesError as exc:
+        log.info("readiness without the roles files: %s", exc)
+        return None
 
 
 _PASSED: dict[str, bool | None] = {"pass": True, "warn": True, "fail": False, "unknown": None}

@@ -19,8 +19,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .access_roles import person
-from .cluster_target import find_target
+from .cluster_target import Target, find_target
 from .connect_request import ConnectRequest
+from .doctor.cluster_checks import sessions_unsupported
+from .doctor.facts import Facts, NotAllowed
 from .engine import GONE, READY_CHECK, Engine, EngineSession, Progress, StartPlan
 from .errors import EmrRolesError
 from .identifiers import ClusterId, RoleArn, SessionName
@@ -165,7 +167,7 @@ class _ConnectFlow:
         target = find_target(request, warn)
         self.emr, self.cluster, self.choices = target.emr, target.cluster, target.choices
         self.role = target.required_role()
-        self.engine = pick_engine(request, self.cluster)
+        self.engine = pick_engine(request, target)
         self.name = request.name or SessionName(
             "spark" if self.engine == "spark-connect" else self.role.name,
             "the role name (give --name)")
@@ -192,19 +194,40 @@ class _ConnectFlow:
         return session
 
 
-def pick_engine(request: ConnectRequest, cluster: dict[str, Any]) -> str:
-    """The engine a request names, or for ``auto``: Spark Connect where the cluster has sessions
-    enabled, the session is Python, the cell body sets Spark properties only (no Livy settings)
-    and this kernel has the client; else Livy."""
-    if request.engine != "auto":
-        return request.engine
-    if request.language == "python" and cluster.get("SessionEnabled") \
+def pick_engine(request: ConnectRequest, target: Target) -> str:
+    """The engine a request names, or for ``auto``: Spark Connect where the cluster runs
+    sessions (enabled, one primary node, no Lake Formation fine-grained access control), the
+    session is Python, the cell body sets Spark properties only (no Livy settings) and this
+    kernel has the client; else Livy. ``spark-connect`` on a cluster whose setup EMR runs no
+    sessions with is refused here, in one paragraph, before anything starts."""
+    if request.engine == "livy":
+        return "livy"
+    enabled = target.cluster.get("SessionEnabled") is True
+    unsupported = _sessions_unsupported(request, target) if enabled else []
+    if request.engine == "spark-connect":
+        if unsupported:
+            raise EmrRolesError(
+                f"Cluster {request.cluster_id} cannot run a Spark Connect session: "
+                f"{'; and '.join(unsupported)}. Connect with --engine livy (or auto, which picks "
+                "Livy here).")
+        return "spark-connect"
+    if request.language == "python" and enabled and not unsupported \
             and set(request.config) <= {"conf"}:
         from .spark_connect_client import missing_client
 
         if missing_client() is None:
             return "spark-connect"
     return "livy"
+
+
+def _sessions_unsupported(request: ConnectRequest, target: Target) -> list[str]:
+    """The doctor's reasons EMR runs no sessions on the cluster; none where the caller may not
+    read the answers they need (EMR then decides)."""
+    try:
+        return sessions_unsupported(Facts(target, request))
+    except NotAllowed as exc:
+        log.info("whether the cluster runs Spark Connect sessions is not known: %s", exc)
+        return []
 
 
 def _python_name(name: str) -> bool:

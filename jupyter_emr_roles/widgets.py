@@ -32,7 +32,7 @@ import ipywidgets as widgets
 from . import roles
 from .aws import READY_STATES, Emr
 from .cluster_target import account_emr
-from .clusters import ClusterSummary, assess, list_page
+from .clusters import ClusterSummary, Readiness, assess, list_page
 from .errors import EmrRolesError
 from .identifiers import AccountId, ClusterId, RoleArn, account_in_arn
 from .connect_request import LANGUAGES, ConnectRequest
@@ -69,11 +69,29 @@ def _output_progress(output: widgets.Output, what: str) -> ProgressLine:
     return ProgressLine(what, show)
 
 
-def _engine_options(sessions: bool) -> list[tuple[str, str]]:
-    """The engines to offer: "Automatic" says what %connect will pick for the cluster."""
-    automatic = f"Automatic ({'Spark Connect' if sessions else 'Livy'})"
-    return [(automatic, "auto"), ("Livy (%%spark cells, through sparkmagic)", "livy"),
-            *((("Spark Connect (spark in this kernel)", "spark-connect"),) if sessions else ())]
+def _engine_options(usable: dict[str, bool]) -> list[tuple[str, str]]:
+    """The engines that can open a session on the cluster (its readiness per engine);
+    "Automatic" says which one %connect will pick."""
+    sessions = usable.get("spark-connect", False)
+    offered = [(f"Automatic ({'Spark Connect' if sessions else 'Livy'})", "auto")]
+    if usable.get("livy", False):
+        offered.append(("Livy (%%spark cells, through sparkmagic)", "livy"))
+    if sessions:
+        offered.append(("Spark Connect (spark in this kernel)", "spark-connect"))
+    return offered
+
+
+_ENGINE_NAMES = {"spark-connect": "Spark Connect sessions", "livy": "Livy"}
+
+
+def _readiness_html(cluster: ClusterSummary, readiness: Readiness) -> str:
+    """The readiness line: which engines can run a session here, or why none can."""
+    if not readiness.ready:
+        return "<b>not ready</b>: " + html.escape(" ".join(readiness.reasons))
+    usable = [_ENGINE_NAMES[name] for name in _ENGINE_NAMES if readiness.engines[name].ready]
+    return "<b>ready</b>: " + html.escape(
+        f"{cluster.name} ({readiness.release}) can run runtime-role sessions "
+        f"({' and '.join(usable)}).")
 
 
 def _account_options() -> list[tuple[str, str]]:
@@ -127,7 +145,8 @@ class Picker:
         self.role_note = widgets.HTML()
         self.language = widgets.Dropdown(description="Language", options=LANGUAGES,
                                          value="python", style=_STYLE)
-        self.engine = widgets.Dropdown(description="Engine", options=_engine_options(False),
+        self.engine = widgets.Dropdown(description="Engine",
+                                       options=_engine_options({"livy": True}),
                                        value="auto", style=_STYLE)
         self.name = widgets.Text(description="Session name", style=_STYLE,
                                  tooltip="Empty: the role name (spark for Spark Connect)")
@@ -212,22 +231,14 @@ class Picker:
             self.readiness.value = html.escape(f"Could not check this cluster: {exc}")
         else:
             account = readiness.account or account
-            self._offer_engines(readiness.session_enabled)
-            if readiness.ready:
-                engines = ("Spark Connect sessions and Livy" if readiness.session_enabled
-                           else "Livy")
-                self.readiness.value = ("<b>ready</b>: " + html.escape(
-                    f"{cluster.name} ({readiness.release}) can run runtime-role sessions "
-                    f"({engines})."))
-            else:
-                self.readiness.value = "<b>not ready</b>: " + html.escape(
-                    " ".join(readiness.reasons))
+            self._offer_engines({name: engine.ready for name, engine in readiness.engines.items()})
+            self.readiness.value = _readiness_html(cluster, readiness)
         self._show_roles(account)
 
-    def _offer_engines(self, sessions: bool) -> None:
-        """Spark Connect only where the cluster has sessions enabled."""
+    def _offer_engines(self, usable: dict[str, bool]) -> None:
+        """Only the engines that can open a session on the cluster."""
         chosen = self.engine.value
-        self.engine.options = _engine_options(sessions)
+        self.engine.options = _engine_options(usable)
         self.engine.value = chosen if chosen in dict(self.engine.options).values() else "auto"
 
     def _show_roles(self, account: str) -> None:

@@ -37,6 +37,13 @@ class RunningEmulator:
                             region_name=self.env["AWS_DEFAULT_REGION"],
                             verify=self.env.get("AWS_CA_BUNDLE", True), **keys)
 
+    def admin(self, service: str):
+        """A boto3 client as the world's platform admin, who may do anything (create a
+        cluster of a shape the world lacks, as an admin's script would)."""
+        env = self.env_of("platform-admin")
+        return self.client(service, aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                           aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
+
     @property
     def livy_ca(self) -> str:
         """The CA of the emulator's Livy certificates (not its AWS endpoint's)."""

@@ -110,7 +110,7 @@ def test_spark_connect_is_reported_where_a_cluster_offers_it(
     assert "Spark Connect sessions are enabled" in by_id(offered, "spark-connect")["message"]
     assert by_id(livy_only, "spark-connect") == {
         "id": "spark-connect", "status": "pass", "fix": None,
-        "message": "Spark Connect sessions are not enabled (they need emr-8.0.0 or later); "
+        "message": "Spark Connect sessions are not enabled (they need emr-spark-8.0.0 or later); "
                    "%connect uses Livy here."}
     assert by_id(no_client, "spark-connect")["status"] == "warn"
     assert by_id(no_client, "spark-connect")["fix"] == "pip install 'jupyter-emr-roles[connect]'"
@@ -119,6 +119,56 @@ def test_spark_connect_is_reported_where_a_cluster_offers_it(
 ROLE_FAILURES = [
     ("no-tag-session", "role-trust", "sts:TagSession"),
     ("no-source-identity", "role-trust", "sts:SetSourceIdentity"),
+def test_a_session_cluster_without_livy_is_ready_for_spark_connect(
+        cli: RunCli, emulator: RunningEmulator, clusters: dict[str, str]) -> None:
+    """AWS's example session cluster: emr-spark-8.0.0, the Spark application only."""
+    code, report = doctor(cli, emulator, clusters["spark-sessions"])
+    assert code == 0 and report["ready"] is True, report
+    assert by_id(report, "release")["message"].startswith("Release emr-spark-8.0.0.")
+    for check_id in ("applications", "livy"):
+        finding = by_id(report, check_id)
+        assert finding["status"] == "warn", finding
+        assert "not needed for Spark Connect" in finding["message"], finding
+    assert statuses(report)["spark-connect"] == "pass"
+
+
+def create_cluster(emulator: RunningEmulator, name: str, release: str, primaries: int = 1,
+                   session_enabled: bool = True) -> str:
+    """A cluster of a shape the world lacks, created through EMR's API by the platform admin."""
+    return emulator.admin("emr").run_job_flow(
+        Name=name, ReleaseLabel=release, SecurityConfiguration="runtime-roles",
+        Applications=[{"Name": "Spark"}, {"Name": "Livy"}], JobFlowRole="EMR_EC2_DefaultRole",
+        ServiceRole="EMR_DefaultRole", SessionEnabled=session_enabled,
+        Instances={"KeepJobFlowAliveWhenNoSteps": True, "InstanceGroups": [
+            {"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": primaries},
+            {"InstanceRole": "CORE", "InstanceType": "m5.xlarge", "InstanceCount": 1}]},
+    )["JobFlowId"]
+
+
+def test_sessions_with_lake_formation_or_several_primaries_are_not_offered(
+        cli: RunCli, emulator: RunningEmulator, clusters: dict[str, str]) -> None:
+    _, lake_formation = doctor(cli, emulator, clusters["lake-formation-sessions"])
+    finding = by_id(lake_formation, "spark-connect")
+    assert finding["status"] == "warn" and "Lake Formation" in finding["message"], finding
+    assert "primary" not in finding["message"] and "uses Livy here" in finding["message"]
+    assert statuses(lake_formation)["livy"] == statuses(lake_formation)["applications"] == "pass"
+
+    both = create_cluster(emulator, "lake-formation-and-three-primaries", "emr-spark-8.0.0", 3)
+    finding = by_id(doctor(cli, emulator, both)[1], "spark-connect")
+    assert finding["status"] == "warn", finding
+    assert "Lake Formation" in finding["message"] and "3)" in finding["message"], finding
+
+
+@pytest.mark.parametrize("label", ["emr-8.0.0", "emr-spark-8", "EMR-7.1.0"])
+def test_a_release_label_of_neither_family_is_unknown_not_too_old(
+        cli: RunCli, emulator: RunningEmulator, label: str) -> None:
+    cluster = create_cluster(emulator, f"label-{label}", label, session_enabled=False)
+    _, report = doctor(cli, emulator, cluster)
+    finding = by_id(report, "release")
+    assert finding["status"] == "unknown" and repr(label) in finding["message"], finding
+    assert "emr-spark-8.x.y" in finding["message"]
+
+
     ("wrong-external-id", "role-trust", "EMRDEMOEXTERNALID4F2K9Q"),
     ("not-trusted-by-clusters", "role-trust", "EMR_EC2_DefaultRole"),
     ("does-not-exist", "role-exists", "aws iam get-role --role-name does-not-exist"),

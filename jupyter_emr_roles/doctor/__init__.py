@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from ..cluster_target import Target, find_target
 from ..connect_request import ConnectRequest
@@ -38,9 +39,20 @@ CHECKS: dict[str, Callable[[Facts], Finding]] = {
 }
 
 
-# The checks that need only the cluster: the pickers' readiness badges (clusters.assess).
+# The checks the pickers' readiness shows (clusters.assess): the cluster's, and how each engine
+# finds it (Livy answering with a verified certificate, Spark Connect sessions).
 READINESS_IDS = ("cluster-state", "release", "applications", "single-primary", "runtime-roles",
-                 "in-transit-encryption")
+                 "in-transit-encryption", "livy", "spark-connect")
+_COMMON_IDS = ("cluster-state", "release", "single-primary", "runtime-roles")
+
+# What each engine needs besides the checks both share, as that engine sees it: the doctor's
+# applications and livy checks let a Spark Connect cluster go without Livy, Livy cannot.
+ENGINE_CHECKS: dict[str, dict[str, Callable[[Facts], Finding]]] = {
+    "livy": {"applications": cluster_checks.livy_applications,
+             "in-transit-encryption": cluster_checks.in_transit_encryption,
+             "livy": role_checks.livy},
+    "spark-connect": {"spark-connect": cluster_checks.sessions},
+}
 
 
 # What a cluster needs before it takes a step under a runtime role (no Livy; release 6.7).
@@ -52,12 +64,33 @@ STEP_CHECKS: dict[str, Callable[[Facts], Finding]] = {
 }
 
 
-def cluster_findings(target: Target) -> tuple[Finding, ...]:
-    """The readiness checks of ``target``'s cluster, one after another (they share two
-    answers: the security configuration and the primary instance groups)."""
+@dataclass(frozen=True)
+class ClusterReadiness:
+    """The readiness checks as the doctor shows them, and per engine the ones that stop it."""
+
+    findings: tuple[Finding, ...]
+    blockers: dict[str, tuple[Finding, ...]]
+
+
+def cluster_readiness(target: Target) -> ClusterReadiness:
+    """The readiness checks of ``target``'s cluster, one after another (they share answers: the
+    security configuration, the primary instance groups); each check runs once, Livy's probe
+    (a TLS handshake, as %connect makes it) among them. An unknown check blocks nothing."""
     facts = Facts(target, ConnectRequest(cluster_id=ClusterId(target.cluster["Id"],
                                                               "DescribeCluster")))
-    return tuple(_run(check_id, facts) for check_id in READINESS_IDS)
+    done: dict[Callable[[Facts], Finding], Finding] = {}
+
+    def run(check_id: str, check: Callable[[Facts], Finding]) -> Finding:
+        if check not in done:
+            done[check] = _run(check_id, facts, {check_id: check})
+        return done[check]
+
+    findings = tuple(run(check_id, CHECKS[check_id]) for check_id in READINESS_IDS)
+    blockers = {engine: tuple(finding for finding in (
+        *(run(check_id, CHECKS[check_id]) for check_id in _COMMON_IDS),
+        *(run(check_id, check) for check_id, check in own.items())) if finding.status == "fail")
+        for engine, own in ENGINE_CHECKS.items()}
+    return ClusterReadiness(findings, blockers)
 
 
 def step_blockers(target: Target) -> list[str]:
@@ -93,5 +126,5 @@ def _run(check_id: str, facts: Facts,
         return Finding(check_id, "unknown", f"Not checked: {exc}")
 
 
-__all__ = ["CHECK_IDS", "READINESS_IDS", "Finding", "Report", "cluster_findings", "diagnose",
-           "step_blockers"]
+__all__ = ["CHECK_IDS", "ENGINE_CHECKS", "READINESS_IDS", "ClusterReadiness", "Finding", "Report",
+           "cluster_readiness", "diagnose", "step_blockers"]

@@ -9,36 +9,27 @@ emulator keeps EMR's side of the rules in its own words, and a test compares the
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from ..aws import READY_STATES
+from ..releases import (
+    GRANTS,
+    LIVY_TLS,
+    NOTEBOOKS,
+    SESSIONS,
+    STEPS,
+    Release,
+    label_of,
+    parse_release,
+    unknown_label,
+)
 from .facts import Facts
 from .report import Finding
 
-# Runtime roles came to steps in emr-6.7.0 and to interactive (Livy) sessions in emr-6.9.0.
-NOTEBOOK_RELEASE = (6, 9, 0)
-STEPS_RELEASE = (6, 7, 0)
 NEEDED_APPLICATIONS = ("Spark", "Livy")
-GRANTS_RELEASE = (6, 15, 0)
-LIVY_TLS_RELEASE = (7, 4, 0)
-# EMR's own Spark Connect sessions (StartSession) came with emr-8.0.0.
-SESSIONS_RELEASE = (8, 0, 0)
 _SPARK_PREFIX = "spark.hadoop."
 _PROVIDER_KEY = "fs.s3.customAWSCredentialsProvider"
-
-
-_RELEASE = re.compile(r"emr-(\d+)\.(\d+)\.(\d+)")
-
-
-def release_version(label: str | None) -> tuple[int, ...]:
-    """``emr-7.1.0`` → (7, 1, 0); anything else sorts before every release."""
-    match = _RELEASE.fullmatch(label or "")
-    return tuple(int(part) for part in match.groups()) if match else (0, 0, 0)
-
-
-def _version(release: tuple[int, ...]) -> str:
-    return "emr-" + ".".join(map(str, release))
+_NO_LIVY_FIX = "Create the cluster with --applications Name=Spark Name=Livy."
 
 
 def cluster_state(facts: Facts) -> Finding:
@@ -50,42 +41,69 @@ def cluster_state(facts: Facts) -> Finding:
                    "Pick a running cluster (`jupyter-emr-roles` pickers list them), or start one.")
 
 
-def release(facts: Facts) -> Finding:
+def _release(facts: Facts) -> tuple[str, Release | None]:
     label = facts.cluster.get("ReleaseLabel", "")
-    version = release_version(label)
+    return label, parse_release(label)
+
+
+def release(facts: Facts) -> Finding:
+    label, found = _release(facts)
+    if found is None:
+        return Finding("release", "unknown", f"{unknown_label(label)}: whether it runs runtime "
+                       "roles is not known here; EMR decides when you connect.")
     supports = [what for minimum, what in (
-        (STEPS_RELEASE, "steps under a runtime role (6.7+)"),
-        (NOTEBOOK_RELEASE, "notebook sessions (6.9+)"),
-        (GRANTS_RELEASE, "S3 Access Grants and Lake Formation with runtime roles (6.15+)"),
-        (LIVY_TLS_RELEASE, "TLS for Livy from in-transit encryption alone (7.4+)"))
-        if version >= minimum]
+        (STEPS, "steps under a runtime role (6.7+)"),
+        (NOTEBOOKS, "notebook sessions and Lake Formation with runtime roles (6.9+)"),
+        (GRANTS, "S3 Access Grants (6.15+)"),
+        (LIVY_TLS, "TLS for Livy from in-transit encryption alone (7.4+)"))
+        if found.at_least(minimum)]
+    if found.runs_sessions:
+        supports.append(f"Spark Connect sessions ({label_of(SESSIONS)}+)")
     can = f" It supports {', '.join(supports)}." if supports else ""
-    if version >= NOTEBOOK_RELEASE:
+    if found.at_least(NOTEBOOKS):
         return Finding("release", "pass", f"Release {label}.{can}")
-    return Finding("release", "fail", f"Release {label or '(unknown)'} predates runtime roles for "
-                   f"notebooks, which need {_version(NOTEBOOK_RELEASE)}.{can}",
-                   f"Run notebooks on a cluster of {_version(NOTEBOOK_RELEASE)} or later "
-                   f"({_version(GRANTS_RELEASE)} or later for S3 Access Grants).")
+    return Finding("release", "fail", f"Release {label} predates runtime roles for notebooks, "
+                   f"which need {label_of(NOTEBOOKS)}.{can}",
+                   f"Run notebooks on a cluster of {label_of(NOTEBOOKS)} or later "
+                   f"({label_of(GRANTS)} or later for S3 Access Grants).")
 
 
 def steps_release(facts: Facts) -> Finding:
     """The release check as a step sees it: runtime roles came to steps before notebooks."""
-    label = facts.cluster.get("ReleaseLabel", "")
-    if release_version(label) >= STEPS_RELEASE:
+    label, found = _release(facts)
+    if found is None:
+        return Finding("release", "unknown", f"{unknown_label(label)}; EMR decides whether it "
+                       "runs steps under a runtime role.")
+    if found.at_least(STEPS):
         return Finding("release", "pass", f"Release {label} runs steps under a runtime role.")
-    return Finding("release", "fail", f"Release {label or '(unknown)'} predates runtime roles "
-                   f"for steps, which need {_version(STEPS_RELEASE)}.",
-                   f"Submit the step to a cluster of {_version(STEPS_RELEASE)} or later.")
+    return Finding("release", "fail", f"Release {label} predates runtime roles for steps, which "
+                   f"need {label_of(STEPS)}.",
+                   f"Submit the step to a cluster of {label_of(STEPS)} or later.")
+
+
+def _installed(facts: Facts) -> set[str]:
+    return {app.get("Name", "") for app in facts.cluster.get("Applications", [])}
+
+
+def livy_applications(facts: Facts) -> Finding:
+    """The applications as the Livy engine needs them: Spark and Livy."""
+    missing = [name for name in NEEDED_APPLICATIONS if name not in _installed(facts)]
+    if not missing:
+        return Finding("applications", "pass", "Spark and Livy are installed.")
+    return Finding("applications", "fail", f"{' and '.join(missing)} not installed: Livy "
+                   "sessions run Spark through Livy.", _NO_LIVY_FIX)
 
 
 def applications(facts: Facts) -> Finding:
-    installed = {app.get("Name", "") for app in facts.cluster.get("Applications", [])}
-    missing = [name for name in NEEDED_APPLICATIONS if name not in installed]
-    if not missing:
-        return Finding("applications", "pass", "Spark and Livy are installed.")
-    return Finding("applications", "fail", f"{' and '.join(missing)} not installed: notebook "
-                   "sessions run Spark through Livy.",
-                   "Create the cluster with --applications Name=Spark Name=Livy.")
+    """Spark and Livy; a cluster that runs Spark Connect sessions needs no Livy for them."""
+    finding = livy_applications(facts)
+    if finding.status == "fail" and "Spark" in _installed(facts) and \
+            sessions_problem(facts) is None:
+        return Finding("applications", "warn", "Livy is not installed: not needed for Spark "
+                       "Connect, whose sessions this cluster runs (%connect uses them); Livy "
+                       "sessions (--engine livy, Scala, R, SQL) cannot open here.",
+                       f"Only to have Livy too: {_NO_LIVY_FIX[0].lower()}{_NO_LIVY_FIX[1:]}")
+    return finding
 
 
 def single_primary(facts: Facts) -> Finding:
@@ -124,20 +142,67 @@ def in_transit_encryption(facts: Facts) -> Finding:
                    '{"CertificateProviderType": "PEM", "S3Object": "s3://BUCKET/certs.zip"}}}}')
 
 
+def sessions_unsupported(facts: Facts) -> list[str]:
+    """What of the cluster's setup EMR does not run Spark Connect sessions with: several primary
+    nodes, and Lake Formation fine-grained access control (a LakeFormationConfiguration in the
+    security configuration). Raises NotAllowed where the caller may not read one of them."""
+    found = []
+    authorization = (facts.security_configuration() or {}).get("AuthorizationConfiguration", {})
+    if "LakeFormationConfiguration" in authorization:
+        found.append("EMR does not run Spark Connect sessions with Lake Formation fine-grained "
+                     f"access control, and security configuration "
+                     f"{facts.cluster.get('SecurityConfiguration')!r} turns it on "
+                     "(LakeFormationConfiguration)")
+    count = facts.primary_node_count()
+    if count > 1:
+        found.append("EMR does not run Spark Connect sessions on a cluster with several primary "
+                     f"nodes (high availability; it has {count})")
+    return found
+
+
+def sessions_problem(facts: Facts) -> str | None:
+    """Why EMR would not run a Spark Connect session here, or None when it would."""
+    label = facts.cluster.get("ReleaseLabel", "")
+    found = parse_release(label)
+    if found is not None and not found.runs_sessions:
+        return (f"Spark Connect sessions need {label_of(SESSIONS)} or later, and the cluster "
+                f"runs {label}.")
+    if facts.cluster.get("SessionEnabled") is not True:
+        return "The cluster was created without SessionEnabled, so it runs no Spark Connect " \
+               "sessions."
+    unsupported = sessions_unsupported(facts)
+    return "; ".join(unsupported) + "." if unsupported else None
+
+
+def sessions(facts: Facts) -> Finding:
+    """Spark Connect as an engine needs it (the pickers' readiness per engine): sessions
+    enabled on a release and a setup EMR runs them on."""
+    problem = sessions_problem(facts)
+    if problem is None:
+        return Finding("spark-connect", "pass", "The cluster runs Spark Connect sessions.")
+    return Finding("spark-connect", "fail", problem, "Use --engine livy on this cluster.")
+
+
 def spark_connect(facts: Facts) -> Finding:
     """Whether %connect can use EMR's Spark Connect sessions here, and this Python their client.
     StartSession itself is not tried: it would start a session (a driver) on the cluster."""
-    enabled = facts.cluster.get("SessionEnabled") is True
-    version = release_version(facts.cluster.get("ReleaseLabel"))
-    if not enabled:
-        why = (f"they need {_version(SESSIONS_RELEASE)} or later" if version < SESSIONS_RELEASE
+    found = parse_release(facts.cluster.get("ReleaseLabel"))
+    if facts.cluster.get("SessionEnabled") is not True:
+        why = (f"they need {label_of(SESSIONS)} or later"
+               if found is not None and not found.runs_sessions
                else "the cluster was created without SessionEnabled")
         return Finding("spark-connect", "pass", f"Spark Connect sessions are not enabled ({why}); "
                        "%connect uses Livy here.")
-    if version < SESSIONS_RELEASE:
+    if found is not None and not found.runs_sessions:
         return Finding("spark-connect", "fail", "The cluster says SessionEnabled, but Spark "
-                       f"Connect sessions need {_version(SESSIONS_RELEASE)} or later.",
+                       f"Connect sessions need {label_of(SESSIONS)} or later.",
                        "Use --engine livy on this cluster.")
+    unsupported = sessions_unsupported(facts)
+    if unsupported:
+        return Finding("spark-connect", "warn", "Spark Connect sessions are enabled, but "
+                       f"{'; and '.join(unsupported)}: %connect uses Livy here, and refuses "
+                       "--engine spark-connect.", "Use Livy here; for Spark Connect, a cluster "
+                       "with one primary node and no LakeFormationConfiguration.")
     from ..spark_connect_client import INSTALL_LINE, missing_client
 
     problem = missing_client()

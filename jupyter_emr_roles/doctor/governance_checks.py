@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import json
 
-from .cluster_checks import GRANTS_RELEASE, configured, release_version
+from ..releases import GRANTS, label_of, parse_release
+from .cluster_checks import configured
 from .facts import Facts
 from .report import Finding
 from .role_checks import profile_trust
@@ -60,10 +61,11 @@ def s3_access_grants(facts: Facts) -> Finding:
         return Finding("s3-access-grants", "pass", "S3 Access Grants are not enabled on this "
                        "cluster: S3 is reached with the runtime role's IAM permissions.")
     label = facts.cluster.get("ReleaseLabel", "")
-    if release_version(label) < GRANTS_RELEASE:
+    found = parse_release(label)
+    if found is not None and not found.at_least(GRANTS):
         return Finding("s3-access-grants", "fail", f"S3 Access Grants are configured, but "
-                       f"release {label} predates them (emr-6.15.0).",
-                       "Use a cluster of emr-6.15.0 or later.")
+                       f"release {label} predates them ({label_of(GRANTS)}).",
+                       f"Use a cluster of {label_of(GRANTS)} or later.")
     fallback = (configured(facts, "fs.s3.s3AccessGrants.fallbackToIAM") or "").lower() == "true"
     how = ("with fallback to IAM: where no grant applies, the role's own S3 permissions decide"
            if fallback else "without fallback to IAM: only grants give S3 access")

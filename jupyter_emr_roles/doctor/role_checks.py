@@ -14,6 +14,7 @@ from ..errors import AwsCallError, EmrRolesError
 from ..livy_endpoint import find_livy, trust_for, wanted_for
 from .facts import Facts
 from .report import Finding
+from .cluster_checks import sessions_problem
 from .trust import Trust, trust_for_principal
 
 NO_ROLE = ("No runtime role to check: none was given and the roles files name no default for "
@@ -147,3 +148,10 @@ def livy(facts: Facts) -> Finding:
                        "(--allow-insecure-http).")
     return Finding("livy", "pass", f"Livy answers at {endpoint.url}, its certificate verified as "
                    "%connect verifies it.")
+    if "Livy" not in {app.get("Name") for app in facts.cluster.get("Applications", [])}:
+        if sessions_problem(facts) is None:
+            return Finding("livy", "warn", "Livy is not installed on this cluster: not needed for "
+                           "Spark Connect, whose sessions %connect opens here instead.")
+        return Finding("livy", "fail", "Livy is not installed on this cluster, so no Livy "
+                       "session can open.", "Create the cluster with --applications Name=Spark "
+                       "Name=Livy.")

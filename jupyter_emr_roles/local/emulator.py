@@ -181,8 +181,8 @@ class Emulator:
                          daemon=True).start()
 
     async def _serve_livy(self) -> None:
-        """One Livy port per cluster that is up, with a certificate naming the private name
-        only (and the loopback address too unless the names are split)."""
+        """One Livy port per cluster that is up and runs Livy, with a certificate naming the
+        private name only (and the loopback address too unless the names are split)."""
         options = self.options
         assert self.seeded is not None
         hosts = (LIVY_HOST,) if options.split_names else (LIVY_HOST, "127.0.0.1")
@@ -193,7 +193,7 @@ class Emulator:
                                     session_timeout=options.session_timeout)
         for _, cluster in options.world.all_clusters():
             cluster_id = self.seeded.clusters[cluster.name]
-            if cluster.state == "TERMINATED":
+            if cluster.state == "TERMINATED" or "Livy" not in cluster.applications:
                 continue
             behaviour = ClusterBehaviour(cluster.session_start_seconds, cluster.statement_seconds,
                                          cluster.sessions_tied_to_login)

@@ -20,12 +20,24 @@ from .callers import AwsError
 NOTEBOOK_RELEASE = (6, 9, 0)
 STEPS_RELEASE = (6, 7, 0)
 READY_STATES = ("RUNNING", "WAITING")
-_RELEASE = re.compile(r"emr-(\d+)\.(\d+)\.(\d+)")
+# EMR's release labels: emr-4.0.0 to emr-7.x.y, then the "AWS runtime for Apache Spark" line,
+# emr-spark-8.0.0 and later (there is no emr-8.0.0).
+_RELEASES = (re.compile(r"emr-([4-7])\.(\d+)\.(\d+)"),
+             re.compile(r"emr-spark-(\d+)\.(\d+)\.(\d+)"))
 
 
 def _release(label: str | None) -> tuple[int, ...]:
-    match = _RELEASE.fullmatch(label or "")
-    return tuple(int(part) for part in match.groups()) if match else (0, 0, 0)
+    """The version a label names; (0, 0, 0), older than every minimum, for a label EMR never
+    released (EMR knows its own labels: it refuses what it cannot place)."""
+    for pattern in _RELEASES:
+        match = pattern.fullmatch(label or "")
+        if match:
+            return tuple(int(part) for part in match.groups())
+    return (0, 0, 0)
+
+
+def _label(version: tuple[int, ...]) -> str:
+    return ("emr-spark-" if version >= (8, 0, 0) else "emr-") + ".".join(map(str, version))
 
 
 def _invalid(message: str) -> AwsError:
@@ -38,8 +50,8 @@ def check_ready(cluster: Any, minimum: tuple[int, ...], what: str) -> None:
         raise _invalid(f"Cluster {cluster.id} is in state {cluster.state}; it must be RUNNING "
                        "or WAITING.")
     if _release(cluster.release_label) < minimum:
-        raise _invalid(f"Runtime roles for {what} need release emr-{'.'.join(map(str, minimum))} "
-                       f"or later; cluster {cluster.id} runs {cluster.release_label}.")
+        raise _invalid(f"Runtime roles for {what} need release {_label(minimum)} or later; "
+                       f"cluster {cluster.id} runs {cluster.release_label}.")
     backend = cluster.emr_backend
     primaries = sum(group.num_instances for group in backend.instance_groups.values()
                     if group.cluster_id == cluster.id and group.role == "MASTER")
@@ -53,6 +65,18 @@ def check_ready(cluster: Any, minimum: tuple[int, ...], what: str) -> None:
         raise _invalid(f"Cluster {cluster.id} does not have runtime roles enabled: its security "
                        "configuration must set AuthorizationConfiguration.IAMConfiguration."
                        "EnableApplicationScopedIAMRole to true.")
+
+
+def check_sessions_supported(cluster: Any) -> None:
+    """What StartSession refuses besides ``check_ready``'s: Spark Connect sessions are not
+    supported with Lake Formation fine-grained access control (AWS's "Interactive sessions
+    with Spark Connect" page), which a LakeFormationConfiguration in the cluster's security
+    configuration turns on."""
+    if "LakeFormationConfiguration" in _authorization(cluster.emr_backend,
+                                                      cluster.security_configuration):
+        raise _invalid(f"Spark Connect sessions are not supported on cluster {cluster.id}: its "
+                       f"security configuration {cluster.security_configuration} enables Lake "
+                       "Formation fine-grained access control.")
 
 
 def check_role_assumable(cluster: Any, role_arn: str) -> None:
@@ -93,12 +117,17 @@ def _runtime_roles_enabled(backend: Any, name: str) -> bool:
 
 
 def _iam_configuration(backend: Any, name: str | None) -> dict[str, Any]:
-    """The IAMConfiguration of a security configuration; {} when there is none or it is not
-    valid JSON."""
+    """The IAMConfiguration of a security configuration; {} when there is none."""
+    return _authorization(backend, name).get("IAMConfiguration", {})
+
+
+def _authorization(backend: Any, name: str | None) -> dict[str, Any]:
+    """The AuthorizationConfiguration of a security configuration; {} when there is none or it
+    is not valid JSON."""
     if not name or name not in backend.security_configurations:
         return {}
     try:
         config = json.loads(backend.security_configurations[name].security_configuration)
     except (TypeError, ValueError):
         return {}
-    return config.get("AuthorizationConfiguration", {}).get("IAMConfiguration", {})
+    return config.get("AuthorizationConfiguration", {})

@@ -88,7 +88,7 @@ class WorldCluster(BaseModel):
                            "renewed login (a new user name) cannot reach it")
     session_enabled: bool = Field(
         False, description="SessionEnabled: EMR's Spark Connect sessions (StartSession) on the "
-                           "cluster, from emr-8.0.0")
+                           "cluster, from emr-spark-8.0.0")
 
 
 class DemoUser(BaseModel):

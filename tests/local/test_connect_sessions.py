@@ -72,7 +72,8 @@ def test_emr_refuses_sessions_where_it_would(emulator: RunningEmulator,
     unknown = refusal(lambda: emr.get_session(ClusterId=clusters["connect-analytics"],
                                               SessionId="sc-NOSUCHSESSION0000"))
 
-    assert old[0] == "InvalidRequestException" and "emr-8.0.0" in old[1]
+    assert old[0] == "InvalidRequestException" and "emr-spark-8.0.0" in old[1]
+    assert lake_formation[0] == "InvalidRequestException" and "Lake Formation" in lake_formation[1]
     assert denied[0] == "AccessDeniedException" and "StartSession" in denied[1]
     assert no_role[0] == "InvalidRequestException" and "ExecutionRoleArn" in no_role[1]
     assert unknown[0] == "InvalidRequestException" and "not found" in unknown[1]
@@ -80,6 +81,8 @@ def test_emr_refuses_sessions_where_it_would(emulator: RunningEmulator,
         "SessionEnabled"]
     assert emr.list_sessions(ClusterId=clusters["connect-analytics"])["Sessions"] == []
 
+    lake_formation = refusal(lambda: emr.start_session(
+        ClusterId=clusters["lake-formation-sessions"], ExecutionRoleArn=SALES))
 
 def test_the_front_admits_a_sessions_own_token_only(emulator: RunningEmulator,
                                                     clusters: dict[str, str]) -> None:

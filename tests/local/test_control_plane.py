@@ -30,7 +30,8 @@ def test_world_clusters_are_listed_with_their_states(emulator: RunningEmulator) 
     emr = emulator.client("emr")
     active = {c["Name"]: c["Status"]["State"]
               for c in emr.list_clusters(ClusterStates=["RUNNING", "WAITING"])["Clusters"]}
-    assert set(active) == {"shared-analytics", "connect-analytics", "no-runtime-roles",
+    assert set(active) == {"shared-analytics", "connect-analytics", "spark-sessions",
+                           "lake-formation-sessions", "no-runtime-roles",
                            "no-security-configuration", "release-too-old", "multi-primary",
                            "livy-unreachable", "livy-plain-http", "livy-port-on-instance-group",
                            "s3-access-grants", "emrfs-credentials-provider"}
@@ -207,7 +208,7 @@ def test_list_clusters_pages_through_a_thousand_clusters(tmp_path) -> None:
         emr = big.client("emr")
         pages = list(emr.get_paginator("list_clusters").paginate())
         ids = [c["Id"] for page in pages for c in page["Clusters"]]
-        assert len(ids) == len(set(ids)) == 1012  # 12 world clusters of the account + 1000 fillers
+        assert len(ids) == len(set(ids)) == 1014  # 14 world clusters of the account + 1000 fillers
         assert len(pages) >= 20 and all(len(page["Clusters"]) <= 50 for page in pages)
         assert all("Marker" in page for page in pages[:-1]) and "Marker" not in pages[-1]
 

@@ -10,7 +10,8 @@ import pytest
 from rest import RestClient, assert_error, point_at
 from emulators import RunningEmulator, start_changed_world, start_emulator
 
-WORLD_ACTIVE = {"shared-analytics", "connect-analytics", "no-runtime-roles",
+WORLD_ACTIVE = {"shared-analytics", "connect-analytics", "spark-sessions",
+                "lake-formation-sessions", "no-runtime-roles",
                 "no-security-configuration", "release-too-old", "multi-primary",
                 "livy-unreachable", "livy-plain-http",
                 "livy-port-on-instance-group", "s3-access-grants", "emrfs-credentials-provider"}
@@ -74,7 +75,7 @@ async def test_following_markers_gives_every_cluster_once(
             break
     expected = {c["Id"] for page in crowded.client("emr").get_paginator("list_clusters").paginate(
         ClusterStates=["RUNNING", "WAITING"]) for c in page["Clusters"]}
-    assert len(ids) == len(set(ids)) == len(expected) == 1011  # 11 active world clusters + 1000
+    assert len(ids) == len(set(ids)) == len(expected) == 1013  # 13 active world clusters + 1000
     assert set(ids) == expected
     assert pages > 1
 

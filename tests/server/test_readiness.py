@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from rest import RestClient, assert_error
+from rest import Answer, RestClient, assert_error
 from emulators import RunningEmulator
 
 CHECK_KEYS = ["cluster-state", "release", "applications", "single-primary", "runtime-roles",
-              "in-transit-encryption"]
+              "in-transit-encryption", "livy", "spark-connect"]
 
 
 async def test_shared_analytics_is_ready(rest: RestClient, cluster_ids: dict[str, str]) -> None:
@@ -23,14 +23,60 @@ async def test_shared_analytics_is_ready(rest: RestClient, cluster_ids: dict[str
     assert [check["key"] for check in body["checks"]] == CHECK_KEYS
     assert all(check["passed"] is True for check in body["checks"])
     assert body["session_enabled"] is False
+    assert body["engines"]["livy"] == {"ready": True, "reasons": []}
+    assert body["engines"]["spark-connect"]["ready"] is False
+    assert "need emr-spark-8.0.0 or later" in body["engines"]["spark-connect"]["reasons"][0]
 
 
 async def test_a_cluster_with_spark_connect_sessions_says_so(
         rest: RestClient, cluster_ids: dict[str, str]) -> None:
     answer = await rest.get("clusters", cluster_ids["connect-analytics"])
     assert answer.status == 200
-    assert answer.body["release"] == "emr-8.0.0" and answer.body["ready"] is True
+    assert answer.body["release"] == "emr-spark-8.0.0" and answer.body["ready"] is True
     assert answer.body["session_enabled"] is True
+    assert {name: engine["ready"] for name, engine in answer.body["engines"].items()} == {
+        "livy": True, "spark-connect": True}
+
+
+def engines(answer: Answer) -> dict[str, bool]:
+    return {name: engine["ready"] for name, engine in answer.body["engines"].items()}
+
+
+async def test_a_session_cluster_without_livy_is_ready_for_spark_connect_only(
+        rest: RestClient, cluster_ids: dict[str, str]) -> None:
+    answer = await rest.get("clusters", cluster_ids["spark-sessions"])
+    assert answer.status == 200 and answer.body["ready"] is True, answer.body
+    assert answer.body["reasons"] == [] and engines(answer) == {"livy": False,
+                                                                "spark-connect": True}
+    (why,) = answer.body["engines"]["livy"]["reasons"]
+    assert why.startswith("Livy not installed") and "Name=Livy" in why, why
+    shown = {check["key"]: check for check in answer.body["checks"]}
+    assert "not needed for Spark Connect" in shown["applications"]["detail"]
+    assert shown["applications"]["passed"] is shown["livy"]["passed"] is True
+
+
+async def test_a_lake_formation_cluster_is_ready_for_livy_only(
+        rest: RestClient, cluster_ids: dict[str, str]) -> None:
+    answer = await rest.get("clusters", cluster_ids["lake-formation-sessions"])
+    assert answer.body["ready"] is True and answer.body["session_enabled"] is True
+    assert engines(answer) == {"livy": True, "spark-connect": False}
+    (why,) = answer.body["engines"]["spark-connect"]["reasons"]
+    assert "Lake Formation fine-grained access control" in why, why
+
+
+@pytest.mark.parametrize(("cluster", "words"), [
+    ("livy-plain-http", "plain HTTP"),
+    ("livy-unreachable", "Livy"),
+])
+async def test_a_cluster_whose_livy_the_doctor_fails_is_not_ready(
+        rest: RestClient, cluster_ids: dict[str, str], cluster: str, words: str) -> None:
+    """The badge means what the doctor means: Livy is probed as %connect finds it."""
+    answer = await rest.get("clusters", cluster_ids[cluster])
+    assert answer.body["ready"] is False and engines(answer) == {"livy": False,
+                                                                "spark-connect": False}
+    livy = next(check for check in answer.body["checks"] if check["key"] == "livy")
+    assert livy["passed"] is False and words in livy["detail"], livy
+    assert livy["detail"] in " ".join(answer.body["reasons"])
 
 
 @pytest.mark.parametrize(("cluster", "failed", "words"), [

@@ -2,7 +2,7 @@
 
 StartSession, GetSession, ListSessions, GetSessionEndpoint and TerminateSession
 with EMR's rules in EMR's words: the cluster must be RUNNING or WAITING, on
-release emr-8.0.0 or later, have sessions enabled (``SessionEnabled`` at
+release emr-spark-8.0.0 or later, have sessions enabled (``SessionEnabled`` at
 RunJobFlow) and runtime roles, and the role must trust the cluster's instance
 profile, as for GetClusterSessionCredentials. Each session goes SUBMITTED,
 STARTING, STARTED, then IDLE and BUSY as calls come, and ends TERMINATED (or
@@ -32,7 +32,7 @@ from typing import IO, Any
 
 from ..callers import AwsError
 from ..issued import Identity
-from ..runtime_roles import check_ready, check_role_assumable
+from ..runtime_roles import check_ready, check_role_assumable, check_sessions_supported
 from ..tls import LocalTls
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,7 @@ class SessionBook:
                                "EngineConfigurations takes the classification spark-defaults.")
         session_id = "sc-" + "".join(secrets.choice(_ID_CHARACTERS) for _ in range(17))
         account = cluster.emr_backend.account_id
+        check_sessions_supported(cluster)
         session = _Session(
             session_id, cluster.id,
             f"arn:aws:elasticmapreduce:{region}:{account}:cluster/{cluster.id}/session/"
