@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import ssl
 import threading
 import time
@@ -575,6 +576,24 @@ def test_tls_with_a_private_ca(loop: LoopThread, tmp_path: Path,
     finally:
         loop.run(served.gateway.close())
 
+
+
+def test_a_plain_http_port_answers_a_tls_hello_at_once_as_jetty_does(served: Served) -> None:
+    """A client that tries HTTPS first on a plain-HTTP Livy gets a protocol error, not a
+    time-out: the handshake fails with an SSL error (before the socket's time-out) because
+    the answer is Jetty's HTTP 400 to the hello's first byte."""
+    port = served.ports[CLUSTER]
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as raw:
+        with pytest.raises(ssl.SSLError):
+            context.wrap_socket(raw, server_hostname="localhost")
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as raw:
+        raw.sendall(b"\x16\x03\x01\x00\x05hello")
+        answer = raw.makefile("rb").read()
+    assert answer.startswith(b"HTTP/1.1 400 Illegal character CNTL=0x16\r\n"), answer
+    unauthenticated = requests.get(f"http://127.0.0.1:{port}/sessions", timeout=30)
+    assert unauthenticated.status_code == 401, "HTTP on the same port is still Livy"
 
 # ----- real sparkmagic as the client
 

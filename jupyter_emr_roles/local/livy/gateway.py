@@ -17,11 +17,13 @@ import binascii
 import http
 import json
 import logging
+import socket
 import ssl
 import sys
 from typing import Any
 
 import tornado.httpserver
+import tornado.iostream
 import tornado.netutil
 import tornado.web
 from tornado.ioloop import PeriodicCallback
@@ -41,6 +43,14 @@ from .sessions import (
 log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 100
+# A TLS record starts with its content type; 0x16 is a handshake (a client's hello).
+_TLS_HANDSHAKE = b"\x16"
+# What Livy's Jetty answers when a request's first byte is a control character.
+_JETTY_BAD_MESSAGE = b"<h1>Bad Message 400</h1><pre>reason: Illegal character CNTL=0x16</pre>"
+_JETTY_400 = (b"HTTP/1.1 400 Illegal character CNTL=0x16\r\n"
+              b"Content-Type: text/html;charset=iso-8859-1\r\n"
+              b"Content-Length: " + str(len(_JETTY_BAD_MESSAGE)).encode() + b"\r\n"
+              b"Connection: close\r\n\r\n" + _JETTY_BAD_MESSAGE)
 
 
 class _LivyHandler(tornado.web.RequestHandler):
@@ -193,6 +203,43 @@ class _NotFoundHandler(_LivyHandler):
         raise LivyRefusal(404, f"no such resource: {self.request.path}")
 
 
+class _PlainHttpServer(tornado.httpserver.HTTPServer):
+    """Livy on a plain-HTTP port, as Jetty serves it: a TLS hello is not HTTP, and Jetty answers
+    its first byte at once with 400 and closes, so a client that tries HTTPS first gets a
+    protocol error straight away. (tornado alone would wait for a request line that never
+    comes, and the client would see a time-out instead.)"""
+
+    async def handle_stream(self, stream: tornado.iostream.IOStream,
+                            address: tuple[Any, ...]) -> None:
+        if await _first_byte(stream.socket) == _TLS_HANDSHAKE:
+            try:
+                stream.socket.recv(65536)  # the hello, read so that closing sends no reset
+            except OSError:
+                pass
+            try:
+                await stream.write(_JETTY_400)
+            except tornado.iostream.StreamClosedError:
+                pass
+            stream.close()
+            return
+        super().handle_stream(stream, address)
+
+
+async def _first_byte(sock: socket.socket) -> bytes:
+    """The first byte the client sent, left unread for the HTTP parser (empty if it hung up)."""
+    loop = asyncio.get_running_loop()
+    readable = loop.create_future()
+    loop.add_reader(sock.fileno(), lambda: readable.done() or readable.set_result(None))
+    try:
+        await readable
+    finally:
+        loop.remove_reader(sock.fileno())
+    try:
+        return sock.recv(1, socket.MSG_PEEK)
+    except OSError:
+        return b""
+
+
 def _log_request(handler: tornado.web.RequestHandler) -> None:
     """Access log at debug level: method, path and status only (never headers)."""
     log.debug("%s %s -> %d", handler.request.method, handler.request.path, handler.get_status())
@@ -269,8 +316,8 @@ class LivyGateway:
         sessions = ClusterSessions(cluster_id, self._spec, self._session_timeout,
                                    self._dead_retention, behaviour)
         ssl_context = self._ssl_context if tls else None
-        server = tornado.httpserver.HTTPServer(_application(sessions, self._registry),
-                                               ssl_options=ssl_context)
+        server_class = tornado.httpserver.HTTPServer if ssl_context else _PlainHttpServer
+        server = server_class(_application(sessions, self._registry), ssl_options=ssl_context)
         sockets = tornado.netutil.bind_sockets(port, address=self._host)
         server.add_sockets(sockets)
         bound: int = sockets[0].getsockname()[1]
