@@ -203,3 +203,28 @@ def test_the_engine_choice_follows_the_cluster_and_connects_spark_connect(
                                       "Livy (%%spark cells, through sparkmagic)"]
     assert front.selected("engine") == "Automatic (Livy)"
     kernel.ok("%disconnect --all")
+
+
+def test_only_the_engines_that_work_on_the_cluster_are_offered(
+        emulator: RunningEmulator, clusters: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    """A session cluster without Livy offers Spark Connect alone; one with Lake Formation's
+    fine-grained access control, where EMR runs no sessions, Livy alone; a cluster whose Livy
+    the doctor fails offers nothing and says why."""
+    front = picker(notebook(emulator))
+    front.all_pages()
+    front.choose("cluster", f"spark-sessions ({clusters['spark-sessions']})")
+    assert "(emr-spark-8.0.0) can run runtime-role sessions (Spark Connect sessions)." in \
+        front.state("readiness")["value"]
+    assert front.labels("engine") == ["Automatic (Spark Connect)",
+                                      "Spark Connect (spark in this kernel)"]
+
+    front.choose("cluster", f"lake-formation-sessions ({clusters['lake-formation-sessions']})")
+    assert front.state("readiness")["value"].endswith("sessions (Livy).")
+    assert front.labels("engine") == ["Automatic (Livy)",
+                                      "Livy (%%spark cells, through sparkmagic)"]
+
+    front.choose("cluster", f"livy-plain-http ({clusters['livy-plain-http']})")
+    readiness = front.state("readiness")["value"]
+    assert readiness.startswith("<b>not ready</b>") and "plain HTTP" in readiness, readiness
+    assert front.labels("engine") == ["Automatic (Livy)"]
