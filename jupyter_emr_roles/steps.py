@@ -7,6 +7,13 @@ or the account's default). Before a step is added, the doctor's step checks run:
 a cluster EMR would refuse gets one paragraph and no step. ``ListSteps`` does not
 say which role a step runs as, so a list reads each step with ``DescribeStep``,
 concurrently.
+
+With a runtime role, command-runner.jar reads a step's arguments again as one
+command line (AWS: "you must escape your Bash command arguments", e.g.
+``["bash", "-c", "\"aws s3 ls\""]``), so each argument that has spaces, quotes
+or backslashes is sent in double quotes: ``bash -c "echo a b"`` keeps ``echo a b``
+one argument. A cancel stops the step's own process: a ``spark-submit`` in
+cluster mode leaves its YARN application running, and the cancel says which.
 """
 
 from __future__ import annotations
@@ -39,6 +46,10 @@ DEFAULT_LIST_LIMIT = 50
 _MAX_NAME = 256
 _DESCRIBERS = 8
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_NEEDS_QUOTES = re.compile(r"[\s\"'\\]")
+_APPLICATION = re.compile(r"\bapplication_\d+_\d+\b")
+# spark-submit's options that take no value (every other option takes one).
+_SPARK_SUBMIT_FLAGS = ("--verbose", "-v", "--supervise", "--version", "--help", "-h")
 _PYSPARK_PREAMBLE = (
     "# Submitted by %%emr_step (jupyter-emr-roles): spark and sc, as a Livy session makes them.\n"
     "from pyspark.sql import SparkSession\n\n"
@@ -127,10 +138,11 @@ class ClusterSteps:
             raise StepError(f"No step was added: cluster {self.cluster_id} cannot run steps "
                             f"under a runtime role. {' '.join(blockers)}")
         what = f"adding a step to {self.cluster_id} as {role}"
+        escaped = command_runner_args(args)
         answer = aws_call(what, lambda: self._client.add_job_flow_steps(
             JobFlowId=self.cluster_id, ExecutionRoleArn=role, Steps=[{
-                "Name": name or step_name(args), "ActionOnFailure": "CONTINUE",
-                "HadoopJarStep": {"Jar": COMMAND_RUNNER, "Args": list(args)}}]),
+                "Name": name or step_name(escaped), "ActionOnFailure": "CONTINUE",
+                "HadoopJarStep": {"Jar": COMMAND_RUNNER, "Args": escaped}}]),
             denied_fix=_denied_fix(role))
         step_ids = answer_field(answer, what, "StepIds")
         log.info("added step %s to %s as %s", step_ids[0], self.cluster_id, role)
@@ -189,21 +201,65 @@ class ClusterSteps:
         if info.get("Status") != "SUBMITTED":
             raise StepError(f"EMR did not cancel step {step_id} of {self.cluster_id}: "
                             f"{info.get('Reason') or 'it gave no reason'}.")
-        return (f"Cancel of step {step_id} submitted; `jupyter-emr-roles steps list --cluster-id "
+        text = (f"Cancel of step {step_id} submitted; `jupyter-emr-roles steps list --cluster-id "
                 f"{self.cluster_id}` shows it CANCELLED once EMR has stopped it.")
+        view = self.describe(step_id)
+        return f"{text} {self._application_left_running(view)}" if cluster_mode(view.args) \
+            else text
+
+    def _application_left_running(self, view: StepView) -> str:
+        """What a cancel of a cluster-mode spark-submit does not stop, and how to stop it."""
+        application = self.application_id(view)
+        text = (f"The step runs spark-submit in cluster mode: EMR stops the step's own process "
+                f"(spark-submit), not the YARN application it submitted, whose driver goes on "
+                f"running as {view.role_arn or 'the role of the step'}.")
+        if application:
+            return (f"{text} Stop {application} with `yarn application -kill {application}` on "
+                    "the cluster's primary node.")
+        return (f"{text} Its application ID (a line `Submitted application application_...`) is "
+                f"in the step's stderr once EMR has uploaded it (`jupyter-emr-roles steps logs "
+                f"--cluster-id {self.cluster_id} {view.id}`); stop it with `yarn application "
+                "-kill ID` on the cluster's primary node.")
+
+    def application_id(self, view: StepView) -> str | None:
+        """The YARN application a spark-submit step submitted, as its stderr names it (None
+        while EMR has not uploaded that log, or where it may not be read)."""
+        try:
+            found = _APPLICATION.search(self._read(self._log_object(view.id, "stderr")))
+        except (AwsCallError, StepError):
+            return None
+        return found.group(0) if found else None
 
     def log(self, step_id: StepId, stream: str = "stderr") -> str:
         """The step's log ``stream`` as EMR keeps it under the cluster's log URI in S3."""
         view = self.describe(step_id)
         bucket, key = self._log_object(step_id, stream)
-        what = f"reading s3://{bucket}/{key}"
         try:
-            answer = aws_call(what, lambda: service_client(self.target.session, "s3").get_object(
-                Bucket=bucket, Key=key))
+            return self._read((bucket, key))
         except AwsCallError as exc:
             if exc.code != "NotFound":
                 raise
             raise StepError(_not_uploaded(view, bucket, key, stream)) from None
+
+    def driver_logs(self, step_id: StepId) -> str | None:
+        """Where a cluster-mode spark-submit's driver logs, which is not the step's log: the
+        application's first container under ``<LogUri>/<clusterId>/containers/``."""
+        view = self.describe(step_id)
+        if not cluster_mode(view.args):
+            return None
+        bucket, prefix = self._log_prefix()
+        application = self.application_id(view)
+        where = f"s3://{bucket}/{prefix}containers/{application or 'APPLICATION_ID'}/"
+        return (f"This step ran spark-submit in cluster mode: the driver's own output is in "
+                f"{where} (its first container, ..._01_000001: stdout.gz and stderr.gz), put "
+                "there once the application has ended." + (
+                    "" if application else " The application ID is a line `Submitted "
+                    "application application_...` of the step's stderr."))
+
+    def _read(self, location: tuple[str, str]) -> str:
+        bucket, key = location
+        answer = aws_call(f"reading s3://{bucket}/{key}", lambda: service_client(
+            self.target.session, "s3").get_object(Bucket=bucket, Key=key))
         return gzip.decompress(answer["Body"].read()).decode("utf-8", "replace")
 
     def upload_script(self, upload_to: str, body: str, name: str | None = None) -> str:
@@ -220,6 +276,11 @@ class ClusterSteps:
         return f"s3://{bucket}/{key}"
 
     def _log_object(self, step_id: str, stream: str) -> tuple[str, str]:
+        bucket, prefix = self._log_prefix()
+        return bucket, f"{prefix}steps/{step_id}/{stream}.gz"
+
+    def _log_prefix(self) -> tuple[str, str]:
+        """(bucket, ``<prefix>/<clusterId>/``) of the cluster's logs under its log URI."""
         uri = self.target.cluster.get("LogUri") or ""
         scheme, _, rest = uri.partition("://")
         if scheme not in ("s3", "s3n", "s3a") or not rest:
@@ -229,7 +290,7 @@ class ClusterSteps:
                             "clusters with --log-uri s3://BUCKET/logs/.")
         bucket, _, prefix = rest.partition("/")
         prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
-        return bucket, f"{prefix}{self.cluster_id}/steps/{step_id}/{stream}.gz"
+        return bucket, f"{prefix}{self.cluster_id}/"
 
 
 def pyspark_command(script_uri: str, script_args: Sequence[str] = ()) -> list[str]:
@@ -244,6 +305,32 @@ def parse_s3_prefix(value: str, source: str) -> tuple[str, str]:
         raise StepError(f"{source} {value!r} is not an S3 prefix; give s3://BUCKET/PREFIX/, "
                         "e.g. s3://my-bucket/steps/.")
     return bucket, prefix if not prefix or prefix.endswith("/") else prefix + "/"
+
+
+def command_runner_args(args: Sequence[str]) -> list[str]:
+    """The arguments as command-runner.jar needs them under a runtime role: it joins them into
+    one command line and splits it again, so an argument with spaces, quotes or backslashes
+    goes in double quotes, its own quotes and backslashes escaped (AWS's example:
+    ``["bash", "-c", "\"aws s3 ls\""]``)."""
+    return [arg if arg and not _NEEDS_QUOTES.search(arg) else
+            '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"' for arg in args]
+
+
+def cluster_mode(args: Sequence[str]) -> bool:
+    """Whether a step's command is a spark-submit in cluster mode (its driver a YARN
+    application of its own), read from its options before the application."""
+    if not args or args[0] != "spark-submit":
+        return False
+    words, index = list(args), 1
+    while index < len(words) and words[index].startswith("-"):
+        name, equals, value = words[index].partition("=")
+        if not equals and words[index] not in _SPARK_SUBMIT_FLAGS:
+            index += 1
+            value = words[index] if index < len(words) else ""
+        if (name, value) in (("--deploy-mode", "cluster"), ("--master", "yarn-cluster")):
+            return True
+        index += 1
+    return False
 
 
 def step_name(args: Sequence[str]) -> str:

@@ -3,6 +3,7 @@ for `%%spark` becomes a step by changing its first line."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 from collections.abc import Callable
 
@@ -11,7 +12,10 @@ from demo_world import SALES
 from emulators import RunningEmulator
 from kernels import NotebookKernel
 
-BODY = 'spark.read.csv("s3://demo-data/sales/orders.csv").count()'
+# A %%spark cell the emulator's fake engine can run (it has no Spark): it reads as the step's role.
+BODY = ('import boto3\n'
+        'orders = boto3.client("s3").get_object(Bucket="demo-data", Key="sales/orders.csv")\n'
+        'print(len(orders["Body"].read().splitlines()) - 1, "orders", sc is not None)')
 
 
 @pytest.fixture
@@ -40,6 +44,12 @@ def test_a_spark_cell_becomes_a_step_uploaded_and_followed(
     assert key.endswith(hashlib.sha256(script.encode()).hexdigest()[:12] + ".py")
     assert script.endswith(BODY + "\n") and "spark = SparkSession.builder.getOrCreate()" in script
     assert f"Step {step['Id']} (orders) COMPLETED" in shown
+    logs = emulator.client("s3", **_admin(emulator))
+    [driver] = [item["Key"] for item in logs.list_objects_v2(
+        Bucket="demo-logs", Prefix=f"elasticmapreduce/{cluster}/containers/")["Contents"]
+        if item["Key"].endswith("/stdout.gz")]
+    assert gzip.decompress(logs.get_object(Bucket="demo-logs", Key=driver)["Body"].read()) == \
+        b"4 orders True\n", "the cell ran as the sales role, with sc made for it"
     again = kernel.ok(f"%%emr_step --cluster-id {cluster} --upload-to s3://demo-steps/scripts "
                       f"--name orders\n{BODY}\n")
     newest = emr.list_steps(ClusterId=cluster)["Steps"][0]["Id"]

@@ -53,9 +53,12 @@ def submit(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str |
         -- spark-submit --deploy-mode cluster s3://bucket/job.py s3://bucket/out/
 
     The cluster is checked first (state, release 6.7+, one primary node, runtime
-    roles on): a step EMR would refuse is not added. Prints the step ID; with
-    --wait, follows it and exits 0 when it COMPLETED, 1 when it FAILED or was
-    CANCELLED (with EMR's reason and the log's location).
+    roles on): a step EMR would refuse is not added. Each ARG is one argument of
+    the command, as your shell split it (`-- bash -c "echo a b"`): an ARG with
+    spaces or quotes is sent escaped, as command-runner.jar needs it under a
+    runtime role. Prints the step ID; with --wait, follows it and exits 0 when it
+    COMPLETED, 1 when it FAILED or was CANCELLED (with EMR's reason and the
+    log's location).
     """
     cluster = _cluster_steps(cluster_id, access_role_arn, region, profile, role_arn)
     step_id = cluster.submit(args, name)
@@ -127,7 +130,12 @@ def _time(value: Any) -> str:
 @click.argument("step_id", callback=parsed(StepId, "argument"))
 def cancel(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str | None,
            profile: str | None, step_id: StepId) -> None:
-    """Cancel a step: a pending one is dropped, a running one interrupted."""
+    """Cancel a step: a pending one is dropped, a running one interrupted.
+
+    EMR interrupts the step's own process only: a spark-submit in cluster mode
+    leaves its YARN application running, and the answer names it (from the
+    step's log, once EMR has uploaded it) and says how to stop it.
+    """
     click.echo(_cluster_steps(cluster_id, access_role_arn, region, profile).cancel(step_id))
 
 
@@ -138,6 +146,15 @@ def cancel(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str |
 @click.argument("step_id", callback=parsed(StepId, "argument"))
 def logs(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str | None,
          profile: str | None, stream: str, step_id: StepId) -> None:
-    """Print a step's log as EMR keeps it in S3 under the cluster's log URI."""
-    click.echo(_cluster_steps(cluster_id, access_role_arn, region, profile).log(step_id, stream),
-               nl=False)
+    """Print a step's log as EMR keeps it in S3 under the cluster's log URI.
+
+    The log is read gunzipped from LOG_URI/CLUSTER_ID/steps/STEP_ID/STREAM.gz. For
+    a spark-submit in cluster mode, where the driver's output is in the YARN
+    application's container logs (LOG_URI/CLUSTER_ID/containers/), a note on
+    stderr says where.
+    """
+    cluster = _cluster_steps(cluster_id, access_role_arn, region, profile)
+    click.echo(cluster.log(step_id, stream), nl=False)
+    driver = cluster.driver_logs(step_id)
+    if driver:
+        click.echo(driver, err=True)

@@ -442,7 +442,10 @@ class ControlPlane:
         return self.steps.list_steps(call.cluster(), call.params)
 
     def _record_steps(self, call: EmrCall, answer: dict[str, Any]) -> dict[str, Any]:
-        self.steps.record(call.params, answer, call.cluster("JobFlowId"), call.caller.account)
+        """Steps run as their runtime role, for the caller (and the person behind it)."""
+        cluster = call.cluster("JobFlowId")
+        self.steps.record(call.params, answer, cluster, call.caller.account,
+                          self._identity(call, cluster))
         return answer
 
     def _describe_step(self, call: EmrCall, answer: dict[str, Any]) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from .issued import CredentialRegistry, Identity
 from .livy.gateway import LivyGateway
 from .livy.sessions import ClusterBehaviour
 from .state import ADMIN_PREFIX, LIVY_CA_ENV, STATE_FILE
+from .steps import StepSettings
 from .studio import StudioDomain
 from .tls import LocalTls, make_local_tls
 from .world import SeededWorld, World, seed
@@ -148,6 +149,8 @@ class Emulator:
                                           trail_delay=options.trail_delay,
                                           studio=_studio_domain(options.world),
                                           sessions=self.sessions)
+        self.control_plane.steps.settings = StepSettings(self._worker_env, options.spark,
+                                                         options.state_dir / "steps")
         self._serve_control_plane()
         self.sessions.settings.tls = self.aws_tls
         self.seeded = await asyncio.to_thread(
@@ -222,6 +225,7 @@ class Emulator:
 
     async def stop(self) -> None:
         await asyncio.to_thread(self.sessions.close)
+        await asyncio.to_thread(self.control_plane.steps.close)
         if self._gateway is not None:
             await self._gateway.close()
         if self._server is not None:
