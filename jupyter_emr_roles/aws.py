@@ -32,13 +32,18 @@ log = logging.getLogger(__name__)
 
 READY_STATES = ("RUNNING", "WAITING")
 DEFAULT_READ_TIMEOUT = 60.0
+# Added to the user agent of the doctor's probing calls: CloudTrail records a call's user agent
+# (``userAgent``), so the audit can tell the doctor's GetClusterSessionCredentials from a login.
+DOCTOR_USER_AGENT = "jupyter-emr-roles-doctor"
 
 
-def client_config(read_timeout: float = DEFAULT_READ_TIMEOUT) -> Config:
+def client_config(read_timeout: float = DEFAULT_READ_TIMEOUT,
+                  user_agent_extra: str | None = None) -> Config:
     """Standard retries (throttling included), and no single read longer than the caller
     can wait."""
     return Config(retries={"mode": "standard", "max_attempts": ATTEMPTS},
-                  connect_timeout=min(10.0, read_timeout), read_timeout=read_timeout)
+                  connect_timeout=min(10.0, read_timeout), read_timeout=read_timeout,
+                  user_agent_extra=user_agent_extra)
 
 
 def make_session(profile: str | None = None, region: str | None = None,
@@ -137,10 +142,11 @@ def drop_account_from_host(request: Any, **_: Any) -> None:
 class Emr:
     """The EMR calls a notebook connection makes."""
 
-    def __init__(self, session: boto3.Session, read_timeout: float = DEFAULT_READ_TIMEOUT) -> None:
+    def __init__(self, session: boto3.Session, read_timeout: float = DEFAULT_READ_TIMEOUT,
+                 user_agent_extra: str | None = None) -> None:
         self.session = session
         self.client = aws_call("creating an EMR client", lambda: session.client(
-            "emr", config=client_config(read_timeout)))
+            "emr", config=client_config(read_timeout, user_agent_extra)))
 
     def describe(self, cluster_id: ClusterId) -> dict[str, Any]:
         what = f"describing cluster {cluster_id}"

@@ -11,6 +11,7 @@ import pytest
 from demo_world import ACCOUNT, PARTNER_ACCESS, PARTNER_ACCOUNT, PARTNER_ROLE, SALES
 from emulators import RunningEmulator
 from helpers import RunCli
+from kernels import NotebookKernel, connected
 
 USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/demo-analyst"
 
@@ -43,13 +44,60 @@ def test_sessions_and_steps_by_role_and_person(cli: RunCli, emulator: RunningEmu
                   env=emulator.env).stdout.strip()
     report = audit(cli, emulator, cluster, until=everyone_known(2))
     entries = {entry["kind"]: entry for entry in report["entries"]}
-    assert entries["session"]["role_arn"] == SALES and entries["session"]["who"] == "demo-analyst"
-    assert entries["session"]["caller_arn"] == USER_ARN
+    assert entries["livy"]["role_arn"] == SALES and entries["livy"]["who"] == "demo-analyst"
+    assert entries["livy"]["caller_arn"] == USER_ARN
     step = entries["step"]
     assert (step["step_id"], step["role_arn"], step["who"]) == (step_id, SALES, "demo-analyst")
     assert any("5 minutes" in note for note in report["notes"])
     text = cli("audit", "--cluster-id", cluster, env=emulator.env).stdout
     assert "sales-data-access" in text and "demo-analyst" in text and step_id in text
+
+
+def test_a_livy_session_counts_once_across_its_renewals_and_the_doctor_is_a_probe(
+        cli: RunCli, emulator: RunningEmulator, clusters: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    """A %connect, two more logins of the same role and person while the first is valid (what
+    the kernel's renewals send), and a doctor run: one Livy session, and the doctor's probe
+    told apart by the user agent CloudTrail records."""
+    cluster = clusters["livy-port-on-instance-group"]
+    kernel = notebook(emulator)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    connected(kernel.ok(f"%connect --cluster-id {cluster} --name audited"), SALES, cluster,
+              "audited")
+    emr = emulator.client("emr")
+    for _ in range(2):
+        emr.get_cluster_session_credentials(ClusterId=cluster, ExecutionRoleArn=SALES)
+    doctor = cli("doctor", "--cluster-id", cluster, "--role-arn", SALES, env=emulator.env)
+    assert "gcsc" in doctor.stdout, doctor.stderr
+    report = audit(cli, emulator, cluster, until=lambda entries: any(
+        e["kind"] == "doctor-probe" for e in entries) and sum(
+        e["logins"] for e in entries if e["kind"] == "livy") >= 3)
+    [livy] = [entry for entry in report["entries"] if entry["kind"] == "livy"]
+    [probe] = [entry for entry in report["entries"] if entry["kind"] == "doctor-probe"]
+    assert livy["logins"] >= 3 and livy["role_arn"] == SALES and livy["who"] == "demo-analyst"
+    assert livy["last_login"] >= livy["time"]
+    assert probe["role_arn"] == SALES and probe["who"] == "demo-analyst"
+    text = cli("audit", "--cluster-id", cluster, env=emulator.env).stdout
+    assert f"{livy['logins']} logins, the last at" in text and "doctor-probe" in text
+    kernel.ok("%disconnect --all")
+
+
+def test_spark_connect_sessions_come_from_start_session(
+        cli: RunCli, emulator: RunningEmulator, clusters: dict[str, str]) -> None:
+    cluster = clusters["spark-sessions"]
+    emr = emulator.client("emr")
+    session_id = emr.start_session(ClusterId=cluster, ExecutionRoleArn=SALES)["Id"]
+    emr.terminate_session(ClusterId=cluster, SessionId=session_id)
+    electronics = SALES.replace("sales", "electronics")
+    with pytest.raises(Exception, match="AccessDenied"):
+        emr.start_session(ClusterId=cluster, ExecutionRoleArn=electronics)
+    report = audit(cli, emulator, cluster, until=everyone_known(2))
+    sessions = {entry["role_arn"]: entry for entry in report["entries"]}
+    assert sessions[SALES]["kind"] == "spark-connect" and sessions[SALES]["state"] is None
+    assert sessions[SALES]["session_id"] == session_id
+    assert sessions[SALES]["who"] == "demo-analyst"
+    assert sessions[electronics]["kind"] == "spark-connect"
+    assert sessions[electronics]["state"] == "refused: AccessDeniedException"
 
 
 def test_a_refused_login_is_listed_as_refused(cli: RunCli, emulator: RunningEmulator,

@@ -30,12 +30,16 @@ def audit(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str | 
           profile: str | None, since: tuple[timedelta, str], as_json: bool) -> None:
     """Sessions and steps of a cluster, by runtime role and the person behind each.
 
-    Notebook sessions come from CloudTrail's GetClusterSessionCredentials events
-    (a first login or a renewal each), steps from EMR with their submitter from
-    CloudTrail's AddJobFlowSteps events. The person is the source identity a
-    role chain carried (SageMaker Studio's user profile, or the name
-    jupyter-emr-roles sets when it assumes an access role), else the caller's
-    own name. Without cloudtrail:LookupEvents, the steps alone are listed.
+    Livy sessions come from CloudTrail's GetClusterSessionCredentials events:
+    logins of one role and person, each made while the one before was still
+    valid, are one session (its renewals counted), and the doctor's own login
+    is shown as a doctor-probe. EMR Spark Connect sessions come from its
+    StartSession events (with the session ID where the event has it), steps
+    from EMR with their submitter from CloudTrail's AddJobFlowSteps events. The
+    person is the source identity a role chain carried (SageMaker Studio's user
+    profile, or the name jupyter-emr-roles sets when it assumes an access role),
+    else the caller's own name. Without cloudtrail:LookupEvents, the steps alone
+    are listed.
     """
     from ..audit import audit as run_audit
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 
+from ..aws import DOCTOR_USER_AGENT, Emr
 from ..errors import AwsCallError, EmrRolesError
 from ..livy_endpoint import find_livy, trust_for, wanted_for
 from .facts import Facts
@@ -103,7 +104,9 @@ def gcsc(facts: Facts) -> Finding:
     if arn is None:
         return _no_role("gcsc")
     try:
-        facts.target.emr.session_credentials(facts.request.cluster_id, arn)
+        # Under the doctor's own user agent, so the audit does not count the probe as a login.
+        Emr(facts.target.session, user_agent_extra=DOCTOR_USER_AGENT).session_credentials(
+            facts.request.cluster_id, arn)
     except AwsCallError as exc:
         if _known_missing(facts):
             return Finding("gcsc", "fail", f"GetClusterSessionCredentials was refused, and the "

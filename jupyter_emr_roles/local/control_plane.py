@@ -92,6 +92,7 @@ class EmrCall:
     region: str
     caller: Caller
     access_key: str = ""
+    user_agent: str = ""
 
     def cluster(self, key: str = "ClusterId") -> Any:
         cluster_id = self.params.get(key)
@@ -178,7 +179,8 @@ class ControlPlane:
         if extension.validate is not None:
             extension.validate(params)
         call = EmrCall(operation, params, self._region(environ),
-                       caller_of(environ, self.enforce_iam), access_key_id(environ))
+                       caller_of(environ, self.enforce_iam), access_key_id(environ),
+                       environ.get("HTTP_USER_AGENT", ""))
         try:
             status, headers, answer = self._emr_answer(environ, call, extension)
         except AwsError as error:
@@ -211,7 +213,8 @@ class ControlPlane:
             call.access_key, self.trail.source_identity(call.access_key),
             {key[:1].lower() + key[1:]: value for key, value in call.params.items()},
             _response_elements(call.operation, answer), error,
-            (("AWS::EMR::Cluster", cluster_id),) if isinstance(cluster_id, str) else ()))
+            (("AWS::EMR::Cluster", cluster_id),) if isinstance(cluster_id, str) else (),
+            call.user_agent))
 
     def _studio(self, environ: dict[str, Any], operation: str,
                 start_response: WsgiStartResponse) -> Iterable[bytes]:
@@ -585,13 +588,15 @@ def _json_answer(document: dict[str, Any]) -> tuple[str, list[tuple[str, str]], 
 
 
 def _response_elements(operation: str, answer: bytes | None) -> dict[str, Any] | None:
-    """What CloudTrail keeps of an answer: the step IDs added, a login's expiry (never the
-    login itself)."""
-    if answer is None or operation not in ("AddJobFlowSteps", _GCSC):
+    """What CloudTrail keeps of an answer: the step IDs added, a session started, a login's
+    expiry (never the login itself)."""
+    if answer is None or operation not in ("AddJobFlowSteps", _GCSC, "StartSession"):
         return None
     document = json.loads(answer)
     if operation == "AddJobFlowSteps":
         return {"stepIds": document.get("StepIds", [])}
+    if operation == "StartSession":
+        return {"id": document.get("Id"), "arn": document.get("Arn")}
     return {"credentials": "HIDDEN_DUE_TO_SECURITY_REASONS",
             "expiresAt": document.get("ExpiresAt")}
 

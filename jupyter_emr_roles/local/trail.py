@@ -1,5 +1,6 @@
 """CloudTrail as the emulator keeps it: the management events of the calls it answered, the
-person behind each (``SourceIdentity``), and ``LookupEvents`` over them.
+person behind each (``SourceIdentity``), the user agent that made each call, and
+``LookupEvents`` over them.
 
 The audit trail of runtime roles lives in two things moto lacks: STS forgets the
 ``SourceIdentity`` an AssumeRole set (so no later call can show the person), and
@@ -45,6 +46,7 @@ class TrailEvent:
     response: dict[str, Any] | None = None
     error_code: str | None = None
     resources: tuple[tuple[str, str], ...] = ()
+    user_agent: str = ""  # the caller's User-Agent header, which CloudTrail keeps as userAgent
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     time: float = field(default_factory=time.time)
 
@@ -82,7 +84,8 @@ class TrailEvent:
             "eventTime": datetime.fromtimestamp(self.time, timezone.utc).strftime(
                 "%Y-%m-%dT%H:%M:%SZ"),
             "eventSource": self.source, "eventName": self.name, "awsRegion": "us-east-1",
-            "sourceIPAddress": "127.0.0.1", "requestParameters": self.request,
+            "sourceIPAddress": "127.0.0.1", "userAgent": self.user_agent,
+            "requestParameters": self.request,
             "responseElements": self.response, "eventID": self.id,
             "readOnly": self.read_only, "eventType": "AwsApiCall", "managementEvent": True,
             "recipientAccountId": self.account, "eventCategory": "Management"}
