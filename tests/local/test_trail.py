@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 import time
 
+import boto3
 import botocore.exceptions
+from botocore.config import Config
 import pytest
 from emulators import RunningEmulator
 
@@ -93,3 +95,20 @@ def test_lookup_events_needs_its_permission(emulator: RunningEmulator) -> None:
     trail = emulator.client("cloudtrail", aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
                             aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"])
     assert error_code(trail.lookup_events) == "AccessDeniedException"
+
+
+def test_each_event_keeps_the_user_agent_of_its_call(emulator: RunningEmulator) -> None:
+    """CloudTrail's userAgent is the caller's User-Agent header, extras included: how the audit
+    tells the doctor's probe from a notebook's login."""
+    env = emulator.env
+    tagged = boto3.client("emr", endpoint_url=env["AWS_ENDPOINT_URL"],
+                          region_name=env["AWS_DEFAULT_REGION"],
+                          verify=env.get("AWS_CA_BUNDLE", True),
+                          aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                          aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+                          config=Config(user_agent_extra="trail-test-agent/1.0"))
+    cluster = emulator.client("emr").list_clusters()["Clusters"][0]["Id"]
+    tagged.list_bootstrap_actions(ClusterId=cluster)
+    [record, *_] = visible(emulator.client("cloudtrail"), "ListBootstrapActions")
+    assert record["userAgent"].startswith("Boto3/"), record["userAgent"]
+    assert record["userAgent"].endswith(" trail-test-agent/1.0"), record["userAgent"]
