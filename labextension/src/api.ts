@@ -49,15 +49,27 @@ export interface IReadinessCheck {
   fix: string;
 }
 
+/** An engine that opens sessions (`auto` picks one of these). */
+export type SessionEngine = 'livy' | 'spark-connect';
+
+/** Whether one engine can open a session on the cluster, and if not, why. */
+export interface IEngineReadiness {
+  ready: boolean;
+  reasons: string[];
+}
+
 export interface IReadiness {
   id: string;
   name: string;
   state: string;
   release: string;
   account: string;
+  /** Usable by at least one engine; `reasons` says why not, every engine's. */
   ready: boolean;
   reasons: string[];
   checks: IReadinessCheck[];
+  /** Per engine: Livy probed as the doctor probes it, Spark Connect sessions as EMR runs them. */
+  engines: Record<SessionEngine, IEngineReadiness>;
   /** Whether the cluster runs EMR's Spark Connect sessions (its SessionEnabled). */
   session_enabled: boolean;
 }

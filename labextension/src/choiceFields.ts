@@ -5,7 +5,7 @@
  * marked jp-mod-error.
  */
 
-import { IAccount } from './api';
+import { IAccount, SessionEngine } from './api';
 import { parseSettings } from './cell';
 import { element, field } from './dom';
 import {
@@ -24,12 +24,15 @@ const LANGUAGE_LABELS: Record<Language, string> = {
   sql: 'SQL'
 };
 
-/** The engine choices; "Automatic" names what the magic will pick for the cluster. */
-const ENGINE_LABELS: Record<Engine, (sessions: boolean) => string> = {
-  auto: sessions => `Automatic (${sessions ? 'Spark Connect' : 'Livy'})`,
+/** The engine choices; "Automatic" names what the magic will pick for the cluster, once the
+ *  cluster's readiness says which engines work there (null: not known yet). */
+const ENGINE_LABELS: Record<Engine, (usable: SessionEngine[] | null) => string> = {
+  auto: usable =>
+    usable === null
+      ? 'Automatic'
+      : `Automatic (${usable.includes('spark-connect') ? 'Spark Connect' : 'Livy'})`,
   livy: () => 'Livy (%%spark cells, through sparkmagic)',
-  'spark-connect': sessions =>
-    sessions ? 'Spark Connect (spark in this kernel)' : 'Spark Connect (not enabled here)'
+  'spark-connect': () => 'Spark Connect (spark in this kernel)'
 };
 
 /** Why the role list is empty, when it is. */
@@ -55,7 +58,7 @@ export class ChoiceFields {
     this.language.value = initial.language ?? 'python';
     this.engine = element('select', { 'aria-label': 'Engine', class: 'jp-mod-styled' });
     this.engineChoice = initial.engine ?? 'auto';
-    this.offerEngines(false);
+    this.offerEngines(null);
     this.name = element('input', {
       'aria-label': 'Session name',
       class: 'jp-mod-styled',
@@ -135,18 +138,18 @@ export class ChoiceFields {
     this.updatePlaceholder();
   }
 
-  /** Say which engines the selected cluster offers: Spark Connect only where it has
-   *  sessions enabled (its readiness says so); the user's choice is shown where the cluster
-   *  can take it, auto elsewhere. */
-  offerEngines(sessions: boolean): void {
+  /** Offer only the engines that work on the selected cluster (its readiness per engine;
+   *  every engine while that is not known); the user's choice is kept where the cluster can
+   *  take it, auto elsewhere. */
+  offerEngines(usable: SessionEngine[] | null): void {
     const chosen = this.engineChoice;
-    this.engine.replaceChildren();
-    for (const engine of Object.keys(ENGINE_LABELS) as Engine[]) {
-      const option = element('option', { value: engine }, ENGINE_LABELS[engine](sessions));
-      option.disabled = engine === 'spark-connect' && !sessions;
-      this.engine.append(option);
-    }
-    this.engine.value = chosen === 'spark-connect' && !sessions ? 'auto' : chosen;
+    const offered = (Object.keys(ENGINE_LABELS) as Engine[]).filter(
+      engine => engine === 'auto' || usable === null || usable.includes(engine)
+    );
+    this.engine.replaceChildren(
+      ...offered.map(engine => element('option', { value: engine }, ENGINE_LABELS[engine](usable)))
+    );
+    this.engine.value = offered.includes(chosen) ? chosen : 'auto';
   }
 
   private updatePlaceholder(): void {

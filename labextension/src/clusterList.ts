@@ -6,7 +6,7 @@
  */
 
 import { ApiError, IClusterSummary } from './api';
-import { describeError, element } from './dom';
+import { describeError, element, usableNames } from './dom';
 import { arnAccount } from './patterns';
 import { Readiness } from './readiness';
 
@@ -47,9 +47,24 @@ export class ClusterList {
     return this._selected;
   }
 
-  /** The clusters in list order. */
+  /** The clusters in list order (usable ones first, see ``promote``). */
   get ids(): string[] {
-    return [...this.clusters.keys()];
+    const rows = this.node.querySelectorAll<HTMLElement>('[data-cluster-id]');
+    return [...rows].map(row => row.dataset.clusterId!);
+  }
+
+  /** A cluster found usable moves above the rows not known to be, after those found before it. */
+  promote(clusterId: string): void {
+    const option = this.options.get(clusterId);
+    if (!option || this.usable.has(clusterId)) {
+      return;
+    }
+    this.usable.add(clusterId);
+    const ids = this.ids;
+    const other = ids.findIndex(id => !this.usable.has(id));
+    if (other !== -1 && other < ids.indexOf(clusterId)) {
+      this.node.insertBefore(option, this.options.get(ids[other])!);
+    }
   }
 
   summary(clusterId: string): IClusterSummary | undefined {
@@ -177,6 +192,7 @@ export class ClusterList {
   private readonly observer: IntersectionObserver | null = null;
   private readonly clusters = new Map<string, IClusterSummary>();
   private readonly options = new Map<string, HTMLElement>();
+  private readonly usable = new Set<string>();
   private _selected: string | null = null;
 }
 
@@ -190,7 +206,7 @@ function badgeOf(readiness: Readiness | undefined, checking: boolean): [string, 
     return ['unknown', describeError(readiness), 'jp-mod-unknown'];
   }
   if (readiness.ready) {
-    return ['ready', 'Ready for runtime roles', 'jp-mod-ready'];
+    return ['ready', `Ready for runtime roles: ${usableNames(readiness)}`, 'jp-mod-ready'];
   }
   return ['not ready', readiness.reasons.join('\n'), 'jp-mod-notReady'];
 }

@@ -1,8 +1,9 @@
 /**
  * The "Connect to EMR" dialog: the cluster list (clusterList.ts) filled page
  * by page, readiness asked only for the rows in view or selected
- * (readiness.ts), and the fields of the choice (choiceFields.ts). It
- * preselects the notebook's last cluster, else the first ready one. On
+ * (readiness.ts), and the fields of the choice (choiceFields.ts). Clusters
+ * found usable move to the top; the dialog preselects the notebook's last
+ * cluster if it is usable, else the first usable one, never one that is not. On
  * Connect the choice is checked by the server before the dialog closes, and
  * problems are shown inside the dialog.
  */
@@ -15,7 +16,7 @@ import { IConnectChoice, validateChoice } from './cell';
 import { ChoiceFields, RolesState } from './choiceFields';
 import { ClusterList } from './clusterList';
 import { ClusterSources } from './clusterSources';
-import { describeError, element, Notices, notReadyMessage, readinessDetails } from './dom';
+import { describeError, element, Notices, readinessDetails, refusal } from './dom';
 import { arnAccount, roleName } from './patterns';
 import { READINESS_CONCURRENCY, ReadinessQueue } from './readiness';
 
@@ -91,8 +92,9 @@ export class ConnectBody extends Widget implements Dialog.IBodyWidget<IConnectCh
       const access = choice.accessRoleArn ?? null;
       const { cluster } = await this.client.check(choice.clusterId, choice.roleArn, access);
       this.readiness.set(cluster.id, cluster);
-      this.accepted = cluster.ready ? choice : null;
-      this.notices.set('submit', cluster.ready ? null : notReadyMessage(cluster));
+      const refused = refusal(cluster, choice.engine);
+      this.accepted = refused === null ? choice : null;
+      this.notices.set('submit', refused);
     } catch (error) {
       this.notices.set('submit', describeError(error));
     } finally {
@@ -146,22 +148,12 @@ export class ConnectBody extends Widget implements Dialog.IBodyWidget<IConnectCh
     }
   }
 
-  /** Until the user picks: the notebook's last cluster, else the first ready one in the list;
-   *  while none is known to be ready, the first unanswered clusters of the first page are asked
-   *  (they are the ones in view, where the browser cannot tell). */
+  /** Until the user picks, select what ``preselection`` says. */
   private preselect(): void {
-    if (this.touched) {
-      return;
-    }
-    const ids = this.list.ids;
-    const wanted =
-      ids.find(id => id === this.initial.clusterId) ?? ids.find(id => this.readiness.isReady(id));
-    if (wanted === undefined) {
-      ids.slice(0, FIRST_PAGE)
-        .filter(id => this.readiness.get(id) === undefined)
-        .slice(0, READINESS_CONCURRENCY)
-        .forEach(id => this.readiness.request(id, false));
-    } else if (wanted !== this.list.selected) {
+    const wanted = this.touched
+      ? undefined
+      : preselection(this.list.ids, this.initial.clusterId, this.readiness);
+    if (wanted !== undefined && wanted !== this.list.selected) {
       this.list.select(wanted, false);
     }
   }
@@ -180,6 +172,9 @@ export class ConnectBody extends Widget implements Dialog.IBodyWidget<IConnectCh
     }
     const checking = this.readiness.isChecking(clusterId);
     this.list.renderBadge(clusterId, this.readiness.get(clusterId), checking);
+    if (this.readiness.isReady(clusterId)) {
+      this.list.promote(clusterId);
+    }
     if (clusterId === this.list.selected) {
       this.fillRoles();
       this.renderDetails();
@@ -189,7 +184,7 @@ export class ConnectBody extends Widget implements Dialog.IBodyWidget<IConnectCh
 
   private renderDetails(): void {
     this.details.replaceChildren(...readinessDetails(this.readiness.get(this.list.selected ?? '')));
-    this.fields.offerEngines(this.readiness.sessionsEnabled(this.list.selected ?? ''));
+    this.fields.offerEngines(this.readiness.usableEngines(this.list.selected ?? ''));
   }
 
   /** The roles of the selected cluster's account: from its readiness, else from its ARN. */
@@ -231,6 +226,31 @@ function accountProblem(account: IAccount, error: unknown): string {
   return `Account ${account.account} (through ${through}): ${describeError(error)}`;
 }
 
+/** The notebook's last cluster once it is known to be ready (it is asked first), else the first
+ *  ready one in the list; never a cluster not known to be ready. While none is, the first
+ *  unanswered clusters of the first page are asked (they are the ones in view, where the
+ *  browser cannot tell). */
+function preselection(
+  ids: string[],
+  initial: string | undefined,
+  readiness: ReadinessQueue
+): string | undefined {
+  const last = ids.find(id => id === initial);
+  if (last !== undefined && readiness.get(last) === undefined) {
+    readiness.request(last, true);
+    return undefined;
+  }
+  const wanted = [last, ...ids].find(id => id !== undefined && readiness.isReady(id));
+  if (wanted === undefined) {
+    ids
+      .slice(0, FIRST_PAGE)
+      .filter(id => readiness.get(id) === undefined)
+      .slice(0, READINESS_CONCURRENCY)
+      .forEach(id => readiness.request(id, false));
+  }
+  return wanted;
+}
+
 /** What is wrong with a choice before the server is asked, or null. */
 function localProblem(choice: IConnectChoice, readiness: ReadinessQueue): string | null {
   if (!choice.clusterId) {
@@ -245,8 +265,7 @@ function localProblem(choice: IConnectChoice, readiness: ReadinessQueue): string
     return (error as Error).message;
   }
   const answer = readiness.get(choice.clusterId);
-  const notReady = answer && !(answer instanceof ApiError) && !answer.ready;
-  return notReady ? notReadyMessage(answer) : null;
+  return answer && !(answer instanceof ApiError) ? refusal(answer, choice.engine) : null;
 }
 
 /** The dialog; Connect first asks `ConnectBody.submit()` and closes only when it succeeds. */

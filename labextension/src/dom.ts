@@ -1,6 +1,13 @@
 /** Small DOM and wording helpers the dialog's pieces share. */
 
-import { ApiError, IReadiness } from './api';
+import { ApiError, IReadiness, SessionEngine } from './api';
+import { Engine } from './patterns';
+
+/** The engines by the names the dialog shows. */
+export const ENGINE_NAMES: Record<SessionEngine, string> = {
+  livy: 'Livy',
+  'spark-connect': 'Spark Connect sessions'
+};
 
 export function element<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -38,6 +45,26 @@ export function notReadyMessage(readiness: IReadiness): string {
   return `${readiness.name} (${readiness.id}) is not ready for runtime roles: ${reasons}`;
 }
 
+/** Why the cluster cannot take a session with ``engine``, or null when it can. */
+export function refusal(readiness: IReadiness, engine: Engine): string | null {
+  if (!readiness.ready) {
+    return notReadyMessage(readiness);
+  }
+  if (engine === 'auto' || readiness.engines[engine].ready) {
+    return null;
+  }
+  const reasons = readiness.engines[engine].reasons.join(' ');
+  return `${readiness.name} (${readiness.id}) cannot run ${ENGINE_NAMES[engine]}: ${reasons}`;
+}
+
+/** The engines a ready cluster can run, in words: "Livy and Spark Connect sessions". */
+export function usableNames(readiness: IReadiness): string {
+  const usable = (Object.keys(ENGINE_NAMES) as SessionEngine[]).filter(
+    engine => readiness.engines[engine]?.ready
+  );
+  return usable.map(engine => ENGINE_NAMES[engine]).join(' and ');
+}
+
 /** What the dialog says under the list about the selected cluster's readiness. */
 export function readinessDetails(readiness: IReadiness | ApiError | undefined): HTMLElement[] {
   if (readiness instanceof ApiError) {
@@ -50,11 +77,9 @@ export function readinessDetails(readiness: IReadiness | ApiError | undefined): 
   }
   if (readiness) {
     const { name, release, account } = readiness;
-    const engines = readiness.session_enabled
-      ? ' Spark Connect sessions are enabled, and Livy.'
-      : ' Livy (no Spark Connect sessions).';
+    const engines = usableNames(readiness);
     return [
-      element('p', {}, `${name}: ${release}, account ${account}, ready for runtime roles.${engines}`)
+      element('p', {}, `${name}: ${release}, account ${account}, ready for runtime roles (${engines}).`)
     ];
   }
   return [];

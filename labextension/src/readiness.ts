@@ -7,7 +7,7 @@
  * does not ask again while the dialog is open.
  */
 
-import { ApiError, IReadiness } from './api';
+import { ApiError, IReadiness, SessionEngine } from './api';
 import { describeError } from './dom';
 
 /** How many readiness requests may be in flight at once. */
@@ -42,10 +42,14 @@ export class ReadinessQueue {
     return answer && !(answer instanceof ApiError) ? answer.account : '';
   }
 
-  /** Whether the answer says the cluster runs EMR's Spark Connect sessions. */
-  sessionsEnabled(clusterId: string): boolean {
+  /** The engines that can open a session on the cluster; null while that is not known. */
+  usableEngines(clusterId: string): SessionEngine[] | null {
     const answer = this.answers.get(clusterId);
-    return answer !== undefined && !(answer instanceof ApiError) && answer.session_enabled;
+    if (answer === undefined || answer instanceof ApiError) {
+      return null;
+    }
+    const engines = Object.keys(answer.engines) as SessionEngine[];
+    return engines.filter(engine => answer.engines[engine].ready);
   }
 
   isChecking(clusterId: string): boolean {

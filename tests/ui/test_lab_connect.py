@@ -235,6 +235,36 @@ def test_a_spark_connect_session_from_the_dialog_is_spark_in_the_kernel(
                                                                  timeout=CELL_TIMEOUT)
 
 
+def test_a_first_open_preselects_a_usable_cluster_and_offers_only_its_engines(
+        lab: Any, page: Any, artifacts: Path) -> None:
+    """The badge means what the doctor means: livy-plain-http (whose Livy %connect refuses) is
+    not ready and never preselected, a Livy-less session cluster is ready for Spark Connect
+    alone, and a ready cluster is selected at once, so Connect works on a first click."""
+    new_notebook(lab, "first-open.ipynb", ["print(1)"])
+    panel = open_notebook(page, lab, "first-open.ipynb")
+    panel.locator(".jp-NotebookPanel-toolbar").get_by_role("button", name="EMR").click()
+    dialog = page.locator(".jp-Dialog").filter(has_text="Connect to EMR")
+    options = dialog.get_by_role("listbox", name="Clusters").get_by_role("option")
+    chosen = options.and_(page.locator('[aria-selected="true"]'))
+    expect(chosen).to_have_count(1, timeout=CELL_TIMEOUT)
+    expect(chosen.locator(".jp-EmrRoles-badge")).to_have_text("ready")
+    plain = options.filter(has_text="livy-plain-http")
+    expect(plain).to_have_attribute("aria-selected", "false")
+    dialog.screenshot(path=str(artifacts / "first-open.png"))
+
+    plain.click()
+    badge = plain.locator(".jp-EmrRoles-badge")
+    expect(badge).to_have_text("not ready", timeout=CELL_TIMEOUT)
+    expect(badge).to_have_attribute("title", re.compile("plain HTTP"))
+    sessions = options.filter(has_text="spark-sessions")
+    sessions.click()
+    expect(sessions.locator(".jp-EmrRoles-badge")).to_have_text("ready", timeout=CELL_TIMEOUT)
+    expect(dialog.get_by_label("Engine").locator("option")).to_have_text(
+        ["Automatic (Spark Connect)", "Spark Connect (spark in this kernel)"])
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="detached")
+
+
 def _peek_livy_logins(lab: Any, notebook: str, path: Path) -> list[list[str]]:
     """Ask the notebook's kernel for its Livy logins, on a connection of our own and silently,
     so the answer never travels over the page's websocket."""

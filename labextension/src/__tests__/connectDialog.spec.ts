@@ -31,6 +31,18 @@ function cluster(id: string, name: string, account = ACCOUNT): IClusterSummary {
   };
 }
 
+/** Which engines each test cluster runs: j-MULTI none, j-PLAIN none (a Livy the doctor fails),
+ *  j-CONNECT both, j-SESSIONS Spark Connect alone (no Livy), every other one Livy alone. */
+function engines(id: string) {
+  const livy = !['j-MULTI', 'j-PLAIN', 'j-SESSIONS'].includes(id);
+  const sessions = ['j-CONNECT', 'j-SESSIONS'].includes(id);
+  const engine = (ready: boolean, why: string) => ({ ready, reasons: ready ? [] : [why] });
+  return {
+    livy: engine(livy, id === 'j-PLAIN' ? 'Livy answers in plain HTTP.' : 'Livy not installed.'),
+    'spark-connect': engine(sessions, 'Spark Connect sessions are not enabled.')
+  };
+}
+
 /** A stand-in for the REST client: pages, readiness and check answers given by the test. */
 function fakeClient(pages: (IClusterSummary[] | ApiError)[], catalog = CATALOG) {
   const asked: string[] = [];
@@ -47,16 +59,24 @@ function fakeClient(pages: (IClusterSummary[] | ApiError)[], catalog = CATALOG) 
     },
     cluster: async (id: string) => {
       asked.push(id);
+      const usable = engines(id);
+      const ready = usable.livy.ready || usable['spark-connect'].ready;
       return {
         id,
         name: id === 'j-MULTI' ? 'multi-primary' : 'shared-analytics',
         state: 'WAITING',
         release: 'emr-7.1.0',
         account: id === 'j-OTHER' ? '999999999999' : ACCOUNT,
-        ready: id !== 'j-MULTI',
-        reasons: id === 'j-MULTI' ? ['Runtime roles are not supported on multi-primary clusters.'] : [],
+        ready,
+        reasons:
+          id === 'j-MULTI'
+            ? ['Runtime roles are not supported on multi-primary clusters.']
+            : ready
+              ? []
+              : usable.livy.reasons,
         checks: [],
-        session_enabled: id === 'j-CONNECT'
+        engines: usable,
+        session_enabled: ['j-CONNECT', 'j-SESSIONS'].includes(id)
       };
     },
     check: async (clusterId: string, roleArn: string) => {
@@ -103,14 +123,15 @@ describe('ConnectBody', () => {
     expect(q<HTMLElement>(body, '[role="status"]').hidden).toBe(true);
   });
 
-  it('asks readiness of the first clusters and preselects the first ready one', async () => {
+  it('asks readiness of the first clusters, lists the ready first and preselects it', async () => {
     const { client, asked } = fakeClient([
       [cluster('j-MULTI', 'multi-primary'), cluster('j-SHARED', 'shared-analytics')]
     ]);
     const body = new ConnectBody(client);
     await settled(body);
     expect([...asked].sort()).toEqual(['j-MULTI', 'j-SHARED']);
-    const [multi, shared] = body.node.querySelectorAll('[role="option"]');
+    const [shared, multi] = body.node.querySelectorAll('[role="option"]');
+    expect(shared.textContent).toContain('j-SHARED');
     expect(shared.getAttribute('aria-selected')).toBe('true');
     expect(multi.getAttribute('aria-selected')).toBe('false');
     const releases = body.node.querySelectorAll('.jp-EmrRoles-clusterRelease');
@@ -120,20 +141,37 @@ describe('ConnectBody', () => {
     expect(badge.title).toContain('multi-primary');
 
     const listbox = q<HTMLElement>(body, '[role="listbox"]');
-    listbox.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowUp', bubbles: true }));
+    listbox.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowDown', bubbles: true }));
     await settled(body);
     expect(multi.getAttribute('aria-selected')).toBe('true');
     expect(asked).toHaveLength(2);
   });
 
-  it('preselects the notebook\'s last cluster even before it is known to be ready', async () => {
+  it('preselects the notebook\'s last cluster only once it is known to be ready', async () => {
     const { client } = fakeClient([
-      [cluster('j-SHARED', 'shared-analytics'), cluster('j-MULTI', 'multi-primary')]
+      [cluster('j-PLAIN', 'livy-plain-http'), cluster('j-SHARED', 'shared-analytics'),
+        cluster('j-CONNECT', 'connect-analytics')]
     ]);
-    const body = new ConnectBody(client, { clusterId: 'j-MULTI' });
+    const selected = async (initial: string) => {
+      const body = new ConnectBody(client, { clusterId: initial });
+      await settled(body);
+      return body.node.querySelector('[role="option"][aria-selected="true"]')?.textContent;
+    };
+    expect(await selected('j-CONNECT')).toContain('j-CONNECT');
+    expect(await selected('j-PLAIN')).toMatch(/j-SHARED|j-CONNECT/);
+  });
+
+  it('never preselects a cluster whose Livy the doctor fails, and lists it last', async () => {
+    const { client } = fakeClient([
+      [cluster('j-PLAIN', 'livy-plain-http'), cluster('j-SESSIONS', 'spark-sessions')]
+    ]);
+    const body = new ConnectBody(client);
     await settled(body);
-    const selected = body.node.querySelector('[role="option"][aria-selected="true"]');
-    expect(selected?.textContent).toContain('j-MULTI');
+    const rows = [...body.node.querySelectorAll<HTMLElement>('[role="option"]')];
+    expect(rows.map(row => row.dataset.clusterId)).toEqual(['j-SESSIONS', 'j-PLAIN']);
+    expect(rows[0].getAttribute('aria-selected')).toBe('true');
+    expect(rows[1].querySelector('.jp-EmrRoles-badge')!.textContent).toBe('not ready');
+    expect(rows[1].querySelector<HTMLElement>('.jp-EmrRoles-badge')!.title).toContain('plain HTTP');
   });
 
   it('offers the account roles with the default preselected', async () => {
@@ -202,25 +240,29 @@ describe('ConnectBody', () => {
     });
   });
 
-  it('offers Spark Connect only for a cluster with sessions enabled', async () => {
+  it('offers only the engines that work on the selected cluster', async () => {
     const { client } = fakeClient([
-      [cluster('j-CONNECT', 'connect-analytics'), cluster('j-SHARED', 'shared-analytics')]
+      [cluster('j-CONNECT', 'connect-analytics'), cluster('j-SHARED', 'shared-analytics'),
+        cluster('j-SESSIONS', 'spark-sessions')]
     ]);
     const body = new ConnectBody(client, { clusterId: 'j-CONNECT', engine: 'spark-connect' });
     await settled(body);
     const engine = q<HTMLSelectElement>(body, 'select[aria-label="Engine"]');
-    const option = (value: string) =>
-      Array.from(engine.options).find(item => item.value === value)!;
+    const offered = () => Array.from(engine.options).map(item => item.textContent);
     expect(engine.value).toBe('spark-connect');
-    expect(option('auto').textContent).toBe('Automatic (Spark Connect)');
-    expect(option('spark-connect').disabled).toBe(false);
-    expect(body.node.textContent).toContain('Spark Connect sessions are enabled');
+    expect(offered()).toEqual(['Automatic (Spark Connect)',
+      'Livy (%%spark cells, through sparkmagic)', 'Spark Connect (spark in this kernel)']);
+    expect(body.node.textContent).toContain('ready for runtime roles (Livy and Spark Connect');
 
     q<HTMLElement>(body, '[data-cluster-id="j-SHARED"]').click();
     await settled(body);
     expect(engine.value).toBe('auto');
-    expect(option('auto').textContent).toBe('Automatic (Livy)');
-    expect(option('spark-connect').disabled).toBe(true);
+    expect(offered()).toEqual(['Automatic (Livy)', 'Livy (%%spark cells, through sparkmagic)']);
+
+    q<HTMLElement>(body, '[data-cluster-id="j-SESSIONS"]').click();
+    await settled(body);
+    expect(offered()).toEqual(['Automatic (Spark Connect)', 'Spark Connect (spark in this kernel)']);
+    expect(body.node.textContent).toContain('ready for runtime roles (Spark Connect sessions)');
   });
 
   it('keeps the dialog open with the server refusal in the alert', async () => {
