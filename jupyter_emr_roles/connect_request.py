@@ -19,10 +19,11 @@ LANGUAGES = ("python", "scala", "r", "sql")
 # What runs the session, by the name a request gives, with what --help says of it; the
 # implementations are in sessions.ENGINES.
 ENGINES = {
-    "auto": "spark-connect where the cluster has sessions enabled, the language is python and "
-            "this kernel has a Spark Connect client, else livy",
+    "auto": "spark-connect where the cluster runs sessions (enabled, one primary node, no Lake "
+            "Formation fine-grained access control), the language is python and this kernel "
+            "has a Spark Connect client, else livy",
     "livy": "a Livy session on the cluster, used through sparkmagic (%%spark, %%sql)",
-    "spark-connect": "an EMR Spark Connect session (emr-8.0.0 and later, SessionEnabled), a "
+    "spark-connect": "an EMR Spark Connect session (emr-spark-8.0.0 and later, SessionEnabled), a "
                      "PySpark session named spark (or --name) in this kernel's own Python",
 }
 DEFAULT_ENGINE = "auto"

@@ -129,7 +129,7 @@ def engine_configurations(config: dict[str, Any]) -> list[dict[str, Any]]:
 
 def not_enabled(cluster_id: str) -> str:
     return (f"Spark Connect sessions are not enabled on cluster {cluster_id} (its "
-            "SessionEnabled is false; they need release emr-8.0.0 or later, and the cluster "
+            "SessionEnabled is false; they need release emr-spark-8.0.0 or later, and the cluster "
             "created with SessionEnabled). Connect with --engine livy, or ask your admin for a "
             "cluster with sessions enabled.")
 
