@@ -201,8 +201,13 @@ class StepBook:
             else:
                 record.state = "FAILED"
                 record.failure = reason or f"The command exited with code {code}."
-        if self.settings is not None:
-            self._upload_logs(record, self.settings.folder / record.step_id, final=True)
+        if self.settings is None:
+            return
+        work = self.settings.folder / record.step_id
+        if record.process is None and reason:  # it never started: the reason is its stderr
+            work.mkdir(parents=True, exist_ok=True)
+            (work / "stderr").write_text(reason + "\n")
+        self._upload_logs(record, work, final=True)
 
     def _upload_containers(self, record: StepRecord, work: Path) -> None:
         """The logs of the YARN applications the step submitted, once each has ended (a
