@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import botocore.exceptions
 import pytest
 from demo_world import ACCOUNT, PARTNER_ACCESS, PARTNER_ROLE, SALES
 from emulators import RunningEmulator
@@ -27,7 +28,9 @@ def doctor(cli: RunCli, emulator: RunningEmulator, cluster_id: str,
                env={**emulator.env, **(env or {})})
     assert proc.returncode in (0, 1), proc.stderr
     assert "Traceback" not in proc.stderr
-    return proc.returncode, json.loads(proc.stdout)
+    report = json.loads(proc.stdout)
+    assert all(c["fix"] for c in report["checks"] if c["status"] == "fail"), "every failure's fix"
+    return proc.returncode, report
 
 
 def statuses(report: dict) -> dict[str, str]:
@@ -39,7 +42,7 @@ def by_id(report: dict, check_id: str) -> dict:
 
 
 def test_every_check_is_run_once_in_the_contract_order() -> None:
-    assert tuple(CHECKS) == CHECK_IDS and len(set(CHECK_IDS)) == 15
+    assert tuple(CHECKS) == CHECK_IDS and len(set(CHECK_IDS)) == 16
 
 
 def test_a_ready_cluster_and_the_default_role_pass(cli: RunCli, emulator: RunningEmulator,
@@ -116,9 +119,6 @@ def test_spark_connect_is_reported_where_a_cluster_offers_it(
     assert by_id(no_client, "spark-connect")["fix"] == "pip install 'jupyter-emr-roles[connect]'"
 
 
-ROLE_FAILURES = [
-    ("no-tag-session", "role-trust", "sts:TagSession"),
-    ("no-source-identity", "role-trust", "sts:SetSourceIdentity"),
 def test_a_session_cluster_without_livy_is_ready_for_spark_connect(
         cli: RunCli, emulator: RunningEmulator, clusters: dict[str, str]) -> None:
     """AWS's example session cluster: emr-spark-8.0.0, the Spark application only."""
@@ -169,6 +169,9 @@ def test_a_release_label_of_neither_family_is_unknown_not_too_old(
     assert "emr-spark-8.x.y" in finding["message"]
 
 
+ROLE_FAILURES = [
+    ("no-tag-session", "role-trust", "sts:TagSession"),
+    ("no-source-identity", "source-identity", "sts:SetSourceIdentity"),
     ("wrong-external-id", "role-trust", "EMRDEMOEXTERNALID4F2K9Q"),
     ("not-trusted-by-clusters", "role-trust", "EMR_EC2_DefaultRole"),
     ("does-not-exist", "role-exists", "aws iam get-role --role-name does-not-exist"),
@@ -277,3 +280,128 @@ def test_a_malformed_option_is_a_usage_error(cli: RunCli, args: tuple[str, ...])
     proc: subprocess.CompletedProcess[str] = cli("doctor", *args)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "Invalid value" in proc.stderr
+
+
+ADMIN_PROFILE_POLICY = ("EMR_EC2_DefaultRole", "assume-runtime-roles")
+
+
+def as_admin(emulator: RunningEmulator) -> dict[str, str]:
+    """The platform admin's settings, who may pass any role (so EMR, not IAM, decides)."""
+    return emulator.env_of("platform-admin")
+
+
+def test_a_role_the_cluster_may_not_assume_fails_when_its_session_or_step_starts(
+        cli: RunCli, emulator: RunningEmulator, clusters: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    """As on AWS, GetClusterSessionCredentials answers for a role whose trust lacks
+    sts:TagSession; the session dies when the cluster assumes the role, and so does a step.
+    The doctor's gcsc passes, and role-trust says why the session will fail."""
+    cluster, admin = clusters["shared-analytics"], as_admin(emulator)
+    _, report = doctor(cli, emulator, cluster, "--role-arn", role("no-tag-session"), env=admin)
+    assert statuses(report)["gcsc"] == "pass"
+    assert statuses(report)["role-trust"] == "fail"
+    assert "sts:TagSession" in by_id(report, "role-trust")["fix"]
+    kernel = notebook(emulator, **{name: admin[name] for name in (
+        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "JUPYTER_EMR_ROLES_FILE")})
+    kernel.ok("%load_ext jupyter_emr_roles")
+    failed = kernel.run(f"%connect --cluster-id {cluster} --role-arn {role('no-tag-session')}")
+    assert failed.status == "error" and "Traceback" not in failed.output, failed.output
+    assert "not authorized to perform: sts:TagSession" in failed.output, failed.output
+    step = cli("steps", "submit", "--cluster-id", cluster, "--role-arn", role("no-tag-session"),
+               "--wait", "--", "bash", "-c", "echo hi", env={**emulator.env, **admin})
+    assert step.returncode == 1 and "Traceback" not in step.stderr, step.stderr
+    assert "not authorized to perform: sts:TagSession" in step.stderr, step.stderr
+
+
+@pytest.fixture
+def profile_policy_allows(emulator: RunningEmulator) -> Iterator[Callable[[list[str]], None]]:
+    """Replace what the clusters' instance profile role's own policy allows on the runtime
+    roles, as an admin would by mistake; put back after the test."""
+    iam = emulator.admin("iam")
+    kept = iam.get_role_policy(RoleName=ADMIN_PROFILE_POLICY[0],
+                               PolicyName=ADMIN_PROFILE_POLICY[1])["PolicyDocument"]
+
+    def allow(actions: list[str]) -> None:
+        document = {**kept, "Statement": [{**kept["Statement"][0], "Action": actions}]}
+        iam.put_role_policy(RoleName=ADMIN_PROFILE_POLICY[0], PolicyName=ADMIN_PROFILE_POLICY[1],
+                            PolicyDocument=json.dumps(document))
+
+    yield allow
+    iam.put_role_policy(RoleName=ADMIN_PROFILE_POLICY[0], PolicyName=ADMIN_PROFILE_POLICY[1],
+                        PolicyDocument=json.dumps(kept))
+
+
+def test_the_instance_profile_roles_own_policy_must_allow_assuming_the_role(
+        cli: RunCli, emulator: RunningEmulator, clusters: dict[str, str],
+        notebook: Callable[..., NotebookKernel],
+        profile_policy_allows: Callable[[list[str]], None]) -> None:
+    """The role's trust is right, but the profile role's policy allows only sts:AssumeRole:
+    role-trust and source-identity fail with the policy to add, and a session fails as EMR's
+    AssumeRole is refused."""
+    cluster = clusters["shared-analytics"]
+    profile_policy_allows(["sts:AssumeRole"])
+    code, report = doctor(cli, emulator, cluster)
+    assert code == 1 and statuses(report)["gcsc"] == "pass"
+    trust, source = by_id(report, "role-trust"), by_id(report, "source-identity")
+    assert trust["status"] == "fail" and "does not allow sts:TagSession" in trust["message"]
+    assert "aws iam put-role-policy --role-name EMR_EC2_DefaultRole" in trust["fix"]
+    assert source["status"] == "fail" and "sts:SetSourceIdentity" in source["fix"]
+    kernel = notebook(emulator)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    failed = kernel.run(f"%connect --cluster-id {cluster}")
+    assert failed.status == "error" and "sts:TagSession" in failed.output, failed.output
+
+
+@pytest.fixture
+def data_lake_settings(emulator: RunningEmulator) -> Iterator[Callable[..., None]]:
+    """Change Lake Formation's data lake settings for one test; put back after it."""
+    lakeformation = emulator.admin("lakeformation")
+    kept = lakeformation.get_data_lake_settings()["DataLakeSettings"]
+
+    def change(**settings: object) -> None:
+        lakeformation.put_data_lake_settings(DataLakeSettings={**kept, **settings})
+
+    yield change
+    lakeformation.put_data_lake_settings(DataLakeSettings=kept)
+
+
+@pytest.mark.parametrize(("settings", "said"), [
+    ({"AllowExternalDataFiltering": False}, "AllowExternalDataFiltering"),
+    ({"ExternalDataFilteringAllowList": [{"DataLakePrincipalIdentifier": "210987654321"}]},
+     f"account {ACCOUNT} is not in Lake Formation's external data filtering allow list"),
+    ({"AuthorizedSessionTagValueList": ["Other"]}, "does not accept that tag"),
+])
+def test_lake_formation_must_allow_the_clusters_external_data_filtering(
+        cli: RunCli, emulator: RunningEmulator, clusters: dict[str, str],
+        data_lake_settings: Callable[..., None], settings: dict, said: str) -> None:
+    data_lake_settings(**settings)
+    _, report = doctor(cli, emulator, clusters["shared-analytics"])
+    finding = by_id(report, "lake-formation")
+    assert finding["status"] == "fail" and said in finding["message"], finding
+    assert "External data filtering" in finding["fix"]
+
+
+def test_session_permissions_are_the_ones_aws_asks_for(
+        cli: RunCli, emulator: RunningEmulator, clusters: dict[str, str]) -> None:
+    """The demo user may not start sessions as the electronics role: the doctor says which
+    actions IAM refuses, and StartSession is refused for the same reason."""
+    cluster = clusters["connect-analytics"]
+    _, allowed = doctor(cli, emulator, cluster)
+    assert statuses(allowed)["session-permissions"] == "pass"
+    electronics = role("electronics-data-access")
+    _, report = doctor(cli, emulator, cluster, "--role-arn", electronics)
+    finding = by_id(report, "session-permissions")
+    assert finding["status"] == "fail", finding
+    assert "elasticmapreduce:StartSession, iam:PassRole" in finding["message"]
+    statements = json.loads(finding["fix"])
+    assert {"Effect": "Allow", "Action": ["elasticmapreduce:GetSession",
+                                          "elasticmapreduce:GetSessionEndpoint",
+                                          "elasticmapreduce:TerminateSession"],
+            "Resource": f"arn:aws:elasticmapreduce:us-east-1:{ACCOUNT}:cluster/*/session/*"
+            } in statements
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        emulator.client("emr").start_session(ClusterId=cluster, ExecutionRoleArn=electronics)
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    unknown = by_id(doctor(cli, emulator, cluster, env=emulator.env_of("new-analyst"))[1],
+                    "session-permissions")
+    assert unknown["status"] == "unknown" and "iam:SimulatePrincipalPolicy" in unknown["message"]

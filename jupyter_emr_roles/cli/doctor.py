@@ -37,9 +37,10 @@ def doctor(cluster_id: ClusterId, role_arn: RoleArn | None, access_role_arn: Rol
     nodes; its security configuration (runtime roles, in-transit encryption,
     source identity, Lake Formation); the role (it exists, its trust policy,
     whether EMR issues a Livy login for it, dropped at once); Livy's address and
-    certificate as %connect finds them; S3 Access Grants and EMRFS credentials
-    providers. Each says pass, warn, fail or unknown (not allowed to look), with
-    the fix. Exit status 0 when nothing fails, 1 when something does, 2 for a
+    certificate as %connect finds them; on a cluster with Spark Connect sessions,
+    whether IAM lets you start and use them as the role; S3 Access Grants and
+    EMRFS credentials providers. Each says pass, warn, fail or unknown (not
+    allowed to look), with the fix. Exit status 0 when nothing fails, 1 when something does, 2 for a
     malformed option.
     """
     from ..doctor import diagnose

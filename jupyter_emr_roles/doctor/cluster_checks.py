@@ -214,21 +214,6 @@ def spark_connect(facts: Facts) -> Finding:
                    "tried, since it would start a session.")
 
 
-def source_identity(facts: Facts) -> Finding:
-    if not facts.cluster.get("SecurityConfiguration"):
-        return Finding("source-identity", "warn", "No security configuration, so no source "
-                       "identity reaches CloudTrail.")
-    scoped = facts.iam_configuration().get("ApplicationScopedIAMRoleConfiguration", {})
-    if scoped.get("PropagateSourceIdentity") is True:
-        return Finding("source-identity", "pass", "PropagateSourceIdentity is on: CloudTrail "
-                       "shows the person behind each session, not only the runtime role.")
-    return Finding("source-identity", "warn", "PropagateSourceIdentity is off: CloudTrail shows "
-                   "the runtime role, not the person who used it.",
-                   '"ApplicationScopedIAMRoleConfiguration": {"PropagateSourceIdentity": true} '
-                   "in the security configuration's IAMConfiguration, and sts:SetSourceIdentity "
-                   "in the runtime roles' trust policies")
-
-
 def configured(facts: Facts, key: str) -> str | None:
     """A property of emrfs-site, or its ``spark.hadoop.`` form in spark-defaults."""
     for entry in facts.cluster.get("Configurations", []):

@@ -9,8 +9,9 @@ the checks that needed it say ``unknown`` and why instead of guessing.
 
 from __future__ import annotations
 
+import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
 from ..aws import service_client
@@ -20,6 +21,7 @@ from ..connect_request import ConnectRequest
 from ..errors import AwsCallError, EmrRolesError
 
 T = TypeVar("T")
+_ASSUMED = re.compile(r"arn:([\w-]+):sts::(\d{12}):assumed-role/([^/]+)/.+")
 
 
 class NotAllowed(EmrRolesError):
@@ -39,8 +41,8 @@ class Facts:
         self.cluster = target.cluster
         self.role_arn = target.role
         self._lock = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
-        self._known: dict[str, tuple[Any, Exception | None]] = {}
+        self._locks: dict[tuple[str, Hashable], threading.Lock] = {}
+        self._known: dict[tuple[str, Hashable], tuple[Any, Exception | None]] = {}
 
     def security_configuration(self) -> dict[str, Any] | None:
         name = self.cluster.get("SecurityConfiguration")
@@ -68,6 +70,45 @@ class Facts:
         """The roles of the cluster's EC2 instance profile: who assumes the runtime role."""
         name = self.cluster.get("Ec2InstanceAttributes", {}).get("IamInstanceProfile", "")
         return self._once("iam:GetInstanceProfile", lambda: self._profile_roles(name))
+
+    @property
+    def partition(self) -> str:
+        """The cluster's partition (aws, aws-cn, aws-us-gov), which is the caller's: every ARN
+        the doctor writes into a fix is of it."""
+        arn = self.cluster.get("ClusterArn") or ""
+        if arn.count(":") >= 5:
+            return arn.split(":")[1]
+        region = self.target.session.region_name
+        return self.target.session.get_partition_for_region(region) if region else "aws"
+
+    def cluster_arn(self) -> str:
+        return self.cluster.get("ClusterArn") or (
+            f"arn:{self.partition}:elasticmapreduce:{self.target.session.region_name}:"
+            f"{self.target.account}:cluster/{self.cluster['Id']}")
+
+    def caller_principal(self) -> str:
+        """The caller as IAM's simulator names it: its user or role ARN (an assumed role's
+        session as its role, which IAM names without the role's path)."""
+        identity = self._once("sts:GetCallerIdentity", lambda: aws_call(
+            "asking STS who you are", lambda: self._client("sts").get_caller_identity()))
+        arn = str(identity.get("Arn", ""))
+        found = _ASSUMED.fullmatch(arn)
+        return f"arn:{found[1]}:iam::{found[2]}:role/{found[3]}" if found else arn
+
+    def decisions(self, principal: str, actions: list[str], resource: str,
+                  context: dict[str, str] | None = None) -> dict[str, str]:
+        """IAM's policy simulator on ``principal``'s identity policies: each action's decision
+        (``allowed``, ``implicitDeny``, ``explicitDeny``) on ``resource`` with ``context``."""
+        entries = [{"ContextKeyName": key, "ContextKeyValues": [value],
+                    "ContextKeyType": "string"} for key, value in (context or {}).items()]
+        answer = self._once("iam:SimulatePrincipalPolicy", lambda: aws_call(
+            f"simulating the IAM policies of {principal}", lambda: self._client(
+                "iam").simulate_principal_policy(
+                    PolicySourceArn=principal, ActionNames=actions, ResourceArns=[resource],
+                    ContextEntries=entries)),
+            key=(principal, tuple(actions), resource, tuple(sorted((context or {}).items()))))
+        return {result["EvalActionName"]: result["EvalDecision"]
+                for result in answer.get("EvaluationResults", [])}
 
     def data_lake_settings(self) -> dict[str, Any]:
         return self._once("lakeformation:GetDataLakeSettings", lambda: aws_call(
@@ -107,17 +148,20 @@ class Facts:
     def _client(self, service: str) -> Any:
         return service_client(self.target.session, service, min(60.0, self.request.timeout))
 
-    def _once(self, action: str, fetch: Callable[[], T]) -> T:
+    def _once(self, action: str, fetch: Callable[[], T], key: Hashable = None) -> T:
+        """``fetch``'s answer, asked once per ``action`` (and ``key``, where one action asks
+        several questions); a refusal names the action."""
+        known = (action, key)
         with self._lock:
-            lock = self._locks.setdefault(action, threading.Lock())
+            lock = self._locks.setdefault(known, threading.Lock())
         with lock:
-            if action not in self._known:
+            if known not in self._known:
                 try:
-                    self._known[action] = (fetch(), None)
+                    self._known[known] = (fetch(), None)
                 except AwsCallError as exc:
-                    self._known[action] = (None, NotAllowed(action, exc)
-                                           if exc.code == "AccessDenied" else exc)
-        value, error = self._known[action]
+                    self._known[known] = (None, NotAllowed(action, exc)
+                                          if exc.code == "AccessDenied" else exc)
+        value, error = self._known[known]
         if error is not None:
             raise error
         return value

@@ -1,6 +1,7 @@
 """The doctor's checks of what governs data beyond the role's own IAM policy: Lake
-Formation's session tag, and S3 Access Grants (seeds 000 and 001: grants that an external
-policy engine may create, with or without fallback to IAM).
+Formation's external data filtering and session tag, source identity for the audit trail
+(seed 004), and S3 Access Grants (seeds 000 and 001: grants that an external policy engine
+may create, with or without fallback to IAM).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from ..releases import GRANTS, label_of, parse_release
 from .cluster_checks import configured
 from .facts import Facts
 from .report import Finding
-from .role_checks import profile_trust
+from .role_checks import profile_policy, profile_trust
 
 LAKE_FORMATION_TAG = "aws:RequestTag/LakeFormationAuthorizedCaller"
 
@@ -23,15 +24,33 @@ def lake_formation(facts: Facts) -> Finding:
     if not value:
         return Finding("lake-formation", "pass", "Lake Formation is not enabled for this "
                        "cluster: tables are reached with the role's IAM and Glue permissions.")
-    allowed = facts.data_lake_settings().get("AuthorizedSessionTagValueList") or []
-    if value not in allowed:
+    problem = _external_filtering(facts, value)
+    if problem is not None:
         return Finding("lake-formation", "fail", f"The security configuration tags sessions "
-                       f"{value!r} for Lake Formation, but Lake Formation's external data "
-                       f"filtering does not accept that tag (it accepts {allowed or 'none'}), so "
-                       "queries of governed tables are refused.",
-                       "Lake Formation console > Data catalog settings > External data filtering: "
-                       f"allow it, with session tag value {value!r} and this account.")
+                       f"{value!r} for Lake Formation, but {problem}, so Lake Formation refuses "
+                       "the cluster's queries of governed tables.",
+                       "Lake Formation console > Administration > Data catalog settings > External "
+                       f"data filtering: allow it, with account {facts.target.account} and session "
+                       f"tag value {value!r} (aws lakeformation put-data-lake-settings).")
     return _role_tags_session(facts, value)
+
+
+def _external_filtering(facts: Facts, value: str) -> str | None:
+    """What Lake Formation's data lake settings lack for EMR's runtime roles: external data
+    filtering allowed, for the cluster's account, with the session tag; None when nothing."""
+    settings = facts.data_lake_settings()
+    accounts = [entry.get("DataLakePrincipalIdentifier") for entry in
+                settings.get("ExternalDataFilteringAllowList") or []]
+    tags = settings.get("AuthorizedSessionTagValueList") or []
+    if settings.get("AllowExternalDataFiltering") is not True:
+        return "Lake Formation does not allow external data filtering (AllowExternalDataFiltering)"
+    if facts.target.account not in accounts:
+        return (f"account {facts.target.account} is not in Lake Formation's external data "
+                f"filtering allow list ({', '.join(map(str, accounts)) or 'empty'})")
+    if value not in tags:
+        return (f"Lake Formation's external data filtering does not accept that tag (it accepts "
+                f"{', '.join(map(repr, tags)) or 'none'})")
+    return None
 
 
 def _role_tags_session(facts: Facts, value: str) -> Finding:
@@ -53,6 +72,42 @@ def _role_tags_session(facts: Facts, value: str) -> Finding:
                        f"Add to its trust policy: {json.dumps(statement)}")
     return Finding("lake-formation", "pass", f"Sessions are tagged {value!r}, Lake Formation "
                    "accepts the tag, and the role's trust allows it.")
+
+
+def source_identity(facts: Facts) -> Finding:
+    """Source identity reaches CloudTrail when the security configuration propagates it and
+    the cluster may set it on the runtime role's session: sts:SetSourceIdentity in the role's
+    trust and in the instance profile role's own policy (seed 004). Without them a caller whose
+    credentials carry a source identity gets no session."""
+    scoped = facts.iam_configuration().get("ApplicationScopedIAMRoleConfiguration", {})
+    if scoped.get("PropagateSourceIdentity") is not True:
+        why = "PropagateSourceIdentity is off" if facts.cluster.get("SecurityConfiguration") \
+            else "The cluster has no security configuration"
+        return Finding("source-identity", "warn", f"{why}: CloudTrail shows the runtime role, "
+                       "not the person who used it.",
+                       '"ApplicationScopedIAMRoleConfiguration": {"PropagateSourceIdentity": '
+                       "true} in the security configuration's IAMConfiguration, and "
+                       "sts:SetSourceIdentity in the runtime roles' trust policies and the "
+                       "instance profile role's policy")
+    if facts.role_arn is None:
+        return Finding("source-identity", "unknown", "PropagateSourceIdentity is on; no runtime "
+                       "role was given to check that the cluster may set it on.")
+    found = profile_trust(facts)
+    if found is None:
+        return Finding("source-identity", "unknown", "PropagateSourceIdentity is on; the role's "
+                       "trust policy could not be read (see role-exists).")
+    profile_arn, trust = found
+    if not trust.allows("sts:SetSourceIdentity"):
+        statement = {"Effect": "Allow", "Principal": {"AWS": profile_arn},
+                     "Action": ["sts:AssumeRole", "sts:SetSourceIdentity"]}
+        return Finding("source-identity", "fail", f"PropagateSourceIdentity is on, but the trust "
+                       f"policy of {facts.role_arn.name} does not allow sts:SetSourceIdentity to "
+                       f"{profile_arn}, so EMR cannot start a session or step for a caller with "
+                       "a source identity.", f"Add to its trust policy: {json.dumps(statement)}")
+    return profile_policy(facts, profile_arn, ("sts:SetSourceIdentity",), "source-identity") \
+        or Finding("source-identity", "pass", "PropagateSourceIdentity is on, and the cluster "
+                   "may set it: CloudTrail shows the person behind each session, not only the "
+                   "runtime role.")
 
 
 def s3_access_grants(facts: Facts) -> Finding:

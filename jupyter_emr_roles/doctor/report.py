@@ -16,8 +16,8 @@ Status = Literal["pass", "warn", "fail", "unknown"]
 # Every report holds each of these exactly once, in this order.
 CHECK_IDS = ("cluster-state", "release", "applications", "single-primary", "runtime-roles",
              "in-transit-encryption", "role-exists", "role-trust", "gcsc", "livy",
-             "spark-connect", "source-identity", "lake-formation", "s3-access-grants",
-             "emrfs-credentials-provider")
+             "spark-connect", "session-permissions", "source-identity", "lake-formation",
+             "s3-access-grants", "emrfs-credentials-provider")
 _MARKS = {"pass": "ok", "warn": "warn", "fail": "FAIL", "unknown": "?"}
 
 

@@ -9,8 +9,8 @@ caller may not pass it: the messages say which one it is where the answers allow
 from __future__ import annotations
 
 import json
+import re
 
-from ..aws import DOCTOR_USER_AGENT, Emr
 from ..errors import AwsCallError, EmrRolesError
 from ..livy_endpoint import find_livy, trust_for, wanted_for
 from .facts import Facts
@@ -20,11 +20,27 @@ from .trust import Trust, trust_for_principal
 
 NO_ROLE = ("No runtime role to check: none was given and the roles files name no default for "
            "the cluster's account.")
-NO_ROLE_FIX = "jupyter-emr-roles doctor --cluster-id ID --role-arn arn:aws:iam::ACCOUNT:role/NAME"
+# What EMR's instance profile role must be allowed on a runtime role, in its trust and its policy.
+ASSUME_ACTIONS = ("sts:AssumeRole", "sts:TagSession")
+SESSION_ACTIONS = ("elasticmapreduce:GetSession", "elasticmapreduce:GetSessionEndpoint",
+                   "elasticmapreduce:TerminateSession")
+# Where a message's remedy starts: the first sentence that tells the user what to do.
+_REMEDY = re.compile(r"(?<=[.;]) (?=(?:Check|Enable|If|Ask|Pick|Use|Give|Wait|wait|Try|Start|"
+                     r"Create|Connect|Leave|Set|Run|Add)\b)")
 
 
-def _no_role(check_id: str) -> Finding:
-    return Finding(check_id, "unknown", NO_ROLE, NO_ROLE_FIX)
+def _no_role(facts: Facts, check_id: str) -> Finding:
+    return Finding(check_id, "unknown", NO_ROLE, "jupyter-emr-roles doctor --cluster-id ID "
+                   f"--role-arn arn:{facts.partition}:iam::ACCOUNT:role/NAME")
+
+
+def split_remedy(text: str) -> tuple[str, str | None]:
+    """A one-paragraph error as (what was found, the remedy it gives), so a report's ``fix``
+    carries the remedy; the whole text and no fix where it names none."""
+    found = _REMEDY.search(text)
+    if found is None:
+        return text, None
+    return text[:found.start()].rstrip(";.") + ".", text[found.end():]
 
 
 def _other_account(facts: Facts) -> bool:
@@ -34,7 +50,7 @@ def _other_account(facts: Facts) -> bool:
 def role_exists(facts: Facts) -> Finding:
     arn = facts.role_arn
     if arn is None:
-        return _no_role("role-exists")
+        return _no_role(facts, "role-exists")
     if _other_account(facts):
         return Finding("role-exists", "unknown", f"{arn} is a role of account {arn.account}, "
                        f"and IAM of account {facts.target.account} cannot read it; the gcsc "
@@ -60,53 +76,70 @@ def profile_trust(facts: Facts) -> tuple[str, Trust] | None:
 
 
 def role_trust(facts: Facts) -> Finding:
+    """EMR's prerequisites for assuming the role: its trust lets the instance profile role
+    sts:AssumeRole and sts:TagSession (with the security configuration's ExternalId), and the
+    profile role's own policy allows both on it."""
     if facts.role_arn is None:
-        return _no_role("role-trust")
+        return _no_role(facts, "role-trust")
     found = profile_trust(facts)
     if found is None:
         return Finding("role-trust", "unknown", "The role's trust policy could not be read (see "
                        "role-exists).")
     profile_arn, trust = found
-    iam = facts.iam_configuration()
-    wanted = ["sts:AssumeRole", "sts:TagSession"]
-    if iam.get("ApplicationScopedIAMRoleConfiguration", {}).get("PropagateSourceIdentity"):
-        wanted.append("sts:SetSourceIdentity")
-    missing = [action for action in wanted if not trust.allows(action)]
-    statement = json.dumps({"Effect": "Allow", "Principal": {"AWS": profile_arn},
-                            "Action": wanted})
+    missing = [action for action in ASSUME_ACTIONS if not trust.allows(action)]
     if missing:
+        statement = json.dumps({"Effect": "Allow", "Principal": {"AWS": profile_arn},
+                                "Action": list(ASSUME_ACTIONS)})
         return Finding("role-trust", "fail", f"The trust policy of {facts.role_arn.name} does not "
                        f"allow {', '.join(missing)} to the cluster's instance profile role "
-                       f"{profile_arn}, so EMR cannot run the session as it.",
+                       f"{profile_arn}, so the session or step fails when EMR assumes it.",
                        f"Add to its trust policy: {statement}")
-    return _external_id(facts, trust, profile_arn)
+    return _external_id(facts, trust, profile_arn) or profile_policy(
+        facts, profile_arn, ASSUME_ACTIONS, "role-trust") or Finding(
+        "role-trust", "pass", f"{facts.role_arn.name} trusts {profile_arn}, and its policy "
+        "allows sts:AssumeRole and sts:TagSession on the role, as EMR needs.")
 
 
-def _external_id(facts: Facts, trust: Trust, profile_arn: str) -> Finding:
+def _external_id(facts: Facts, trust: Trust, profile_arn: str) -> Finding | None:
     ours = facts.iam_configuration().get("ApplicationScopedIAMRoleConfiguration", {}).get(
         "ExternalId")
     demanded = trust.condition_values("sts:AssumeRole", "sts:ExternalId")
-    if demanded and ours not in demanded:
-        shown = ours or "none (the security configuration has no ExternalId)"
-        return Finding("role-trust", "fail", f"The trust policy of {facts.role_arn.name} demands "
-                       f"the ExternalId {', '.join(sorted(demanded))}, but the cluster's security "
-                       f"configuration passes {shown}.",
-                       f'"Condition": {{"StringEquals": {{"sts:ExternalId": "{ours}"}}}}'
-                       if ours else "Remove the sts:ExternalId condition from the trust policy.")
-    how = " (through the account's root: the profile role's own policy must allow it)" \
-        if trust.through_account else ""
-    return Finding("role-trust", "warn" if trust.through_account else "pass",
-                   f"{facts.role_arn.name} trusts {profile_arn}{how} as EMR needs.")
+    if not demanded or ours in demanded:
+        return None
+    shown = ours or "none (the security configuration has no ExternalId)"
+    return Finding("role-trust", "fail", f"The trust policy of {facts.role_arn.name} demands "
+                   f"the ExternalId {', '.join(sorted(demanded))}, but the cluster's security "
+                   f"configuration passes {shown}, so {profile_arn} cannot assume it.",
+                   f'"Condition": {{"StringEquals": {{"sts:ExternalId": "{ours}"}}}}'
+                   if ours else "Remove the sts:ExternalId condition from the trust policy.")
+
+
+def profile_policy(facts: Facts, profile_arn: str, actions: tuple[str, ...],
+                   check_id: str) -> Finding | None:
+    """A failure when the instance profile role's own policy does not allow ``actions`` on
+    the runtime role (IAM's policy simulator decides); None when it does."""
+    assert facts.role_arn is not None
+    decisions = facts.decisions(profile_arn, list(actions), facts.role_arn)
+    refused = [action for action in actions if decisions.get(action) != "allowed"]
+    if not refused:
+        return None
+    name = profile_arn.rpartition("/")[2]
+    statement = json.dumps({"Effect": "Allow", "Action": list(actions),
+                            "Resource": facts.role_arn})
+    return Finding(check_id, "fail", f"The policy of the cluster's instance profile role {name} "
+                   f"does not allow {', '.join(refused)} on {facts.role_arn.name}, so EMR cannot "
+                   "assume it for a session or step, whatever its trust says.",
+                   f"aws iam put-role-policy --role-name {name} --policy-name runtime-roles "
+                   f"--policy-document '{{\"Version\": \"2012-10-17\", \"Statement\": "
+                   f"[{statement}]}}'")
 
 
 def gcsc(facts: Facts) -> Finding:
     arn = facts.role_arn
     if arn is None:
-        return _no_role("gcsc")
+        return _no_role(facts, "gcsc")
     try:
-        # Under the doctor's own user agent, so the audit does not count the probe as a login.
-        Emr(facts.target.session, user_agent_extra=DOCTOR_USER_AGENT).session_credentials(
-            facts.request.cluster_id, arn)
+        facts.target.emr.session_credentials(facts.request.cluster_id, arn)
     except AwsCallError as exc:
         if _known_missing(facts):
             return Finding("gcsc", "fail", f"GetClusterSessionCredentials was refused, and the "
@@ -130,27 +163,18 @@ def _known_missing(facts: Facts) -> bool:
         return False
 
 
-def _gcsc_fix(facts: Facts, exc: AwsCallError) -> str | None:
+def _gcsc_fix(facts: Facts, exc: AwsCallError) -> str:
     if exc.code != "AccessDenied":
-        return None
+        return split_remedy(str(exc))[1] or ("Check the cluster and the role with the checks "
+                                             "above; EMR's answer says which it refused.")
     return json.dumps({"Effect": "Allow", "Action":
                        "elasticmapreduce:GetClusterSessionCredentials", "Resource":
-                       facts.cluster.get("ClusterArn", "*"), "Condition": {"StringEquals": {
+                       facts.cluster_arn(), "Condition": {"StringEquals": {
                            "elasticmapreduce:ExecutionRoleArn": facts.role_arn}}})
 
 
 def livy(facts: Facts) -> Finding:
     request, account = facts.request, facts.target.choices
-    try:
-        endpoint = find_livy(facts.target.emr, facts.cluster, trust_for(request, account),
-                             wanted_for(request, account), fresh=True)
-    except EmrRolesError as exc:
-        return Finding("livy", "fail", str(exc))
-    if endpoint.insecure_http:
-        return Finding("livy", "warn", f"Livy answers at {endpoint.url} in plain HTTP "
-                       "(--allow-insecure-http).")
-    return Finding("livy", "pass", f"Livy answers at {endpoint.url}, its certificate verified as "
-                   "%connect verifies it.")
     if "Livy" not in {app.get("Name") for app in facts.cluster.get("Applications", [])}:
         if sessions_problem(facts) is None:
             return Finding("livy", "warn", "Livy is not installed on this cluster: not needed for "
@@ -158,3 +182,54 @@ def livy(facts: Facts) -> Finding:
         return Finding("livy", "fail", "Livy is not installed on this cluster, so no Livy "
                        "session can open.", "Create the cluster with --applications Name=Spark "
                        "Name=Livy.")
+    try:
+        endpoint = find_livy(facts.target.emr, facts.cluster, trust_for(request, account),
+                             wanted_for(request, account), fresh=True)
+    except EmrRolesError as exc:
+        return Finding("livy", "fail", *split_remedy(str(exc)))
+    if endpoint.insecure_http:
+        return Finding("livy", "warn", f"Livy answers at {endpoint.url} in plain HTTP "
+                       "(--allow-insecure-http).")
+    return Finding("livy", "pass", f"Livy answers at {endpoint.url}, its certificate verified as "
+                   "%connect verifies it.")
+
+
+def session_permissions(facts: Facts) -> Finding:
+    """What a Spark Connect session needs of the caller's IAM (IAM's policy simulator on the
+    caller's policies; StartSession itself would start a session): StartSession with the role
+    and ListSessions on the cluster, iam:PassRole of the role to EMR, and the session calls on
+    ``cluster/ID/session/*``."""
+    arn = facts.role_arn
+    if facts.cluster.get("SessionEnabled") is not True:
+        return Finding("session-permissions", "pass", "Spark Connect sessions are not enabled "
+                       "on this cluster, so it needs no session permissions.")
+    if arn is None:
+        return _no_role(facts, "session-permissions")
+    caller, cluster = facts.caller_principal(), facts.cluster_arn()
+    decisions = {
+        **facts.decisions(caller, ["elasticmapreduce:StartSession"], cluster,
+                          {"elasticmapreduce:ExecutionRoleArn": arn}),
+        **facts.decisions(caller, ["elasticmapreduce:ListSessions"], cluster),
+        **facts.decisions(caller, list(SESSION_ACTIONS), f"{cluster}/session/*"),
+        **facts.decisions(caller, ["iam:PassRole"], arn,
+                          {"iam:PassedToService": "elasticmapreduce.amazonaws.com"})}
+    refused = [action for action, decision in decisions.items() if decision != "allowed"]
+    if not refused:
+        return Finding("session-permissions", "pass", f"IAM allows {caller} to start Spark "
+                       f"Connect sessions as {arn.name} here and to use them.")
+    return Finding("session-permissions", "fail", f"IAM does not allow {caller} "
+                   f"{', '.join(refused)} (its policy simulator says), so %connect cannot open "
+                   f"a Spark Connect session as {arn.name} here.",
+                   json.dumps(_session_statements(facts, arn)))
+
+
+def _session_statements(facts: Facts, arn: str) -> list[dict[str, object]]:
+    """The caller policy's statements for sessions, as AWS's Spark Connect page gives them."""
+    clusters = facts.cluster_arn().rpartition("/")[0] + "/*"
+    return [{"Effect": "Allow", "Action": "elasticmapreduce:StartSession", "Resource": clusters,
+             "Condition": {"StringEquals": {"elasticmapreduce:ExecutionRoleArn": arn}}},
+            {"Effect": "Allow", "Action": "elasticmapreduce:ListSessions", "Resource": clusters},
+            {"Effect": "Allow", "Action": list(SESSION_ACTIONS),
+             "Resource": f"{clusters}/session/*"},
+            {"Effect": "Allow", "Action": "iam:PassRole", "Resource": arn, "Condition": {
+                "StringEquals": {"iam:PassedToService": "elasticmapreduce.amazonaws.com"}}}]

@@ -40,8 +40,10 @@ class Trust:
 
 
 def trust_for_principal(document: Any, principal_arn: str) -> Trust:
-    """The statements that trust ``principal_arn`` (an IAM role ARN)."""
-    account = principal_arn.split(":")[4] if principal_arn.count(":") >= 5 else ""
+    """The statements that trust ``principal_arn`` (an IAM role ARN), by its ARN or through
+    its account's root, of the principal's own partition."""
+    parts = principal_arn.split(":") if principal_arn.count(":") >= 5 else ["", "aws", "", "", ""]
+    partition, account = parts[1], parts[4]
     own, rooted = [], []
     for statement in _statements(document):
         if statement.get("Effect") != "Allow":
@@ -51,7 +53,7 @@ def trust_for_principal(document: Any, principal_arn: str) -> Trust:
                              else statement.get("Principal"))
         if principal_arn in principals or "*" in principals:
             own.append(statement)
-        elif f"arn:aws:iam::{account}:root" in principals or account in principals:
+        elif f"arn:{partition}:iam::{account}:root" in principals or account in principals:
             rooted.append(statement)
     return Trust(tuple(own or rooted), through_account=not own and bool(rooted))
 

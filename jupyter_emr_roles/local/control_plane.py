@@ -36,12 +36,13 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from .access_grants import AccessGrants, error_xml, grants_call
 from .callers import AwsError, Caller, access_key_id, caller_of
 from .connect.book import SessionBook
+from .iam_simulation import iam_error, is_iam, is_simulation, principal_of, simulate
 from .issued import CredentialRegistry, Identity
 from .runtime_roles import (
     NOTEBOOK_RELEASE,
     STEPS_RELEASE,
     check_ready,
-    check_role_assumable,
+    check_role_exists,
     propagates_source_identity,
 )
 from .steps import StepBook
@@ -63,6 +64,9 @@ log = logging.getLogger(__name__)
 
 WsgiStartResponse = Callable[..., Any]
 _GCSC = "GetClusterSessionCredentials"
+# IAM authorizes these on the session (cluster/ID/session/SESSION_ID); StartSession and
+# ListSessions on the cluster ("Interactive sessions with Spark Connect", its IAM policy).
+_ON_A_SESSION = ("GetSession", "GetSessionEndpoint", "TerminateSession")
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,8 @@ class ControlPlane:
                 return _error(start_response, error)
         if is_sts(environ) and is_assume_role(_body(environ)):
             return self._assume_role(environ, _body(environ), start_response)
+        if is_iam(environ) and is_simulation(_body(environ)):
+            return self._simulate(environ, start_response)
         if AccessGrants.handles(environ.get("PATH_INFO", "")):
             return self._access_grants(environ, start_response)
         if _SIGNED_FOR.search(environ.get("HTTP_AUTHORIZATION", "")):
@@ -229,6 +235,24 @@ class ControlPlane:
             return _json(start_response, self.studio.answer(operation, params))
         except AwsError as error:
             return _error(start_response, error)
+
+    def _simulate(self, environ: dict[str, Any],
+                  start_response: WsgiStartResponse) -> Iterable[bytes]:
+        """IAM's SimulatePrincipalPolicy (``iam_simulation.py``), authorized on the principal
+        it simulates."""
+        body = _body(environ)
+        try:
+            caller = caller_of(environ, self.enforce_iam)
+            if self.enforce_iam:
+                _allowed(caller, "iam:SimulatePrincipalPolicy", principal_of(body), {})
+            answer, status = simulate(body), "200 OK"
+        except AwsError as error:
+            if error.code == "AccessDeniedException":  # IAM's name for it, and its status
+                error = AwsError("AccessDenied", error.message, 403)
+            answer, status = iam_error(error), f"{error.status} Error"
+        start_response(status, [("Content-Type", "text/xml"),
+                                ("Content-Length", str(len(answer)))])
+        return [answer]
 
     def _lookup_events(self, environ: dict[str, Any],
                        start_response: WsgiStartResponse) -> Iterable[bytes]:
@@ -354,6 +378,8 @@ class ControlPlane:
         cluster_id = call.params.get("ClusterId") or call.params.get("JobFlowId")
         resource = (f"arn:aws:elasticmapreduce:{call.region}:{call.caller.account}:cluster/"
                     f"{cluster_id}" if cluster_id else "*")
+        if cluster_id and call.operation in _ON_A_SESSION:
+            resource += f"/session/{call.params.get('SessionId')}"
         role_arn = call.params.get("ExecutionRoleArn")
         conditions = {"elasticmapreduce:ExecutionRoleArn": role_arn} if (
             role_arn and call.operation in (_GCSC, "AddJobFlowSteps", "StartSession")) else {}
@@ -363,7 +389,7 @@ class ControlPlane:
         role_arn = call.params["ExecutionRoleArn"]
         cluster = call.cluster()
         check_ready(cluster, NOTEBOOK_RELEASE, "interactive sessions")
-        check_role_assumable(cluster, role_arn)
+        check_role_exists(cluster, role_arn)
         issued = self.registry.issue(self._identity(call, cluster), self.credential_ttl)
         log.info("issued Livy credentials for %s on %s to %s", role_arn, cluster.id,
                  call.caller.arn)
@@ -439,7 +465,7 @@ class ControlPlane:
                          {"iam:PassedToService": "elasticmapreduce.amazonaws.com"})
             cluster = call.cluster("JobFlowId")
             check_ready(cluster, STEPS_RELEASE, "steps")
-            check_role_assumable(cluster, role_arn)
+            check_role_exists(cluster, role_arn)
 
     def _list_steps(self, call: EmrCall) -> dict[str, Any]:
         return self.steps.list_steps(call.cluster(), call.params)

@@ -38,9 +38,10 @@ from .control_plane import ControlPlane, EmrCall, LivyPlacement, PrimaryNames
 from .issued import CredentialRegistry, Identity
 from .livy.gateway import LivyGateway
 from .livy.sessions import ClusterBehaviour
+from .runtime_roles import refusal_of
 from .state import ADMIN_PREFIX, LIVY_CA_ENV, STATE_FILE
 from .steps import StepSettings
-from .studio import StudioDomain
+from .studio import StudioDomain, StudioSpace
 from .tls import LocalTls, make_local_tls
 from .world import SeededWorld, World, seed
 
@@ -302,8 +303,12 @@ class Emulator:
         os.replace(temporary, folder / STATE_FILE)
 
     def _worker_env(self, identity: Identity) -> dict[str, str]:
-        """Credentials of the runtime role, as the cluster's instance profile would assume it."""
+        """Credentials of the runtime role, as the cluster's instance profile would assume it:
+        refused here, as the session starts, where the profile may not assume it."""
         assert self.seeded is not None
+        refused = refusal_of(identity)
+        if refused is not None:
+            raise PermissionError(refused)
         session_name = re.sub(r"[^\w+=,.@-]", "-", identity.caller_arn.rsplit("/", 1)[-1])[:64]
         role_account = identity.role_arn.split(":")[4]
         assumed = sts_backends[role_account]["aws"].assume_role(
@@ -357,4 +362,7 @@ def _studio_domain(world: World) -> StudioDomain | None:
     settings = (lambda emr: emr.model_dump() if emr is not None else None)
     return StudioDomain(world.account, world.region, domain.domain_id,
                         settings(domain.default_emr_settings),
-                        {name: settings(emr) for name, emr in domain.user_profiles.items()})
+                        {name: settings(emr) for name, emr in domain.user_profiles.items()},
+                        settings(domain.default_space_emr_settings),
+                        {name: StudioSpace(space.sharing, space.owner)
+                         for name, space in domain.spaces.items()})

@@ -3,6 +3,11 @@
 These are AWS's side of the rules. The client has its own copy (the pickers'
 readiness in ``jupyter_emr_roles.clusters``) on purpose: if the two shared one
 table, a wrong minimum in the client could never fail a test.
+
+EMR refuses late where it assumes the role late: GetClusterSessionCredentials and
+AddJobFlowSteps check only that the role exists, and a role the cluster's instance
+profile may not assume fails the Livy session or the step when it starts (``refusal``),
+which is the failure a user sees.
 """
 
 from __future__ import annotations
@@ -11,10 +16,12 @@ import json
 import re
 from typing import Any
 
+from moto.emr.models import emr_backends
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.iam.models import iam_backends
 
 from .callers import AwsError
+from .issued import Identity
 
 # Runtime roles came to steps in emr-6.7.0 and to interactive (Livy) sessions in emr-6.9.0.
 NOTEBOOK_RELEASE = (6, 9, 0)
@@ -79,10 +86,58 @@ def check_sessions_supported(cluster: Any) -> None:
                        "Formation fine-grained access control.")
 
 
+def check_role_exists(cluster: Any, role_arn: str) -> None:
+    """What EMR checks of the role when it is asked (GetClusterSessionCredentials,
+    AddJobFlowSteps): the role and the cluster's instance profile exist. Whether the profile
+    may assume the role is found out later, when the cluster assumes it (``refusal``)."""
+    _role_and_profile(cluster, role_arn)
+
+
 def check_role_assumable(cluster: Any, role_arn: str) -> None:
-    """The runtime role exists (in whatever account it lives) and its trust lets the role of
-    the cluster's instance profile assume it and tag the session, with the ExternalId of the
-    cluster's security configuration where the trust demands one."""
+    """The role exists and the cluster's instance profile may assume it now, or the reason
+    it may not, refused at once."""
+    problem = refusal(cluster, role_arn, None)
+    if problem is not None:
+        raise _invalid(problem)
+
+
+def refusal(cluster: Any, role_arn: str, source_identity: str | None) -> str | None:
+    """Why the cluster's instance profile role cannot assume the runtime role for a session or
+    a step, as STS says it; None when it can.
+
+    EMR's prerequisites for runtime roles: the role's trust lets the profile role
+    sts:AssumeRole and sts:TagSession (with the security configuration's ExternalId where the
+    trust demands one), the profile role's own policy allows both on the role, and where a
+    source identity is passed on, sts:SetSourceIdentity in both too."""
+    role, profile = _role_and_profile(cluster, role_arn)
+    external_id = _iam_configuration(cluster.emr_backend, cluster.security_configuration).get(
+        "ApplicationScopedIAMRoleConfiguration", {}).get("ExternalId")
+    context = {"sts:ExternalId": external_id} if external_id else {}
+    if source_identity:
+        context["sts:SourceIdentity"] = source_identity
+    actions = ("sts:AssumeRole", "sts:TagSession") + (
+        ("sts:SetSourceIdentity",) if source_identity else ())
+    for profile_role in profile.roles:
+        missing = _not_allowed(role, profile_role, actions, context)
+        if missing is None:
+            return None
+    return (f"User: arn:aws:sts::{cluster.emr_backend.account_id}:assumed-role/"
+            f"{profile.roles[0].name if profile.roles else cluster.role}/{cluster.id} is not "
+            f"authorized to perform: {missing} on resource: {role_arn}")
+
+
+def refusal_of(identity: Identity) -> str | None:
+    """``refusal`` for the cluster and role of a session or step as it starts (its cluster
+    found in whichever account and region holds it)."""
+    for _, accounts in list(emr_backends.items()):
+        for backend in list(accounts.values()):
+            cluster = backend.clusters.get(identity.cluster_id)
+            if cluster is not None:
+                return refusal(cluster, identity.role_arn, identity.source_identity)
+    return f"There is no cluster {identity.cluster_id} to assume {identity.role_arn} on."
+
+
+def _role_and_profile(cluster: Any, role_arn: str) -> tuple[Any, Any]:
     parts = role_arn.split(":")
     try:
         role = iam_backends[parts[4]]["aws"].get_role_by_arn(role_arn)
@@ -91,18 +146,25 @@ def check_role_assumable(cluster: Any, role_arn: str) -> None:
     except Exception:  # moto's IAMNotFoundException, or an ARN without an account
         raise _invalid(f"The execution role {role_arn} does not exist or cannot be assumed by "
                        f"cluster {cluster.id}.") from None
-    external_id = _iam_configuration(cluster.emr_backend, cluster.security_configuration).get(
-        "ApplicationScopedIAMRoleConfiguration", {}).get("ExternalId")
-    context = {"sts:ExternalId": external_id} if external_id else {}
-    policy = IAMPolicy(role.assume_role_policy_document)
-    for action in ("sts:AssumeRole", "sts:TagSession"):
-        if not any(policy.is_action_permitted(action, principal=profile_role.arn,
-                                              incoming_condition_values=context)
-                   == PermissionResult.PERMITTED for profile_role in profile.roles):
-            raise _invalid(f"The execution role {role_arn} does not trust the instance profile "
-                           f"role of cluster {cluster.id} with {action}"
-                           f"{' and its ExternalId' if external_id else ''}; add it as a "
-                           "principal to the role's trust policy.")
+    return role, profile
+
+
+def _not_allowed(role: Any, profile_role: Any, actions: tuple[str, ...],
+                 context: dict[str, str]) -> str | None:
+    """The first action the role's trust or the profile role's identity policies do not
+    allow; None when both allow all."""
+    trust = IAMPolicy(role.assume_role_policy_document)
+    own = [IAMPolicy(policy) for policy in
+           (*profile_role.policies.values(), *profile_role.managed_policies.values())]
+    for action in actions:
+        trusted = trust.is_action_permitted(action, principal=profile_role.arn,
+                                            incoming_condition_values=context)
+        granted = [policy.is_action_permitted(action, role.arn, incoming_condition_values=context)
+                   for policy in own]
+        if trusted != PermissionResult.PERMITTED or PermissionResult.DENIED in granted \
+                or PermissionResult.PERMITTED not in granted:
+            return action
+    return None
 
 
 def propagates_source_identity(cluster: Any) -> bool:

@@ -118,7 +118,8 @@ class DemoUser(BaseModel):
                                  "lakeformation:GetDataLakeSettings",
                                  "s3:GetAccessGrantsInstance", "s3:ListAccessGrants",
                                  "s3:ListAccessGrantsLocations", "cloudtrail:LookupEvents",
-                                 "sagemaker:DescribeDomain", "sagemaker:DescribeUserProfile"],
+                                 "sagemaker:DescribeDomain", "sagemaker:DescribeUserProfile",
+                                 "sagemaker:DescribeSpace", "iam:SimulatePrincipalPolicy"],
         description="Read-only calls beyond EMR, which `jupyter-emr-roles doctor`, `grants` and "
                     "`audit` make")
 
@@ -130,6 +131,12 @@ class AccountWorld(BaseModel):
     model_config = _MODEL
     account: str = "123456789012"
     instance_profile: str = "EMR_EC2_DefaultRole"
+    instance_profile_actions: list[str] = Field(
+        default_factory=lambda: ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
+        description="What the instance profile role's own policy allows on the account's "
+                    "runtime roles (EMR needs sts:AssumeRole and sts:TagSession there as well as "
+                    "in the roles' trust, and sts:SetSourceIdentity where source identity "
+                    "propagates)")
     security_configurations: dict[str, dict[str, Any]] = Field(default_factory=dict)
     roles: list[WorldRole] = Field(default_factory=list)
     clusters: list[WorldCluster] = Field(default_factory=list)
@@ -159,6 +166,15 @@ class WorldEmrSettings(BaseModel):
     AssumableRoleArns: list[str] = Field(default_factory=list)
 
 
+class WorldSpace(BaseModel):
+    """A Studio space: shared (the domain's DefaultSpaceSettings apply), or private to the user
+    profile that owns it."""
+
+    model_config = _MODEL
+    sharing: Literal["Private", "Shared"]
+    owner: str | None = None
+
+
 class WorldStudioDomain(BaseModel):
     """A SageMaker Studio domain of the main account, for DescribeDomain and
     DescribeUserProfile: the domain's default EmrSettings and each profile's own."""
@@ -167,6 +183,9 @@ class WorldStudioDomain(BaseModel):
     domain_id: str = Field(pattern=r"^d-[a-z0-9]{1,61}$")
     default_emr_settings: WorldEmrSettings | None = None
     user_profiles: dict[str, WorldEmrSettings | None] = Field(default_factory=dict)
+    default_space_emr_settings: WorldEmrSettings | None = Field(
+        None, description="DefaultSpaceSettings' EmrSettings, which apply to shared spaces")
+    spaces: dict[str, WorldSpace] = Field(default_factory=dict)
 
 
 class World(AccountWorld):
@@ -381,6 +400,11 @@ def _seed_account(clients: _Clients, world: AccountWorld, seeded: SeededWorld) -
             "Principal": {"Service": "elasticmapreduce.amazonaws.com"}}]}))
     roles = {role.name: _create_runtime_role(iam, world, role, profile_role, seeded)
              for role in world.roles}
+    if roles and world.instance_profile_actions:
+        iam.put_role_policy(RoleName=world.instance_profile, PolicyName="assume-runtime-roles",
+                            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{
+                                "Effect": "Allow", "Action": world.instance_profile_actions,
+                                "Resource": sorted(roles.values())}]}))
     for name, config in world.security_configurations.items():
         clients.emr.create_security_configuration(Name=name,
                                                   SecurityConfiguration=json.dumps(config))

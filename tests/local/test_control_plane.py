@@ -168,14 +168,16 @@ def test_steps_refuse_a_role_on_a_cluster_without_runtime_roles(emulator: Runnin
     assert code == "InvalidRequestException" and "no security configuration" in message
 
 
-def test_a_role_that_does_not_trust_the_cluster(tmp_path) -> None:
-    """Without IAM enforcement any key may ask, so the trust check is the one that answers."""
+def test_a_role_that_does_not_trust_the_cluster_gets_a_login_and_a_missing_one_none(
+        tmp_path) -> None:
+    """Without IAM enforcement any key may ask, so EMR's own checks answer: a role that does not
+    trust the cluster gets a login, as on AWS (its session fails when the cluster assumes the
+    role: test_doctor), and a role that does not exist is refused at once."""
     with start_emulator(tmp_path / "open", "--spark", "fake", "--no-enforce-iam") as open_emulator:
         emr = open_emulator.client("emr", aws_access_key_id="anything", aws_secret_access_key="x")
-        code, message = error_of(emr.get_cluster_session_credentials,
-                                 ClusterId=open_emulator.cluster_ids()["shared-analytics"],
-                                 ExecutionRoleArn=UNTRUSTED)
-        assert code == "InvalidRequestException" and "does not trust" in message
+        answer = emr.get_cluster_session_credentials(
+            ClusterId=open_emulator.cluster_ids()["shared-analytics"], ExecutionRoleArn=UNTRUSTED)
+        assert answer["Credentials"]["UsernamePassword"]["Password"]
         code, message = error_of(emr.get_cluster_session_credentials,
                                  ClusterId=open_emulator.cluster_ids()["shared-analytics"],
                                  ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/no-such-role")

@@ -40,3 +40,14 @@ async def test_a_malformed_or_missing_identifier_is_400(rest: RestClient) -> Non
 
 async def test_an_unknown_cluster_is_404(rest: RestClient) -> None:
     assert_error(await rest.get("doctor", cluster_id="j-NOSUCHCLUSTER1"), 404, "NotFound")
+
+
+async def test_every_failing_check_carries_its_fix(rest: RestClient,
+                                                   cluster_ids: dict[str, str]) -> None:
+    """The REST badge and --json readers get the remedy in ``fix``, not inside the message."""
+    answer = await rest.get("doctor", cluster_id=cluster_ids["livy-plain-http"])
+    assert answer.status == 200 and answer.body["ready"] is False
+    failed = [check for check in answer.body["checks"] if check["status"] == "fail"]
+    livy = next(check for check in failed if check["id"] == "livy")
+    assert livy["fix"].startswith("Enable TLS for Livy") and "Enable TLS" not in livy["message"]
+    assert all(check["fix"] for check in failed), failed
