@@ -50,7 +50,7 @@ def account_emr(account: AccountId | None, profile: str | None = None,
     """The EMR client that sees ``account``'s clusters, and the access role it acts as: the
     one the roles files give the account, else none (the caller, whose own account it is)."""
     if account is not None:
-        choices = roles.load_catalog().account(account)
+        choices = roles.load_catalog(profile=profile, region=region).account(account)
         if choices is not None and choices.access_role is not None:
             return access_emr(choices.access_role, profile, region), choices.access_role
     return caller_emr(profile, region)[1], None
@@ -69,7 +69,7 @@ def _load_catalog(request: ConnectRequest,
                   warn: Callable[[str], None]) -> roles.RolesCatalog | None:
     """The roles files; a broken one stops a connect only when a role must come from them."""
     try:
-        return roles.load_catalog()
+        return roles.load_catalog(profile=request.profile, region=request.region)
     except RolesFileError as exc:
         if request.role_arn is None:
             raise

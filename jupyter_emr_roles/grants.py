@@ -86,7 +86,8 @@ def role_grants(role_arn: RoleArn, prefix: str | None = None, profile: str | Non
     """The grants to ``role_arn`` in its account's Access Grants instance; one paragraph when
     the account has no instance or the caller may not read it."""
     account = role_arn.account
-    session = make_session(profile, region, access_role_arn or _access_role(account))
+    session = make_session(profile, region,
+                           access_role_arn or _access_role(account, profile, region))
     client = aws_call("creating an S3 Control client", lambda: service_client(session,
                                                                                "s3control"))
     denied = (f"Reading the grants needs s3:GetAccessGrantsInstance and s3:ListAccessGrants on "
@@ -126,10 +127,11 @@ def _list(client: Any, account: AccountId, role_arn: RoleArn, denied: str) -> li
         token = {"NextToken": page["NextToken"]}
 
 
-def _access_role(account: AccountId) -> RoleArn | None:
+def _access_role(account: AccountId, profile: str | None,
+                 region: str | None) -> RoleArn | None:
     """The access role the roles files give for ``account``; none when they cannot be read."""
     try:
-        entry = roles.load_catalog().account(account)
+        entry = roles.load_catalog(profile=profile, region=region).account(account)
     except RolesFileError:
         return None
     return entry.access_role if entry else None

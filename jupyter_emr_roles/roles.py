@@ -153,9 +153,10 @@ class StudioClassicFiles:
         }
 
 
-def default_sources() -> list[RolesSource]:
-    """The sources in precedence order, highest first."""
-    return [OwnRolesFile(), StudioClassicFiles(), StudioDomainSettings()]
+def default_sources(profile: str | None = None, region: str | None = None) -> list[RolesSource]:
+    """The sources in precedence order, highest first; an API is asked as the AWS ``profile``
+    in ``region`` a face was given (the environment's where None)."""
+    return [OwnRolesFile(), StudioClassicFiles(), StudioDomainSettings(profile, region)]
 
 
 @dataclass(frozen=True)
@@ -222,9 +223,11 @@ class RolesCatalog:
                 "conflicts": [problem.as_dict() for problem in self.conflicts]}
 
 
-def load_catalog(sources: Sequence[RolesSource] | None = None) -> RolesCatalog:
-    """Read every source and merge them; a broken source raises RolesFileError (all problems)."""
-    sources = default_sources() if sources is None else sources
+def load_catalog(sources: Sequence[RolesSource] | None = None, profile: str | None = None,
+                 region: str | None = None) -> RolesCatalog:
+    """Read every source (the default ones asked as ``profile`` in ``region``) and merge them;
+    a broken source raises RolesFileError (all problems)."""
+    sources = default_sources(profile, region) if sources is None else sources
     problems: list[Problem] = []
     unavailable: list[Problem] = []
     found: list[tuple[str, SourceData]] = []
