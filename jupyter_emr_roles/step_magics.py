@@ -9,6 +9,7 @@ other magics, loading registers them only; boto3 comes on first use.
 from __future__ import annotations
 
 import json
+import shlex
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
@@ -41,7 +42,9 @@ class EmrStepMagics(Magics):
     @argument("--json", action="store_true", help="Show the step as JSON.")
     @reach_options
     @argument("args", nargs="*", help="After --: the command (%%emr_step), e.g. -- spark-submit "
-              "s3://bucket/job.py; with %%%%emr_step, the script's own arguments.")
+              "s3://bucket/job.py, each word one argument as a shell splits them (-- bash -c "
+              "\"echo a b\" keeps `echo a b` one, escaped as command-runner.jar needs it); with "
+              "%%%%emr_step, the script's own arguments.")
     @line_cell_magic
     def emr_step(self, line: str, cell: str | None = None) -> None:
         """Submit a step that runs as a runtime role, as `jupyter-emr-roles steps submit` does.
@@ -60,6 +63,7 @@ class EmrStepMagics(Magics):
         args = parse_argstring(self.emr_step, line)
         try:
             cluster = _cluster_steps(args)
+            args.args = _words_after_dashes(line, args.args)
             command = self._command(cluster, args, cell)
             step_id = cluster.submit(command, args.name)
             if not args.wait:
@@ -91,6 +95,18 @@ class EmrStepMagics(Magics):
             raise EmrRolesError("The %%emr_step cell is empty: write the PySpark script in it.")
         uri = cluster.upload_script(args.upload_to, cell, args.name)
         return pyspark_command(uri, args.args)
+
+
+def _words_after_dashes(line: str, parsed: list[str]) -> list[str]:
+    """The words after ``--`` as a shell splits them: IPython splits a magic's line keeping
+    quotes (``"echo a b"`` with its quotes), which would reach the step as part of the word."""
+    _, separator, tail = f" {line}".partition(" -- ")
+    if not separator:
+        return parsed
+    try:
+        return shlex.split(tail)
+    except ValueError as exc:
+        raise EmrRolesError(f"The command after -- cannot be read: {exc}.") from None
 
 
 def _cluster_steps(args: Any) -> ClusterSteps:

@@ -58,6 +58,19 @@ def test_a_spark_cell_becomes_a_step_uploaded_and_followed(
         args[3], "the same cell is the same object"
 
 
+def test_a_command_keeps_its_quoted_words_as_the_shell_split_them(
+        emulator: RunningEmulator, clusters: dict[str, str], kernel: NotebookKernel) -> None:
+    cluster = clusters["shared-analytics"]
+    kernel.ok(f'%emr_step --cluster-id {cluster} --wait -- bash -c "echo a b"')
+    emr = emulator.client("emr")
+    step_id = emr.list_steps(ClusterId=cluster)["Steps"][0]["Id"]
+    assert emr.describe_step(ClusterId=cluster, StepId=step_id)["Step"]["Config"]["Args"] == [
+        "bash", "-c", '"echo a b"']
+    stdout = emulator.client("s3", **_admin(emulator)).get_object(
+        Bucket="demo-logs", Key=f"elasticmapreduce/{cluster}/steps/{step_id}/stdout.gz")
+    assert gzip.decompress(stdout["Body"].read()) == b"a b\n"
+
+
 def test_a_failed_step_fails_the_cell_and_bad_input_is_one_line(
         clusters: dict[str, str], kernel: NotebookKernel) -> None:
     cluster = clusters["shared-analytics"]
