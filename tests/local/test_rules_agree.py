@@ -25,6 +25,8 @@ EDGES = [
     {"name": "release-6.10.0", "release": "emr-6.10.0"},
     {"name": "release-7.0.0", "release": "emr-7.0.0"},
     {"name": "release-6.7.0", "release": "emr-6.7.0"},
+    {"name": "release-spark-8.0.0", "release": "emr-spark-8.0.0"},
+    {"name": "release-8.0.0", "release": "emr-8.0.0"},  # no such label: unknown to the client
     {"name": "three-primaries", "primary_nodes": 3},
     {"name": "encryption-only", "security_configuration": "encryption-only"},
     {"name": "no-security-configuration", "security_configuration": None},
@@ -64,3 +66,4 @@ def test_the_pickers_readiness_agrees_with_emr_on_every_edge(
         verdicts[name] = (client_ready, emr_gives_credentials(edges, cluster_id))
     assert all(client == emr for client, emr in verdicts.values()), verdicts
     assert verdicts["release-6.9.0"] == (True, True) and verdicts["release-6.8.1"] == (False, False)
+    assert verdicts["release-spark-8.0.0"] == (True, True)
