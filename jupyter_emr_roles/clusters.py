@@ -3,8 +3,9 @@
 The pickers (the Lab extension through the server, the ipywidgets picker in the
 kernel) show a cluster's readiness before the user tries it, so a cluster that
 EMR would refuse says why, and what to change, in the list itself. The
-prerequisites are the doctor's cluster checks (``doctor/cluster_checks.py``),
-written there once.
+prerequisites are the doctor's checks (``doctor/cluster_checks.py``, and its
+Livy probe), written there once, read per engine: a cluster is ready when at
+least one engine can open a session on it, and the pickers offer only those.
 """
 
 from __future__ import annotations
