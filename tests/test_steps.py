@@ -212,6 +212,17 @@ def test_steps_need_emr_6_7_not_the_notebooks_6_9(cli: RunCli, emulator: Running
     assert proc.returncode == 0, proc.stderr
 
 
+def test_a_step_on_the_newest_release_line_is_added(cli: RunCli, emulator: RunningEmulator,
+                                                   clusters: dict[str, str]) -> None:
+    """spark-sessions is emr-spark-8.0.0, Spark only: a label the client once read as version 0."""
+    cluster = clusters["spark-sessions"]
+    before = step_ids(emulator, cluster)
+    proc = steps(cli, emulator, "submit", "--cluster-id", cluster, "--role-arn", SALES, "--",
+                 "spark-submit", JOB)
+    assert proc.returncode == 0, proc.stderr
+    assert len(step_ids(emulator, cluster) - before) == 1
+
+
 def test_cancel_a_pending_step_and_list_shows_who_and_what(
         cli: RunCli, emulator: RunningEmulator, clusters: dict[str, str]) -> None:
     """A cluster runs one step at a time, so a second step waits while the first runs."""
