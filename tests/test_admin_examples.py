@@ -9,9 +9,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import botocore.exceptions
 import pytest
 from demo_world import ACCOUNT, SALES
-from emulators import start_changed_world
+from emulators import RunningEmulator, start_changed_world
 from helpers import CLI, REPO
 
 EXAMPLES = REPO / "examples" / "admin"
@@ -32,11 +33,18 @@ def with_the_examples(world: dict[str, Any]) -> None:
     world["security_configurations"]["example"] = security
     world["roles"].append({"name": "example-runtime-role", "reads": [],
                            "trust_policy": example("runtime-role-trust-policy.json")})
+    # Spark Connect sessions are not supported with Lake Formation's fine-grained access control.
+    world["security_configurations"]["example-sessions"] = {
+        **security, "AuthorizationConfiguration": {
+            "IAMConfiguration": security["AuthorizationConfiguration"]["IAMConfiguration"]}}
     world["clusters"][:0] = [
         {"name": "example-grants", "security_configuration": "example",
          "configurations": example("cluster-configurations-s3-access-grants.json")},
         {"name": "example-provider", "security_configuration": "example",
-         "configurations": example("cluster-configurations-emrfs-provider.json")}]
+         "configurations": example("cluster-configurations-emrfs-provider.json")},
+        {"name": "example-sessions", "security_configuration": "example-sessions",
+         "release": "emr-spark-8.0.0", "applications": ["Spark"], "session_enabled": True}]
+    world["instance_profile_actions"] = []  # the example's policy is put in its place
     policy = example("caller-policy.json")
     policy["Statement"][1]["Condition"]["StringEquals"][
         "elasticmapreduce:ExecutionRoleArn"].append(EXAMPLE_ROLE)
@@ -49,10 +57,17 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], d
     """The doctor's JSON for each (cluster, role) the tests look at, on one emulator."""
     asked = [("example-grants", EXAMPLE_ROLE), ("example-provider", SALES),
              ("example-grants", ELECTRONICS)]
-    found = {}
+    found: dict[Any, Any] = {}
     with start_changed_world(tmp_path_factory.mktemp("examples"), with_the_examples,
                              "--spark", "fake") as running:
         ids = running.cluster_ids()
+        profile_policy = example("instance-profile-policy.json")
+        for statement in profile_policy["Statement"]:
+            statement["Resource"] += [ELECTRONICS, EXAMPLE_ROLE]
+        running.admin("iam").put_role_policy(RoleName="EMR_EC2_DefaultRole",
+                                             PolicyName="instance-profile-policy",
+                                             PolicyDocument=json.dumps(profile_policy))
+        found["sessions"] = _sessions(running, ids["example-sessions"])
         for cluster, role in asked:
             proc = subprocess.run([CLI, "doctor", "--cluster-id", ids[cluster], "--role-arn",
                                    role, "--json"], capture_output=True, text=True, timeout=120,
@@ -66,13 +81,25 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], d
     return found
 
 
+def _sessions(running: RunningEmulator, cluster_id: str) -> tuple[dict, str]:
+    """The doctor on the session cluster, and what EMR answers the example user's GetSession
+    of a session that does not exist (IAM authorizes it on cluster/ID/session/ID first)."""
+    proc = subprocess.run([CLI, "doctor", "--cluster-id", cluster_id, "--role-arn", EXAMPLE_ROLE,
+                           "--json"], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **running.env})
+    assert "Traceback" not in proc.stderr, proc.stderr
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        running.client("emr").get_session(ClusterId=cluster_id, SessionId="is-0000000000000")
+    return json.loads(proc.stdout), caught.value.response["Error"]["Code"]
+
+
 def statuses(report: dict) -> dict[str, str]:
     return {check["id"]: check["status"] for check in report["checks"]}
 
 
 def test_every_example_is_json_an_admin_can_paste() -> None:
     names = sorted(path.name for path in EXAMPLES.glob("*.json"))
-    assert len(names) == 6
+    assert len(names) == 7
     for name in names:
         document = example(name)
         if "policy" in name:
@@ -97,6 +124,14 @@ def test_the_caller_policy_passes_its_roles_to_steps_and_no_other(reports: dict)
         assert reports[("step", role)].returncode == 0, reports[("step", role)].stderr
     refused = reports[("step", ELECTRONICS)]
     assert refused.returncode == 1 and "No step was added" in refused.stderr
+
+
+def test_the_caller_policy_lets_its_roles_start_and_use_spark_connect_sessions(
+        reports: dict) -> None:
+    report, get_session = reports["sessions"]
+    assert statuses(report)["session-permissions"] == "pass", report
+    assert report["ready"] is True, [c for c in report["checks"] if c["status"] == "fail"]
+    assert get_session != "AccessDeniedException", "cluster/*/session/* covers the session"
 
 
 def test_the_emrfs_provider_is_reported_with_what_it_means(reports: dict) -> None:

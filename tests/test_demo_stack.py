@@ -80,6 +80,8 @@ def test_a_dry_run_prints_the_changes_and_makes_none(admin: tuple[RunningEmulato
     assert proc.returncode == 0, proc.stderr
     planned = [line for line in proc.stderr.splitlines() if line.startswith("would run: aws ")]
     assert any(" emr create-cluster --name dry " in line for line in planned)
+    assert any(" emr create-cluster --name dry-sessions --release-label emr-spark-8.0.0 " in line
+               and " --applications Name=Spark --session-enabled " in line for line in planned)
     assert any(" s3control create-access-grant " in line and "GranteeIdentifier=arn:aws:iam::"
                "123456789012:role/dry-sales" in line for line in planned)
     assert account_contents(admin[1]) == before
@@ -91,20 +93,21 @@ def test_create_makes_a_stack_the_doctor_passes_and_delete_takes_it_away(
     before = account_contents(env)
     created = stack("create", "--name", "rolesdemo")
     assert created.returncode == 0, created.stderr
-    doctor_line = created.stdout.strip().splitlines()[-1]
-    cluster_id = doctor_line.rsplit(" ", 1)[1]
+    sessions_line, doctor_line = created.stdout.strip().splitlines()[-2:]
+    cluster_id, sessions_id = (line.rsplit(" ", 1)[1] for line in (doctor_line, sessions_line))
     roles_file = tmp_path / "out" / "roles.json"
     assert doctor_line.startswith(f"JUPYTER_EMR_ROLES_FILE={roles_file} jupyter-emr-roles doctor")
 
     # The emulator's Livy has a CA of its own: the one the script made is for a real cluster.
     doctor_env = {**env, "JUPYTER_EMR_ROLES_FILE": str(roles_file),
                   "JUPYTER_EMR_ROLES_CA_BUNDLE": running.livy_ca}
-    report = subprocess.run([CLI, "doctor", "--cluster-id", cluster_id, "--json"],
-                            capture_output=True, text=True, timeout=120, env=doctor_env)
-    assert report.returncode == 0, report.stdout + report.stderr
-    checks = json.loads(report.stdout)
+    checks, sessions = (stack_doctor(doctor_env, cluster) for cluster in (cluster_id, sessions_id))
     assert checks["role_arn"] == "arn:aws:iam::123456789012:role/rolesdemo-sales"
     assert {check["status"] for check in checks["checks"]} == {"pass"}, checks
+    assert {c["id"]: c["status"] for c in sessions["checks"]}["session-permissions"] == "pass"
+    described = json.loads(aws(env, "emr", "describe-cluster", "--cluster-id", sessions_id))
+    assert described["Cluster"]["SessionEnabled"] is True
+    assert [app["Name"] for app in described["Cluster"]["Applications"]] == ["Spark"]
 
     during = account_contents(env)
     assert "rolesdemo-marketing" in during["roles"] and "rolesdemo" in during["clusters"]
@@ -113,6 +116,14 @@ def test_create_makes_a_stack_the_doctor_passes_and_delete_takes_it_away(
     assert account_contents(env) == before
     again = stack("delete", "--name", "rolesdemo")
     assert again.returncode == 0, "what is already gone is skipped"
+
+
+def stack_doctor(env: dict, cluster_id: str) -> dict:
+    """The doctor's report of a stack's cluster; it must be ready."""
+    report = subprocess.run([CLI, "doctor", "--cluster-id", cluster_id, "--json"],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert report.returncode == 0, report.stdout + report.stderr
+    return json.loads(report.stdout)
 
 
 def test_a_second_create_of_a_running_stack_is_refused(stack: RunScript,

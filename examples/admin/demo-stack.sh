@@ -16,10 +16,13 @@ create   makes, in the account your AWS CLI credentials belong to: a bucket with
          instance profile; two runtime roles (NAME-sales, NAME-marketing) that trust the
          instance profile; a security configuration enabling runtime roles, source identity,
          Lake Formation's session tag and in-transit TLS; a cluster (Spark and Livy) using it
-         with S3 Access Grants on; and an Access Grants location and one grant per role. It
-         writes OUT/roles.json (the roles file for jupyter-emr-roles) and OUT/livy-ca.pem, and
-         prints the doctor command to run. A real cluster costs money while it runs.
-delete   terminates the cluster and deletes everything create made (what is already gone is
+         with S3 Access Grants on; a second cluster NAME-sessions for Spark Connect sessions
+         (the Spark application only, SessionEnabled, a security configuration NAME-sessions
+         without Lake Formation, which sessions do not support); and an Access Grants location
+         and one grant per role. It writes OUT/roles.json (the roles file for
+         jupyter-emr-roles) and OUT/livy-ca.pem, and prints the doctor command to run for each
+         cluster. A real cluster costs money while it runs.
+delete   terminates the clusters and deletes everything create made (what is already gone is
          skipped). The account's Access Grants instance is kept: other grants may use it.
 
 Options:
@@ -27,6 +30,8 @@ Options:
   --region REGION       default: AWS_REGION, AWS_DEFAULT_REGION, then the CLI's configuration
   --release LABEL       EMR release (default: emr-7.5.0; runtime roles in notebooks need 6.9.0,
                         S3 Access Grants 6.15.0)
+  --sessions-release LABEL
+                        release of the Spark Connect cluster (default: emr-spark-8.0.0)
   --instance-type TYPE  default: m5.xlarge (one primary and one core node)
   --subnet-id ID        the cluster's subnet (default: EMR picks one in the default VPC)
   --out DIR             where create writes the files it makes (default: ./NAME)
@@ -55,6 +60,7 @@ fail() {
 NAME="emr-roles-demo"
 REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
 RELEASE="emr-7.5.0"
+SESSIONS_RELEASE="emr-spark-8.0.0"
 INSTANCE_TYPE="m5.xlarge"
 SUBNET_ID=""
 OUT=""
@@ -71,10 +77,11 @@ parse_options() {
   esac
   while [ $# -gt 0 ]; do
     case "$1" in
-      --name|--region|--release|--instance-type|--subnet-id|--out)
+      --name|--region|--release|--sessions-release|--instance-type|--subnet-id|--out)
         [ $# -ge 2 ] || { printf '%s: %s needs a value\n' "$ME" "$1" >&2; exit 2; }
         case "$1" in
           --name) NAME="$2" ;; --region) REGION="$2" ;; --release) RELEASE="$2" ;;
+          --sessions-release) SESSIONS_RELEASE="$2" ;;
           --instance-type) INSTANCE_TYPE="$2" ;; --subnet-id) SUBNET_ID="$2" ;; --out) OUT="$2" ;;
         esac
         shift 2 ;;
@@ -139,7 +146,10 @@ aws_remove() {
 say() { printf '==> %s\n' "$*" >&2; }
 
 set_names() {
-  ACCOUNT="$(aws_read sts get-caller-identity --query Account --output text)"
+  local caller
+  caller="$(aws_read sts get-caller-identity --query Arn --output text)"
+  ACCOUNT="$(cut -d: -f5 <<<"$caller")"
+  PARTITION="$(cut -d: -f2 <<<"$caller")"
   BUCKET="$NAME-$ACCOUNT-$REGION"
   PROFILE_ROLE="$NAME-ec2"
   SERVICE_ROLE="$NAME-service"
@@ -147,11 +157,12 @@ set_names() {
   RUNTIME_ROLES=("$NAME-sales" "$NAME-marketing")
   PREFIXES=("sales" "marketing")
   PERMISSIONS=("READ" "READWRITE")
-  ROLE_ARN_PREFIX="arn:aws:iam::$ACCOUNT:role"
+  ROLE_ARN_PREFIX="arn:$PARTITION:iam::$ACCOUNT:role"
 }
 
 active_clusters() {
-  aws_read emr list-clusters --active --query "Clusters[?Name=='$NAME'].Id" --output text |
+  aws_read emr list-clusters --active \
+    --query "Clusters[?Name=='$NAME' || Name=='$NAME-sessions'].Id" --output text |
     tr '\t' '\n' | grep -v '^None$' || true
 }
 
@@ -203,16 +214,17 @@ make_cluster_roles() {
   # The v1 service policy works in a default VPC; AmazonEMRServicePolicy_v2 needs the VPC's
   # resources tagged for-use-with-amazon-emr-managed-policies=true.
   aws_change iam attach-role-policy --role-name "$SERVICE_ROLE" \
-    --policy-arn arn:aws:iam::aws:policy/service-role/AmazonElasticMapReduceRole
+    --policy-arn "arn:$PARTITION:iam::aws:policy/service-role/AmazonElasticMapReduceRole"
   aws_change iam create-role --role-name "$PROFILE_ROLE" \
     --assume-role-policy-document "$(trust_of ec2.amazonaws.com)" >/dev/null
   aws_change iam attach-role-policy --role-name "$PROFILE_ROLE" \
-    --policy-arn arn:aws:iam::aws:policy/service-role/AmazonElasticMapReduceforEC2Role
+    --policy-arn "arn:$PARTITION:iam::aws:policy/service-role/AmazonElasticMapReduceforEC2Role"
+  # instance-profile-policy.json: the profile role may assume the runtime roles, tag the session
+  # and set its source identity (EMR's prerequisite besides the roles' trust).
   aws_change iam put-role-policy --role-name "$PROFILE_ROLE" --policy-name assume-runtime-roles \
-    --policy-document "$(jq -cn --arg a "$ROLE_ARN_PREFIX/${RUNTIME_ROLES[0]}" \
-      --arg b "$ROLE_ARN_PREFIX/${RUNTIME_ROLES[1]}" '{Version: "2012-10-17", Statement: [{
-        Effect: "Allow", Action: ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
-        Resource: [$a, $b]}]}')"
+    --policy-document "$(jq -c --arg a "$ROLE_ARN_PREFIX/${RUNTIME_ROLES[0]}" \
+      --arg b "$ROLE_ARN_PREFIX/${RUNTIME_ROLES[1]}" '.Statement |= map(.Resource = [$a, $b])' \
+      "$HERE/instance-profile-policy.json")"
   aws_change iam create-instance-profile --instance-profile-name "$PROFILE_ROLE" >/dev/null
   aws_change iam add-role-to-instance-profile --instance-profile-name "$PROFILE_ROLE" \
     --role-name "$PROFILE_ROLE"
@@ -228,30 +240,38 @@ make_security_configuration() {
     "$HERE/security-configuration.json" >"$OUT/security-configuration.json"
   aws_change emr create-security-configuration --name "$NAME" \
     --security-configuration "file://$OUT/security-configuration.json" >/dev/null
+  say "security configuration $NAME-sessions (the same without Lake Formation, for sessions)"
+  jq 'del(.AuthorizationConfiguration.LakeFormationConfiguration)' \
+    "$OUT/security-configuration.json" >"$OUT/security-configuration-sessions.json"
+  aws_change emr create-security-configuration --name "$NAME-sessions" \
+    --security-configuration "file://$OUT/security-configuration-sessions.json" >/dev/null
 }
 
-# The ExternalId that EMR gives the security configuration, which the trust policies demand
-# (none in a dry run, or where EMR gave none).
-external_id() {
-  [ "$DRY_RUN" = 0 ] || return 0
-  aws_read emr describe-security-configuration --name "$NAME" \
-    --query SecurityConfiguration --output text |
-    jq -r '.AuthorizationConfiguration.IAMConfiguration.ApplicationScopedIAMRoleConfiguration.ExternalId // empty'
+# The ExternalIds that EMR gives the two security configurations, which the trust policies
+# demand, as a JSON list (empty in a dry run, or where EMR gave none).
+external_ids() {
+  [ "$DRY_RUN" = 0 ] || { printf '[]'; return 0; }
+  local name
+  for name in "$NAME" "$NAME-sessions"; do
+    aws_read emr describe-security-configuration --name "$name" \
+      --query SecurityConfiguration --output text
+  done | jq -sc 'map(.AuthorizationConfiguration.IAMConfiguration
+    .ApplicationScopedIAMRoleConfiguration.ExternalId // empty)'
 }
 
-# runtime-role-trust-policy.json for this account's instance profile role and ExternalId.
+# runtime-role-trust-policy.json for this account's instance profile role and ExternalIds.
 runtime_trust() {
-  jq -c --arg principal "$ROLE_ARN_PREFIX/$PROFILE_ROLE" --arg external "$1" '
+  jq -c --arg principal "$ROLE_ARN_PREFIX/$PROFILE_ROLE" --argjson external "$1" '
     .Statement |= map(.Principal.AWS = $principal
       | if .Condition == null then .
-        elif $external == "" then del(.Condition)
+        elif $external == [] then del(.Condition)
         else .Condition.StringEquals["sts:ExternalId"] = $external end)' \
     "$HERE/runtime-role-trust-policy.json"
 }
 
 make_runtime_roles() {
   local trust index role
-  trust="$(runtime_trust "$(external_id)")"
+  trust="$(runtime_trust "$(external_ids)")"
   jq . <<<"$trust" >"$OUT/runtime-role-trust-policy.json"
   for index in 0 1; do
     role="${RUNTIME_ROLES[$index]}"
@@ -265,21 +285,33 @@ make_runtime_roles() {
   done
 }
 
-make_cluster() {
-  say "cluster $NAME ($RELEASE, Spark and Livy, S3 Access Grants on)"
-  local attributes="InstanceProfile=$PROFILE_ROLE" cluster_id
+# start_cluster NAME RELEASE SECURITY_CONFIGURATION ARGS...: a cluster of one primary and one
+# core node with the stack's roles and ARGS (its applications, ...); prints its ID.
+start_cluster() {
+  local name="$1" release="$2" security="$3" attributes="InstanceProfile=$PROFILE_ROLE" id
+  shift 3
   [ -z "$SUBNET_ID" ] || attributes="$attributes,SubnetId=$SUBNET_ID"
-  cluster_id="$(aws_change emr create-cluster --name "$NAME" --release-label "$RELEASE" \
-    --applications Name=Spark Name=Livy --security-configuration "$NAME" \
-    --configurations "file://$HERE/cluster-configurations-s3-access-grants.json" \
+  id="$(aws_change emr create-cluster --name "$name" --release-label "$release" \
+    --security-configuration "$security" "$@" \
     --service-role "$SERVICE_ROLE" --ec2-attributes "$attributes" \
     --instance-groups "InstanceGroupType=MASTER,InstanceCount=1,InstanceType=$INSTANCE_TYPE" \
     "InstanceGroupType=CORE,InstanceCount=1,InstanceType=$INSTANCE_TYPE" \
     --tags "jupyter-emr-roles:stack=$NAME" --query ClusterId --output text)"
-  CLUSTER_ID="${cluster_id:-j-DRYRUN}"
+  printf '%s' "${id:-j-DRYRUN}"
+}
+
+make_clusters() {
+  say "cluster $NAME ($RELEASE, Spark and Livy, S3 Access Grants on)"
+  CLUSTER_ID="$(start_cluster "$NAME" "$RELEASE" "$NAME" --applications Name=Spark Name=Livy \
+    --configurations "file://$HERE/cluster-configurations-s3-access-grants.json")"
+  # As AWS's example session cluster: the Spark application only (no Livy), sessions enabled.
+  say "cluster $NAME-sessions ($SESSIONS_RELEASE, Spark, Spark Connect sessions enabled)"
+  SESSIONS_ID="$(start_cluster "$NAME-sessions" "$SESSIONS_RELEASE" "$NAME-sessions" \
+    --applications Name=Spark --session-enabled)"
   if [ "$WAIT" = 1 ] && [ "$DRY_RUN" = 0 ]; then
-    say "waiting for $CLUSTER_ID to start (about ten minutes on AWS)"
+    say "waiting for $CLUSTER_ID and $SESSIONS_ID to start (about ten minutes on AWS)"
     aws_read emr wait cluster-running --cluster-id "$CLUSTER_ID"
+    aws_read emr wait cluster-running --cluster-id "$SESSIONS_ID"
   fi
 }
 
@@ -330,13 +362,17 @@ create() {
   make_cluster_roles
   make_security_configuration
   make_runtime_roles
-  make_cluster
+  make_clusters
   make_grants
   write_roles_file
   CREATING=0
-  say "done: cluster $CLUSTER_ID in $REGION, account $ACCOUNT"
-  printf 'JUPYTER_EMR_ROLES_FILE=%q jupyter-emr-roles doctor --cluster-id %s\n' \
-    "$(cd "$OUT" && pwd)/roles.json" "$CLUSTER_ID"
+  say "done: clusters $CLUSTER_ID (Livy) and $SESSIONS_ID (Spark Connect sessions) in" \
+    "$REGION, account $ACCOUNT"
+  local cluster_id
+  for cluster_id in "$SESSIONS_ID" "$CLUSTER_ID"; do
+    printf 'JUPYTER_EMR_ROLES_FILE=%q jupyter-emr-roles doctor --cluster-id %s\n' \
+      "$(cd "$OUT" && pwd)/roles.json" "$cluster_id"
+  done
 }
 
 delete_grants() {
@@ -382,8 +418,9 @@ delete() {
   done
   say "S3 Access Grants of ${RUNTIME_ROLES[*]} and the location s3://$BUCKET/"
   delete_grants
-  say "security configuration $NAME"
+  say "security configurations $NAME and $NAME-sessions"
   aws_remove emr delete-security-configuration --name "$NAME"
+  aws_remove emr delete-security-configuration --name "$NAME-sessions"
   say "roles and the instance profile"
   aws_remove iam remove-role-from-instance-profile --instance-profile-name "$PROFILE_ROLE" \
     --role-name "$PROFILE_ROLE"
