@@ -199,11 +199,11 @@ def pick_engine(request: ConnectRequest, target: Target) -> str:
     sessions (enabled, one primary node, no Lake Formation fine-grained access control), the
     session is Python, the cell body sets Spark properties only (no Livy settings) and this
     kernel has the client; else Livy. ``spark-connect`` on a cluster whose setup EMR runs no
-    sessions with is refused here, in one paragraph, before anything starts."""
-    if request.engine == "livy":
-        return "livy"
+    sessions with is refused here, in one paragraph, before anything starts, and so is Livy on
+    a cluster without it."""
     enabled = target.cluster.get("SessionEnabled") is True
-    unsupported = _sessions_unsupported(request, target) if enabled else []
+    unsupported = _sessions_unsupported(request, target) \
+        if enabled and request.engine != "livy" else []
     if request.engine == "spark-connect":
         if unsupported:
             raise EmrRolesError(
@@ -211,8 +211,8 @@ def pick_engine(request: ConnectRequest, target: Target) -> str:
                 f"{'; and '.join(unsupported)}. Connect with --engine livy (or auto, which picks "
                 "Livy here).")
         return "spark-connect"
-    if request.language == "python" and enabled and not unsupported \
-            and set(request.config) <= {"conf"}:
+    if request.engine == "auto" and request.language == "python" and enabled \
+            and not unsupported and set(request.config) <= {"conf"}:
         from .spark_connect_client import missing_client
 
         if missing_client() is None:
@@ -232,3 +232,18 @@ def _sessions_unsupported(request: ConnectRequest, target: Target) -> list[str]:
 
 def _python_name(name: str) -> bool:
     return name.isidentifier() and not keyword.iskeyword(name)
+    _livy_installed(request, target, enabled and not unsupported)
+def _livy_installed(request: ConnectRequest, target: Target, sessions: bool) -> None:
+    """A Livy session needs Livy among the cluster's applications, unless a Livy URL is given
+    (--livy-url, or the roles files' for the cluster)."""
+    apps = [app.get("Name", "") for app in target.cluster.get("Applications", [])]
+    listed = target.choices.livy_urls.get(request.cluster_id) if target.choices else None
+    if request.livy_url is not None or listed is not None or not apps or "Livy" in apps:
+        return
+    how = ("it runs Spark Connect sessions, which are Python with Spark properties only (conf): "
+           "connect with --engine spark-connect and --language python" if sessions else
+           "ask your admin for a cluster created with --applications Name=Spark Name=Livy")
+    raise EmrRolesError(f"Cluster {request.cluster_id} has no Livy (EMR lists its applications as "
+                        f"{', '.join(apps)}), so a Livy session cannot open there; {how}.")
+
+

@@ -38,3 +38,17 @@ def test_spark_connect_where_emr_runs_no_sessions_is_one_paragraph(
     assert "Lake Formation fine-grained access control" in cell.output
     assert "--engine livy" in cell.output
     assert emulator.client("emr").list_sessions(ClusterId=cluster)["Sessions"] == []
+
+
+def test_livy_on_a_cluster_without_it_is_one_paragraph_naming_spark_connect(
+        emulator: RunningEmulator, clusters: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    cluster = clusters["spark-sessions"]
+    kernel = notebook(emulator)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    for options in ("--engine livy", "--language scala"):
+        cell = kernel.run(f"%connect --cluster-id {cluster} {options}")
+        assert cell.status == "error" and "Traceback" not in cell.output, cell.output
+        assert f"Cluster {cluster} has no Livy (EMR lists its applications as Spark)" \
+            in cell.output, cell.output
+        assert "--engine spark-connect" in cell.output
