@@ -133,11 +133,12 @@ def test_a_session_cluster_without_livy_is_ready_for_spark_connect(
 
 
 def create_cluster(emulator: RunningEmulator, name: str, release: str, primaries: int = 1,
-                   session_enabled: bool = True) -> str:
+                   session_enabled: bool = True, security_configuration: str = "runtime-roles",
+                   applications: tuple[str, ...] = ("Spark", "Livy")) -> str:
     """A cluster of a shape the world lacks, created through EMR's API by the platform admin."""
     return emulator.admin("emr").run_job_flow(
-        Name=name, ReleaseLabel=release, SecurityConfiguration="runtime-roles",
-        Applications=[{"Name": "Spark"}, {"Name": "Livy"}], JobFlowRole="EMR_EC2_DefaultRole",
+        Name=name, ReleaseLabel=release, SecurityConfiguration=security_configuration,
+        Applications=[{"Name": app} for app in applications], JobFlowRole="EMR_EC2_DefaultRole",
         ServiceRole="EMR_DefaultRole", SessionEnabled=session_enabled,
         Instances={"KeepJobFlowAliveWhenNoSteps": True, "InstanceGroups": [
             {"InstanceRole": "MASTER", "InstanceType": "m5.xlarge", "InstanceCount": primaries},
@@ -157,6 +158,22 @@ def test_sessions_with_lake_formation_or_several_primaries_are_not_offered(
     finding = by_id(doctor(cli, emulator, both)[1], "spark-connect")
     assert finding["status"] == "warn", finding
     assert "Lake Formation" in finding["message"] and "3)" in finding["message"], finding
+
+
+def test_a_session_cluster_without_livy_needs_no_tls_of_its_own(
+        cli: RunCli, emulator: RunningEmulator) -> None:
+    """In-transit encryption protects Livy's login; Spark Connect comes through AWS's endpoint."""
+    emulator.admin("emr").create_security_configuration(
+        Name="runtime-roles-no-tls", SecurityConfiguration=json.dumps({
+            "AuthorizationConfiguration": {"IAMConfiguration": {
+                "EnableApplicationScopedIAMRole": True}}}))
+    cluster = create_cluster(emulator, "sessions-no-tls", "emr-spark-8.0.0",
+                             security_configuration="runtime-roles-no-tls",
+                             applications=("Spark",))
+    code, report = doctor(cli, emulator, cluster)
+    finding = by_id(report, "in-transit-encryption")
+    assert finding["status"] == "warn" and "not needed for Spark Connect" in finding["message"]
+    assert code == 0 and report["ready"] is True, report
 
 
 @pytest.mark.parametrize("label", ["emr-8.0.0", "emr-spark-8", "EMR-7.1.0"])

@@ -135,11 +135,16 @@ def in_transit_encryption(facts: Facts) -> Finding:
     document = facts.security_configuration() or {}
     if document.get("EncryptionConfiguration", {}).get("EnableInTransitEncryption") is True:
         return Finding("in-transit-encryption", "pass", "In-transit encryption (TLS) is on.")
+    fix = ('{"EncryptionConfiguration": {"EnableInTransitEncryption": true, '
+           '"InTransitEncryptionConfiguration": {"TLSCertificateConfiguration": '
+           '{"CertificateProviderType": "PEM", "S3Object": "s3://BUCKET/certs.zip"}}}}')
+    if "Livy" not in _installed(facts) and sessions_problem(facts) is None:
+        return Finding("in-transit-encryption", "warn", "In-transit encryption is off: not "
+                       "needed for Spark Connect, whose sessions reach you through AWS's TLS "
+                       "endpoint (there is no Livy here), but traffic inside the cluster is "
+                       "not encrypted.", fix)
     return Finding("in-transit-encryption", "fail", "In-transit encryption is off, so Livy "
-                   "speaks plain HTTP and the Livy login crosses the network readable.",
-                   '{"EncryptionConfiguration": {"EnableInTransitEncryption": true, '
-                   '"InTransitEncryptionConfiguration": {"TLSCertificateConfiguration": '
-                   '{"CertificateProviderType": "PEM", "S3Object": "s3://BUCKET/certs.zip"}}}}')
+                   "speaks plain HTTP and the Livy login crosses the network readable.", fix)
 
 
 def sessions_unsupported(facts: Facts) -> list[str]:
