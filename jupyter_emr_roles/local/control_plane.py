@@ -241,18 +241,14 @@ class ControlPlane:
         """IAM's SimulatePrincipalPolicy (``iam_simulation.py``), authorized on the principal
         it simulates."""
         body = _body(environ)
-        try:
+
+        def answer() -> bytes:
             caller = caller_of(environ, self.enforce_iam)
             if self.enforce_iam:
                 _allowed(caller, "iam:SimulatePrincipalPolicy", principal_of(body), {})
-            answer, status = simulate(body), "200 OK"
-        except AwsError as error:
-            if error.code == "AccessDeniedException":  # IAM's name for it, and its status
-                error = AwsError("AccessDenied", error.message, 403)
-            answer, status = iam_error(error), f"{error.status} Error"
-        start_response(status, [("Content-Type", "text/xml"),
-                                ("Content-Length", str(len(answer)))])
-        return [answer]
+            return simulate(body)
+
+        return _xml_answer(start_response, "text/xml", answer, iam_error)
 
     def _lookup_events(self, environ: dict[str, Any],
                        start_response: WsgiStartResponse) -> Iterable[bytes]:
@@ -331,21 +327,17 @@ class ControlPlane:
         only the account's own principals, with the operation's s3: action."""
         region = _SIGNED_REGION.search(environ.get("HTTP_AUTHORIZATION", ""))
         call = grants_call(environ, _body(environ), region.group(1) if region else "us-east-1")
-        try:
+
+        def answer() -> bytes:
             if self.enforce_iam:
                 caller = caller_of(environ, True)
                 if caller.account != call.account:
                     raise AwsError("AccessDenied", f"{caller.arn} may not use the Access Grants "
                                    f"instance of account {call.account}.", 403)
                 _allowed(caller, self.access_grants.action(call), "*", {})
-            answer, status = self.access_grants.answer(call), "200 OK"
-        except AwsError as error:
-            if error.code == "AccessDeniedException":  # S3's name for it, and its status
-                error = AwsError("AccessDenied", error.message, 403)
-            answer, status = error_xml(error), f"{error.status} Error"
-        start_response(status, [("Content-Type", "application/xml"),
-                                ("Content-Length", str(len(answer)))])
-        return [answer]
+            return self.access_grants.answer(call)
+
+        return _xml_answer(start_response, "application/xml", answer, error_xml)
 
     def _moto_call(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
         captured: dict[str, Any] = {}
@@ -599,6 +591,20 @@ def _allowed(caller: Caller, action: str, resource: str, conditions: dict[str, s
         raise AwsError("AccessDeniedException",
                        f"User: {caller.arn} is not authorized to perform: {action} on resource: "
                        f"{resource}{detail} because no identity-based policy allows it.")
+
+
+def _xml_answer(start_response: WsgiStartResponse, content_type: str,
+                answer: Callable[[], bytes], error_body: Callable[[AwsError], bytes]) -> list[bytes]:
+    """An XML service's answer, or its error; a denial is said as IAM and S3 say it
+    (``AccessDenied``, 403), not in EMR's words."""
+    try:
+        body, status = answer(), "200 OK"
+    except AwsError as error:
+        if error.code == "AccessDeniedException":
+            error = AwsError("AccessDenied", error.message, 403)
+        body, status = error_body(error), f"{error.status} Error"
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def _json(start_response: WsgiStartResponse, document: dict[str, Any]) -> list[bytes]:
