@@ -395,7 +395,7 @@ def test_lake_formation_must_allow_the_clusters_external_data_filtering(
     _, report = doctor(cli, emulator, clusters["shared-analytics"])
     finding = by_id(report, "lake-formation")
     assert finding["status"] == "fail" and said in finding["message"], finding
-    assert "External data filtering" in finding["fix"]
+    assert "Application integration settings" in finding["fix"] and ACCOUNT in finding["fix"]
 
 
 def test_session_permissions_are_the_ones_aws_asks_for(

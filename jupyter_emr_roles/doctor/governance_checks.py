@@ -29,9 +29,11 @@ def lake_formation(facts: Facts) -> Finding:
         return Finding("lake-formation", "fail", f"The security configuration tags sessions "
                        f"{value!r} for Lake Formation, but {problem}, so Lake Formation refuses "
                        "the cluster's queries of governed tables.",
-                       "Lake Formation console > Administration > Data catalog settings > External "
-                       f"data filtering: allow it, with account {facts.target.account} and session "
-                       f"tag value {value!r} (aws lakeformation put-data-lake-settings).")
+                       "Lake Formation console > Administration > Application integration "
+                       "settings: allow external engines to filter data, with session tag value "
+                       f"{value!r} and account {facts.target.account} (or `aws lakeformation "
+                       "put-data-lake-settings` with AllowExternalDataFiltering, "
+                       "AuthorizedSessionTagValueList and ExternalDataFilteringAllowList).")
     return _role_tags_session(facts, value)
 
 
