@@ -91,13 +91,22 @@ STRICT_TRAIL_DELAY = 2.0
               show_default=True,
               help="Seconds a Spark Connect session's token (GetSessionEndpoint) is accepted; "
                    "short, to test its renewal in minutes.")
+@click.option("--session-lifetime", type=click.FloatRange(5, 86400), default=86400.0,
+              show_default=True,
+              help="Seconds a Spark Connect session may live before EMR ends it (24 hours on "
+                   "EMR); short, to watch a notebook meet that end.")
+@click.option("--lose-first-answer", "lose_answers", multiple=True, metavar="OPERATION",
+              help="Do the first call of this EMR operation (e.g. StartSession), then close the "
+                   "connection instead of answering, as a network fault loses an answer; to "
+                   "watch a client retry it. Repeatable.")
 @_state_dir_option
 @click.pass_context
 def up(ctx: click.Context, detach: bool, world_file: Path | None, filler_clusters: int,
        spark: str, credential_ttl: int, session_timeout: float, port: int, no_tls: bool,
        no_enforce_iam: bool, strict: bool, split_names: bool, aws_tls: bool,
        credential_propagation: float | None, access_role_ttl: int | None,
-       trail_delay: float | None, session_token_ttl: float, state_dir: Path | None) -> None:
+       trail_delay: float | None, session_token_ttl: float, session_lifetime: float,
+       lose_answers: tuple[str, ...], state_dir: Path | None) -> None:
     """Start the emulator and print `export` lines for your shell.
 
     \b
@@ -124,7 +133,8 @@ def up(ctx: click.Context, detach: bool, world_file: Path | None, filler_cluster
         credential_propagation=_or_strict(credential_propagation, strict, STRICT_PROPAGATION),
         aws_tls=aws_tls or strict, access_role_ttl=access_role_ttl,
         trail_delay=_or_strict(trail_delay, strict, STRICT_TRAIL_DELAY),
-        session_token_ttl=session_token_ttl)
+        session_token_ttl=session_token_ttl, session_lifetime=session_lifetime,
+        lose_answers=lose_answers)
     click.echo("Starting the local EMR emulator...", err=True)
     runner.run_foreground(options, _print_ready)
 
@@ -154,6 +164,8 @@ def _foreground_argv(ctx: click.Context, state_dir: Path) -> list[str]:
         value = ctx.params[name]
         if isinstance(param, click.Option) and param.is_flag:
             argv += [param.opts[0]] if value else []
+        elif isinstance(param, click.Option) and param.multiple:
+            argv += [part for item in value for part in (param.opts[0], str(item))]
         else:
             argv += [param.opts[0], str(value.resolve() if isinstance(value, Path) else value)]
     return argv

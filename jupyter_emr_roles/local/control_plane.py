@@ -19,10 +19,12 @@ tested against the real wire format.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
 import re
+import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta, timezone
@@ -125,6 +127,15 @@ setattr(ElasticMapReduceResponse, "_authenticate_and_authorize_normal_action",
         _emr_signature_only)
 
 
+def _drop_connection(environ: dict[str, Any]) -> None:
+    """Close the caller's connection before the answer is written: the caller sees the
+    connection closed with no answer, and cannot know whether the call was done."""
+    connection = environ.get("werkzeug.socket")
+    if connection is not None:
+        with contextlib.suppress(OSError):
+            connection.shutdown(socket.SHUT_RDWR)
+
+
 class ControlPlane:
     """A WSGI application: our EMR and STS operations first, everything else to moto."""
 
@@ -149,6 +160,9 @@ class ControlPlane:
         self.studio = studio
         self.sessions = sessions
         self.calls: dict[str, int] = {}
+        # EMR operations whose next answer is lost on the way back (the call itself is done),
+        # as a network fault loses one: `local up --lose-first-answer OPERATION`.
+        self.lose_answers: set[str] = set()
 
     def __call__(self, environ: dict[str, Any],
                  start_response: WsgiStartResponse) -> Iterable[bytes]:
@@ -196,6 +210,10 @@ class ControlPlane:
         self._record_emr(call, answer if succeeded else None,
                          None if succeeded else _error_code(answer))
         start_response(status, headers)
+        if operation in self.lose_answers:
+            self.lose_answers.discard(operation)
+            _drop_connection(environ)
+            return []
         return [answer]
 
     def _emr_answer(self, environ: dict[str, Any], call: EmrCall,

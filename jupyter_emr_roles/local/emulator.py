@@ -33,7 +33,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from ..errors import EmrRolesError
 from ..jsonfile import dumps, write_atomically
-from .connect.book import BookSettings, SessionBook
+from .connect.book import ENDPOINT_DOMAIN, MAX_LIFETIME_SECONDS, BookSettings, SessionBook
 from .control_plane import ControlPlane, EmrCall, LivyPlacement, PrimaryNames
 from .issued import CredentialRegistry, Identity
 from .livy.gateway import LivyGateway
@@ -90,7 +90,9 @@ class EmulatorOptions:
     ``aws_tls`` (the AWS endpoint over HTTPS with a CA of its own, not Livy's) and
     ``access_role_ttl`` (assumed roles' keys expire that soon) and ``trail_delay``
     (CloudTrail's LookupEvents shows a call that long after it). ``session_token_ttl`` is how
-    long a Spark Connect session's token (GetSessionEndpoint) is accepted."""
+    long a Spark Connect session's token (GetSessionEndpoint) is accepted, and
+    ``session_lifetime`` how long such a session may live (EMR: 24 hours). ``lose_answers``
+    names EMR operations whose first answer is lost after the call is done."""
 
     world: World
     state_dir: Path
@@ -107,6 +109,8 @@ class EmulatorOptions:
     access_role_ttl: float | None = None
     trail_delay: float = 0.0
     session_token_ttl: float = 3600.0
+    session_lifetime: float = MAX_LIFETIME_SECONDS
+    lose_answers: tuple[str, ...] = ()
 
     @property
     def names(self) -> PrimaryNames:
@@ -142,7 +146,8 @@ class Emulator:
         self.registry.propagation = options.credential_propagation
         self.sessions = SessionBook(BookSettings(None, self._worker_env,
                                                  options.state_dir / "sessions",
-                                                 options.session_token_ttl))
+                                                 options.session_token_ttl,
+                                                 max_lifetime=options.session_lifetime))
         self.control_plane = ControlPlane(self.registry, options.credential_ttl,
                                           self.placements.get, options.names, enforce_iam=False,
                                           access_role_ttl=options.access_role_ttl,
@@ -150,6 +155,7 @@ class Emulator:
                                           trail_delay=options.trail_delay,
                                           studio=_studio_domain(options.world),
                                           sessions=self.sessions)
+        self.control_plane.lose_answers.update(options.lose_answers)
         self.control_plane.steps.settings = StepSettings(self._worker_env, options.spark,
                                                          options.state_dir / "steps")
         self._serve_control_plane()
@@ -173,7 +179,10 @@ class Emulator:
         # moto has them only when asked, read when it first builds an account's IAM.
         os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
         tls_folder = self.options.state_dir / "tls"
-        self.aws_tls = make_local_tls(tls_folder, ("127.0.0.1", "localhost"), "aws") \
+        # The AWS certificate also names the Spark Connect sessions' endpoints, as AWS's names
+        # *.elasticmapreduce-services.REGION.amazonaws.com.
+        sessions = "*." + ENDPOINT_DOMAIN.format(region=self.options.world.region)
+        self.aws_tls = make_local_tls(tls_folder, ("127.0.0.1", "localhost", sessions), "aws") \
             if self.options.aws_tls else None
         self._server = make_server(
             "127.0.0.1", self.options.port, self._wsgi, threaded=True,

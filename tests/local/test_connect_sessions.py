@@ -3,9 +3,11 @@ them: EMR's checks and errors, and a front that admits a session's own tokens on
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import botocore.exceptions
 import grpc
@@ -34,30 +36,39 @@ def started(emulator: RunningEmulator, cluster_id: str, role: str = SALES) -> st
     return session_id
 
 
-def version_with(endpoint: str, token: str | None, ca_bundle: str) -> str:
-    """``spark.version`` through PySpark's Connect client, sending ``token`` (or none)."""
+def version_with(endpoint: str, metadata: dict[str, str], ca_bundle: str) -> str:
+    """``spark.version`` through PySpark's Connect client, dialling ``endpoint`` as AWS's page
+    says (the https URL's host on its port, TLS) and sending ``metadata`` on every call, with
+    no retries."""
     from pyspark.sql.connect.client import ChannelBuilder
     from pyspark.sql.connect.session import SparkSession
 
-    target = endpoint.removeprefix("sc://").split("/")[0]
+    url = urlsplit(endpoint)
+    target = f"{url.hostname}:{url.port or 443}"
     with open(ca_bundle, "rb") as stream:
         roots = stream.read()
 
+    def plugin(_context: Any, callback: Callable[..., None]) -> None:
+        callback(tuple(metadata.items()), None)
+
     class Builder(ChannelBuilder):
-        host = target
+        host = url.hostname
 
         def toChannel(self) -> Any:
-            credentials = grpc.ssl_channel_credentials(roots)
-            if token is not None:
-                credentials = grpc.composite_channel_credentials(
-                    credentials, grpc.access_token_call_credentials(token))
+            credentials = grpc.composite_channel_credentials(
+                grpc.ssl_channel_credentials(roots), grpc.metadata_call_credentials(plugin))
             return self._secure_channel(target, credentials)
 
     session = SparkSession.builder.channelBuilder(Builder()).create()
+    session.client.set_retry_policies([])
     try:
         return session.version
     finally:
         session.client.close()
+
+
+def proxy_auth(session_id: str, token: str) -> dict[str, str]:
+    return {"x-aws-proxy-auth": token, "authorization": session_id}
 
 
 def test_emr_refuses_sessions_where_it_would(emulator: RunningEmulator,
@@ -69,8 +80,10 @@ def test_emr_refuses_sessions_where_it_would(emulator: RunningEmulator,
     denied = refusal(lambda: emr.start_session(ClusterId=clusters["connect-analytics"],
                                                ExecutionRoleArn=ELECTRONICS))
     no_role = refusal(lambda: emr.start_session(ClusterId=clusters["connect-analytics"]))
+    lake_formation = refusal(lambda: emr.start_session(
+        ClusterId=clusters["lake-formation-sessions"], ExecutionRoleArn=SALES))
     unknown = refusal(lambda: emr.get_session(ClusterId=clusters["connect-analytics"],
-                                              SessionId="sc-NOSUCHSESSION0000"))
+                                              SessionId="is-NOSUCHSESSION0"))
 
     assert old[0] == "InvalidRequestException" and "emr-spark-8.0.0" in old[1]
     assert lake_formation[0] == "InvalidRequestException" and "Lake Formation" in lake_formation[1]
@@ -81,11 +94,12 @@ def test_emr_refuses_sessions_where_it_would(emulator: RunningEmulator,
         "SessionEnabled"]
     assert emr.list_sessions(ClusterId=clusters["connect-analytics"])["Sessions"] == []
 
-    lake_formation = refusal(lambda: emr.start_session(
-        ClusterId=clusters["lake-formation-sessions"], ExecutionRoleArn=SALES))
 
-def test_the_front_admits_a_sessions_own_token_only(emulator: RunningEmulator,
-                                                    clusters: dict[str, str]) -> None:
+def test_the_front_is_emrs_proxy_header_by_header(emulator: RunningEmulator,
+                                                  clusters: dict[str, str]) -> None:
+    """x-aws-proxy-auth carries the token and authorization the session ID as StartSession gave
+    it; a Bearer token, a missing, lower-cased or other session's ID, another session's token or
+    none at all is refused before Spark sees the call."""
     cluster_id = clusters["connect-analytics"]
     emr = emulator.client("emr")
     ca_bundle = emulator.env["AWS_CA_BUNDLE"]
@@ -95,13 +109,22 @@ def test_the_front_admits_a_sessions_own_token_only(emulator: RunningEmulator,
         other = emr.get_session_endpoint(ClusterId=cluster_id, SessionId=second)
         renewed = emr.get_session_endpoint(ClusterId=cluster_id, SessionId=first)
 
+        assert re.fullmatch(r"is-[A-Z0-9]{13}", first), first
+        assert re.fullmatch(rf"https://{first.lower()}\.elasticmapreduce-services\.us-east-1\."
+                            r"localhost:\d+", one["Endpoint"]), one["Endpoint"]
         assert one["Endpoint"] != other["Endpoint"] and one["AuthToken"] != renewed["AuthToken"]
-        assert version_with(one["Endpoint"], one["AuthToken"], ca_bundle).startswith("4.")
-        assert version_with(one["Endpoint"], renewed["AuthToken"], ca_bundle).startswith("4.")
-        for token in (other["AuthToken"], None, "not-a-token"):
-            with pytest.raises(Exception, match="token is missing, expired or not this "
-                                                "session's"):
-                version_with(one["Endpoint"], token, ca_bundle)
+        for token in (one["AuthToken"], renewed["AuthToken"]):
+            assert version_with(one["Endpoint"], proxy_auth(first, token),
+                                ca_bundle).startswith("4.")
+        for metadata in ({"authorization": f"Bearer {one['AuthToken']}"},
+                         {"x-aws-proxy-auth": one["AuthToken"]},
+                         proxy_auth(first.lower(), one["AuthToken"]),
+                         proxy_auth(second, one["AuthToken"]),
+                         proxy_auth(first, other["AuthToken"]),
+                         proxy_auth(first, "not-a-token"), {}):
+            with pytest.raises(Exception, match="UNAUTHENTICATED") as refused:
+                version_with(one["Endpoint"], metadata, ca_bundle)
+            assert "x-aws-proxy-auth" in str(refused.value)
     finally:
         for session_id in (first, second):
             emr.terminate_session(ClusterId=cluster_id, SessionId=session_id)

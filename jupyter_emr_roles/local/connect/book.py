@@ -6,10 +6,16 @@ release emr-spark-8.0.0 or later, have sessions enabled (``SessionEnabled`` at
 RunJobFlow) and runtime roles, and the role must trust the cluster's instance
 profile, as for GetClusterSessionCredentials. Each session goes SUBMITTED,
 STARTING, STARTED, then IDLE and BUSY as calls come, and ends TERMINATED (or
-FAILED with its reason). Its server (``server.py``) runs with the runtime
-role's own credentials, behind a front (``front.py``) that admits the tokens
-GetSessionEndpoint handed out for that session, each until it expires, and
-nothing else.
+FAILED with its reason) by TerminateSession, at its idle timeout or when it
+has lived 24 hours. Its server (``server.py``) runs with the runtime role's own
+credentials, behind a front (``front.py``) that plays EMR's authentication
+proxy: it admits a call that names the session's ID and carries a token
+GetSessionEndpoint handed out for that session, until that token expires. The
+endpoint is ``https://<session id>.elasticmapreduce-services.<region>`` under
+``.localhost`` (a name that resolves to loopback), as AWS's is under
+``.amazonaws.com``; its host is lower-case, as DNS gives it back. A
+ClientRequestToken makes StartSession idempotent: a retried call starts no
+second session.
 """
 
 from __future__ import annotations
@@ -42,7 +48,14 @@ SESSIONS_RELEASE = (8, 0, 0)
 LIVE_STATES = ("STARTED", "IDLE", "BUSY")
 ENDED_STATES = ("TERMINATED", "FAILED")
 DEFAULT_IDLE_MINUTES = 60
+# "A session lives until TerminateSession, its idle timeout or 24 h" (AWS's sessions page).
+MAX_LIFETIME_SECONDS = 24 * 3600.0
+# Session IDs read is-XXXXXXXXXXXXX.
 _ID_CHARACTERS = string.ascii_uppercase + string.digits
+_ID_LENGTH = 13
+# Where a session's endpoint answers: a name under .localhost, which gRPC's resolver maps to
+# loopback, and which the AWS endpoint's certificate names by a wildcard.
+ENDPOINT_DOMAIN = "elasticmapreduce-services.{region}.localhost"
 
 
 def _invalid(message: str) -> AwsError:
@@ -60,6 +73,7 @@ class BookSettings:
     log_dir: Path
     token_ttl: float = 3600.0
     start_timeout: float = 180.0
+    max_lifetime: float = MAX_LIFETIME_SECONDS
 
 
 @dataclass
@@ -68,6 +82,7 @@ class _Session:
     cluster_id: str
     arn: str
     account: str
+    region: str
     release: str
     role_arn: str
     name: str | None
@@ -84,6 +99,10 @@ class _Session:
     tokens: dict[str, float] = field(default_factory=dict)  # token -> when it expires
     process: subprocess.Popen[str] | None = None
     front: Any = None
+
+    def start_answer(self) -> dict[str, Any]:
+        return {"Id": self.id, "ClusterId": self.cluster_id, "Arn": self.arn,
+                "AccountId": self.account, "State": self.state}
 
     def to_json(self) -> dict[str, Any]:
         times = {"CreatedAt": self.created, "UpdatedAt": self.updated,
@@ -108,15 +127,22 @@ class SessionBook:
         self.settings = settings
         self.enabled: set[str] = set()  # clusters created with SessionEnabled
         self._sessions: dict[tuple[str, str], _Session] = {}
+        # (cluster, ClientRequestToken) -> the parameters it came with and the session it started
+        self._requests: dict[tuple[str, str], tuple[dict[str, Any], _Session]] = {}
         self._lock = threading.Lock()
         self._closed = threading.Event()
-        threading.Thread(target=self._reap_idle, name="session-reaper", daemon=True).start()
+        threading.Thread(target=self._reap, name="session-reaper", daemon=True).start()
 
     def start(self, cluster: Any, params: dict[str, Any], identity: Identity,
               region: str) -> dict[str, Any]:
-        """StartSession, once IAM allowed it: EMR's checks, then a session SUBMITTED."""
+        """StartSession, once IAM allowed it: EMR's checks, then a session SUBMITTED; a
+        ClientRequestToken seen before answers with the session it started."""
+        earlier = self._earlier_request(cluster.id, params)
+        if earlier is not None:
+            return earlier.start_answer()
         role_arn = params.get("ExecutionRoleArn")
         check_ready(cluster, SESSIONS_RELEASE, "Spark Connect sessions")
+        check_sessions_supported(cluster)
         if cluster.id not in self.enabled:
             raise _invalid(f"Spark Connect sessions are not enabled on cluster {cluster.id}. "
                            "Create the cluster with SessionEnabled set to true.")
@@ -127,8 +153,22 @@ class SessionBook:
         session = self._new_session(cluster, params, region)
         threading.Thread(target=self._run, args=(session, identity),
                          name=f"session-{session.id}", daemon=True).start()
-        return {"Id": session.id, "ClusterId": cluster.id, "Arn": session.arn,
-                "AccountId": session.account, "State": session.state}
+        return session.start_answer()
+
+    def _earlier_request(self, cluster_id: str, params: dict[str, Any]) -> _Session | None:
+        """The session a retried StartSession (same ClientRequestToken) started; the same token
+        with other parameters is refused, as AWS's idempotent calls refuse it."""
+        token = params.get("ClientRequestToken")
+        if not token:
+            return None
+        with self._lock:
+            earlier = self._requests.get((cluster_id, token))
+        if earlier is None:
+            return None
+        if earlier[0] != params:
+            raise _invalid(f"ClientRequestToken {token} was used with other parameters; use "
+                           "a new token for a new session.")
+        return earlier[1]
 
     def _new_session(self, cluster: Any, params: dict[str, Any], region: str) -> _Session:
         configurations = params.get("EngineConfigurations") or []
@@ -136,18 +176,19 @@ class SessionBook:
             if configuration.get("Classification") != "spark-defaults":
                 raise _invalid("Only runtime configuration overrides are supported: "
                                "EngineConfigurations takes the classification spark-defaults.")
-        session_id = "sc-" + "".join(secrets.choice(_ID_CHARACTERS) for _ in range(17))
+        session_id = "is-" + "".join(secrets.choice(_ID_CHARACTERS) for _ in range(_ID_LENGTH))
         account = cluster.emr_backend.account_id
-        check_sessions_supported(cluster)
         session = _Session(
             session_id, cluster.id,
             f"arn:aws:elasticmapreduce:{region}:{account}:cluster/{cluster.id}/session/"
-            f"{session_id}", account, cluster.release_label, params["ExecutionRoleArn"],
+            f"{session_id}", account, region, cluster.release_label, params["ExecutionRoleArn"],
             params.get("Name"), int(params.get("SessionIdleTimeoutInMinutes")
                                     or DEFAULT_IDLE_MINUTES),
             configurations, params.get("Tags") or [])
         with self._lock:
             self._sessions[(cluster.id, session_id)] = session
+            if params.get("ClientRequestToken"):
+                self._requests[(cluster.id, params["ClientRequestToken"])] = (params, session)
         return session
 
     def get(self, cluster_id: str, session_id: Any) -> dict[str, Any]:
@@ -168,19 +209,19 @@ class SessionBook:
         return answer
 
     def endpoint(self, cluster_id: str, session_id: Any) -> dict[str, Any]:
-        """A new token for a live session, good until it expires; expired ones are dropped."""
+        """A new token for a live session, good until it expires. Tokens handed out before
+        are kept (until the session ends) so that an expired one is told apart from a wrong
+        one, as AWS's proxy tells them apart."""
         session = self._find(cluster_id, session_id)
         with self._lock:
             if session.state not in LIVE_STATES or session.front is None:
                 raise _invalid(f"Session {session.id} is {session.state}; its endpoint is "
                                "available once the session has STARTED.")
-            now = time.time()
-            session.tokens = {token: expires for token, expires in session.tokens.items()
-                              if expires > now}
-            token, expires = secrets.token_urlsafe(32), now + self.settings.token_ttl
+            token, expires = secrets.token_urlsafe(32), time.time() + self.settings.token_ttl
             session.tokens[token] = expires
             port = session.front.port
-        return {"Endpoint": f"sc://localhost:{port}/;use_ssl=true", "AuthToken": token,
+        host = f"{session.id}.{ENDPOINT_DOMAIN.format(region=session.region)}".lower()
+        return {"Endpoint": f"https://{host}:{port}", "AuthToken": token,
                 "AuthTokenExpirationTime": expires}
 
     def terminate(self, cluster_id: str, session_id: Any) -> dict[str, Any]:
@@ -200,13 +241,16 @@ class SessionBook:
             if session.state not in ENDED_STATES:
                 self._stop(session, "TERMINATED")
 
-    def admits(self, session: _Session, token: str) -> bool:
-        """A token handed out for this session that has not expired, and nothing else."""
+    def check(self, session: _Session, sent_id: str, token: str) -> str:
+        """The proxy's verdict on a call to ``session``'s endpoint: "admitted" for the session's
+        own ID, to the letter, with a token handed out for it; "expired" for such a token past
+        its time; "refused" for anything else."""
         with self._lock:
-            issued = list(session.tokens.items())
-        now = time.time()
-        return any(hmac.compare_digest(token.encode(), known.encode()) and now < expires
-                   for known, expires in issued)
+            expires = next((when for known, when in session.tokens.items()
+                            if hmac.compare_digest(token.encode(), known.encode())), None)
+        if expires is None or not hmac.compare_digest(sent_id.encode(), session.id.encode()):
+            return "refused"
+        return "admitted" if time.time() < expires else "expired"
 
     def _find(self, cluster_id: str, session_id: Any) -> _Session:
         with self._lock:
@@ -273,7 +317,8 @@ class SessionBook:
         if self.settings.tls is None:
             raise RuntimeError("the emulator serves session endpoints over TLS only; start it "
                                "with --aws-tls (or --strict)")
-        return SessionFront(port, self.settings.tls, lambda token: self.admits(session, token),
+        return SessionFront(port, self.settings.tls,
+                            lambda sent_id, token: self.check(session, sent_id, token),
                             Activity(lambda busy: self._busy(session, busy)))
 
     def _watch_server(self, session: _Session) -> None:
@@ -293,17 +338,32 @@ class SessionBook:
             session.tokens.clear()
         self._set(session, state, reason)
 
-    def _reap_idle(self) -> None:
-        """Sessions idle longer than their SessionIdleTimeoutInMinutes are terminated."""
-        while not self._closed.wait(5):
-            now = time.time()
-            with self._lock:
-                idle = [s for s in self._sessions.values() if s.state == "IDLE"
-                        and s.idle_since and now - s.idle_since > s.idle_minutes * 60]
-            for session in idle:
-                self._set(session, "TERMINATING", f"Session idle for more than "
-                                                  f"{session.idle_minutes} minutes.")
+    def _reap(self) -> None:
+        """Sessions idle longer than their SessionIdleTimeoutInMinutes, or alive longer than
+        the maximum lifetime, are terminated, with which of the two as the reason."""
+        while not self._closed.wait(1):
+            for session, reason in self._expired(time.time()):
+                self._set(session, "TERMINATING", reason)
                 self._stop(session, "TERMINATED")
+
+    def _expired(self, now: float) -> list[tuple[_Session, str]]:
+        lifetime = self.settings.max_lifetime
+        with self._lock:
+            live = [s for s in self._sessions.values() if s.state in LIVE_STATES]
+        ended = []
+        for session in live:
+            if session.started and now - session.started > lifetime:
+                ended.append((session, f"Session reached its maximum lifetime of "
+                                       f"{_duration(lifetime)}."))
+            elif session.state == "IDLE" and session.idle_since \
+                    and now - session.idle_since > session.idle_minutes * 60:
+                ended.append((session, f"Session idle for more than {session.idle_minutes} "
+                                       "minutes."))
+        return ended
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:g} hours" if seconds >= 3600 else f"{seconds:g} seconds"
 
 
 def _free_port() -> int:

@@ -1,13 +1,16 @@
 """The authenticating front of one Spark Connect session: TLS outside, the server inside.
 
 EMR hands a session's Spark Connect endpoint out with a time-limited token
-(GetSessionEndpoint) and accepts that token, not a password, as the gRPC
-bearer token. Spark Connect's own server has no TLS and no changing tokens, so
-each session's server listens on loopback only and this front, a gRPC server
-with the emulator's AWS certificate, passes every call of the Spark Connect
-service through to it, byte for byte, when its ``authorization`` metadata is
-``Bearer`` and a token ``admits`` says is the session's current, unexpired one;
-otherwise it answers UNAUTHENTICATED and the server never sees the call.
+(GetSessionEndpoint), and its managed authentication proxy takes two gRPC
+metadata entries on every call: ``x-aws-proxy-auth``, the token, and
+``authorization``, the session's ID exactly as StartSession gave it (not
+``Bearer <token>``). Spark Connect's own server has no TLS and no changing
+tokens, so each session's server listens on loopback only and this front, a
+gRPC server with the emulator's AWS certificate, passes every call of the
+Spark Connect service through to it, byte for byte, once ``check`` admits the
+pair. An expired token is answered as AWS's proxy answers it, ``UNKNOWN``
+"Stream removed"; any other refusal is ``UNAUTHENTICATED``; either way the
+server never sees the call.
 """
 
 from __future__ import annotations
@@ -30,9 +33,16 @@ _MESSAGE_LIMIT = 128 * 1024 * 1024
 _CHANNEL_OPTIONS = [("grpc.max_send_message_length", _MESSAGE_LIMIT),
                     ("grpc.max_receive_message_length", _MESSAGE_LIMIT)]
 # Metadata that belongs to one hop, not to the call: never passed to the server.
-_HOP_METADATA = ("authorization", "user-agent")
-REFUSED = ("The session token is missing, expired or not this session's; call "
-           "GetSessionEndpoint for a new one.")
+_HOP_METADATA = ("authorization", "x-aws-proxy-auth", "user-agent")
+REFUSED = ("The request needs x-aws-proxy-auth (a token GetSessionEndpoint gave for this "
+           "session) and authorization (the session's ID); call GetSessionEndpoint for a new "
+           "token.")
+# Seconds beyond which a call's time remaining means it has no deadline at all.
+_NO_DEADLINE = 10.0 ** 9
+# What AWS's proxy answers to a token that has expired (not UNAUTHENTICATED).
+EXPIRED = (grpc.StatusCode.UNKNOWN, "Stream removed")
+# check(session ID sent, token sent) -> "admitted", "expired" or "refused"
+Check = Callable[[str, str], str]
 
 
 def _method_kinds() -> dict[str, tuple[bool, bool]]:
@@ -48,14 +58,15 @@ def _method_kinds() -> dict[str, tuple[bool, bool]]:
 class SessionFront:
     """A TLS gRPC server on a loopback port that admits the session's token only."""
 
-    def __init__(self, backend_port: int, tls: LocalTls, admits: Callable[[str], bool],
+    def __init__(self, backend_port: int, tls: LocalTls, check: Check,
                  activity: Callable[[int], None]) -> None:
-        """``activity(+1)`` and ``activity(-1)`` are called as calls begin and end (busy/idle)."""
+        """``activity(+1)`` and ``activity(-1)`` are called as statements begin and end
+        (busy/idle)."""
         self._backend = grpc.insecure_channel(f"127.0.0.1:{backend_port}",
                                               options=_CHANNEL_OPTIONS)
         self._server = grpc.server(ThreadPoolExecutor(max_workers=16, thread_name_prefix="front"),
                                    options=_CHANNEL_OPTIONS)
-        self._server.add_generic_rpc_handlers([_Proxy(self._backend, admits, activity)])
+        self._server.add_generic_rpc_handlers([_Proxy(self._backend, check, activity)])
         credentials = grpc.ssl_server_credentials(
             [(tls.server_key.read_bytes(), tls.server_certificate.read_bytes())])
         self.port = self._server.add_secure_port("127.0.0.1:0", credentials)
@@ -67,10 +78,10 @@ class SessionFront:
 
 
 class _Proxy(grpc.GenericRpcHandler):
-    def __init__(self, backend: grpc.Channel, admits: Callable[[str], bool],
+    def __init__(self, backend: grpc.Channel, check: Check,
                  activity: Callable[[int], None]) -> None:
         self._backend = backend
-        self._admits = admits
+        self._check = check
         self._activity = activity
         self._kinds = _method_kinds()
 
@@ -93,29 +104,30 @@ class _Proxy(grpc.GenericRpcHandler):
         return handler(lambda request, context: self._unary(unary, request, context))
 
     def _admit(self, context: grpc.ServicerContext) -> list[tuple[str, Any]]:
-        """The call's metadata for the server, once its token is admitted; else the call ends
-        UNAUTHENTICATED here."""
+        """The call's metadata for the server, once the proxy admits it; else the call ends
+        here as AWS's proxy ends it."""
         metadata = list(context.invocation_metadata())
-        bearer = next((value for key, value in metadata if key == "authorization"), "")
-        if not (isinstance(bearer, str) and bearer.startswith("Bearer ")
-                and self._admits(bearer.removeprefix("Bearer "))):
+        sent = {key: value for key, value in metadata if isinstance(value, str)}
+        verdict = self._check(sent.get("authorization", ""), sent.get("x-aws-proxy-auth", ""))
+        if verdict == "expired":
+            context.abort(*EXPIRED)
+        if verdict != "admitted":
             context.abort(grpc.StatusCode.UNAUTHENTICATED, REFUSED)
         return [(key, value) for key, value in metadata if key not in _HOP_METADATA]
 
     def _unary(self, call: Any, request: Any, context: grpc.ServicerContext) -> Any:
         metadata = self._admit(context)
-        self._activity(1)
         try:
-            return call(request, metadata=metadata, timeout=context.time_remaining())
+            return call(request, metadata=metadata, timeout=_timeout(context))
         except grpc.RpcError as error:
             _fail(context, error)
-        finally:
-            self._activity(-1)
 
     def _stream(self, call: Any, request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        """A statement (ExecutePlan, or a reattachment to one): the session is BUSY meanwhile;
+        the unary calls around statements (analysis, config, releases) leave it as it is."""
         metadata = self._admit(context)
         self._activity(1)
-        responses = call(request, metadata=metadata, timeout=context.time_remaining())
+        responses = call(request, metadata=metadata, timeout=_timeout(context))
         context.add_callback(responses.cancel)
         try:
             yield from responses
@@ -123,6 +135,13 @@ class _Proxy(grpc.GenericRpcHandler):
             _fail(context, error)
         finally:
             self._activity(-1)
+
+
+def _timeout(context: grpc.ServicerContext) -> float | None:
+    """The call's own deadline for the hop inward; None where the client set none (gRPC then
+    reports ~9e18 seconds, which as a timeout overflows into an instant DEADLINE_EXCEEDED)."""
+    remaining = context.time_remaining()
+    return remaining if remaining is not None and remaining < _NO_DEADLINE else None
 
 
 def _fail(context: grpc.ServicerContext, error: Any) -> None:
