@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+import botocore
+
 from .aws import Emr
 from .aws_errors import aws_call
 from .errors import AwsCallError
@@ -20,6 +22,9 @@ from .identifiers import ClusterId, RoleArn
 # The states of a session that can take calls, and those it never leaves.
 LIVE_STATES = ("STARTED", "IDLE", "BUSY")
 ENDED_STATES = ("TERMINATED", "FAILED")
+# The first botocore whose EMR model has the session calls: an older one has no start_session,
+# and drops SessionEnabled from DescribeCluster's answer without a word.
+SESSIONS_BOTOCORE = "1.43.23"
 
 
 @dataclass(frozen=True)
@@ -41,13 +46,24 @@ class EmrSessions:
     def __init__(self, emr: Emr) -> None:
         self._client = emr.client
 
+    @staticmethod
+    def missing_calls(emr: Emr) -> str | None:
+        """Why this Python's botocore cannot start sessions, or None when it can."""
+        if "StartSession" in emr.client.meta.service_model.operation_names:
+            return None
+        return (f"This kernel's botocore {botocore.__version__} has no EMR session calls "
+                f"(StartSession came with botocore {SESSIONS_BOTOCORE}): `pip install "
+                f"'boto3>={SESSIONS_BOTOCORE}' 'botocore>={SESSIONS_BOTOCORE}'`, then restart "
+                "the kernel, or connect with --engine livy.")
+
     def start(self, cluster_id: ClusterId, role_arn: RoleArn, name: str,
-              configurations: list[dict[str, Any]]) -> str:
+              configurations: list[dict[str, Any]], request_token: str) -> str:
         """StartSession as ``role_arn`` with Spark properties (EngineConfigurations); the new
-        session's ID."""
+        session's ID. ``request_token`` (ClientRequestToken) is the same for every try of one
+        connect, so EMR starts one session however often the call is sent."""
         what = f"StartSession as {role_arn} on {cluster_id}"
         params: dict[str, Any] = {"ClusterId": cluster_id, "ExecutionRoleArn": role_arn,
-                                  "Name": name}
+                                  "Name": name, "ClientRequestToken": request_token}
         if configurations:
             params["EngineConfigurations"] = configurations
         answer = aws_call(what, lambda: self._client.start_session(**params), denied_fix=(

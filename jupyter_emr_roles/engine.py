@@ -31,6 +31,10 @@ READY_CHECK = "spark"
 # The state of a session its engine no longer knows (deleted behind our back, or forgotten
 # after it died).
 GONE = "gone"
+# The state of a session its service ended (an idle timeout, a maximum lifetime, an admin): kept,
+# with the service's reason, until the user disconnects or reconnects its name, so the status bar
+# and %emr_sessions can say which.
+ENDED = "ended"
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class EngineSession(Protocol):
 
     kind: str
     id: int | str
+    reason: str  # why the service ended the session (state ENDED); "" while it runs
 
     @property
     def last_state(self) -> str:
@@ -72,7 +77,8 @@ class EngineSession(Protocol):
         """When the login the session uses now runs out (renewed before it does)."""
 
     def state(self) -> str:
-        """The state, asked now; :data:`GONE` when the engine no longer knows the session."""
+        """The state, asked now; :data:`GONE` when the engine no longer knows the session,
+        :data:`ENDED` (with :attr:`reason`) when its service says it ended it."""
 
     def statement(self, code: str, deadline: float) -> str:
         """Run ``code`` and return its text output by the monotonic ``deadline``; an error or

@@ -25,6 +25,7 @@ class LivyEngine:
         credentials = LivyCredentials(lambda: plan.emr.session_credentials(cluster_id, plan.role))
         credentials.label = f"session {plan.name} on {cluster_id}"
         credentials.deadline = plan.deadline
+        plan.progress(0.0, "asking EMR for the Livy login")
         try:
             trust = trust_for(request, plan.account)
             wanted = wanted_for(request, plan.account)

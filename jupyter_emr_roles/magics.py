@@ -221,10 +221,13 @@ class EmrRolesMagics(Magics):
         if bool(args.name) == bool(args.all):
             raise UsageError("Give either a session name or --all, e.g. `%disconnect sales`.")
         with _as_usage_errors():
-            names = self.connections.names() if args.all else [args.name]
-            for name in names:
-                self.connections.disconnect(name)
-                print(f"disconnected {name}")
+            if args.all:
+                names = self.connections.close_all()
+            else:
+                self.connections.disconnect(args.name)
+                names = [args.name]
+        for name in names:
+            print(f"disconnected {name}")
 
     @line_magic
     def emr_sessions(self, line: str) -> None:

@@ -30,7 +30,7 @@ class ProgressLine:
         self._what = what
         self._show = show
         self._shown = -PROGRESS_EVERY
-        show(f"{what}: asking EMR for credentials")
+        show(f"{what}: looking up the cluster")
 
     def __call__(self, elapsed: float, status: str) -> None:
         if elapsed - self._shown >= PROGRESS_EVERY:
@@ -63,7 +63,7 @@ def sessions_html(rows: list[dict[str, Any]]) -> str:
     """``%emr_sessions`` as an HTML table."""
     header = "".join(f"<th>{title}</th>" for _, title in (*TABLE_COLUMNS, ("", "links")))
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(row[key]))}</td>" for key, _ in TABLE_COLUMNS)
+        "<tr>" + "".join(f"<td>{html.escape(_cell(row, key))}</td>" for key, _ in TABLE_COLUMNS)
         + f"<td>{links_html(row['links'])}</td></tr>" for row in rows)
     return f"<table><tr>{header}</tr>{body}</table>"
 
@@ -71,6 +71,13 @@ def sessions_html(rows: list[dict[str, Any]]) -> str:
 def sessions_text(rows: list[dict[str, Any]]) -> str:
     """``%emr_sessions`` as aligned plain text, for terminals and text-only front ends."""
     lines = text_table([[title for _, title in TABLE_COLUMNS]] + [
-        [str(row[key]) for key, _ in TABLE_COLUMNS] for row in rows])
+        [_cell(row, key) for key, _ in TABLE_COLUMNS] for row in rows])
     lines += [f"{row['name']}: {links_text(row['links'])}" for row in rows if row["links"]]
     return "\n".join(lines)
+
+
+def _cell(row: dict[str, Any], key: str) -> str:
+    """A row's value as a table shows it: an ended session's state with the service's reason."""
+    if key == "state" and row.get("reason"):
+        return f"{row['state']}: {row['reason']}"
+    return str(row[key])

@@ -2,8 +2,11 @@
 
 A name holds at most one session: connecting a name again deletes the old
 session first, and every session this kernel opened is deleted when the kernel
-exits, so nothing is left running on the shared cluster. Nothing here holds a
-password: each engine keeps its login to itself.
+shuts down, so nothing is left running on the shared cluster. Sessions close
+all at once, each on a thread of its own, so one whose endpoint is dead holds
+up none of the others, and the whole close fits well inside the seconds Jupyter
+gives a kernel to shut down. Nothing here holds a password: each engine keeps
+its login to itself.
 """
 
 from __future__ import annotations
@@ -31,6 +34,10 @@ from .spark_connect_engine import SparkConnectEngine
 
 log = logging.getLogger(__name__)
 
+# Seconds closing every session may take: each engine bounds its own close (AWS's call, then
+# its local client), so this only keeps a hung one from holding the kernel.
+CLOSE_DEADLINE = 10.0
+
 # The engines by the name a request gives (connect_request.ENGINES describes them; "auto" is
 # one of these, picked per cluster by pick_engine).
 ENGINES: dict[str, Callable[[], Engine]] = {"livy": LivyEngine,
@@ -57,11 +64,13 @@ class Connection:
                 "role": self.role_arn, "who": self.who, "language": self.language,
                 "engine": self.session.kind,
                 "session_id": self.session.id, "state": self.session.last_state,
+                "reason": self.session.reason,
                 "credentials_expire": expiry.isoformat(timespec="seconds") if expiry else ""}
 
     def row(self) -> dict[str, Any]:
         """What ``%emr_sessions`` shows, the engine asked now; no secret in it."""
-        return {**self.summary(), "state": self.session.state(), "links": self.links()}
+        state = self.session.state()
+        return {**self.summary(), "state": state, "links": self.links()}
 
     def links(self) -> dict[str, str]:
         return self.session.links()
@@ -74,10 +83,15 @@ class Connections:
         """``on_change`` is called, from any thread, whenever a connection comes, goes, or its
         state or credentials change."""
         self._shell = shell
-        self._on_change = on_change
+        self._report_change = on_change
+        self._exiting = False
         self._by_name: dict[str, Connection] = {}
         self._lock = threading.Lock()
-        atexit.register(self.close_all)
+        atexit.register(self._at_exit)
+        # A shutdown request sets exit_now: sessions close then, while the kernel still runs,
+        # rather than at interpreter exit, after Python has waited for every thread.
+        if hasattr(shell, "observe"):
+            shell.observe(lambda change: change["new"] and self._at_exit(), names="exit_now")
 
     def names(self) -> list[str]:
         self.reconcile()
@@ -94,6 +108,10 @@ class Connections:
                                 person())
         with self._lock:
             self._by_name[flow.name] = connection
+        # Exit hooks run last registered first: ours goes after those the engine's clients
+        # registered while connecting (PySpark's, which would call a terminated session).
+        atexit.unregister(self._at_exit)
+        atexit.register(self._at_exit)
         session.watch(self._on_change)
         self._on_change()
         return connection
@@ -115,14 +133,39 @@ class Connections:
                 raise EmrRolesError(f"There is no session named {name!r} (open sessions: "
                                     f"{known}); see %emr_sessions.")
             return
-        log.info("deleting %s session %s (%s)", connection.session.kind, connection.session.id,
-                 name)
-        connection.session.close()
+        _close(connection)
         self._on_change()
 
-    def close_all(self) -> None:
-        for name in self.names():
-            self.disconnect(name, missing_ok=True)
+    def close_all(self) -> list[str]:
+        """Close every session at once, and name them; one that cannot be closed is logged,
+        not raised."""
+        self.reconcile()
+        with self._lock:
+            closing, self._by_name = list(self._by_name.values()), {}
+        workers = [threading.Thread(target=_close, args=(connection,), daemon=True,
+                                    name=f"close-{connection.name}") for connection in closing]
+        for worker in workers:
+            worker.start()
+        deadline = time.monotonic() + CLOSE_DEADLINE
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        if closing:
+            self._on_change()
+        return [connection.name for connection in closing]
+
+    def _at_exit(self) -> None:
+        """The kernel is going: close everything and tell no front end (its sockets may be
+        closed already)."""
+        self._exiting = True
+        self.close_all()
+
+    def _on_change(self) -> None:
+        if self._exiting:
+            return
+        try:
+            self._report_change()
+        except Exception as exc:  # noqa: BLE001  a front end's socket gone mid-change
+            log.debug("could not report a connection change: %s", exc)
 
     def rows(self) -> list[dict[str, Any]]:
         """What %emr_sessions and the status bar show, as Livy and sparkmagic see it now: a
@@ -217,22 +260,10 @@ def pick_engine(request: ConnectRequest, target: Target) -> str:
 
         if missing_client() is None:
             return "spark-connect"
+    _livy_installed(request, target, enabled and not unsupported)
     return "livy"
 
 
-def _sessions_unsupported(request: ConnectRequest, target: Target) -> list[str]:
-    """The doctor's reasons EMR runs no sessions on the cluster; none where the caller may not
-    read the answers they need (EMR then decides)."""
-    try:
-        return sessions_unsupported(Facts(target, request))
-    except NotAllowed as exc:
-        log.info("whether the cluster runs Spark Connect sessions is not known: %s", exc)
-        return []
-
-
-def _python_name(name: str) -> bool:
-    return name.isidentifier() and not keyword.iskeyword(name)
-    _livy_installed(request, target, enabled and not unsupported)
 def _livy_installed(request: ConnectRequest, target: Target, sessions: bool) -> None:
     """A Livy session needs Livy among the cluster's applications, unless a Livy URL is given
     (--livy-url, or the roles files' for the cluster)."""
@@ -247,3 +278,25 @@ def _livy_installed(request: ConnectRequest, target: Target, sessions: bool) -> 
                         f"{', '.join(apps)}), so a Livy session cannot open there; {how}.")
 
 
+def _sessions_unsupported(request: ConnectRequest, target: Target) -> list[str]:
+    """The doctor's reasons EMR runs no sessions on the cluster; none where the caller may not
+    read the answers they need (EMR then decides)."""
+    try:
+        return sessions_unsupported(Facts(target, request))
+    except NotAllowed as exc:
+        log.info("whether the cluster runs Spark Connect sessions is not known: %s", exc)
+        return []
+
+
+def _close(connection: Connection) -> None:
+    log.info("deleting %s session %s (%s)", connection.session.kind, connection.session.id,
+             connection.name)
+    try:
+        connection.session.close()
+    except Exception as exc:  # noqa: BLE001  one session's failure is not another's
+        log.warning("could not close session %s (%s): %s", connection.name,
+                    connection.session.id, exc)
+
+
+def _python_name(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name)

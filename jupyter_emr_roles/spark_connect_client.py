@@ -1,22 +1,31 @@
 """The kernel's Spark Connect client: the one module that imports PySpark's Connect client and gRPC.
 
 It is imported on the first Spark Connect connect only, so ``%load_ext`` stays
-instant. The channel is TLS, trusted as botocore trusts AWS (the endpoint is
-EMR's, not the cluster's Livy), and its bearer token is read from a
-:class:`TokenSource` at every call: a renewed token is used by the next call
-without rebuilding the user's session, so a notebook open for hours keeps its
-``spark`` and its DataFrames.
+instant. The channel is TLS, trusted as botocore trusts AWS (the endpoint,
+``https://<session id>.elasticmapreduce-services.<region>.amazonaws.com``, is
+EMR's managed authentication proxy, not the cluster's Livy). Every call carries
+the proxy's two metadata entries: ``x-aws-proxy-auth``, the session's token,
+read from a :class:`TokenSource` at every call, and ``authorization``, the
+session's ID exactly as StartSession gave it. A renewed token is used by the
+next call without rebuilding the user's session, so a notebook open for hours
+keeps its ``spark`` and its DataFrames. The proxy answers an expired token with
+``UNKNOWN`` "Stream removed" (not ``UNAUTHENTICATED``): either is taken for a
+token problem, and the call is tried once more with a new token.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import re
+import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
 from .errors import EmrRolesError
+
+log = logging.getLogger(__name__)
 
 INSTALL_LINE = "pip install 'jupyter-emr-roles[connect]'"
 # How a call that could not get a token begins its error: PySpark's retries leave it alone
@@ -26,11 +35,20 @@ NO_TOKEN = "No Spark Connect session token:"
 _ENDPOINT = re.compile(r"^(?:(?P<scheme>sc|https)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[^/:;\[\]\s]+)"
                        r"(?::(?P<port>\d{1,5}))?/?(?P<params>(?:;[^;=\s]+=[^;\s]*)*)$")
 _DEFAULT_PORTS = {"sc": 15002, "https": 443, None: 443}
+# A gRPC error as str() gives it when no RpcError object is at hand (PySpark wraps some).
+_STATUS_TEXT = re.compile(r"StatusCode\.(?P<code>[A-Z_]+)")
+_DETAILS_TEXT = re.compile(r'details = "(?P<details>[^"]*)"')
+# PySpark's default retries wait up to a minute between tries; a shorter wait bounds how long a
+# retry already asleep can hold up a close (no try follows it once the session is closing).
+MAX_BACKOFF_MS = 5000
 
 
 class TokenSource(Protocol):
     def current(self) -> str:
-        """The token to send now (renewed first when it is about to expire)."""
+        """The token to send now (renewed first when it is about to expire or was refused)."""
+
+    def refused(self) -> None:
+        """The proxy refused the token last sent: the next :meth:`current` gets a new one."""
 
 
 def missing_client() -> str | None:
@@ -82,26 +100,100 @@ def trusted_roots(session: Any) -> bytes | None:
                             "verifies the Spark Connect endpoint as it verifies AWS.") from None
 
 
-def build_session(url: str, tokens: TokenSource, roots: bytes | None, user_id: str) -> Any:
-    """A PySpark Connect session on ``url`` that sends ``tokens.current()`` with every call.
+def grpc_status(error: BaseException) -> tuple[str, str] | None:
+    """The gRPC status name and details behind ``error`` (PySpark wraps gRPC's errors, and
+    the first line of their text says nothing), or None when it is not a gRPC error."""
+    seen: BaseException | None = error
+    while seen is not None:
+        code, details = getattr(seen, "code", None), getattr(seen, "details", None)
+        if callable(code) and callable(details):
+            try:
+                return str(getattr(code(), "name", code())), str(details() or "")
+            except Exception:  # noqa: BLE001  a wrapper whose code() needs arguments
+                pass
+        # What a wrapper was raised from, or while handling (unless it said `from None`, as
+        # PySpark does once it has turned a server error into its own exception).
+        seen = seen.__cause__ or (None if seen.__suppress_context__ else seen.__context__)
+    found = _STATUS_TEXT.search(str(error))
+    if found is None:
+        return None
+    details = _DETAILS_TEXT.search(str(error))
+    return found["code"], details["details"] if details else ""
+
+
+def token_problem(error: BaseException) -> bool:
+    """Whether EMR's proxy refused the call for its token: UNAUTHENTICATED, or what it answers
+    to an expired token, UNKNOWN "Stream removed"."""
+    status = grpc_status(error)
+    return status is not None and (status[0] == "UNAUTHENTICATED" or (
+        status[0] == "UNKNOWN" and "stream removed" in status[1].lower()))
+
+
+def build_session(url: str, session_id: str, tokens: TokenSource, roots: bytes | None,
+                  user_id: str, closing: threading.Event) -> Any:
+    """A PySpark Connect session on ``url`` whose every call names ``session_id`` and sends
+    ``tokens.current()``; once ``closing`` is set, no call is tried again.
 
     ``SPARK_CONNECT_MODE_ENABLED`` is what PySpark's own builder sets: ``pyspark.sql.functions``
     (``F.udf`` and friends) then work against Connect sessions."""
     from pyspark.sql.connect.session import SparkSession
 
-    from pyspark.sql.connect.client.retries import DefaultPolicy
-
-    class NotForTokens(DefaultPolicy):  # type: ignore[misc]
-        """PySpark's retries, except for a call that had no token to send."""
-
-        def can_retry(self, exception: BaseException) -> bool:
-            return NO_TOKEN not in str(exception) and bool(super().can_retry(exception))
-
-    builder = _channel_builder_class()(*endpoint_target(url), tokens, roots, user_id)
+    builder = _channel_builder_class()(*endpoint_target(url), session_id, tokens, roots, user_id)
     os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
     session = SparkSession.builder.channelBuilder(builder).create()
-    session.client.set_retry_policies([NotForTokens()])
+    session.client.set_retry_policies(_retry_policies(tokens, closing))
     return session
+
+
+def _retry_policies(tokens: TokenSource, closing: threading.Event) -> list[Any]:
+    """One more try with a new token for a call the proxy refused for its token; PySpark's own
+    retries for the rest, except a call that had no token to send (its reason is final) and
+    any call once the session is closing (its endpoint may be gone)."""
+    from pyspark.sql.connect.client.retries import DefaultPolicy, RetryPolicy
+
+    class NewToken(RetryPolicy):  # type: ignore[misc]
+        def can_retry(self, exception: BaseException) -> bool:
+            if closing.is_set() or not token_problem(exception):
+                return False
+            tokens.refused()
+            return True
+
+    class Transient(DefaultPolicy):  # type: ignore[misc]
+        def can_retry(self, exception: BaseException) -> bool:
+            return not closing.is_set() and NO_TOKEN not in str(exception) \
+                and not token_problem(exception) and bool(super().can_retry(exception))
+
+    return [NewToken(max_retries=1, initial_backoff=0), Transient(max_backoff=MAX_BACKOFF_MS)]
+
+
+def release(session: Any, deadline: float) -> None:
+    """Let go of a PySpark Connect session whose EMR session was terminated: close its channel
+    without asking the server to release it (the endpoint may be gone, and PySpark would retry
+    that for minutes), and give up waiting after ``deadline`` seconds."""
+    session.release_session_on_close = False
+    worker = threading.Thread(target=session.stop, name="spark-connect-release", daemon=True)
+    worker.start()
+    worker.join(deadline)
+    if worker.is_alive():
+        log.warning("the Spark Connect client did not close within %g s; left to exit with "
+                    "the kernel", deadline)
+
+
+def version_mismatch(server: str) -> str | None:
+    """A one-line warning when this kernel's PySpark client is of another major.minor line
+    than the session's Spark ``server`` (``4.0.2-amzn-0``), else None."""
+    from pyspark.version import __version__
+
+    if _line(__version__) == _line(server):
+        return None
+    return (f"This kernel's PySpark client is {__version__} and the session's Spark is "
+            f"{server}: Spark Connect wants the same major.minor line (`pip install "
+            f"'pyspark-client=={'.'.join(_line(server))}.*'`), and Python UDFs the same Python "
+            "minor version as the cluster's.")
+
+
+def _line(version: str) -> tuple[str, ...]:
+    return tuple(re.split(r"[.\-+]", version)[:2])
 
 
 def _channel_builder_class() -> type:
@@ -111,12 +203,12 @@ def _channel_builder_class() -> type:
     class EmrChannelBuilder(ChannelBuilder):  # type: ignore[misc]
         """A TLS channel whose call credentials read the current token."""
 
-        def __init__(self, host: str, port: int, tokens: TokenSource, roots: bytes | None,
-                     user_id: str) -> None:
+        def __init__(self, host: str, port: int, session_id: str, tokens: TokenSource,
+                     roots: bytes | None, user_id: str) -> None:
             super().__init__(params={ChannelBuilder.PARAM_USER_ID: user_id,
                                      ChannelBuilder.PARAM_USER_AGENT: "jupyter-emr-roles"})
             self._target, self._host = f"{host}:{port}", host
-            self._tokens, self._roots = tokens, roots
+            self._session_id, self._tokens, self._roots = session_id, tokens, roots
 
         @property
         def host(self) -> str:
@@ -125,16 +217,19 @@ def _channel_builder_class() -> type:
         def toChannel(self) -> Any:
             credentials = grpc.composite_channel_credentials(
                 grpc.ssl_channel_credentials(root_certificates=self._roots),
-                grpc.metadata_call_credentials(_bearer(self._tokens.current)))
+                grpc.metadata_call_credentials(
+                    _proxy_auth(self._session_id, self._tokens.current)))
             return self._secure_channel(self._target, credentials)
 
     return EmrChannelBuilder
 
 
-def _bearer(current: Callable[[], str]) -> Any:
+def _proxy_auth(session_id: str, current: Callable[[], str]) -> Any:
+    """The metadata EMR's authentication proxy reads on every call."""
+
     def plugin(_context: Any, callback: Callable[..., None]) -> None:
         try:
-            callback((("authorization", f"Bearer {current()}"),), None)
+            callback((("x-aws-proxy-auth", current()), ("authorization", session_id)), None)
         except Exception as exc:  # gRPC ends the call with it, and the cell shows it
             callback((), EmrRolesError(f"{NO_TOKEN} {exc}"))
 

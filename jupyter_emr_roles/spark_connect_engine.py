@@ -4,9 +4,11 @@ StartSession runs the session as the runtime role; once EMR says it STARTED,
 GetSessionEndpoint gives the endpoint and a token, and a PySpark Connect
 session is built in the kernel under the connection's name (``spark`` unless
 ``--name`` says otherwise). DataFrames are then ordinary PySpark objects of the
-user's own kernel. The token renews itself before it expires
-(:class:`SessionToken`), and closing the connection (``%disconnect``, kernel
-exit) terminates the EMR session, so nothing is left running on the cluster.
+user's own kernel. The token renews itself before it expires, or when EMR's
+proxy refused it (:class:`SessionToken`). Closing the connection
+(``%disconnect``, kernel exit) terminates the EMR session first and only then
+lets go of the local client, within a short deadline and with no retries, so
+nothing is left running on the cluster and a dead endpoint holds up nothing.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ import logging
 import os
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from .access_roles import person
 from .emr_sessions import ENDED_STATES, LIVE_STATES, EmrSessions, SessionEndpoint
-from .engine import GONE, StartPlan
+from .engine import ENDED, GONE, StartPlan
 from .errors import EmrRolesError
 from .identifiers import ClusterId
 from .polling import next_poll
@@ -39,16 +42,20 @@ RENEW_SHARE, RENEW_FLOOR, RENEW_CEILING = 0.25, 2.0, 300.0
 # session EMR ended (idle timeout, an admin); sparkmagic's heartbeat does this for Livy.
 HEARTBEAT_ENV = "JUPYTER_EMR_ROLES_HEARTBEAT_SECONDS"
 DEFAULT_HEARTBEAT = 30.0
+# Seconds the local client gets to close once EMR was told to terminate the session.
+RELEASE_DEADLINE = 2.0
 
 
 class SessionToken:
     """The session's endpoint and current token; :meth:`current` renews a token that is about
-    to expire first. Thread-safe: gRPC asks from its own threads."""
+    to expire, or that EMR's proxy refused, first. Thread-safe: gRPC asks from its own
+    threads."""
 
     def __init__(self, fetch: Callable[[], SessionEndpoint], renewed: Callable[[], None]) -> None:
         self._fetch = fetch
         self._renewed = renewed
         self._lock = threading.Lock()
+        self._refused = False
         self.endpoint = fetch()
         self._issued = time.time()
 
@@ -58,9 +65,13 @@ class SessionToken:
 
     def current(self) -> str:
         with self._lock:
-            if self._left() < self._margin():
+            if self._refused or self._left() < self._margin():
                 self._renew()
             return self.endpoint.token
+
+    def refused(self) -> None:
+        with self._lock:
+            self._refused = True
 
     def _left(self) -> float:
         expires = self.endpoint.expires
@@ -76,12 +87,12 @@ class SessionToken:
         try:
             fresh = self._fetch()
         except EmrRolesError as exc:
-            if self._left() <= 0:
+            if self._left() <= 0 or self._refused:
                 raise
             log.warning("could not renew the Spark Connect token (the current one works for "
                         "%.0f s more): %s", self._left(), exc)
             return
-        self.endpoint, self._issued = fresh, time.time()
+        self.endpoint, self._issued, self._refused = fresh, time.time(), False
         self._renewed()
 
 
@@ -91,7 +102,7 @@ class SparkConnectEngine:
     def start(self, plan: StartPlan) -> SparkConnectHandle:
         from .spark_connect_client import missing_client
 
-        problem = missing_client()
+        problem = missing_client() or EmrSessions.missing_calls(plan.emr)
         if problem:
             raise EmrRolesError(problem)
         cluster_id = plan.request.cluster_id
@@ -100,8 +111,11 @@ class SparkConnectEngine:
         configurations = engine_configurations(plan.request.config)
         calls = EmrSessions(plan.emr)
         plan.make_room()
+        plan.progress(0.0, "asking EMR to start a Spark Connect session")
+        # One token per connect: a StartSession botocore retries after a lost answer starts
+        # no second driver.
         session_id = calls.start(cluster_id, plan.role, f"jupyter-emr-roles {plan.name}",
-                                 configurations)
+                                 configurations, str(uuid.uuid4()))
         handle = SparkConnectHandle(calls, cluster_id, session_id, plan)
         try:
             handle.open()
@@ -142,25 +156,32 @@ class SparkConnectHandle:
     def __init__(self, calls: EmrSessions, cluster_id: ClusterId, session_id: str,
                  plan: StartPlan) -> None:
         self.id = session_id
+        self.reason = ""
         self._calls, self._cluster_id, self._plan = calls, cluster_id, plan
         self._state = "submitted"
         self._watchers: list[Callable[[], None]] = []
         self._closed = False
+        self._closing = threading.Event()  # no PySpark call is tried again once set
         self._stop_heartbeat = threading.Event()
         self.token: SessionToken | None = None
         self.spark: Any = None
 
     def open(self) -> None:
-        """Wait for EMR to start the session, then build ``spark`` and prove it answers."""
-        from .spark_connect_client import build_session, trusted_roots
+        """Wait for EMR to start the session, then build ``spark``, prove it answers and warn
+        when this kernel's client is of another Spark line than the session."""
+        from .spark_connect_client import build_session, trusted_roots, version_mismatch
 
         self._wait_live()
+        self._plan.progress(0.0, f"Spark Connect session {self.id}: asking EMR for its endpoint")
         self.token = SessionToken(lambda: self._calls.endpoint(self._cluster_id, self.id),
                                   self._changed)
-        self.spark = build_session(self.token.endpoint.url, self.token,
-                                   trusted_roots(self._plan.emr.session), person())
+        self.spark = build_session(self.token.endpoint.url, self.id, self.token,
+                                   trusted_roots(self._plan.emr.session), person(), self._closing)
         self._plan.progress(0.0, f"Spark Connect session {self.id}: first action")
         self._run(lambda: self.spark.range(1).count(), "its first action")
+        mismatch = version_mismatch(self._run(lambda: self.spark.version, "its version"))
+        if mismatch:
+            self._plan.warn(mismatch)
 
     def _wait_live(self) -> None:
         started, plan = time.monotonic(), self._plan
@@ -187,14 +208,8 @@ class SparkConnectHandle:
         try:
             return action()
         except Exception as exc:  # a gRPC or Spark error, as one paragraph
-            first = (str(exc).strip().splitlines() or [""])[0]
-            if not type(exc).__module__.startswith(("grpc", "pyspark")):
-                first = f"{type(exc).__name__}: {first}"  # the user's own error, as Python says
-            hint = (" EMR's endpoint refused the session's token: check the clock of this "
-                    "machine, then connect again." if "token" in first.lower()
-                    or "UNAUTHENTICATED" in str(exc) else "")
             raise EmrRolesError(f"The Spark Connect session {self.id} on {self._cluster_id} "
-                                f"failed {what}: {first[:300]}.{hint}") from None
+                                f"failed {what}: {_reason(exc)}") from None
 
     @property
     def last_state(self) -> str:
@@ -205,13 +220,23 @@ class SparkConnectHandle:
         return self.token.expires if self.token else None
 
     def state(self) -> str:
+        """EMR's state now; a session EMR ended is :data:`ENDED` with EMR's reason, and its
+        client tries no call again (the endpoint is gone)."""
+        if self._closed:
+            return self._state
         try:
-            state = str(self._calls.get(self._cluster_id, self.id).get("State", "")).upper()
+            session = self._calls.get(self._cluster_id, self.id)
         except EmrRolesError as exc:
             if "not found" not in str(exc).lower():
                 raise
-            state = "TERMINATED"
-        self._state = GONE if state in ENDED_STATES else state.lower()
+            session = {"State": "TERMINATED", "StateChangeReason": "EMR no longer knows it."}
+        state = str(session.get("State", "")).upper()
+        if state in ENDED_STATES and self._state != ENDED:
+            self.reason = str(session.get("StateChangeReason") or f"EMR says {state}.")
+            self._closing.set()
+            log.warning("Spark Connect session %s on %s ended: %s", self.id, self._cluster_id,
+                        self.reason)
+        self._state = ENDED if state in ENDED_STATES else state.lower()
         return self._state
 
     def statement(self, code: str, deadline: float) -> str:
@@ -246,7 +271,7 @@ class SparkConnectHandle:
                 continue
             if now != before:
                 self._changed()
-            if now == GONE:
+            if now == ENDED:
                 return
 
     def _changed(self) -> None:
@@ -255,24 +280,46 @@ class SparkConnectHandle:
 
     def forget(self) -> None:
         self._closed = True
+        self._closing.set()
         self._stop_heartbeat.set()
 
     def close(self) -> None:
-        """Release the PySpark session, terminate the EMR session, and take the name back."""
+        """Terminate the EMR session, then let go of the PySpark client (no retries, a short
+        deadline: its endpoint may already be gone), and take the name back."""
         if self._closed:
             return
         self.forget()
-        if self.spark is not None:
-            with contextlib.suppress(Exception):
-                self.spark.stop()
         try:
             self._calls.terminate(self._cluster_id, self.id)
         except EmrRolesError as exc:
             log.warning("could not terminate Spark Connect session %s: %s", self.id, exc)
+        if self.spark is not None:
+            from .spark_connect_client import release
+
+            release(self.spark, RELEASE_DEADLINE)
         namespace = self._plan.shell.user_ns if self._plan.shell is not None else {}
         if self.spark is not None and namespace.get(self._plan.name) is self.spark:
             del namespace[self._plan.name]
         self._state = GONE
+
+
+def _reason(error: Exception) -> str:
+    """Why a call failed, in one sentence: the gRPC status and details where gRPC failed it
+    (the first line of PySpark's text is often only the class of a gRPC object)."""
+    from .spark_connect_client import grpc_status, token_problem
+
+    status = grpc_status(error)
+    if status is not None:
+        code, details = status
+        said = f"gRPC status {code}" + (f", {details.strip()[:300]}" if details.strip() else "")
+        if token_problem(error):
+            return (f"EMR's proxy refused the session's token ({said}), once more with a new "
+                    "token too: check this machine's clock, then connect again.")
+        return f"{said}."
+    first = (str(error).strip().splitlines() or [""])[0]
+    if not type(error).__module__.startswith(("grpc", "pyspark")):
+        first = f"{type(error).__name__}: {first}"  # the user's own error, as Python says
+    return f"{first[:300]}."
 
 
 def _evaluate(code: str, namespace: dict[str, Any]) -> str:

@@ -226,6 +226,7 @@ class LivyHandle:
     handle asks it whether it is still there rather than keeping its own word for it."""
 
     kind = "Livy"
+    reason = ""
 
     def __init__(self, magics: Any, name: str, session: LivySession, target: LivyTarget,
                  credentials: LivyCredentials) -> None:

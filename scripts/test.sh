@@ -6,10 +6,12 @@
 # the linter ShellCheck, which checks the lifecycle scripts as a test; util-linux (flock, setpriv);
 # openjdk-17-jre-headless for the emulator's real PySpark engine; chromium for the browser tests
 # (Playwright drives Debian's Chromium: Playwright's own browser download is not used); jq,
-# openssl and zip for examples/admin/demo-stack.sh, which a test runs with the AWS CLI. Node.js
-# builds the JupyterLab extension during the install. Two more environments live in .venv: IPython 8
-# for the magics' kernel test, and a JupyterLab 3 one (as Studio Classic images have) that a test
-# installs this checkout's freshly built wheel into.
+# openssl and zip for examples/admin/demo-stack.sh, which a test runs with the AWS CLI; faketime,
+# which runs a kernel whose clock is behind AWS's (a token it thinks good is expired). Node.js
+# builds the JupyterLab extension during the install. More environments live in .venv: IPython 8
+# for the magics' kernel test, EMR 8's Spark Connect client line (pyspark-client 4.0, the
+# `connect` extra's pin) for the client-version warning's test, and a JupyterLab 3 one (as Studio
+# Classic images have) that a test installs this checkout's freshly built wheel into.
 set -euo pipefail
 # shellcheck source=scripts/setup-env.sh
 source "$(dirname "$0")/setup-env.sh"
@@ -28,12 +30,14 @@ sys.exit(not m.version("jupyterlab").startswith("3."))' 2>/dev/null && return 0
 }
 
 ensure_debian_packages libkrb5-dev gcc shellcheck util-linux openjdk-17-jre-headless chromium \
-  jq openssl zip
+  jq openssl zip faketime
 command -v node >/dev/null || ensure_debian_packages nodejs
 ensure_venv test
 # IPython 8 beside the venv's IPython 9: the magics are tested in a kernel of each.
 [ -d "$VENV/ipython8/IPython" ] || "$VENV/bin/python" -m pip install --quiet --no-deps \
   --target "$VENV/ipython8" 'ipython>=8.12,<9'
+[ -d "$VENV/pyspark-client-4.0/pyspark" ] || pip_quietly "$VENV/bin/python" --no-deps \
+  --target "$VENV/pyspark-client-4.0" 'pyspark-client>=4.0,<4.1'
 ensure_jupyterlab3_venv "$VENV/jupyterlab3"
 cd "$ROOT"
 say "running the test suite"

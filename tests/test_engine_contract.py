@@ -20,16 +20,19 @@ from kernels import NotebookKernel
 
 from jupyter_emr_roles import sessions
 from jupyter_emr_roles.connect_request import ENGINES
+from jupyter_emr_roles.engine import ENDED, GONE
 
 
 @dataclass(frozen=True)
 class EngineCase:
-    """Where an engine runs in the emulator's world, how a cell reaches its session, and how
-    the session is ended behind the kernel's back."""
+    """Where an engine runs in the emulator's world, how a cell reaches its session, how the
+    session is ended behind the kernel's back, and the state it then has: gone where the
+    service forgot it (Livy), ended with the service's reason where it keeps it (EMR)."""
 
     cluster: str
     cell: str
     end: Callable[[RunningEmulator, str, str | int], None]
+    after_end: str
 
 
 def _delete_livy(emulator: RunningEmulator, cluster_id: str, session_id: str | int) -> None:
@@ -41,9 +44,10 @@ def _terminate(emulator: RunningEmulator, cluster_id: str, session_id: str | int
 
 
 CASES = {
-    "livy": EngineCase("shared-analytics", "%%spark -s contract\nprint(6 * 7)", _delete_livy),
+    "livy": EngineCase("shared-analytics", "%%spark -s contract\nprint(6 * 7)", _delete_livy,
+                       GONE),
     "spark-connect": EngineCase("connect-analytics", "print(contract.range(7).count() * 6)",
-                                _terminate),
+                                _terminate, ENDED),
 }
 
 # The first cell: everything a live session answers, then a watch for what comes next.
@@ -69,7 +73,8 @@ AFTER_DELETE = """
 deadline = time.monotonic() + 10
 while not changes and time.monotonic() < deadline:
     time.sleep(0.05)
-seen = {'changes': changes, 'state': session.state(), 'still_registered': session.registered()}
+seen = {'changes': changes, 'state': session.state(), 'reason': session.reason,
+        'still_registered': session.registered()}
 session.forget()
 session.close()
 session.close()
@@ -108,7 +113,8 @@ def test_the_engine_session_keeps_its_contract(
     case.end(emulator, cluster, session_id)
     gone = _last_json(kernel.ok(AFTER_DELETE))
     assert gone["changes"], "watch() hears the change the deletion makes (at a heartbeat)"
-    assert gone["state"] == "gone" and gone["still_registered"] is True
+    assert gone["state"] == case.after_end and gone["still_registered"] is True
+    assert bool(gone["reason"]) == (case.after_end == ENDED), gone
     assert gone["registered_after"] is False
     if engine == "livy":
         assert not [s for s in emulator.open_sessions(cluster) if s["id"] == session_id]

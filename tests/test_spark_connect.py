@@ -8,6 +8,7 @@ asks STS who it is), never from our own objects.
 from __future__ import annotations
 
 import re
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -46,7 +47,7 @@ def all_ended(emulator: RunningEmulator, cluster_id: str, wait: float = 30) -> b
 
 def session_id(output: str, role: str, cluster_id: str, name: str) -> str:
     found = re.search(rf"connected as {re.escape(role)} on {cluster_id} \(session {name}, "
-                      r"Spark Connect id (sc-\w+)\)", output)
+                      r"Spark Connect id (is-[A-Z0-9]{13})\)", output)
     assert found, output
     return found.group(1)
 
@@ -87,6 +88,7 @@ def test_spark_is_a_pyspark_session_in_the_kernel_running_as_the_role(
 
     sid = session_id(output, SALES, cluster, "spark")
     assert [s["Id"] for s in open_sessions(emulator, cluster)] == [sid]
+    assert "PySpark client is" not in output  # the client's line is the session's
     assert "count=3" in kernel.ok("df = spark.createDataFrame([(1, 'EU'), (2, 'US'), (3, 'EU')], "
                                   "['id', 'region'])\nprint(f'count={df.count()}')")
     assert kernel.ok("print(type(df.toPandas()).__name__)").strip() == "DataFrame"
@@ -181,7 +183,7 @@ def test_a_session_emr_fails_says_why(emulator: RunningEmulator, cluster: str,
                              f"%%connect --cluster-id {cluster} --engine spark-connect\n"
                              '{"conf": {"spark.driver.memory": "plenty"}}')
 
-    assert re.search(r"The Spark Connect session sc-\w+ on \S+ is FAILED: The session failed to "
+    assert re.search(r"The Spark Connect session is-\w+ on \S+ is FAILED: The session failed to "
                      r"start", output), output
     assert all_ended(emulator, cluster)
 
@@ -212,3 +214,73 @@ def test_a_kernel_without_a_spark_connect_client_gets_the_pip_line(
     assert "Spark Connect id" not in kernel.ok(f"%connect --cluster-id {cluster} --name auto_pick")
     assert open_sessions(emulator, cluster) == []
     kernel.ok("%disconnect --all")
+
+
+def test_disconnect_all_does_not_wait_on_an_endpoint_emr_already_ended(
+        emulator: RunningEmulator, cluster: str, notebook: Callable[..., NotebookKernel]) -> None:
+    """An admin's TerminateSession ends one session behind the kernel's back: closing both
+    terminates the other and lets go of the dead one's client without retrying it."""
+    kernel = notebook(emulator)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    kernel.ok(f"%connect --cluster-id {cluster} --role-arn {SALES} --name alive")
+    dead = session_id(kernel.ok(f"%connect --cluster-id {cluster} --role-arn {SALES} "
+                                "--name ended"), SALES, cluster, "ended")
+    emulator.client("emr").terminate_session(ClusterId=cluster, SessionId=dead)
+    assert wait_until_ended(emulator, cluster, dead)
+
+    output = kernel.ok("%disconnect --all", timeout=60)
+
+    assert "disconnected alive" in output and "disconnected ended" in output
+    assert all_ended(emulator, cluster)
+
+
+def test_a_kernel_shutdown_with_a_dead_endpoint_among_three_terminates_every_session(
+        emulator: RunningEmulator, cluster: str, notebook: Callable[..., NotebookKernel]) -> None:
+    """Jupyter gives a kernel a few seconds to exit before it signals it: every live session
+    must be TERMINATED by then, whatever the dead one's client does."""
+    kernel = notebook(emulator)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    ids = [session_id(kernel.ok(f"%connect --cluster-id {cluster} --role-arn {SALES} "
+                                f"--name {name}"), SALES, cluster, name)
+           for name in ("first", "second", "third")]
+    emulator.client("emr").terminate_session(ClusterId=cluster, SessionId=ids[1])
+    assert wait_until_ended(emulator, cluster, ids[1])
+
+    kernel.shutdown(now=False)
+
+    assert all_ended(emulator, cluster)
+    states = {s["Id"]: s["State"] for s in emulator.client("emr").list_sessions(
+        ClusterId=cluster)["Sessions"]}
+    assert {states[sid] for sid in ids} == {"TERMINATED"}, states
+
+
+def test_a_client_of_another_spark_line_is_warned_once(
+        emulator: RunningEmulator, cluster: str, notebook: Callable[..., NotebookKernel]) -> None:
+    """A kernel with EMR 8's client line (pyspark-client 4.0, the `connect` extra's pin)
+    against the emulator's Spark of another line: one line says so, and the session works."""
+    client_4_0 = Path(sys.prefix) / "pyspark-client-4.0"
+    assert (client_4_0 / "pyspark").is_dir(), "scripts/test.sh installs pyspark-client 4.0 there"
+    kernel = notebook(emulator, PYTHONPATH=str(client_4_0))
+    kernel.ok("%load_ext jupyter_emr_roles")
+    from pyspark.version import __version__ as server_version  # the emulator's Spark
+
+    assert not server_version.startswith("4.0."), "the emulator's Spark must be of another line"
+    output = kernel.ok(f"%connect --cluster-id {cluster} --engine spark-connect")
+    again = kernel.ok("print(spark.range(5).count())")
+
+    assert output.count("This kernel's PySpark client is 4.0.2 and the session's Spark is "
+                        f"{server_version}") == 1, output
+    assert again.strip() == "5"
+    kernel.ok("%disconnect --all")
+
+
+def wait_until_ended(emulator: RunningEmulator, cluster_id: str, sid: str,
+                     wait: float = 30) -> bool:
+    emr = emulator.client("emr")
+    deadline = time.monotonic() + wait
+    while emr.get_session(ClusterId=cluster_id, SessionId=sid)["Session"]["State"] \
+            not in ("TERMINATED", "FAILED"):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True

@@ -194,7 +194,7 @@ def test_the_engine_choice_follows_the_cluster_and_connects_spark_connect(
     front.click("connect")
 
     text = front.output_text()
-    assert "(session sc, Spark Connect id sc-" in text, front.output()
+    assert "(session sc, Spark Connect id is-" in text, front.output()
     assert "Use it as sc in this kernel's cells" in text
     assert kernel.ok("print(sc.range(3).count())").strip() == "3"
 

@@ -32,6 +32,8 @@ export interface IConnectionRow {
   engine: string;
   session_id: number | string;
   state: string;
+  /** Why the service ended the session (state "ended"): an idle timeout, its maximum lifetime. */
+  reason?: string;
   credentials_expire?: string;
 }
 

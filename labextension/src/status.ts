@@ -36,7 +36,8 @@ export function statusTitle(rows: IConnectionRow[]): string {
       row =>
         `${row.name}: ${row.language} ${row.engine} session ${row.session_id} ` +
         `on ${row.cluster_name} (${row.cluster}) as ${row.role}` +
-        `${row.who ? ` for ${row.who}` : ''}, ${row.state}`
+        `${row.who ? ` for ${row.who}` : ''}, ${row.state}` +
+        `${row.reason ? `: ${row.reason}` : ''}`
     )
     .join('\n');
 }

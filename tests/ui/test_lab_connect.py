@@ -229,7 +229,7 @@ def test_a_spark_connect_session_from_the_dialog_is_spark_in_the_kernel(
     source = connected_cell(panel, SALES)
     assert "--engine spark-connect" in source, source
     output = cell_with(panel, "--engine spark-connect").locator(".jp-OutputArea").inner_text()
-    assert "(session spark, Spark Connect id sc-" in output, output
+    assert "(session spark, Spark Connect id is-" in output, output
     assert "40" in run_cell(cell, "40")
     expect(page.locator(".jp-EmrRoles-status")).to_contain_text("Sales @ connect-analytics",
                                                                  timeout=CELL_TIMEOUT)

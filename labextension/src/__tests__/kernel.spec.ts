@@ -76,4 +76,16 @@ describe('status text', () => {
         'arn:aws:iam::123456789012:role/sales-data-access for alice, idle'
     );
   });
+
+  it('says why the service ended a session', () => {
+    const ended = {
+      ...ROW,
+      engine: 'Spark Connect',
+      session_id: 'is-ABCDEFGHIJKLM',
+      state: 'ended',
+      reason: 'Session idle for more than 60 minutes.'
+    };
+    expect(statusText([ended], labels)).toBe('EMR: Sales @ shared-analytics (ended)');
+    expect(statusTitle([ended])).toMatch(/, ended: Session idle for more than 60 minutes\.$/);
+  });
 });
