@@ -42,6 +42,10 @@ from .sessions import Connections
 
 log = logging.getLogger(__name__)
 
+# How many clusters of the first page (EMR's ListClusters gives 50) are checked, as the doctor
+# checks them, in list order until one passes: the one preselected, so a user who clicks Connect
+# at once gets a cluster that takes the session.
+PRESELECT_PROBES = 50
 _STYLE = {"description_width": "8em"}
 _WIDE = {"width": "44em"}
 
@@ -195,8 +199,11 @@ class Picker:
                 return list(page.clusters)
 
     def _add_clusters(self, found: list[ClusterSummary]) -> None:
-        """Append a page to the dropdown, keeping the current selection."""
+        """Append a page to the dropdown, keeping the current selection; on the first page,
+        the clusters found ready come first and the first of them is selected."""
         current = self.cluster.value
+        ready: dict[str, Readiness] = {} if current is not None else self._ready_among(found)
+        found = sorted(found, key=lambda cluster: cluster.id not in ready)
         options = [*self.cluster.options,
                    *((f"{c.name} ({c.id}) — {c.state}", c) for c in found)]
         self._refilling = True
@@ -210,14 +217,32 @@ class Picker:
             self._refilling = False
         self.more.layout.display = None if self._marker else "none"
         if current is None:
-            self._show_cluster(self.cluster.value)
+            chosen = self.cluster.value
+            self._show_cluster(chosen, ready.get(chosen.id) if chosen is not None else None)
+
+    def _ready_among(self, found: list[ClusterSummary]) -> dict[str, Readiness]:
+        """The first cluster of ``found`` that passes the doctor's checks (Livy probed as the
+        doctor probes it), by ID with its readiness; empty when none does."""
+        ready: dict[str, Readiness] = {}
+        for cluster in found[:PRESELECT_PROBES]:
+            try:
+                readiness = assess(self._emr(), ClusterId(cluster.id, "ListClusters"))
+            except EmrRolesError as exc:
+                log.debug("not preselecting %s: %s", cluster.id, exc)
+                continue
+            if readiness.ready:
+                ready[cluster.id] = readiness
+                break
+        return ready
 
     def _on_cluster(self, change: dict[str, Any]) -> None:
         if not self._refilling:
             self._show_cluster(change["new"])
 
-    def _show_cluster(self, cluster: ClusterSummary | None) -> None:
-        """The readiness line and the roles of the cluster's account."""
+    def _show_cluster(self, cluster: ClusterSummary | None,
+                      known: Readiness | None = None) -> None:
+        """The readiness line and the roles of the cluster's account (``known``: its
+        readiness, checked a moment ago)."""
         if cluster is None:
             self.readiness.value = html.escape(
                 f"No {' or '.join(READY_STATES)} cluster was found. Start one, or check the "
@@ -226,7 +251,7 @@ class Picker:
             return
         account: str = account_in_arn(cluster.arn, "ListClusters") or ""
         try:
-            readiness = assess(self._emr(), ClusterId(cluster.id, "ListClusters"))
+            readiness = known or assess(self._emr(), ClusterId(cluster.id, "ListClusters"))
         except EmrRolesError as exc:
             self.readiness.value = html.escape(f"Could not check this cluster: {exc}")
         else:

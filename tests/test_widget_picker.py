@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from emulators import RunningEmulator, start_emulator
+from emulators import RunningEmulator, start_changed_world, start_emulator
 from kernels import NotebookKernel
 from widget_front_end import picker
 from demo_world import (
@@ -100,6 +100,23 @@ def test_picker_pages_clusters_and_connects_the_chosen_role_as_connect_does(
     for secret in secrets:
         assert secret not in widget_side
     kernel.ok("%disconnect --all")
+
+
+def test_a_first_open_preselects_a_cluster_that_takes_a_session(
+        tmp_path: Path, notebook: Callable[..., NotebookKernel]) -> None:
+    """One cluster that takes a session among 30 that cannot (fillers without Livy or runtime
+    roles): EMR lists them by ID, so the ready one is seldom the first listed."""
+    def one_ready_cluster(world: dict) -> None:
+        world["clusters"] = [c for c in world["clusters"] if c["name"] == "shared-analytics"]
+
+    with start_changed_world(tmp_path / "one-ready", one_ready_cluster, "--spark", "fake",
+                             "--clusters", "30") as running:
+        front = picker(notebook(running))
+
+        assert front.selected("cluster").startswith("shared-analytics ("), front.labels(
+            "cluster")[:3]
+        assert front.labels("cluster")[0] == front.selected("cluster"), "listed first"
+        assert front.state("readiness")["value"].startswith("<b>ready</b>")
 
 
 def test_not_ready_cluster_shows_its_reasons_and_connect_says_one_paragraph(
