@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import re
 
+from ..aws import DOCTOR_USER_AGENT, Emr
 from ..errors import AwsCallError, EmrRolesError
 from ..livy_endpoint import find_livy, trust_for, wanted_for
+from .cluster_checks import sessions_problem
 from .facts import Facts
 from .report import Finding
-from .cluster_checks import sessions_problem
 from .trust import Trust, trust_for_principal
 
 NO_ROLE = ("No runtime role to check: none was given and the roles files name no default for "
@@ -139,7 +140,9 @@ def gcsc(facts: Facts) -> Finding:
     if arn is None:
         return _no_role(facts, "gcsc")
     try:
-        facts.target.emr.session_credentials(facts.request.cluster_id, arn)
+        # Under the doctor's own user agent, so the audit does not count the probe as a login.
+        Emr(facts.target.session, user_agent_extra=DOCTOR_USER_AGENT).session_credentials(
+            facts.request.cluster_id, arn)
     except AwsCallError as exc:
         if _known_missing(facts):
             return Finding("gcsc", "fail", f"GetClusterSessionCredentials was refused, and the "
