@@ -4,6 +4,7 @@ a cluster or a role broken in each way the checks look for."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -310,8 +311,9 @@ def as_admin(emulator: RunningEmulator) -> dict[str, str]:
 def test_a_role_the_cluster_may_not_assume_fails_when_its_session_or_step_starts(
         cli: RunCli, emulator: RunningEmulator, clusters: dict[str, str],
         notebook: Callable[..., NotebookKernel]) -> None:
-    """As on AWS, GetClusterSessionCredentials answers for a role whose trust lacks
-    sts:TagSession; the session dies when the cluster assumes the role, and so does a step.
+    """As on AWS, GetClusterSessionCredentials and StartSession answer for a role whose trust
+    lacks sts:TagSession; the session dies when the cluster assumes the role (a Livy session,
+    a Spark Connect session FAILED with STS's reason), and so does a step.
     The doctor's gcsc passes, and role-trust says why the session will fail."""
     cluster, admin = clusters["shared-analytics"], as_admin(emulator)
     _, report = doctor(cli, emulator, cluster, "--role-arn", role("no-tag-session"), env=admin)
@@ -324,6 +326,11 @@ def test_a_role_the_cluster_may_not_assume_fails_when_its_session_or_step_starts
     failed = kernel.run(f"%connect --cluster-id {cluster} --role-arn {role('no-tag-session')}")
     assert failed.status == "error" and "Traceback" not in failed.output, failed.output
     assert "not authorized to perform: sts:TagSession" in failed.output, failed.output
+    session = kernel.run(f"%connect --cluster-id {clusters['connect-analytics']} "
+                         f"--role-arn {role('no-tag-session')} --engine spark-connect")
+    assert session.status == "error" and "Traceback" not in session.output, session.output
+    assert re.search(r"is FAILED: The session failed to start: .*not authorized to perform: "
+                     r"sts:TagSession", session.output), session.output
     step = cli("steps", "submit", "--cluster-id", cluster, "--role-arn", role("no-tag-session"),
                "--wait", "--", "bash", "-c", "echo hi", env={**emulator.env, **admin})
     assert step.returncode == 1 and "Traceback" not in step.stderr, step.stderr

@@ -88,17 +88,9 @@ def check_sessions_supported(cluster: Any) -> None:
 
 def check_role_exists(cluster: Any, role_arn: str) -> None:
     """What EMR checks of the role when it is asked (GetClusterSessionCredentials,
-    AddJobFlowSteps): the role and the cluster's instance profile exist. Whether the profile
+    AddJobFlowSteps, StartSession): the role and the cluster's instance profile exist. Whether the profile
     may assume the role is found out later, when the cluster assumes it (``refusal``)."""
     _role_and_profile(cluster, role_arn)
-
-
-def check_role_assumable(cluster: Any, role_arn: str) -> None:
-    """The role exists and the cluster's instance profile may assume it now, or the reason
-    it may not, refused at once."""
-    problem = refusal(cluster, role_arn, None)
-    if problem is not None:
-        raise _invalid(problem)
 
 
 def refusal(cluster: Any, role_arn: str, source_identity: str | None) -> str | None:

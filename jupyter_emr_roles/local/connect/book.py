@@ -38,7 +38,7 @@ from typing import IO, Any
 
 from ..callers import AwsError
 from ..issued import Identity
-from ..runtime_roles import check_ready, check_role_assumable, check_sessions_supported
+from ..runtime_roles import check_ready, check_role_exists, check_sessions_supported
 from ..tls import LocalTls
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ class SessionBook:
         if not role_arn:
             raise _invalid(f"Cluster {cluster.id} has runtime roles enabled: StartSession needs "
                            "an ExecutionRoleArn.")
-        check_role_assumable(cluster, role_arn)
+        check_role_exists(cluster, role_arn)
         session = self._new_session(cluster, params, region)
         threading.Thread(target=self._run, args=(session, identity),
                          name=f"session-{session.id}", daemon=True).start()
