@@ -11,7 +11,8 @@
 # builds the JupyterLab extension during the install. More environments live in .venv: IPython 8
 # for the magics' kernel test, EMR 8's Spark Connect client line (pyspark-client 4.0, the
 # `connect` extra's pin) for the client-version warning's test, and a JupyterLab 3 one (as Studio
-# Classic images have) that a test installs this checkout's freshly built wheel into.
+# Classic images have) that a test installs this checkout's freshly built wheel into; the last
+# boto3/botocore without EMR's session calls sits beside them for one test.
 set -euo pipefail
 # shellcheck source=scripts/setup-env.sh
 source "$(dirname "$0")/setup-env.sh"
@@ -38,6 +39,9 @@ ensure_venv test
   --target "$VENV/ipython8" 'ipython>=8.12,<9'
 [ -d "$VENV/pyspark-client-4.0/pyspark" ] || pip_quietly "$VENV/bin/python" --no-deps \
   --target "$VENV/pyspark-client-4.0" 'pyspark-client>=4.0,<4.1'
+# The last boto3/botocore without EMR's session calls, for the test of what %connect says there.
+[ -d "$VENV/botocore-1.43.22/botocore" ] || pip_quietly "$VENV/bin/python" --no-deps \
+  --target "$VENV/botocore-1.43.22" 'boto3==1.43.22' 'botocore==1.43.22'
 ensure_jupyterlab3_venv "$VENV/jupyterlab3"
 cd "$ROOT"
 say "running the test suite"

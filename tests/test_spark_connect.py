@@ -274,6 +274,24 @@ def test_a_client_of_another_spark_line_is_warned_once(
     kernel.ok("%disconnect --all")
 
 
+def test_a_botocore_without_the_session_calls_says_which_version_is_needed(
+        emulator: RunningEmulator, cluster: str, notebook: Callable[..., NotebookKernel]) -> None:
+    """botocore 1.43.22, the last without StartSession: its DescribeCluster drops SessionEnabled,
+    so --engine spark-connect must say what the kernel lacks rather than blame the cluster."""
+    old_botocore = Path(sys.prefix) / "botocore-1.43.22"
+    assert (old_botocore / "botocore").is_dir(), "scripts/test.sh installs botocore 1.43.22 there"
+    kernel = notebook(emulator, PYTHONPATH=str(old_botocore))
+    kernel.ok("%load_ext jupyter_emr_roles")
+    assert kernel.ok("import botocore; print(botocore.__version__)").strip() == "1.43.22"
+
+    cell = kernel.run(f"%connect --cluster-id {cluster} --engine spark-connect")
+
+    assert cell.status == "error" and "Traceback" not in cell.output, cell.output
+    assert "botocore 1.43.22 has no EMR session calls" in cell.output, cell.output
+    assert "'botocore>=1.43.23'" in cell.output and "AttributeError" not in cell.output
+    assert open_sessions(emulator, cluster) == []
+
+
 def wait_until_ended(emulator: RunningEmulator, cluster_id: str, sid: str,
                      wait: float = 30) -> bool:
     emr = emulator.client("emr")
