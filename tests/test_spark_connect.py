@@ -268,8 +268,9 @@ def test_a_client_of_another_spark_line_is_warned_once(
     output = kernel.ok(f"%connect --cluster-id {cluster} --engine spark-connect")
     again = kernel.ok("print(spark.range(5).count())")
 
-    assert output.count("This kernel's PySpark client is 4.0.2 and the session's Spark is "
-                        f"{server_version}") == 1, output
+    warning = re.compile(r"This kernel's PySpark client is 4\.0\.\d+ and the session's Spark is "
+                         + re.escape(server_version))
+    assert len(warning.findall(output)) == 1, output
     assert again.strip() == "5"
     kernel.ok("%disconnect --all")
 
