@@ -68,11 +68,13 @@ except EmrRolesError as exc:
     seen['error'] = str(exc)
 print(json.dumps(seen))
 """
-# The second cell, once the session was deleted behind the kernel's back.
+# The second cell, once the session was deleted behind the kernel's back: the service may pass
+# through other states (EMR's TERMINATING) first, so it waits for the state asserted, with a
+# deadline, not for the first change.
 AFTER_DELETE = """
-deadline = time.monotonic() + 10
-while not changes and time.monotonic() < deadline:
-    time.sleep(0.05)
+deadline = time.monotonic() + 30
+while not (changes and session.state() in ('gone', 'ended')) and time.monotonic() < deadline:
+    time.sleep(0.2)
 seen = {'changes': changes, 'state': session.state(), 'reason': session.reason,
         'still_registered': session.registered()}
 session.forget()
