@@ -27,8 +27,8 @@ def connections_json() -> str:
 
 
 def publish_connections() -> None:
-    """Push the connections to the Lab extension's status bar now: it asks this once, as a
-    user expression, when it meets a kernel (a reload, a notebook opened later)."""
+    """Push the connections to the Lab extension's status bar now, changed or not (pages open
+    the status comm and get them at once; this serves scripts and older pages that ask)."""
     from IPython import get_ipython
 
     from .magics import publish_connections as publish

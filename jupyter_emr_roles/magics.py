@@ -84,8 +84,8 @@ def connections_json(shell: Any) -> str:
 
 
 def publish_connections(shell: Any) -> None:
-    """Send the status bar the connections now, changed or not: what it asks once when it
-    meets a kernel; everything after comes as the connections change."""
+    """Send the status bar the connections now, changed or not (``jupyter_emr_roles.
+    publish_connections``; pages get them by opening the status comm)."""
     magics = shell.magics_manager.registry.get("EmrRolesMagics") if shell else None
     if magics is not None:
         magics.status.publish(force=True)
@@ -106,6 +106,7 @@ class EmrRolesMagics(Magics):
         self._connections: Connections | None = None
         self.status = StatusPush(lambda: self.connections.summaries() if self._connections
                                  else [])
+        self.status.listen()
 
     @property
     def connections(self) -> Connections:

@@ -14,6 +14,7 @@ import queue
 import re
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -165,14 +166,27 @@ class NotebookKernel:
                   timeout: float = CELL_TIMEOUT) -> list[dict[str, Any]]:
         """Send a comm_msg as a front end does (a widget's state update, a button click) and
         return the IOPub messages its handling caused, once the kernel is idle again."""
-        request = self.client.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
+        return self.shell_request("comm_msg", {"comm_id": comm_id, "data": data}, timeout)
+
+    def open_comm(self, target: str,
+                  timeout: float = CELL_TIMEOUT) -> tuple[str, list[dict[str, Any]]]:
+        """Open a comm to the kernel as a page does; its id and the IOPub messages the
+        opening caused, once the kernel is idle again."""
+        comm_id = uuid.uuid4().hex
+        return comm_id, self.shell_request(
+            "comm_open", {"comm_id": comm_id, "target_name": target, "data": {}}, timeout)
+
+    def shell_request(self, msg_type: str, content: dict[str, Any],
+                      timeout: float = CELL_TIMEOUT) -> list[dict[str, Any]]:
+        """Send a shell message; the IOPub messages its handling caused, until idle."""
+        request = self.client.session.msg(msg_type, content)
         self.client.shell_channel.send(request)
         deadline = time.monotonic() + timeout
         received: list[dict[str, Any]] = []
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"the kernel did not handle {data} in {timeout} s")
+                raise TimeoutError(f"the kernel did not handle {msg_type} in {timeout} s")
             try:
                 message = self.client.get_iopub_msg(timeout=remaining)
             except queue.Empty:

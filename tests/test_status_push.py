@@ -65,6 +65,28 @@ def test_changes_are_pushed_and_plain_cells_cost_nothing(
     assert pushed(forced) == [[]], "asked once by a front end that meets the kernel"
 
 
+def test_a_page_that_meets_the_kernel_gets_its_sessions_at_once_and_every_change_after(
+        emulator: RunningEmulator, clusters: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    """A reloaded tab, or a second one, opens the status comm itself: the kernel answers on it
+    with the sessions it holds, and pushes each change on it too, not only on the comm the
+    first page had."""
+    cluster = clusters["shared-analytics"]
+    kernel = notebook(emulator, heartbeat_seconds=600)
+    cell(kernel, "%load_ext jupyter_emr_roles")
+    cell(kernel, f"%connect --cluster-id {cluster} --name one")
+
+    comm_id, answer = kernel.open_comm(TARGET)
+    later = cell(kernel, f"%connect --cluster-id {cluster} --name two")
+
+    def on_the_new_comm(messages: list[dict[str, Any]]) -> list[list[str]]:
+        return pushed([m for m in messages if m["content"].get("comm_id") == comm_id])
+
+    assert on_the_new_comm(answer) == [["one"]], answer
+    assert on_the_new_comm(later) == [["one", "two"]], later
+    cell(kernel, "%disconnect --all")
+
+
 def test_a_session_gone_on_livys_side_is_pushed_by_the_heartbeat(
         emulator: RunningEmulator, clusters: dict[str, str],
         notebook: Callable[..., NotebookKernel]) -> None:

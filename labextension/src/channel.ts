@@ -1,16 +1,20 @@
 /**
  * The sessions each kernel pushes over its status comm, kept per kernel.
  *
- * The kernel opens the comm (target `jupyter-emr-roles.connections`) and sends
- * `{"connections": [...]}` whenever a session comes, goes, changes state or
- * renews its login. Nothing here asks the kernel per cell: a kernel met for
- * the first time is asked once to push what it has, silently.
+ * A page that meets a kernel opens the comm (target
+ * `jupyter-emr-roles.connections`) itself, and the kernel answers with what it
+ * has at once, then sends `{"connections": [...]}` on it whenever a session
+ * comes, goes, changes state or renews its login. So a reloaded tab, or a
+ * second tab on the same notebook, has its own comm and sees the sessions the
+ * kernel already holds. A kernel whose extension was not loaded yet when the
+ * page met it closes that comm; once loaded, it opens one of its own to the
+ * page. Nothing here asks the kernel per cell, and nothing executes code in it.
  */
 
 import { Kernel, KernelMessage } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { IConnectionRow, PUBLISH_EXPRESSION, STATUS_TARGET, evaluate } from './kernel';
+import { IConnectionRow, STATUS_TARGET } from './kernel';
 
 /** The rows of a comm message, or null when the message is not a snapshot. */
 export function rowsOf(data: unknown): IConnectionRow[] | null {
@@ -29,18 +33,22 @@ export class SessionsChannel {
     return this._rows.get(kernel.id) ?? [];
   }
 
-  /** Listen to a kernel's pushes, once per kernel connection, and ask it once to push. */
+  /** Listen to a kernel's pushes, once per kernel connection: open the comm (the kernel
+   *  answers with its sessions), and take the one a kernel opens itself. */
   follow(kernel: Kernel.IKernelConnection): void {
     if (this._followed.has(kernel)) {
       return;
     }
     this._followed.add(kernel);
+    const listen = (message: KernelMessage.ICommMsgMsg) =>
+      this.receive(kernel.id, message.content.data);
     kernel.registerCommTarget(STATUS_TARGET, (comm, open) => {
       this.receive(kernel.id, open.content.data);
-      comm.onMsg = (message: KernelMessage.ICommMsgMsg) =>
-        this.receive(kernel.id, message.content.data);
+      comm.onMsg = listen;
     });
-    void evaluate(kernel, PUBLISH_EXPRESSION).catch(() => null);
+    const comm = kernel.createComm(STATUS_TARGET);
+    comm.onMsg = listen;
+    comm.open({});
   }
 
   /** A kernel that restarted or died has no sessions left. */

@@ -1,19 +1,14 @@
 /**
  * Questions asked of a notebook's kernel as silent user expressions: nothing
  * appears in the notebook, the execution count does not move, and the answer
- * is the expression's repr. The status bar asks none per cell: the kernel
- * pushes its sessions (channel.ts), and is asked only once to start.
+ * is the expression's repr. The status bar asks none: the kernel pushes its
+ * sessions over a comm (channel.ts).
  */
 
 import { Kernel, KernelMessage } from '@jupyterlab/services';
 
-/**
- * Asks the kernel to push its sessions over the status comm now (once per kernel: everything
- * after comes as the sessions change). Where the package is missing it raises, harmlessly.
- */
-export const PUBLISH_EXPRESSION = "__import__('jupyter_emr_roles').publish_connections()";
-
-/** The comm the kernel opens to push its sessions (status_push.py `TARGET`). */
+/** The comm the page opens (and the kernel answers on) for its sessions (status_push.py
+ *  `TARGET`). */
 export const STATUS_TARGET = 'jupyter-emr-roles.connections';
 
 /** True when `%load_ext jupyter_emr_roles` has registered the magics in this kernel. */

@@ -1,23 +1,36 @@
 import { Kernel } from '@jupyterlab/services';
 
 import { SessionsChannel, rowsOf } from '../channel';
-import { PUBLISH_EXPRESSION, STATUS_TARGET } from '../kernel';
+import { STATUS_TARGET } from '../kernel';
 import { ROW } from './rows';
 
 
 type Opener = (comm: { onMsg?: (message: unknown) => void }, open: unknown) => void;
+type PageComm = { target: string; opened: unknown[]; onMsg?: (message: unknown) => void };
 
-/** A kernel that records comm targets and executions, and can open a comm as a kernel does. */
+/** A kernel that records the comms a page opens and what it executes, and can open a comm
+ *  of its own or answer on the page's as a kernel does. */
 function fakeKernel(id = 'k1'): {
   kernel: Kernel.IKernelConnection;
   executed: Record<string, unknown>[];
+  comms: PageComm[];
   open: (data: unknown) => { send: (data: unknown) => void };
 } {
   const executed: Record<string, unknown>[] = [];
+  const comms: PageComm[] = [];
   const targets = new Map<string, Opener>();
   const kernel = {
     id,
     registerCommTarget: (name: string, callback: Opener) => targets.set(name, callback),
+    createComm: (target: string) => {
+      const comm: PageComm & { open: (data: unknown) => void } = {
+        target,
+        opened: [],
+        open: (data: unknown) => comm.opened.push(data)
+      };
+      comms.push(comm);
+      return comm;
+    },
     requestExecute: (content: Record<string, unknown>) => {
       executed.push(content);
       return { done: Promise.resolve({ content: { status: 'ok', user_expressions: {} } }) };
@@ -28,7 +41,7 @@ function fakeKernel(id = 'k1'): {
     targets.get(STATUS_TARGET)?.(comm, { content: { data } });
     return { send: (more: unknown) => comm.onMsg?.({ content: { data: more } }) };
   };
-  return { kernel, executed, open };
+  return { kernel, executed, comms, open };
 }
 
 describe('rowsOf', () => {
@@ -42,17 +55,15 @@ describe('rowsOf', () => {
 });
 
 describe('SessionsChannel', () => {
-  it('asks a kernel once, silently, however often it is followed', () => {
+  it('opens one comm per kernel, executes nothing, and takes the answer on it', () => {
     const channel = new SessionsChannel();
-    const { kernel, executed } = fakeKernel();
+    const { kernel, executed, comms } = fakeKernel();
     channel.follow(kernel);
     channel.follow(kernel);
-    expect(executed).toHaveLength(1);
-    expect(executed[0]).toMatchObject({
-      silent: true,
-      store_history: false,
-      user_expressions: { value: PUBLISH_EXPRESSION }
-    });
+    expect(executed).toHaveLength(0);
+    expect(comms.map(comm => [comm.target, comm.opened.length])).toEqual([[STATUS_TARGET, 1]]);
+    comms[0].onMsg?.({ content: { data: { connections: [ROW] } } });
+    expect(channel.rows(kernel)).toEqual([ROW]);
   });
 
   it('keeps what each kernel pushes, and says which kernel changed', () => {
