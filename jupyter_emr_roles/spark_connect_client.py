@@ -38,6 +38,8 @@ _DEFAULT_PORTS = {"sc": 15002, "https": 443, None: 443}
 # A gRPC error as str() gives it when no RpcError object is at hand (PySpark wraps some).
 _STATUS_TEXT = re.compile(r"StatusCode\.(?P<code>[A-Z_]+)")
 _DETAILS_TEXT = re.compile(r'details = "(?P<details>[^"]*)"')
+# What PySpark's own builder sets, and pyspark.sql.functions reads, to work against Connect.
+CONNECT_MODE = "SPARK_CONNECT_MODE_ENABLED"
 # PySpark's default retries wait up to a minute between tries; a shorter wait bounds how long a
 # retry already asleep can hold up a close (no try follows it once the session is closing).
 MAX_BACKOFF_MS = 5000
@@ -134,15 +136,50 @@ def build_session(url: str, session_id: str, tokens: TokenSource, roots: bytes |
     """A PySpark Connect session on ``url`` whose every call names ``session_id`` and sends
     ``tokens.current()``; once ``closing`` is set, no call is tried again.
 
-    ``SPARK_CONNECT_MODE_ENABLED`` is what PySpark's own builder sets: ``pyspark.sql.functions``
-    (``F.udf`` and friends) then work against Connect sessions."""
+    ``SPARK_CONNECT_MODE_ENABLED`` is set while a session is open, as PySpark's own builder
+    sets it: ``pyspark.sql.functions`` (``F.udf`` and friends) then work against Connect
+    sessions. :func:`release` gives it back as it was once the last session is let go."""
     from pyspark.sql.connect.session import SparkSession
 
     builder = _channel_builder_class()(*endpoint_target(url), session_id, tokens, roots, user_id)
-    os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
-    session = SparkSession.builder.channelBuilder(builder).create()
+    _CONNECT_MODE.enter()
+    try:
+        session = SparkSession.builder.channelBuilder(builder).create()
+    except BaseException:
+        _CONNECT_MODE.leave()
+        raise
     session.client.set_retry_policies(_retry_policies(tokens, closing))
     return session
+
+
+class _ConnectMode:
+    """PySpark's Connect mode, on while any session :func:`build_session` made is open, and
+    then as the kernel had it before (a local PySpark of the user's works again)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._open = 0
+        self._before: str | None = None
+
+    def enter(self) -> None:
+        with self._lock:
+            if self._open == 0:
+                self._before = os.environ.get(CONNECT_MODE)
+            self._open += 1
+            os.environ[CONNECT_MODE] = "1"
+
+    def leave(self) -> None:
+        with self._lock:
+            self._open = max(0, self._open - 1)
+            if self._open:
+                return
+            if self._before is None:
+                os.environ.pop(CONNECT_MODE, None)
+            else:
+                os.environ[CONNECT_MODE] = self._before
+
+
+_CONNECT_MODE = _ConnectMode()
 
 
 def _retry_policies(tokens: TokenSource, closing: threading.Event) -> list[Any]:
@@ -171,6 +208,7 @@ def release(session: Any, deadline: float) -> None:
     without asking the server to release it (the endpoint may be gone, and PySpark would retry
     that for minutes), and give up waiting after ``deadline`` seconds."""
     session.release_session_on_close = False
+    _CONNECT_MODE.leave()
     worker = threading.Thread(target=session.stop, name="spark-connect-release", daemon=True)
     worker.start()
     worker.join(deadline)

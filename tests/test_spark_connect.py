@@ -113,8 +113,12 @@ def test_two_roles_two_sessions_no_cross_talk(emulator: RunningEmulator, cluster
     assert kernel.ok(WHO.format(name="marketing")).strip().startswith(MARKETING_ARN)
     kernel.ok("sales.createDataFrame([(1,)], ['x']).createOrReplaceTempView('mine')")
     assert "TABLE_OR_VIEW_NOT_FOUND" in kernel.run("marketing.table('mine').count()").output
+    mode = "import os; print(os.environ.get('SPARK_CONNECT_MODE_ENABLED'))"
+    kernel.ok("%disconnect sales")
+    assert kernel.ok(mode).strip() == "1", "PySpark's Connect mode while a session is open"
     kernel.ok("%disconnect --all")
     assert all_ended(emulator, cluster)
+    assert kernel.ok(mode).strip() == "None", "and as the kernel had it after the last one"
 
 
 def test_a_role_the_user_may_not_use_is_refused_and_starts_nothing(
