@@ -24,17 +24,11 @@ from .connect_request import DEFAULT_ENGINE, DEFAULT_TIMEOUT, ENGINES, LANGUAGES
 from .errors import EmrRolesError
 from .identifiers import ClusterId, RoleArn, SessionName
 from .magic_options import reach_options
-from .reporting import (
-    ProgressLine,
-    connected_line,
-    connecting,
-    links_html,
-    sessions_html,
-    sessions_text,
-)
+from .reporting import ProgressLine, Sessions, connected_line, connecting, links_html
 from .status_push import StatusPush
 
 if TYPE_CHECKING:
+    from .doctor.report import Report
     from .sessions import Connection, Connections
 
 
@@ -231,14 +225,10 @@ class EmrRolesMagics(Magics):
             print(f"disconnected {name}")
 
     @line_magic
-    def emr_sessions(self, line: str) -> None:
+    def emr_sessions(self, line: str) -> Sessions:
         """The sessions %connect opened in this kernel: cluster, role, engine and session id,
-        state, links."""
-        rows = self.connections.rows() if self._connections else []
-        if not rows:
-            print("No sessions; open one with %connect --cluster-id j-...")
-            return
-        display({"text/plain": sessions_text(rows), "text/html": sessions_html(rows)}, raw=True)
+        state, links. The value is kept by `sessions = %emr_sessions` (its `rows`)."""
+        return Sessions(self.connections.rows() if self._connections else [])
 
     @magic_arguments()
     @argument("--cluster-id", required=True, help="The EMR cluster, e.g. j-1K48XXXXXXHCB.")
@@ -248,9 +238,10 @@ class EmrRolesMagics(Magics):
     @argument("--allow-insecure-http", action="store_true", help="Accept a Livy that speaks "
               "plain HTTP, as %%connect --allow-insecure-http does (the livy check warns).")
     @line_magic
-    def emr_doctor(self, line: str) -> None:
+    def emr_doctor(self, line: str) -> Report:
         """Check a cluster and a runtime role before connecting, as `jupyter-emr-roles doctor`
-        does: every check with pass, warn, fail or unknown, and the fix."""
+        does: every check with pass, warn, fail or unknown, and the fix. The report is kept by
+        `report = %emr_doctor ...` (`report.ready`, `report.as_json()`)."""
         args = parse_argstring(self.emr_doctor, line)
         with _as_usage_errors():
             from .doctor import diagnose
@@ -261,8 +252,7 @@ class EmrRolesMagics(Magics):
                 access_role_arn=(RoleArn(args.access_role_arn, "the --access-role-arn option")
                                  if args.access_role_arn else None),
                 allow_insecure_http=args.allow_insecure_http)
-            report = diagnose(request, _warn)
-            display({"text/plain": report.text(), "text/html": report.html()}, raw=True)
+            return diagnose(request, _warn)
 
     @magic_arguments()
     @argument("--role-arn", required=True, help="The runtime role whose grants to list.")

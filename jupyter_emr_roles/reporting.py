@@ -59,6 +59,26 @@ def links_text(links: dict[str, str]) -> str:
     return " · ".join(f"{label}: {url}" for label, url in links.items())
 
 
+NO_SESSIONS = "No sessions; open one with %connect --cluster-id j-..."
+
+
+class Sessions:
+    """What ``%emr_sessions`` returns: the rows, shown as a table in a notebook, as text in a
+    terminal and as the rows themselves to a JSON reader (``sessions = %emr_sessions``)."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+
+    def _repr_html_(self) -> str:
+        return sessions_html(self.rows) if self.rows else html.escape(NO_SESSIONS)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(sessions_text(self.rows) if self.rows else NO_SESSIONS)
+
+    def _repr_json_(self) -> list[dict[str, Any]]:
+        return self.rows
+
+
 def sessions_html(rows: list[dict[str, Any]]) -> str:
     """``%emr_sessions`` as an HTML table."""
     header = "".join(f"<th>{title}</th>" for _, title in (*TABLE_COLUMNS, ("", "links")))

@@ -344,11 +344,13 @@ def test_emr_sessions_has_a_text_form_for_terminals(
     kernel.ok("%load_ext jupyter_emr_roles")
     kernel.ok(f"%connect --cluster-id {cluster} --name texty")
     shown = kernel.ok("%emr_sessions")
-    plain = kernel.ok("from IPython.utils.capture import capture_output\n"
-                      "with capture_output() as out:\n"
-                      "    get_ipython().run_line_magic('emr_sessions', '')\n"
-                      "print(out.outputs[0].data['text/plain'])")
+    plain = kernel.ok("from IPython.lib.pretty import pretty\n"
+                      "sessions = get_ipython().run_line_magic('emr_sessions', '')\n"
+                      "print(pretty(sessions))")
+    rows = kernel.ok("print([row['name'] for row in sessions._repr_json_()], sessions.rows[0]"
+                     "['state'])")
     assert "<table>" in shown
     assert "texty" in plain and "idle" in plain and "<" not in plain, plain
-    assert "IPython.core.display" not in plain
+    assert "IPython.core.display" not in plain and "reporting.Sessions" not in plain
+    assert rows.strip() == "['texty'] idle", rows
     kernel.ok("%disconnect --all")

@@ -249,11 +249,13 @@ def test_the_magics_show_the_report_the_grants_and_offer_the_doctor(
     cluster = clusters["shared-analytics"]
     shown = kernel.ok(f"%emr_doctor --cluster-id {cluster}")
     assert "<table>" in shown and "gcsc" in shown and ": ready" in shown
-    plain = kernel.ok("from IPython.utils.capture import capture_output\n"
-                      "with capture_output() as out:\n"
-                      f"    get_ipython().run_line_magic('emr_doctor', '--cluster-id {cluster}')\n"
-                      "print(out.outputs[0].data['text/plain'])")
+    plain = kernel.ok("from IPython.lib.pretty import pretty\n"
+                      "report = get_ipython().run_line_magic('emr_doctor', "
+                      f"'--cluster-id {cluster}')\n"
+                      "print(pretty(report))\n"
+                      "print(report.ready, report._repr_json_()['checks'][0]['id'])")
     assert plain.startswith(f"{cluster} with {SALES}: ready") and "<" not in plain
+    assert plain.strip().endswith("True cluster-state"), plain
     partner = emulator.livy_cluster_ids()["partner-analytics"]
     through = kernel.ok(f"%emr_doctor --cluster-id {partner} --role-arn {PARTNER_ROLE} "
                         f"--access-role-arn {PARTNER_ACCESS}")

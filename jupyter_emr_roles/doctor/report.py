@@ -67,3 +67,14 @@ class Report:
         role = html.escape(self.role_arn or "no role (give --role-arn)")
         return (f"<p>{html.escape(self.cluster_id)} with {role}: {verdict}</p><table><tr>"
                 f"<th></th><th>check</th><th>found</th><th>fix</th></tr>{rows}</table>")
+
+    # As IPython's own results (%timeit -o): `report = %emr_doctor ...` keeps the value, and
+    # a notebook, a terminal and a JSON reader each show it in their own form.
+    def _repr_html_(self) -> str:
+        return self.html()
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(self.text())
+
+    def _repr_json_(self) -> dict[str, Any]:
+        return self.as_json()
