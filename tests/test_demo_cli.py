@@ -157,6 +157,12 @@ def test_demo_serves_the_notebook_and_roles_and_ctrl_c_stops_everything(demo) ->
     page = http.get(base + "lab", timeout=30)
     assert page.status_code == 200 and "JupyterLab" in page.text
     assert re.search(r'"news":\s*\{"disabled":\s*true\}', page.text), "no news prompt"
+    news = http.get(base + "lab/api/settings/@jupyterlab/apputils-extension:notification",
+                    timeout=30)
+    assert news.status_code == 200, news.text
+    # The overrides are the defaults the page reads; a person's own settings still win.
+    assert news.json()["schema"]["properties"]["fetchNews"]["default"] == "false", \
+        "JupyterLab would ask about news over the notebook"
     contents = http.get(base + f"api/contents/{NOTEBOOK}", timeout=30)
     assert contents.status_code == 200, contents.text
     roles = http.get(base + "jupyter-emr-roles/roles", timeout=30)

@@ -154,15 +154,42 @@ def _prepare_folder(folder: Path) -> Path:
     return notebook
 
 
+# The setting whose default ("none": ask) puts the news question over the notebook.
+NEWS_SETTINGS = {"@jupyterlab/apputils-extension:notification": {
+    "fetchNews": "false", "checkForUpdates": False}}
+
+
+def _quiet_settings(folder: Path) -> Path:
+    """An app settings folder for the demo's JupyterLab: the environment's own (its page
+    config and overrides) plus overrides that answer the news question with no; a person's
+    own settings still win."""
+    from jupyterlab.commands import get_app_dir
+
+    from ..jsonfile import dumps, write_atomically
+
+    ours, theirs = folder / ".jupyter-emr-roles-lab-settings", Path(get_app_dir()) / "settings"
+    ours.mkdir(exist_ok=True)
+    for page_config in theirs.glob("page_config.json"):
+        shutil.copyfile(page_config, ours / page_config.name)
+    overrides = theirs / "overrides.json"
+    merged = json.loads(overrides.read_text()) if overrides.is_file() else {}
+    for plugin, settings in NEWS_SETTINGS.items():
+        merged[plugin] = {**merged.get(plugin, {}), **settings}
+    write_atomically(ours / "overrides.json", dumps(merged))
+    return ours
+
+
 def _lab_argv(folder: Path, notebook: Path, port: int | None, ip: str | None,
               no_browser: bool) -> list[str]:
     argv = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={folder}",
             f"--LabApp.default_url=/lab/tree/{quote(notebook.name)}",
             # Enabled here too: an editable install has no etc/jupyter config file for it.
             "--ServerApp.jpserver_extensions=jupyter_emr_roles=True",
-            # No news prompt and no update check over the demo notebook (nor calls out).
+            # No news prompt and no update check over the demo notebook (nor calls out): the
+            # page config alone still leaves the "official Jupyter news" question to a new user.
             "--LabApp.news_url=None",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            f"--LabApp.app_settings_dir={_quiet_settings(folder)}"]
     if (PACKAGE / "labextension" / "package.json").is_file():
         # JupyterLab finds the extension in any folder holding <dir>/package.json, so a
         # source checkout's fresh build is used even before `jupyter labextension develop`.
