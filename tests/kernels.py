@@ -205,6 +205,13 @@ class NotebookKernel:
         assert "An error was encountered" not in cell.output, cell.output
         return cell.output
 
+    def refused(self, code: str, timeout: float = CELL_TIMEOUT) -> str:
+        """Run a cell that must fail the friendly way (one paragraph, no traceback); returns
+        its output."""
+        cell = self.run(code, timeout)
+        assert cell.status == "error" and "Traceback" not in cell.output, cell.output
+        return cell.output
+
     def shutdown(self, now: bool = True) -> None:
         """``now=False`` asks the kernel to shut down as a front end does, so its exit
         handlers run; ``now=True`` kills it."""

@@ -325,14 +325,12 @@ def test_a_role_the_cluster_may_not_assume_fails_when_its_session_or_step_starts
     kernel = notebook(emulator, **{name: admin[name] for name in (
         "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "JUPYTER_EMR_ROLES_FILE")})
     kernel.ok("%load_ext jupyter_emr_roles")
-    failed = kernel.run(f"%connect --cluster-id {cluster} --role-arn {role('no-tag-session')}")
-    assert failed.status == "error" and "Traceback" not in failed.output, failed.output
-    assert "not authorized to perform: sts:TagSession" in failed.output, failed.output
-    session = kernel.run(f"%connect --cluster-id {clusters['connect-analytics']} "
-                         f"--role-arn {role('no-tag-session')} --engine spark-connect")
-    assert session.status == "error" and "Traceback" not in session.output, session.output
+    failed = kernel.refused(f"%connect --cluster-id {cluster} --role-arn {role('no-tag-session')}")
+    assert "not authorized to perform: sts:TagSession" in failed, failed
+    session = kernel.refused(f"%connect --cluster-id {clusters['connect-analytics']} "
+                             f"--role-arn {role('no-tag-session')} --engine spark-connect")
     assert re.search(r"is FAILED: The session failed to start: .*not authorized to perform: "
-                     r"sts:TagSession", session.output), session.output
+                     r"sts:TagSession", session), session
     step = cli("steps", "submit", "--cluster-id", cluster, "--role-arn", role("no-tag-session"),
                "--wait", "--", "bash", "-c", "echo hi", env={**emulator.env, **admin})
     assert step.returncode == 1 and "Traceback" not in step.stderr, step.stderr
