@@ -58,6 +58,13 @@ def parse_release(label: str | None) -> Release | None:
     return None
 
 
+def predates_sessions(label: str | None) -> bool:
+    """Whether ``label`` is a release known to have no Spark Connect sessions (a label this
+    client cannot read is not known to: EMR decides)."""
+    found = parse_release(label)
+    return found is not None and not found.runs_sessions
+
+
 def label_of(version: Version) -> str:
     """How EMR spells the release of ``version``: ``emr-6.9.0``, ``emr-spark-8.0.0``."""
     family = SPARK if version >= SESSIONS else CLASSIC

@@ -21,6 +21,7 @@ from ..releases import (
     Release,
     label_of,
     parse_release,
+    predates_sessions,
     unknown_label,
 )
 from .facts import Facts
@@ -168,8 +169,7 @@ def sessions_unsupported(facts: Facts) -> list[str]:
 def sessions_problem(facts: Facts) -> str | None:
     """Why EMR would not run a Spark Connect session here, or None when it would."""
     label = facts.cluster.get("ReleaseLabel", "")
-    found = parse_release(label)
-    if found is not None and not found.runs_sessions:
+    if predates_sessions(label):
         return (f"Spark Connect sessions need {label_of(SESSIONS)} or later, and the cluster "
                 f"runs {label}.")
     if facts.cluster.get("SessionEnabled") is not True:
@@ -191,14 +191,13 @@ def sessions(facts: Facts) -> Finding:
 def spark_connect(facts: Facts) -> Finding:
     """Whether %connect can use EMR's Spark Connect sessions here, and this Python their client.
     StartSession itself is not tried: it would start a session (a driver) on the cluster."""
-    found = parse_release(facts.cluster.get("ReleaseLabel"))
+    too_old = predates_sessions(facts.cluster.get("ReleaseLabel"))
     if facts.cluster.get("SessionEnabled") is not True:
-        why = (f"they need {label_of(SESSIONS)} or later"
-               if found is not None and not found.runs_sessions
+        why = (f"they need {label_of(SESSIONS)} or later" if too_old
                else "the cluster was created without SessionEnabled")
         return Finding("spark-connect", "pass", f"Spark Connect sessions are not enabled ({why}); "
                        "%connect uses Livy here.")
-    if found is not None and not found.runs_sessions:
+    if too_old:
         return Finding("spark-connect", "fail", "The cluster says SessionEnabled, but Spark "
                        f"Connect sessions need {label_of(SESSIONS)} or later.",
                        "Use --engine livy on this cluster.")
