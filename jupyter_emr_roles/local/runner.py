@@ -150,5 +150,15 @@ def _alive(pid: int) -> bool:
     try:  # a zombie child of ours counts as gone
         finished, _ = os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
-        return True
+        return not _zombie(pid)
     return finished == 0
+
+
+def _zombie(pid: int) -> bool:
+    """Whether the process has ended but waits for its parent to reap it: a detached emulator's
+    parent is whatever adopted it, which may take its time."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] == "Z"
