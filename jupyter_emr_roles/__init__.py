@@ -21,7 +21,7 @@ def connections_json() -> str:
     secret), for scripts and tests; the status bar gets the same rows pushed."""
     from IPython import get_ipython
 
-    from .magics import connections_json as rows_of
+    from .status_push import connections_json as rows_of
 
     return rows_of(get_ipython())
 
@@ -31,7 +31,7 @@ def publish_connections() -> None:
     the status comm and get them at once; this serves scripts and older pages that ask)."""
     from IPython import get_ipython
 
-    from .magics import publish_connections as publish
+    from .status_push import publish_connections as publish
 
     publish(get_ipython())
 

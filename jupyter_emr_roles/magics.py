@@ -69,22 +69,6 @@ def _cell_config(cell: str) -> dict[str, Any]:
     return config
 
 
-def connections_json(shell: Any) -> str:
-    """The kernel's connections as JSON, as the Lab extension's status bar shows them: names,
-    cluster, role, last known state; no secret, and no Livy request."""
-    magics = shell.magics_manager.registry.get("EmrRolesMagics") if shell else None
-    rows = magics.connections.summaries() if magics is not None and magics._connections else []
-    return json.dumps(rows)
-
-
-def publish_connections(shell: Any) -> None:
-    """Send the status bar the connections now, changed or not (``jupyter_emr_roles.
-    publish_connections``; pages get them by opening the status comm)."""
-    magics = shell.magics_manager.registry.get("EmrRolesMagics") if shell else None
-    if magics is not None:
-        magics.status.publish(force=True)
-
-
 def _progress(what: str) -> ProgressLine:
     """The progress line in a cell's output: one display, updated by its id."""
     handle = display(Pretty(""), display_id=True)

@@ -14,10 +14,15 @@ tab, a second tab) and gets the snapshot at once; every comm a page opened
 gets each change. Where no page has opened one (the page met the kernel before
 the extension was loaded), the kernel opens its own; a front end without the
 extension answers that by closing it, and the next change opens it again.
+
+``connections_json`` and ``publish_connections`` (``jupyter_emr_roles``'s own, for scripts and
+tests) reach the push of the magics ``%load_ext`` registered by their class name, so this module
+needs no import of the magics that use it.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -26,6 +31,9 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 TARGET = "jupyter-emr-roles.connections"
+# The class of the magics that hold a kernel's push (magics.EmrRolesMagics), as IPython's
+# registry names it; the Lab extension asks for it too, to tell whether the magics are loaded.
+MAGICS_CLASS = "EmrRolesMagics"
 
 Snapshot = Callable[[], list[dict[str, Any]]]
 
@@ -49,6 +57,10 @@ class StatusPush:
             get_comm_manager().register_target(TARGET, self._attach)
         except Exception as exc:  # noqa: BLE001  not in a kernel that carries comms
             log.debug("no comm target for the status bar: %s", exc)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """The connections as the status bar gets them now (no request to any service)."""
+        return self._snapshot()
 
     def publish(self, force: bool = False) -> None:
         """Send the connections if they changed (or always, with ``force``)."""
@@ -89,3 +101,24 @@ class StatusPush:
     def _closed(self, message: Any) -> None:
         with self._lock:
             self._comm, self._sent = None, None
+
+
+def _push_of(shell: Any) -> StatusPush | None:
+    """The push of the magics loaded in ``shell``; None before ``%load_ext``."""
+    magics = shell.magics_manager.registry.get(MAGICS_CLASS) if shell else None
+    return magics.status if magics is not None else None
+
+
+def connections_json(shell: Any) -> str:
+    """The kernel's connections as JSON, as the Lab extension's status bar shows them: names,
+    cluster, role, last known state; no secret, and no Livy request."""
+    push = _push_of(shell)
+    return json.dumps(push.rows() if push is not None else [])
+
+
+def publish_connections(shell: Any) -> None:
+    """Send the status bar the connections now, changed or not (``jupyter_emr_roles.
+    publish_connections``; pages get them by opening the status comm)."""
+    push = _push_of(shell)
+    if push is not None:
+        push.publish(force=True)
