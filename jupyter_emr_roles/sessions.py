@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypedDict
 
 from .access_roles import person
 from .cluster_target import Target, find_target
@@ -44,6 +44,24 @@ ENGINES: dict[str, Callable[[], Engine]] = {"livy": LivyEngine,
                                             "spark-connect": SparkConnectEngine}
 
 
+class ConnectionRow(TypedDict):
+    """One connection as the status bar shows it: the Lab extension's ``IConnectionRow`` is
+    checked against this (labextension/src/vocabulary.json, written by ``python -m
+    jupyter_emr_roles.vocabulary``). Nothing secret."""
+
+    name: str
+    cluster: str
+    cluster_name: str
+    role: str
+    who: str  # the person (access_roles.person): the source identity of access-role sessions
+    language: str
+    engine: str  # what runs the session ("Livy"), whose id is session_id
+    session_id: int | str
+    state: str
+    reason: str  # why the service ended the session; "" while it runs
+    credentials_expire: str  # ISO 8601, "" where the engine holds no expiring login
+
+
 @dataclass
 class Connection:
     """One named session running as one runtime role."""
@@ -57,7 +75,7 @@ class Connection:
     created: datetime
     who: str  # the person (access_roles.person): the source identity of access-role sessions
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> ConnectionRow:
         """What the status bar shows, from what the kernel already knows: no request."""
         expiry = self.session.credentials_expire
         return {"name": self.name, "cluster": self.cluster_id, "cluster_name": self.cluster_name,
@@ -116,7 +134,7 @@ class Connections:
         self._on_change()
         return connection
 
-    def summaries(self) -> list[dict[str, Any]]:
+    def summaries(self) -> list[ConnectionRow]:
         """Every connection as the status bar shows it, with no Livy request; one Livy no
         longer knows is left out (the next %emr_sessions or %disconnect forgets it)."""
         rows = [connection.summary() for connection in list(self._by_name.values())

@@ -39,6 +39,7 @@ from .connect_request import LANGUAGES, ConnectRequest
 from .identifiers import SessionName
 from .reporting import ProgressLine, connected_line, connecting, links_html, links_text
 from .sessions import Connections
+from .vocabulary import ENGINE_LABELS, ENGINE_NAMES, auto_label
 
 log = logging.getLogger(__name__)
 
@@ -77,22 +78,21 @@ def _engine_options(usable: dict[str, bool]) -> list[tuple[str, str]]:
     """The engines that can open a session on the cluster (its readiness per engine);
     "Automatic" says which one %connect will pick."""
     sessions = usable.get("spark-connect", False)
-    offered = [(f"Automatic ({'Spark Connect' if sessions else 'Livy'})", "auto")]
-    if usable.get("livy", False):
-        offered.append(("Livy (%%spark cells, through sparkmagic)", "livy"))
-    if sessions:
-        offered.append(("Spark Connect (spark in this kernel)", "spark-connect"))
+    offered = [(auto_label("spark-connect" if sessions else "livy"), "auto")]
+    offered += [(ENGINE_LABELS[engine], engine) for engine in ("livy", "spark-connect")
+                if usable.get(engine, False)]
     return offered
 
 
-_ENGINE_NAMES = {"spark-connect": "Spark Connect sessions", "livy": "Livy"}
+# The order the readiness line names the engines a cluster can run in.
+_NAMED_FIRST = ("spark-connect", "livy")
 
 
 def _readiness_html(cluster: ClusterSummary, readiness: Readiness) -> str:
     """The readiness line: which engines can run a session here, or why none can."""
     if not readiness.ready:
         return "<b>not ready</b>: " + html.escape(" ".join(readiness.reasons))
-    usable = [_ENGINE_NAMES[name] for name in _ENGINE_NAMES if readiness.engines[name].ready]
+    usable = [ENGINE_NAMES[name] for name in _NAMED_FIRST if readiness.engines[name].ready]
     return "<b>ready</b>: " + html.escape(
         f"{cluster.name} ({readiness.release}) can run runtime-role sessions "
         f"({' and '.join(usable)}).")

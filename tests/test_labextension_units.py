@@ -4,6 +4,9 @@ Also holds the extension to the Python identifier shapes: the patterns in
 labextension/src/patterns.ts must be the very strings of identifiers.py and
 connect_request.py, and the TypeScript checks are run over the same
 table of good and bad identifiers as the Python ones (identifier_cases.py).
+And to the kernel's words: labextension/src/vocabulary.json must be what
+``python -m jupyter_emr_roles.vocabulary`` writes, and neither side may spell
+those words itself (the jest spec vocabulary.spec.ts shows the TypeScript reads them).
 """
 
 from __future__ import annotations
@@ -18,10 +21,19 @@ from pathlib import Path
 
 import identifier_cases
 
-from jupyter_emr_roles import connect_request, identifiers, sparkmagic_bridge
+import jupyter_emr_roles
+from jupyter_emr_roles import (
+    connect_request,
+    identifiers,
+    sparkmagic_bridge,
+    status_push,
+    vocabulary,
+)
 
 LABEXTENSION = Path(__file__).resolve().parent.parent / "labextension"
 PATTERNS_TS = LABEXTENSION / "src" / "patterns.ts"
+VOCABULARY_JSON = LABEXTENSION / "src" / "vocabulary.json"
+PACKAGE = Path(jupyter_emr_roles.__file__).parent
 
 
 def _ts_constants() -> dict[str, str]:
@@ -60,6 +72,30 @@ def test_ts_engines_are_the_magics_engines() -> None:
     engines = json.loads(literal.removesuffix(" as const").replace("'", '"'))
     assert tuple(engines) == tuple(connect_request.ENGINES)
     assert engines[0] == connect_request.DEFAULT_ENGINE, "the cell leaves the default out"
+
+
+def test_vocabulary_json_is_the_kernels_export() -> None:
+    assert VOCABULARY_JSON.read_text(encoding="utf-8") == vocabulary.render(), (
+        "labextension/src/vocabulary.json is stale: run `python -m jupyter_emr_roles.vocabulary "
+        "> labextension/src/vocabulary.json` and rebuild the extension")
+
+
+def _shared_words() -> set[str]:
+    """The words only vocabulary.py may spell: labels, the comm's target."""
+    export = vocabulary.export()
+    return {export["status_target"], export["auto_picks"], *export["engine_labels"].values(),
+            *export["engine_names"].values()} - {"Livy", "Automatic"}
+
+
+def test_no_face_spells_a_shared_word_itself() -> None:
+    """A label or the target written as a literal anywhere else would drift from the
+    vocabulary (the emulator, AWS's side, keeps its own words and is not looked at)."""
+    sources = list((LABEXTENSION / "src").glob("*.ts")) + [
+        path for path in PACKAGE.rglob("*.py") if "local" not in path.relative_to(PACKAGE).parts
+        and path.name != "vocabulary.py"]
+    spelt = {(path.name, word) for path in sources for word in _shared_words()
+             for quote in "'\"" if f"{quote}{word}{quote}" in path.read_text(encoding="utf-8")}
+    assert spelt == {("status_push.py", status_push.TARGET)}
 
 
 def _jlpm() -> str:

@@ -12,7 +12,8 @@ from demo_world import SALES
 from emulators import RunningEmulator
 from kernels import NotebookKernel
 
-TARGET = "jupyter-emr-roles.connections"
+from jupyter_emr_roles.status_push import TARGET
+from jupyter_emr_roles.vocabulary import export
 
 
 def pushed(messages: list[dict[str, Any]]) -> list[list[str]]:
@@ -51,6 +52,9 @@ def test_changes_are_pushed_and_plain_cells_cost_nothing(
     opened = [m for m in ours(first) if m["header"]["msg_type"] == "comm_open"]
     assert len(opened) == 1, "one comm for the status bar"
     assert pushed(first)[-1] == ["one"]
+    (row,) = [row for m in first if m["header"]["msg_type"] == "comm_msg"
+              for row in m["content"]["data"].get("connections", [])][-1:]
+    assert list(row) == list(export()["connection_row"]), "the row vocabulary.json declares"
     second = cell(kernel, f"%connect --cluster-id {cluster} --name two")
     assert pushed(second)[-1] == ["one", "two"]
 

@@ -10,12 +10,14 @@ import { parseSettings } from './cell';
 import { element, field } from './dom';
 import {
   Engine,
+  ENGINES,
   isSessionName,
   Language,
   LANGUAGES,
   roleName,
   SESSION_NAME_RULE
 } from './patterns';
+import vocabulary from './vocabulary.json';
 
 const LANGUAGE_LABELS: Record<Language, string> = {
   python: 'Python (PySpark)',
@@ -24,16 +26,16 @@ const LANGUAGE_LABELS: Record<Language, string> = {
   sql: 'SQL'
 };
 
-/** The engine choices; "Automatic" names what the magic will pick for the cluster, once the
- *  cluster's readiness says which engines work there (null: not known yet). */
-const ENGINE_LABELS: Record<Engine, (usable: SessionEngine[] | null) => string> = {
-  auto: usable =>
-    usable === null
-      ? 'Automatic'
-      : `Automatic (${usable.includes('spark-connect') ? 'Spark Connect' : 'Livy'})`,
-  livy: () => 'Livy (%%spark cells, through sparkmagic)',
-  'spark-connect': () => 'Spark Connect (spark in this kernel)'
-};
+/** The engine choices, worded as the kernel's picker words them (vocabulary.json); "Automatic"
+ *  names what the magic will pick for the cluster, once the cluster's readiness says which
+ *  engines work there (null: not known yet). */
+function engineLabel(engine: Engine, usable: SessionEngine[] | null): string {
+  if (engine !== 'auto' || usable === null) {
+    return vocabulary.engine_labels[engine];
+  }
+  const picked: SessionEngine = usable.includes('spark-connect') ? 'spark-connect' : 'livy';
+  return vocabulary.auto_picks.replace('{engine}', vocabulary.picked_names[picked]);
+}
 
 /** Why the role list is empty, when it is. */
 export type RolesState = 'no-cluster' | 'loading' | 'loaded' | 'failed';
@@ -143,11 +145,11 @@ export class ChoiceFields {
    *  take it, auto elsewhere. */
   offerEngines(usable: SessionEngine[] | null): void {
     const chosen = this.engineChoice;
-    const offered = (Object.keys(ENGINE_LABELS) as Engine[]).filter(
+    const offered = ENGINES.filter(
       engine => engine === 'auto' || usable === null || usable.includes(engine)
     );
     this.engine.replaceChildren(
-      ...offered.map(engine => element('option', { value: engine }, ENGINE_LABELS[engine](usable)))
+      ...offered.map(engine => element('option', { value: engine }, engineLabel(engine, usable)))
     );
     this.engine.value = offered.includes(chosen) ? chosen : 'auto';
   }

@@ -2,12 +2,10 @@
 
 import { ApiError, IReadiness, SessionEngine } from './api';
 import { Engine } from './patterns';
+import vocabulary from './vocabulary.json';
 
-/** The engines by the names the dialog shows. */
-export const ENGINE_NAMES: Record<SessionEngine, string> = {
-  livy: 'Livy',
-  'spark-connect': 'Spark Connect sessions'
-};
+/** The engines by the names the dialog shows (the kernel's picker's, vocabulary.json). */
+export const ENGINE_NAMES: Record<SessionEngine, string> = vocabulary.engine_names;
 
 export function element<K extends keyof HTMLElementTagNameMap>(
   tag: K,

@@ -7,14 +7,19 @@
 
 import { Kernel, KernelMessage } from '@jupyterlab/services';
 
+import vocabulary from './vocabulary.json';
+
 /** The comm the page opens (and the kernel answers on) for its sessions (status_push.py
- *  `TARGET`). */
-export const STATUS_TARGET = 'jupyter-emr-roles.connections';
+ *  `TARGET`, through vocabulary.json). */
+export const STATUS_TARGET: string = vocabulary.status_target;
 
 /** True when `%load_ext jupyter_emr_roles` has registered the magics in this kernel. */
 export const LOADED_EXPRESSION =
-  "'EmrRolesMagics' in __import__('IPython').get_ipython().magics_manager.registry";
+  `'${vocabulary.magics_class}' in __import__('IPython').get_ipython().magics_manager.registry`;
 
+/** A session as the kernel pushes it: sessions.py `ConnectionRow`, whose fields
+ *  vocabulary.json lists as `connection_row` (a jest spec holds the two together). `who`,
+ *  `reason` and `credentials_expire` are optional here: an older kernel does not send them. */
 export interface IConnectionRow {
   name: string;
   cluster: string;
