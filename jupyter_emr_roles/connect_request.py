@@ -1,5 +1,6 @@
 """A connection request: everything a face (the magic, the widget picker, the Lab dialog's
-cell) asks of one connect, parsed once at the edge into one value.
+cell) asks of one connect, parsed once at the edge into one value (``options.request`` builds
+it from the options a face was given).
 
 Light on purpose (no boto3, no sparkmagic), so a face can build a request while
 ``%load_ext`` stays instant; the connect flow in ``sessions.py`` takes it from here.
@@ -34,7 +35,8 @@ DEFAULT_TIMEOUT = 180.0
 class ConnectRequest:
     """One connect: which cluster and role, the session's name and language, what runs it
     and its settings (``config``), how to reach and trust Livy, and how long all of it may
-    take."""
+    take. ``engine_options`` holds the options of one engine alone (``options.py`` says
+    which), by field name, for that engine to read."""
 
     cluster_id: ClusterId
     role_arn: RoleArn | None = None
@@ -50,6 +52,7 @@ class ConnectRequest:
     allow_insecure_http: bool = False
     timeout: float = DEFAULT_TIMEOUT
     config: dict[str, Any] = field(default_factory=dict)
+    engine_options: dict[str, Any] = field(default_factory=dict)
 
     def who(self) -> str:
         """Whom the connect is for, before the role is known: the name, the role, or the

@@ -20,22 +20,16 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import HTML, Pretty, display
 
-from .connect_request import DEFAULT_ENGINE, DEFAULT_TIMEOUT, ENGINES, LANGUAGES, ConnectRequest
+from . import options
 from .errors import EmrRolesError
-from .identifiers import ClusterId, RoleArn, SessionName
-from .magic_options import reach_options
+from .options import magic_options
 from .reporting import ProgressLine, Sessions, connected_line, connecting, links_html
 from .status_push import StatusPush
 
 if TYPE_CHECKING:
+    from .connect_request import ConnectRequest
     from .doctor.report import Report
     from .sessions import Connection, Connections
-
-
-def _literal(help_text: str) -> str:
-    """An option's help as it should read: argparse %-formats help, so ``%%spark`` would show
-    as ``%spark``, sparkmagic's line magic, instead of the cell magic meant."""
-    return help_text.replace("%", "%%")
 
 
 @contextmanager
@@ -98,42 +92,7 @@ class EmrRolesMagics(Magics):
         return self._connections
 
     @magic_arguments()
-    @argument("--cluster-id", required=True, help="The EMR cluster, e.g. j-1K48XXXXXXHCB.")
-    @argument("--role-arn", help="The runtime role the session runs as. Default: the default "
-              "role of the cluster's account in your roles files (`jupyter-emr-roles roles list`). "
-              "A role not listed there is tried with a warning: IAM decides.")
-    @argument("--name", help=_literal("The session's name for `%%spark -s NAME`. Default: the role "
-              "name. "
-              "Connecting a name again deletes its old session first."))
-    @argument("--language", choices=LANGUAGES, default="python",
-              help=_literal("The session's language (Livy kinds pyspark, spark, sparkr); sql "
-                            "opens a PySpark session for %%sql cells (SQL runs in any session "
-                            "with %%sql or `%%spark -c sql`). Default: python."))
-    @argument("--engine", choices=tuple(ENGINES), default=DEFAULT_ENGINE, help=_literal(
-                  "What runs the session: " + "; ".join(f"{name}, {what}" for name, what
-                                                        in ENGINES.items())
-                  + f". Default: {DEFAULT_ENGINE}."))
-    @argument("--access-role-arn", help="A role of the cluster's account to assume first "
-              "(cross-account). Default: the access role your roles files give for it.")
-    @argument("--region", help="AWS region of the cluster. Default: boto3's (AWS_DEFAULT_REGION, "
-              "profile).")
-    @argument("--profile", help="AWS profile to use. Default: boto3's (AWS_PROFILE, default).")
-    @argument("--ca-bundle", help="PEM file of the CA that signed Livy's certificate. Default: "
-              "$JUPYTER_EMR_ROLES_CA_BUNDLE, else the ca_bundle your roles file gives the "
-              "cluster's account, else the system's CAs. AWS_CA_BUNDLE is not used for Livy: it "
-              "is botocore's, for the AWS endpoint.")
-    @argument("--no-verify", action="store_true", help="Do not verify Livy's TLS certificate "
-              "(warns every time; prefer --ca-bundle).")
-    @argument("--livy-url", help="https://HOST:PORT of Livy, instead of the primary node's names "
-              "(an SSH tunnel, a proxy). Default: the cluster's livy_url in your roles file, else "
-              "the primary node's private DNS name, then its public one, whichever certificate "
-              "verifies.")
-    @argument("--allow-insecure-http", action="store_true", help="Accept a Livy that speaks "
-              "plain HTTP (EMR 6.9 to 7.3 without TLS for Livy), on a private network only: "
-              "warns at every connect, refused for a public name or address.")
-    @argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-              help="Seconds the whole connect may take: AWS calls, waiting for the new login "
-              "to reach the cluster, starting the session and its first statement. Default: 180.")
+    @magic_options(options.CONNECT)
     @line_cell_magic
     def connect(self, line: str, cell: str = "") -> None:
         """Open a Spark session on an EMR cluster that runs as an IAM runtime role.
@@ -156,7 +115,7 @@ class EmrRolesMagics(Magics):
         """
         args = parse_argstring(self.connect, line)
         with _as_usage_errors():
-            request = self._request(args, cell or "")
+            request = options.request(args, options.CONNECT, _cell_config(cell or ""))
             if request.no_verify:
                 _warn("--no-verify: Livy's TLS certificate is NOT checked, so anyone on the "
                       "network path can impersonate the cluster and read your session. Use "
@@ -169,19 +128,6 @@ class EmrRolesMagics(Magics):
                                     f"{_doctor_line(request)}") from None
             progress.done(connected_line(connection))
             self._show_links(connection)
-
-    def _request(self, args: Any, cell: str) -> ConnectRequest:
-        return ConnectRequest(
-            cluster_id=ClusterId(args.cluster_id, "the --cluster-id option"),
-            role_arn=RoleArn(args.role_arn, "the --role-arn option") if args.role_arn else None,
-            name=SessionName(args.name, "the --name option") if args.name else None,
-            language=args.language, engine=args.engine,
-            access_role_arn=(RoleArn(args.access_role_arn, "the --access-role-arn option")
-                             if args.access_role_arn else None),
-            region=args.region, profile=args.profile, ca_bundle=args.ca_bundle,
-            no_verify=args.no_verify, livy_url=args.livy_url,
-            allow_insecure_http=args.allow_insecure_http, timeout=_positive(args.timeout),
-            config=_cell_config(cell))
 
     @staticmethod
     def _show_links(connection: Connection) -> None:
@@ -215,12 +161,7 @@ class EmrRolesMagics(Magics):
         return Sessions(self.connections.rows() if self._connections else [])
 
     @magic_arguments()
-    @argument("--cluster-id", required=True, help="The EMR cluster, e.g. j-1K48XXXXXXHCB.")
-    @argument("--role-arn", help="The runtime role to check. Default: the default role of the "
-              "cluster's account in your roles files.")
-    @reach_options
-    @argument("--allow-insecure-http", action="store_true", help="Accept a Livy that speaks "
-              "plain HTTP, as %%connect --allow-insecure-http does (the livy check warns).")
+    @magic_options(options.DOCTOR)
     @line_magic
     def emr_doctor(self, line: str) -> Report:
         """Check a cluster and a runtime role before connecting, as `jupyter-emr-roles doctor`
@@ -229,33 +170,22 @@ class EmrRolesMagics(Magics):
         args = parse_argstring(self.emr_doctor, line)
         with _as_usage_errors():
             from .doctor import diagnose
-            request = ConnectRequest(
-                cluster_id=ClusterId(args.cluster_id, "the --cluster-id option"),
-                role_arn=RoleArn(args.role_arn, "the --role-arn option") if args.role_arn
-                else None, region=args.region, profile=args.profile,
-                access_role_arn=(RoleArn(args.access_role_arn, "the --access-role-arn option")
-                                 if args.access_role_arn else None),
-                allow_insecure_http=args.allow_insecure_http)
-            return diagnose(request, _warn)
+            return diagnose(options.request(args, options.DOCTOR), _warn)
 
     @magic_arguments()
-    @argument("--role-arn", required=True, help="The runtime role whose grants to list.")
-    @argument("--prefix", help="s3://BUCKET/PATH: whether a grant of the role covers it.")
-    @argument("--region", help="AWS region of the Access Grants instance. Default: boto3's.")
-    @argument("--profile", help="AWS profile to use. Default: boto3's.")
+    @magic_options(options.GRANTS)
     @line_magic
     def emr_grants(self, line: str) -> None:
         """The S3 Access Grants that apply to a runtime role, as `jupyter-emr-roles grants`."""
         args = parse_argstring(self.emr_grants, line)
         with _as_usage_errors():
             from .grants import role_grants
-            role = RoleArn(args.role_arn, "the --role-arn option")
-            print(role_grants(role, _s3_prefix(args.prefix), args.profile, args.region).text())
+            given = options.parse(args, options.GRANTS)
+            print(role_grants(given["role_arn"], given["prefix"], given["profile"],
+                              given["region"], given["access_role_arn"]).text())
 
     @magic_arguments()
-    @argument("--region", help="AWS region whose clusters are listed. Default: boto3's "
-              "(AWS_DEFAULT_REGION, profile).")
-    @argument("--profile", help="AWS profile to use. Default: boto3's (AWS_PROFILE, default).")
+    @magic_options(options.PICKER)
     @line_magic
     def emr_picker(self, line: str) -> None:
         """Pick a cluster and a runtime role with widgets, then connect: %connect for
@@ -281,18 +211,6 @@ class EmrRolesMagics(Magics):
 def _doctor_line(request: ConnectRequest) -> str:
     role = f" --role-arn {request.role_arn}" if request.role_arn else ""
     return f"`%emr_doctor --cluster-id {request.cluster_id}{role}`."
-
-
-def _s3_prefix(prefix: str | None) -> str | None:
-    if prefix is not None and not prefix.startswith("s3://"):
-        raise EmrRolesError(f"--prefix {prefix!r} is not an S3 URI; give s3://BUCKET/PATH.")
-    return prefix
-
-
-def _positive(timeout: float) -> float:
-    if timeout <= 0:
-        raise EmrRolesError(f"--timeout must be a positive number of seconds, not {timeout:g}.")
-    return timeout
 
 
 def _warn(message: str) -> None:

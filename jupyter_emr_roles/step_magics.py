@@ -17,10 +17,8 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import Pretty, display
 
-from .connect_request import ConnectRequest
+from . import options
 from .errors import EmrRolesError
-from .identifiers import ClusterId, RoleArn
-from .magic_options import reach_options
 
 if TYPE_CHECKING:
     from .steps import ClusterSteps, StepView
@@ -31,16 +29,13 @@ class EmrStepMagics(Magics):
     """Batch steps under a runtime role."""
 
     @magic_arguments()
-    @argument("--cluster-id", required=True, help="The EMR cluster, e.g. j-1K48XXXXXXHCB.")
-    @argument("--role-arn", help="The runtime role the step runs as. Default: the default role "
-              "of the cluster's account in your roles files.")
+    @options.magic_options(options.STEP)
     @argument("--name", help="The step's name. Default: its command line.")
     @argument("--wait", action="store_true", help="Follow the step to its end here, updated in "
               "place; the cell fails unless the step COMPLETED.")
     @argument("--upload-to", help="(%%%%emr_step) s3://BUCKET/PREFIX/ to upload the cell's script "
               "to; the runtime role must be able to read it.")
     @argument("--json", action="store_true", help="Show the step as JSON.")
-    @reach_options
     @argument("args", nargs="*", help="After --: the command (%%emr_step), e.g. -- spark-submit "
               "s3://bucket/job.py, each word one argument as a shell splits them (-- bash -c "
               "\"echo a b\" keeps `echo a b` one, escaped as command-runner.jar needs it); with "
@@ -113,13 +108,8 @@ def _cluster_steps(args: Any) -> ClusterSteps:
     from .cluster_target import find_target
     from .steps import ClusterSteps
 
-    request = ConnectRequest(
-        cluster_id=ClusterId(args.cluster_id, "the --cluster-id option"),
-        role_arn=RoleArn(args.role_arn, "the --role-arn option") if args.role_arn else None,
-        access_role_arn=(RoleArn(args.access_role_arn, "the --access-role-arn option")
-                         if args.access_role_arn else None),
-        region=args.region, profile=args.profile)
-    return ClusterSteps(find_target(request, lambda text: display(Pretty(f"WARNING: {text}"))))
+    return ClusterSteps(find_target(options.request(args, options.STEP),
+                                    lambda text: display(Pretty(f"WARNING: {text}"))))
 
 
 def _show_added(step_id: str, args: Any) -> None:

@@ -35,8 +35,9 @@ from .cluster_target import account_emr
 from .clusters import ClusterSummary, Readiness, assess, list_page
 from .errors import EmrRolesError
 from .identifiers import AccountId, ClusterId, RoleArn, account_in_arn
-from .connect_request import LANGUAGES, ConnectRequest
+from .connect_request import ConnectRequest
 from .identifiers import SessionName
+from .options import option
 from .reporting import ProgressLine, connected_line, connecting, links_html, links_text
 from .sessions import Connections
 from .vocabulary import ENGINE_LABELS, ENGINE_NAMES, auto_label
@@ -147,11 +148,12 @@ class Picker:
         self.role = widgets.Dropdown(description="Runtime role", options=[],
                                      style=_STYLE, layout=widgets.Layout(**_WIDE))
         self.role_note = widgets.HTML()
-        self.language = widgets.Dropdown(description="Language", options=LANGUAGES,
-                                         value="python", style=_STYLE)
+        language = option("--language")
+        self.language = widgets.Dropdown(description="Language", options=language.choices,
+                                         value=language.default, style=_STYLE)
         self.engine = widgets.Dropdown(description="Engine",
                                        options=_engine_options({"livy": True}),
-                                       value="auto", style=_STYLE)
+                                       value=option("--engine").default, style=_STYLE)
         self.name = widgets.Text(description="Session name", style=_STYLE,
                                  tooltip="Empty: the role name (spark for Spark Connect)")
         self.connect = widgets.Button(description="Connect", button_style="primary",

@@ -21,7 +21,7 @@ NAME = PACKAGE.name
 # The emulator stands in for AWS: it may share only these plain modules with the client.
 LOCAL_MAY_USE = {"errors", "identifiers", "jsonfile", "_version"}
 # The faces: what a person touches. They reach an engine through sessions.py alone.
-FACES = ("magics", "step_magics", "magic_options", "widgets", "reporting", "status_push", "server", "cli")
+FACES = ("magics", "step_magics", "widgets", "reporting", "status_push", "server", "cli")
 ENGINE_MODULES = {"sparkmagic_bridge", "livy_engine", "livy_endpoint", "livy_tls", "credentials",
                   "spark_connect_engine", "spark_connect_client", "emr_sessions"}
 # The libraries of an engine, each imported by one module of the client (the emulator aside), so

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ..connect_request import ConnectRequest
+from .. import options
 from ..errors import EmrRolesError
-from ..identifiers import ClusterId, RoleArn
 
 if TYPE_CHECKING:
     from ..cluster_target import Target
+
+Command = TypeVar("Command", bound=Callable[..., Any])
 
 
 class FriendlyGroup(click.Group):
@@ -28,10 +29,10 @@ class FriendlyGroup(click.Group):
             ctx.exit(1)
 
 
-def parsed(kind: Callable[[object, str], Any], what: str) -> Callable[..., Any]:
+def parsed(kind: Callable[[Any, str], Any], what: str) -> Callable[..., Any]:
     """A click callback that parses an identifier at the edge and names the option it came from."""
 
-    def callback(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
         if value is None:
             return None
         try:
@@ -42,26 +43,37 @@ def parsed(kind: Callable[[object, str], Any], what: str) -> Callable[..., Any]:
     return callback
 
 
-def cluster_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options that say which cluster, reached as whom (steps, audit)."""
-    for option in reversed((
-        click.option("--cluster-id", required=True, callback=parsed(ClusterId, "option"),
-                     help="The EMR cluster, e.g. j-1K48XXXXXXHCB."),
-        click.option("--access-role-arn", callback=parsed(RoleArn, "option"),
-                     help="A role of the cluster's account to assume first (cross-account). "
-                     "Default: the access role your roles files give for it."),
-        click.option("--region", help="AWS region of the cluster. Default: boto3's."),
-        click.option("--profile", help="AWS profile to use. Default: boto3's."),
-    )):
-        command = option(command)
-    return command
+def click_options(face: str) -> Callable[[Command], Command]:
+    """The click options of ``face`` (``options.py``), in the table's order, each parsed at the
+    edge: a malformed value is a usage error (exit status 2) naming the option."""
+
+    def decorate(command: Command) -> Command:
+        for option, shown in reversed(options.on_face(face)):
+            command = click.option(option.flag, **_click_words(option, shown))(command)
+        return command
+
+    return decorate
 
 
-def cluster_target(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str | None,
-                   profile: str | None, role_arn: RoleArn | None = None) -> Target:
-    """The cluster as the options name it, found as a connect finds it; warnings on stderr."""
+def _click_words(option: options.Option, shown: options.Shown) -> dict[str, Any]:
+    words: dict[str, Any] = {"help": shown.help or option.help}
+    if option.kind is bool:
+        return {**words, "is_flag": True}
+    words["required"] = shown.required
+    words["type"] = click.Choice(option.choices) if option.choices else option.kind
+    if option.default is not None:
+        words["default"] = option.default
+    if option.metavar:
+        words["metavar"] = option.metavar
+    if option.parse is not None:
+        words["callback"] = parsed(option.parse, "option")
+    return words
+
+
+def cluster_target(given: Mapping[str, Any], face: str = options.CLUSTER) -> Target:
+    """The cluster as ``face``'s options name it, found as a connect finds it; warnings on
+    stderr."""
     from ..cluster_target import find_target
 
-    request = ConnectRequest(cluster_id=cluster_id, role_arn=role_arn,
-                             access_role_arn=access_role_arn, region=region, profile=profile)
-    return find_target(request, lambda text: click.echo(f"Warning: {text}", err=True))
+    return find_target(options.request(given, face),
+                       lambda text: click.echo(f"Warning: {text}", err=True))

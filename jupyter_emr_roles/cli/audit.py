@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import click
 
+from .. import options
 from ..errors import EmrRolesError
-from ..identifiers import ClusterId, RoleArn
-from ._common import cluster_options, cluster_target
+from ._common import click_options, cluster_target
 
 
 def _since(ctx: click.Context, param: click.Parameter, value: str) -> tuple[timedelta, str]:
@@ -22,12 +23,11 @@ def _since(ctx: click.Context, param: click.Parameter, value: str) -> tuple[time
 
 
 @click.command()
-@cluster_options
+@click_options(options.CLUSTER)
 @click.option("--since", default="1h", show_default=True, callback=_since,
               help="How far back: 30m, 1h, 2d, 1h30m (CloudTrail keeps 90 days).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object for scripts.")
-def audit(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str | None,
-          profile: str | None, since: tuple[timedelta, str], as_json: bool) -> None:
+def audit(since: tuple[timedelta, str], as_json: bool, **given: Any) -> None:
     """Sessions and steps of a cluster, by runtime role and the person behind each.
 
     Livy sessions come from CloudTrail's GetClusterSessionCredentials events:
@@ -43,5 +43,5 @@ def audit(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str | 
     """
     from ..audit import audit as run_audit
 
-    report = run_audit(cluster_target(cluster_id, access_role_arn, region, profile), *since)
+    report = run_audit(cluster_target(given), *since)
     click.echo(json.dumps(report.as_json(), indent=2) if as_json else report.text())

@@ -7,29 +7,14 @@ from typing import Any
 
 import click
 
-from ..identifiers import RoleArn
-from ._common import parsed
-
-
-def _s3_prefix(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is not None and not value.startswith("s3://"):
-        raise click.BadParameter(f"{value!r} is not an S3 URI; give s3://BUCKET/PATH.")
-    return value
+from .. import options
+from ._common import click_options
 
 
 @click.command()
-@click.option("--role-arn", required=True, callback=parsed(RoleArn, "option"),
-              help="The runtime role whose grants to list.")
-@click.option("--prefix", callback=_s3_prefix,
-              help="s3://BUCKET/PATH: say whether a grant of the role covers it, and which.")
-@click.option("--access-role-arn", callback=parsed(RoleArn, "option"),
-              help="A role of the role's account to assume first. Default: the access role "
-              "your roles files give for that account.")
-@click.option("--region", help="AWS region of the Access Grants instance. Default: boto3's.")
-@click.option("--profile", help="AWS profile to use. Default: boto3's.")
+@click_options(options.GRANTS)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object for scripts.")
-def grants(role_arn: RoleArn, prefix: str | None, access_role_arn: RoleArn | None,
-           region: str | None, profile: str | None, as_json: bool) -> None:
+def grants(as_json: bool, **given: Any) -> None:
     """The S3 Access Grants that apply to a runtime role.
 
     Reads the grants of the role's account's Access Grants instance made to the
@@ -39,7 +24,9 @@ def grants(role_arn: RoleArn, prefix: str | None, access_role_arn: RoleArn | Non
     """
     from ..grants import role_grants
 
-    report = role_grants(role_arn, prefix, profile, region, access_role_arn)
+    given = options.parse(given, options.GRANTS)
+    report = role_grants(given["role_arn"], given["prefix"], given["profile"], given["region"],
+                         given["access_role_arn"])
     shown: Any = report.as_json() if as_json else report.text()
     click.echo(json.dumps(shown, indent=2) if as_json else shown)
-    raise SystemExit(1 if prefix is not None and report.covering is None else 0)
+    raise SystemExit(1 if report.prefix is not None and report.covering is None else 0)

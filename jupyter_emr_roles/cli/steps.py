@@ -8,19 +8,19 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..identifiers import ClusterId, RoleArn, StepId
+from .. import options
+from ..identifiers import StepId
 from ..text_table import text_table
-from ._common import cluster_options, cluster_target, parsed
+from ._common import click_options, cluster_target, parsed
 
 if TYPE_CHECKING:
     from ..steps import ClusterSteps, StepView
 
 
-def _cluster_steps(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str | None,
-                   profile: str | None, role_arn: RoleArn | None = None) -> ClusterSteps:
+def _cluster_steps(given: dict[str, Any], face: str = options.CLUSTER) -> ClusterSteps:
     from ..steps import ClusterSteps
 
-    return ClusterSteps(cluster_target(cluster_id, access_role_arn, region, profile, role_arn))
+    return ClusterSteps(cluster_target(given, face))
 
 
 @click.group()
@@ -33,18 +33,14 @@ def steps() -> None:
 
 
 @steps.command(context_settings={"ignore_unknown_options": True})
-@cluster_options
-@click.option("--role-arn", callback=parsed(RoleArn, "option"),
-              help="The runtime role the step runs as. Default: the default role of the "
-              "cluster's account in your roles files.")
+@click_options(options.STEP)
 @click.option("--name", help="The step's name. Default: its command line.")
 @click.option("--wait", is_flag=True, help="Follow the step to its end (progress on stderr); "
               "exit 1 unless it COMPLETED.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object for scripts.")
 @click.argument("args", nargs=-1, required=True, metavar="-- ARG...")
-def submit(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str | None,
-           profile: str | None, role_arn: RoleArn | None, name: str | None, wait: bool,
-           as_json: bool, args: tuple[str, ...]) -> None:
+def submit(name: str | None, wait: bool, as_json: bool, args: tuple[str, ...],
+           **given: Any) -> None:
     """Add a step that runs ARG... with command-runner.jar as a runtime role.
 
     \b
@@ -60,7 +56,7 @@ def submit(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str |
     COMPLETED, 1 when it FAILED or was CANCELLED (with EMR's reason and the
     log's location).
     """
-    cluster = _cluster_steps(cluster_id, access_role_arn, region, profile, role_arn)
+    cluster = _cluster_steps(given, options.STEP)
     step_id = cluster.submit(args, name)
     if not wait:
         click.echo(json.dumps({"step_id": step_id}) if as_json else step_id)
@@ -98,18 +94,17 @@ def _follow(cluster: ClusterSteps, step_id: StepId) -> StepView:
 
 
 @steps.command("list")
-@cluster_options
+@click_options(options.CLUSTER)
 @click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True,
               help="The newest steps to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
-def list_steps(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str | None,
-               profile: str | None, limit: int, as_json: bool) -> None:
+def list_steps(limit: int, as_json: bool, **given: Any) -> None:
     """The cluster's steps, newest first: state, runtime role, created and ended times."""
-    views = _cluster_steps(cluster_id, access_role_arn, region, profile).list(limit)
+    views = _cluster_steps(given).list(limit)
     if as_json:
         click.echo(json.dumps([view.as_json() for view in views], indent=2))
     elif not views:
-        click.echo(f"No steps on {cluster_id}.")
+        click.echo(f"No steps on {given['cluster_id']}.")
     else:
         click.echo(_table(views))
 
@@ -126,26 +121,24 @@ def _time(value: Any) -> str:
 
 
 @steps.command()
-@cluster_options
+@click_options(options.CLUSTER)
 @click.argument("step_id", callback=parsed(StepId, "argument"))
-def cancel(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str | None,
-           profile: str | None, step_id: StepId) -> None:
+def cancel(step_id: StepId, **given: Any) -> None:
     """Cancel a step: a pending one is dropped, a running one interrupted.
 
     EMR interrupts the step's own process only: a spark-submit in cluster mode
     leaves its YARN application running, and the answer names it (from the
     step's log, once EMR has uploaded it) and says how to stop it.
     """
-    click.echo(_cluster_steps(cluster_id, access_role_arn, region, profile).cancel(step_id))
+    click.echo(_cluster_steps(given).cancel(step_id))
 
 
 @steps.command()
-@cluster_options
+@click_options(options.CLUSTER)
 @click.option("--stream", type=click.Choice(("stderr", "stdout", "controller", "syslog")),
               default="stderr", show_default=True, help="Which of the step's logs.")
 @click.argument("step_id", callback=parsed(StepId, "argument"))
-def logs(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str | None,
-         profile: str | None, stream: str, step_id: StepId) -> None:
+def logs(stream: str, step_id: StepId, **given: Any) -> None:
     """Print a step's log as EMR keeps it in S3 under the cluster's log URI.
 
     The log is read gunzipped from LOG_URI/CLUSTER_ID/steps/STEP_ID/STREAM.gz. For
@@ -153,7 +146,7 @@ def logs(cluster_id: ClusterId, access_role_arn: RoleArn | None, region: str | N
     application's container logs (LOG_URI/CLUSTER_ID/containers/), a note on
     stderr says where.
     """
-    cluster = _cluster_steps(cluster_id, access_role_arn, region, profile)
+    cluster = _cluster_steps(given)
     click.echo(cluster.log(step_id, stream), nl=False)
     driver = cluster.driver_logs(step_id)
     if driver:
