@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
+LABEXTENSION = REPO / "labextension"
 CLI = shutil.which("jupyter-emr-roles", path=str(Path(sys.executable).parent)) or "jupyter-emr-roles"
 
 RunCli = Callable[..., subprocess.CompletedProcess[str]]
@@ -34,3 +36,14 @@ def build_wheel(folder: Path) -> Path:
     assert proc.returncode == 0, proc.stderr[-3000:]
     (built,) = folder.glob("jupyter_emr_roles-*.whl")
     return built
+
+
+def jlpm(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``jlpm ARGS`` in labextension/ as CI runs it, with jlpm (it comes with JupyterLab) and
+    node from this interpreter's environment first, and ``env`` added to the environment."""
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    found = shutil.which("jlpm", path=path)
+    assert found, "jlpm not found: install JupyterLab in this environment"
+    return subprocess.run([found, *args], cwd=LABEXTENSION, capture_output=True, text=True,
+                          env={**os.environ, "CI": "true", "PATH": path, **env}, timeout=280,
+                          check=False)

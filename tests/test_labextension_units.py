@@ -12,14 +12,11 @@ those words itself (the jest spec vocabulary.spec.ts shows the TypeScript reads 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import identifier_cases
+from helpers import LABEXTENSION, jlpm
 
 import jupyter_emr_roles
 from jupyter_emr_roles import (
@@ -30,7 +27,6 @@ from jupyter_emr_roles import (
     vocabulary,
 )
 
-LABEXTENSION = Path(__file__).resolve().parent.parent / "labextension"
 PATTERNS_TS = LABEXTENSION / "src" / "patterns.ts"
 VOCABULARY_JSON = LABEXTENSION / "src" / "vocabulary.json"
 PACKAGE = Path(jupyter_emr_roles.__file__).parent
@@ -98,14 +94,6 @@ def test_no_face_spells_a_shared_word_itself() -> None:
     assert spelt == {("status_push.py", status_push.TARGET)}
 
 
-def _jlpm() -> str:
-    """jlpm from this interpreter's environment first (it comes with JupyterLab)."""
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    found = shutil.which("jlpm", path=path)
-    assert found, "jlpm not found: install JupyterLab in this environment"
-    return found
-
-
 def test_jest_suite_passes(tmp_path: Path) -> None:
     assert (LABEXTENSION / "node_modules").is_dir(), (
         "labextension/node_modules is missing: run `jlpm install` in labextension/ "
@@ -114,10 +102,7 @@ def test_jest_suite_passes(tmp_path: Path) -> None:
     cases.write_text(json.dumps({name: getattr(identifier_cases, name) for name in (
         "GOOD_ACCOUNTS", "BAD_ACCOUNTS", "GOOD_CLUSTERS", "BAD_CLUSTERS",
         "GOOD_ROLE_ARNS", "BAD_ROLE_ARNS")}), encoding="utf-8")
-    env = {**os.environ, "CI": "true", "EMR_ROLES_IDENTIFIER_CASES": str(cases),
-           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
-    result = subprocess.run([_jlpm(), "test", "--ci", "--verbose"], cwd=LABEXTENSION, env=env,
-                            capture_output=True, text=True, timeout=280, check=False)
+    result = jlpm("test", "--ci", "--verbose", EMR_ROLES_IDENTIFIER_CASES=str(cases))
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]
     assert re.search(r"Tests:\s+\d+ passed, \d+ total", output), output[-3000:]

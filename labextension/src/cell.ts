@@ -5,9 +5,13 @@
  * (patterns.ts); anything else is refused with a message and never reaches
  * the cell text, so a hostile cluster name, role ARN or session name cannot
  * become code. The Livy settings are parsed and written back as JSON, so only
- * JSON ever goes into the cell body.
+ * JSON ever goes into the cell body. The flags are %connect's own, read from
+ * options.json (generated from jupyter_emr_roles/options.py), and
+ * tests/test_options.py parses every cell this builder writes with %connect's
+ * argument parser.
  */
 
+import options from './options.json';
 import {
   Engine,
   ENGINES,
@@ -21,6 +25,9 @@ import {
   SESSION_NAME_RULE
 } from './patterns';
 
+/** The flag of each field the cell writes, as %connect declares it. */
+const FLAGS = options.flags;
+
 /** The line that registers the magics; a cell of its own, see `connectCells`. */
 export const LOAD_EXT = '%load_ext jupyter_emr_roles';
 
@@ -33,7 +40,7 @@ export interface IConnectChoice {
   /** The session name; empty means the magic's default (the role name). */
   name: string;
   language: Language;
-  /** What runs the session; `auto` (the magic's default) is left out of the cell. */
+  /** What runs the session; the magic's default (`auto`) is left out of the cell. */
   engine: Engine;
   /** Livy session settings as JSON text; empty for none. */
   settings: string;
@@ -124,20 +131,20 @@ export function connectCell(choice: IConnectChoice): string {
   const settings = parseSettings(choice.settings);
   const parts = [
     settings === null ? '%connect' : '%%connect',
-    '--cluster-id',
+    FLAGS.cluster_id,
     choice.clusterId,
-    '--role-arn',
+    FLAGS.role_arn,
     choice.roleArn
   ];
   if (choice.accessRoleArn) {
-    parts.push('--access-role-arn', choice.accessRoleArn);
+    parts.push(FLAGS.access_role_arn, choice.accessRoleArn);
   }
   if (choice.name) {
-    parts.push('--name', choice.name);
+    parts.push(FLAGS.name, choice.name);
   }
-  parts.push('--language', choice.language);
-  if (choice.engine !== 'auto') {
-    parts.push('--engine', choice.engine);
+  parts.push(FLAGS.language, choice.language);
+  if (choice.engine !== options.defaults.engine) {
+    parts.push(FLAGS.engine, choice.engine);
   }
   const body = settings === null ? '' : '\n' + JSON.stringify(settings, null, 2);
   return parts.join(' ') + body;
