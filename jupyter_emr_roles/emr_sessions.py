@@ -57,15 +57,20 @@ class EmrSessions:
                 "the kernel, or connect with --engine livy.")
 
     def start(self, cluster_id: ClusterId, role_arn: RoleArn, name: str,
-              configurations: list[dict[str, Any]], request_token: str) -> str:
+              configurations: list[dict[str, Any]], request_token: str,
+              idle_minutes: int | None = None) -> str:
         """StartSession as ``role_arn`` with Spark properties (EngineConfigurations); the new
         session's ID. ``request_token`` (ClientRequestToken) is the same for every try of one
-        connect, so EMR starts one session however often the call is sent."""
+        connect, so EMR starts one session however often the call is sent. ``idle_minutes``
+        (SessionIdleTimeoutInMinutes): how long EMR lets the session idle; None is EMR's
+        default."""
         what = f"StartSession as {role_arn} on {cluster_id}"
         params: dict[str, Any] = {"ClusterId": cluster_id, "ExecutionRoleArn": role_arn,
                                   "Name": name, "ClientRequestToken": request_token}
         if configurations:
             params["EngineConfigurations"] = configurations
+        if idle_minutes is not None:
+            params["SessionIdleTimeoutInMinutes"] = idle_minutes
         answer = aws_call(what, lambda: self._client.start_session(**params), denied_fix=(
             "Your identity needs elasticmapreduce:StartSession on this cluster, with its "
             f"elasticmapreduce:ExecutionRoleArn condition allowing {role_arn}, and iam:PassRole "

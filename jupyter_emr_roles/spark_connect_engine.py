@@ -115,7 +115,8 @@ class SparkConnectEngine:
         # One token per connect: a StartSession botocore retries after a lost answer starts
         # no second driver.
         session_id = calls.start(cluster_id, plan.role, f"jupyter-emr-roles {plan.name}",
-                                 configurations, str(uuid.uuid4()))
+                                 configurations, str(uuid.uuid4()),
+                                 plan.request.engine_options.get("idle_timeout"))
         handle = SparkConnectHandle(calls, cluster_id, session_id, plan)
         try:
             handle.open()

@@ -2,8 +2,9 @@
 
 The Lab extension's committed options.json is the table's export; every cell the extension's
 cell builder (cell.ts, run under jest) can write is accepted by %connect's own argument
-parser; and the options a face gained by the table (%emr_doctor's --ca-bundle, %emr_grants'
---access-role-arn) reach AWS as the command line's do.
+parser; the options a face gained by the table (%emr_doctor's --ca-bundle, %emr_grants'
+--access-role-arn) reach AWS as the command line's do; and --idle-timeout, added as one row
+and the Spark Connect engine's use of it, reaches StartSession.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from demo_world import PARTNER_ACCESS, SALES
 from emulators import RunningEmulator
 from helpers import LABEXTENSION, REPO, RunCli, jlpm
 from kernels import NotebookKernel
+from test_spark_connect import all_ended, open_sessions, session_id
 
 from jupyter_emr_roles import options
 from jupyter_emr_roles.magics import EmrRolesMagics
@@ -94,3 +96,23 @@ def test_emr_doctor_takes_a_ca_bundle_as_the_command_line_does(
     trusted = kernel.ok("print(get_ipython().run_line_magic('emr_doctor', "
                         f"'--cluster-id {cluster}').ready)")
     assert trusted.strip().endswith("True"), "the kernel's own CA bundle verifies Livy"
+
+
+def test_idle_timeout_reaches_start_session(emulator: RunningEmulator, clusters: dict[str, str],
+                                            notebook: Callable[..., NotebookKernel]) -> None:
+    cluster = clusters["connect-analytics"]
+    kernel = notebook(emulator)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    for bad, said in (("0", "positive number of whole minutes"), ("1.5", "invalid int value")):
+        refused = kernel.refused(f"%connect --cluster-id {cluster} --engine spark-connect "
+                                 f"--idle-timeout {bad}")
+        assert said in refused and "--idle-timeout" in refused, refused
+    assert open_sessions(emulator, cluster) == []
+
+    output = kernel.ok(f"%connect --cluster-id {cluster} --engine spark-connect "
+                       "--idle-timeout 7")
+    sid = session_id(output, SALES, cluster, "spark")
+    session = emulator.client("emr").get_session(ClusterId=cluster, SessionId=sid)["Session"]
+    assert session["SessionIdleTimeoutInMinutes"] == 7
+    kernel.ok("%disconnect spark")
+    assert all_ended(emulator, cluster)
