@@ -1,5 +1,5 @@
-"""S3 Access Grants as S3 Control serves them: one instance per account, its locations, and
-grants of READ, WRITE or READWRITE on a prefix to an IAM principal.
+"""S3 Access Grants as S3 Control serves them: one instance per account and Region, its
+locations, and grants of READ, WRITE or READWRITE on a prefix to an IAM principal.
 
 moto has none of it, and seeds 000 and 001 are about it: grants that an admin, or an external
 policy engine such as Immuta, creates, and that a runtime role's S3 reads go through. The
@@ -13,13 +13,14 @@ import re
 import secrets
 import threading
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs
 
 from .callers import AwsError
+from .operations import Backends, Call, Operation, Service, rows
+from .protocols import Raw, body_of, xml, xml_error
 
 PATH = "/v20180820/accessgrantsinstance"
 NAMESPACE = "http://awss3control.amazonaws.com/doc/2018-08-20/"
@@ -52,89 +53,60 @@ class Grant:
         return base + self.sub_prefix if self.sub_prefix else self.location.scope
 
 
-@dataclass
-class _Account:
-    created: datetime
-    locations: dict[str, Location]
-    grants: list[Grant]
-
-
-@dataclass(frozen=True)
-class GrantsCall:
-    """One S3 Control request for Access Grants: whose instance, and what was sent."""
-
-    method: str
-    route: str  # the path under PATH, with a grant's or location's ID as "{id}"
-    resource_id: str
-    account: str
-    region: str
-    query: dict[str, str]
-    body: bytes
-
-
-class AccessGrants:
-    """Every account's Access Grants instance; thread-safe."""
+class AccessGrantsInstance:
+    """The Access Grants instance of one account in one region (AWS allows one per Region per
+    account), once CreateAccessGrantsInstance has made it; thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._accounts: dict[str, _Account] = {}
+        self.created: datetime | None = None
+        self.locations: dict[str, Location] = {}
+        self.grants: list[Grant] = []
 
-    @staticmethod
-    def handles(path: str) -> bool:
-        return path == PATH or path.startswith(PATH + "/")
-
-    def action(self, call: GrantsCall) -> str:
-        """The IAM action the request needs."""
-        return _ROUTES.get((call.method, call.route), ("", None))[0] or "s3:AccessGrants"
-
-    def answer(self, call: GrantsCall) -> bytes:
-        """The XML answer, or AwsError with AWS's code."""
-        found = _ROUTES.get((call.method, call.route))
-        if found is None:
-            raise AwsError("MethodNotAllowed", f"{call.method} {PATH}{call.route} is not "
-                           "an S3 Access Grants operation.", 405)
-        with self._lock:
-            return found[1](self, call)
-
-    def _instance(self, call: GrantsCall) -> _Account:
-        account = self._accounts.get(call.account)
-        if account is None:
+    def _exists(self) -> None:
+        if self.created is None:
             raise AwsError("AccessGrantsInstanceNotExistsError", "Access Grants Instance does "
                            "not exist", 404)
-        return account
 
-    def _create_instance(self, call: GrantsCall) -> bytes:
-        if call.account in self._accounts:
-            raise AwsError("AccessGrantsInstanceAlreadyExists", "Access Grants Instance "
-                           "already exists", 409)
-        self._accounts[call.account] = _Account(_now(), {}, [])
-        return self._get_instance(call)
+    def create_instance(self, call: Call) -> bytes:
+        with self._lock:
+            if self.created is not None:
+                raise AwsError("AccessGrantsInstanceAlreadyExists", "Access Grants Instance "
+                               "already exists", 409)
+            self.created = _now()
+        return self.get_instance(call)
 
-    def _get_instance(self, call: GrantsCall) -> bytes:
-        account = self._instance(call)
+    def get_instance(self, call: Call) -> bytes:
+        self._exists()
         return _xml("GetAccessGrantsInstanceResult", {
             "AccessGrantsInstanceArn": _arn(call), "AccessGrantsInstanceId": "default",
-            "CreatedAt": account.created})
+            "CreatedAt": self.created})
 
-    def _create_location(self, call: GrantsCall) -> bytes:
-        account, body = self._instance(call), _parsed(call.body)
+    def create_location(self, call: Call) -> bytes:
+        self._exists()
+        body = _parsed(call.params["Body"])
         scope = body.get("LocationScope", "")
         if not scope.startswith("s3://"):
             raise AwsError("InvalidRequest", f"LocationScope {scope!r} must start with s3://.")
         location_id = "default" if scope == "s3://" else secrets.token_hex(8)
         location = Location(location_id, scope, body.get("IAMRoleArn", ""), _now())
-        account.locations[location_id] = location
+        with self._lock:
+            self.locations[location_id] = location
         return _xml("CreateAccessGrantsLocationResult", _location_fields(call, location))
 
-    def _list_locations(self, call: GrantsCall) -> bytes:
-        account, scope = self._instance(call), call.query.get("locationscope")
+    def list_locations(self, call: Call) -> bytes:
+        self._exists()
+        scope = call.params["Query"].get("locationscope")
+        with self._lock:
+            found = [location for location in self.locations.values()
+                     if scope in (None, location.scope)]
         return _xml("ListAccessGrantsLocationsResult", {"AccessGrantsLocationsList": [
-            ("AccessGrantsLocation", _location_fields(call, location))
-            for location in account.locations.values() if scope in (None, location.scope)]})
+            ("AccessGrantsLocation", _location_fields(call, location)) for location in found]})
 
-    def _create_grant(self, call: GrantsCall) -> bytes:
-        account, body = self._instance(call), _parsed(call.body)
-        location = account.locations.get(body.get("AccessGrantsLocationId", ""))
+    def create_grant(self, call: Call) -> bytes:
+        self._exists()
+        body = _parsed(call.params["Body"])
+        location = self.locations.get(body.get("AccessGrantsLocationId", ""))
         if location is None:
             raise AwsError("AccessGrantsLocationNotFoundError", "The location does not exist.",
                            404)
@@ -143,56 +115,102 @@ class AccessGrants:
         grant = Grant(secrets.token_hex(8), location, body.get("S3SubPrefix", ""),
                       body.get("GranteeType", ""), body.get("GranteeIdentifier", ""),
                       body["Permission"], _now())
-        account.grants.append(grant)
+        with self._lock:
+            self.grants.append(grant)
         return _xml("CreateAccessGrantResult", _grant_fields(call, grant))
 
-    def _list_grants(self, call: GrantsCall) -> bytes:
-        grants = [grant for grant in self._instance(call).grants if _asked(grant, call.query)]
+    def list_grants(self, call: Call) -> bytes:
+        self._exists()
+        with self._lock:
+            grants = [grant for grant in self.grants if _asked(grant, call.params["Query"])]
         return _xml("ListAccessGrantsResult", {"AccessGrantsList": [
             ("AccessGrant", _grant_fields(call, grant)) for grant in grants]})
 
-    def _delete_grant(self, call: GrantsCall) -> bytes:
-        account = self._instance(call)
-        kept = [grant for grant in account.grants if grant.id != call.resource_id]
-        if len(kept) == len(account.grants):
-            raise AwsError("AccessGrantNotFoundError", "The access grant does not exist.", 404)
-        account.grants = kept
+    def delete_grant(self, call: Call) -> bytes:
+        self._exists()
+        with self._lock:
+            kept = [grant for grant in self.grants if grant.id != call.params["Id"]]
+            if len(kept) == len(self.grants):
+                raise AwsError("AccessGrantNotFoundError", "The access grant does not exist.",
+                               404)
+            self.grants = kept
         return b""
 
-    def _delete_location(self, call: GrantsCall) -> bytes:
+    def delete_location(self, call: Call) -> bytes:
         """A location with grants on it stays: AWS asks for its grants to be deleted first."""
-        account = self._instance(call)
-        if call.resource_id not in account.locations:
-            raise AwsError("AccessGrantsLocationNotFoundError", "The location does not exist.",
-                           404)
-        if any(grant.location.id == call.resource_id for grant in account.grants):
-            raise AwsError("AccessGrantsLocationNotEmptyError", "The location has grants; "
-                           "delete them before the location.", 409)
-        del account.locations[call.resource_id]
+        self._exists()
+        location_id = call.params["Id"]
+        with self._lock:
+            if location_id not in self.locations:
+                raise AwsError("AccessGrantsLocationNotFoundError",
+                               "The location does not exist.", 404)
+            if any(grant.location.id == location_id for grant in self.grants):
+                raise AwsError("AccessGrantsLocationNotEmptyError", "The location has grants; "
+                               "delete them before the location.", 409)
+            del self.locations[location_id]
         return b""
 
+    def not_an_operation(self, call: Call) -> bytes:
+        raise AwsError("MethodNotAllowed", f"{call.params['Method']} {PATH}"
+                       f"{call.params['Route']} is not an S3 Access Grants operation.", 405)
 
-_ROUTES: dict[tuple[str, str], tuple[str, Callable[[AccessGrants, GrantsCall], bytes]]] = {
-    ("POST", ""): ("s3:CreateAccessGrantsInstance", AccessGrants._create_instance),
-    ("GET", ""): ("s3:GetAccessGrantsInstance", AccessGrants._get_instance),
-    ("POST", "/location"): ("s3:CreateAccessGrantsLocation", AccessGrants._create_location),
-    ("GET", "/locations"): ("s3:ListAccessGrantsLocations", AccessGrants._list_locations),
-    ("POST", "/grant"): ("s3:CreateAccessGrant", AccessGrants._create_grant),
-    ("GET", "/grants"): ("s3:ListAccessGrants", AccessGrants._list_grants),
-    ("DELETE", "/grant/{id}"): ("s3:DeleteAccessGrant", AccessGrants._delete_grant),
-    ("DELETE", "/location/{id}"): ("s3:DeleteAccessGrantsLocation",
-                                   AccessGrants._delete_location),
-}
+
 _ONE = re.compile(r"^/(grant|location)/([^/]+)$")
+_G = AccessGrantsInstance
 
 
-def grants_call(environ: dict[str, Any], body: bytes, region: str) -> GrantsCall:
-    query = {key: values[0] for key, values in parse_qs(environ.get("QUERY_STRING", "")).items()}
-    route = environ.get("PATH_INFO", "").removeprefix(PATH).rstrip("/")
-    one = _ONE.match(route)
-    return GrantsCall(environ.get("REQUEST_METHOD", "GET"),
-                      f"/{one.group(1)}/{{id}}" if one else route, one.group(2) if one else "",
-                      environ.get("HTTP_X_AMZ_ACCOUNT_ID", ""), region, query, body)
+class AccessGrants(Service):
+    """S3 Control's Access Grants calls (REST-XML under ``PATH``), each needing the s3:
+    action of its name; only the account's own principals may use its instance."""
+
+    name = "s3"
+    operations = rows(
+        Operation("CreateAccessGrantsInstance", _G.create_instance, route=("POST", "")),
+        Operation("GetAccessGrantsInstance", _G.get_instance, route=("GET", "")),
+        Operation("CreateAccessGrantsLocation", _G.create_location, route=("POST", "/location")),
+        Operation("ListAccessGrantsLocations", _G.list_locations, route=("GET", "/locations")),
+        Operation("CreateAccessGrant", _G.create_grant, route=("POST", "/grant")),
+        Operation("ListAccessGrants", _G.list_grants, route=("GET", "/grants")),
+        Operation("DeleteAccessGrant", _G.delete_grant, route=("DELETE", "/grant/{id}")),
+        Operation("DeleteAccessGrantsLocation", _G.delete_location,
+                  route=("DELETE", "/location/{id}")),
+    )
+    default = Operation("AccessGrants", AccessGrantsInstance.not_an_operation)
+
+    def __init__(self) -> None:
+        self.backends: Backends[AccessGrantsInstance] = Backends(
+            lambda account, region: AccessGrantsInstance())
+
+    def recognize(self, environ: dict[str, Any]) -> tuple[Operation, dict[str, Any]] | None:
+        path = environ.get("PATH_INFO", "")
+        if not (path == PATH or path.startswith(PATH + "/")):
+            return None
+        route = path.removeprefix(PATH).rstrip("/")
+        one = _ONE.match(route)
+        route = f"/{one.group(1)}/{{id}}" if one else route
+        method = environ.get("REQUEST_METHOD", "GET")
+        query = {key: values[0] for key, values in
+                 parse_qs(environ.get("QUERY_STRING", "")).items()}
+        row = next((row for row in self.operations.values() if row.route == (method, route)),
+                   self.default)
+        assert row is not None
+        return row, {"Method": method, "Route": route, "Id": one.group(2) if one else "",
+                     "AccountId": environ.get("HTTP_X_AMZ_ACCOUNT_ID", ""), "Query": query,
+                     "Body": body_of(environ)}
+
+    def backend(self, call: Call) -> AccessGrantsInstance:
+        return self.backends[call.params["AccountId"], call.region]
+
+    def admit(self, call: Call, enforce: bool) -> None:
+        if enforce and call.caller.account != call.params["AccountId"]:
+            raise AwsError("AccessDenied", f"{call.caller.arn} may not use the Access Grants "
+                           f"instance of account {call.params['AccountId']}.", 403)
+
+    def error(self, error: AwsError) -> Raw:
+        return xml_error("application/xml", error, error_xml)
+
+    def render(self, answer: Any) -> Raw:
+        return xml("application/xml", answer)
 
 
 def error_xml(error: AwsError) -> bytes:
@@ -200,17 +218,18 @@ def error_xml(error: AwsError) -> bytes:
                 namespace=None)
 
 
-def _arn(call: GrantsCall, *parts: str) -> str:
-    return "/".join([f"arn:aws:s3:{call.region}:{call.account}:access-grants/default", *parts])
+def _arn(call: Call, *parts: str) -> str:
+    return "/".join([f"arn:aws:s3:{call.region}:{call.params['AccountId']}:access-grants/"
+                     "default", *parts])
 
 
-def _location_fields(call: GrantsCall, location: Location) -> dict[str, Any]:
+def _location_fields(call: Call, location: Location) -> dict[str, Any]:
     return {"CreatedAt": location.created, "AccessGrantsLocationId": location.id,
             "AccessGrantsLocationArn": _arn(call, "location", location.id),
             "LocationScope": location.scope, "IAMRoleArn": location.role_arn}
 
 
-def _grant_fields(call: GrantsCall, grant: Grant) -> dict[str, Any]:
+def _grant_fields(call: Call, grant: Grant) -> dict[str, Any]:
     return {"CreatedAt": grant.created, "AccessGrantId": grant.id,
             "AccessGrantArn": _arn(call, "grant", grant.id),
             "Grantee": {"GranteeType": grant.grantee_type, "GranteeIdentifier": grant.grantee},

@@ -1,6 +1,6 @@
 """`jupyter-emr-roles local up`: the control plane, the seeded world and the Livy gateway in one process.
 
-The control plane (moto + our EMR extensions) serves on a werkzeug thread;
+The control plane (a router over the emulated services, and moto) serves on a werkzeug thread;
 the Livy gateway runs on the asyncio loop of the main thread. A small admin
 API beside the AWS endpoint (``/_jupyter_emr_roles/status`` and ``/shutdown``,
 guarded by a token kept in a 0600 state file) lets `local status` and
@@ -34,12 +34,14 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from ..errors import EmrRolesError
 from ..jsonfile import dumps, write_atomically
 from .connect.book import ENDPOINT_DOMAIN, MAX_LIFETIME_SECONDS, BookSettings, SessionBook
-from .control_plane import ControlPlane, EmrCall, LivyPlacement, PrimaryNames
+from .control_plane import ControlPlane
+from .emr import EmrSettings, LivyPlacement, PrimaryNames
 from .issued import CredentialRegistry, Identity
 from .livy.gateway import LivyGateway
 from .livy.sessions import ClusterBehaviour
 from .runtime_roles import refusal_of
 from .state import ADMIN_PREFIX, LIVY_CA_ENV, STATE_FILE
+from .operations import Call
 from .steps import StepSettings
 from .studio import StudioDomain, StudioSpace
 from .tls import LocalTls, make_local_tls
@@ -148,16 +150,17 @@ class Emulator:
                                                  options.state_dir / "sessions",
                                                  options.session_token_ttl,
                                                  max_lifetime=options.session_lifetime))
-        self.control_plane = ControlPlane(self.registry, options.credential_ttl,
-                                          self.placements.get, options.names, enforce_iam=False,
+        emr = EmrSettings(self.registry, credential_ttl=options.credential_ttl,
+                          livy=self.placements.get, names=options.names,
+                          created=self._cluster_created,
+                          steps=StepSettings(self._worker_env, options.spark,
+                                             options.state_dir / "steps"),
+                          sessions=self.sessions)
+        self.control_plane = ControlPlane(emr, enforce_iam=False,
                                           access_role_ttl=options.access_role_ttl,
-                                          created=self._cluster_created,
                                           trail_delay=options.trail_delay,
-                                          studio=_studio_domain(options.world),
-                                          sessions=self.sessions)
-        self.control_plane.lose_answers.update(options.lose_answers)
-        self.control_plane.steps.settings = StepSettings(self._worker_env, options.spark,
-                                                         options.state_dir / "steps")
+                                          studio=_studio_domain(options.world))
+        self.control_plane.router.lose_answers.update(options.lose_answers)
         self._serve_control_plane()
         self.sessions.settings.tls = self.aws_tls
         self.seeded = await asyncio.to_thread(
@@ -165,7 +168,7 @@ class Emulator:
             str(self.aws_tls.ca_bundle) if self.aws_tls else True)
         if options.enforce_iam:
             moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
-            self.control_plane.enforce_iam = True
+            self.control_plane.router.enforce_iam = True
         await self._serve_livy()
         for name in self.seeded.users:
             write_atomically(self.roles_path(name), dumps(self.seeded.roles_file(name)))
@@ -216,7 +219,7 @@ class Emulator:
             self.placements[cluster_id] = LivyPlacement(port, cluster.livy_port_in)
             self.plain_http[cluster_id] = cluster.livy == "http" or self.tls is None
 
-    def _cluster_created(self, call: EmrCall, cluster_id: str) -> None:
+    def _cluster_created(self, call: Call, cluster_id: str) -> None:
         """A cluster created through the API once the world is up (an admin's script, say)
         is served as a seeded one is: a Livy with the port in its livy-conf when it runs Livy.
         Seeding's own clusters are served by ``_serve_livy``."""
@@ -235,7 +238,7 @@ class Emulator:
 
     async def stop(self) -> None:
         await asyncio.to_thread(self.sessions.close)
-        await asyncio.to_thread(self.control_plane.steps.close)
+        await asyncio.to_thread(self.control_plane.close)
         if self._gateway is not None:
             await self._gateway.close()
         if self._server is not None:
@@ -281,7 +284,7 @@ class Emulator:
             "trail_delay_seconds": self.options.trail_delay,
             "split_names": self.options.split_names, "aws_tls": self.options.aws_tls,
             "credentials_issued": self.registry.issued_count,
-            "calls": dict(self.control_plane.calls),
+            "calls": dict(self.control_plane.router.calls),
             "clusters": [{"name": names[cluster_id], "id": cluster_id,
                           "account": self.seeded.cluster_accounts[cluster_id],
                           "livy_url": self._livy_url(cluster_id),

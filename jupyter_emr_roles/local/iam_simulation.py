@@ -15,37 +15,27 @@ from __future__ import annotations
 import html
 import re
 from typing import Any
-from urllib.parse import parse_qs
 
 from moto.iam.access_control import IAMPolicy, PermissionResult
 from moto.iam.models import iam_backends
 
 from .callers import AwsError
+from .operations import Call, Operation, QueryService, rows
 
 ACTION = "SimulatePrincipalPolicy"
 _PRINCIPAL = re.compile(r"arn:aws[\w-]*:iam::(\d{12}):(user|role)/(?:[\w+=,.@/-]*/)?([\w+=,.@-]+)")
 _DECISIONS = {PermissionResult.DENIED: "explicitDeny", PermissionResult.PERMITTED: "allowed"}
 
 
-def is_iam(environ: dict[str, Any]) -> bool:
-    """A request signed for IAM."""
-    return "/iam/aws4_request" in environ.get("HTTP_AUTHORIZATION", "")
-
-
-def is_simulation(body: bytes) -> bool:
-    """An IAM query-protocol body asking for SimulatePrincipalPolicy."""
-    return _form(body).get("Action") == [ACTION]
-
-
-def principal_of(body: bytes) -> str:
+def principal_of(call: Call) -> str:
     """The PolicySourceArn the simulation is about (IAM authorizes the call on it)."""
-    return _form(body).get("PolicySourceArn", [""])[0]
+    return call.params.get("PolicySourceArn", "")
 
 
-def simulate(body: bytes) -> bytes:
+def simulate(service: Any, call: Call) -> bytes:
     """The simulation's answer, as IAM's XML."""
-    form = _form(body)
-    policies = _policies(principal_of(body))
+    form = call.params
+    policies = _policies(principal_of(call))
     actions = _members(form, "ActionNames")
     resources = _members(form, "ResourceArns") or ["*"]
     context = _context(form)
@@ -98,23 +88,27 @@ def _decision(policies: list[Any], action: str, resource: str, context: dict[str
     return "implicitDeny"
 
 
-def _form(body: bytes) -> dict[str, list[str]]:
-    return parse_qs(body.decode("utf-8", "replace"))
-
-
-def _members(form: dict[str, list[str]], name: str) -> list[str]:
-    found = sorted((int(key.rsplit(".", 1)[1]), values[0]) for key, values in form.items()
+def _members(form: dict[str, str], name: str) -> list[str]:
+    found = sorted((int(key.rsplit(".", 1)[1]), value) for key, value in form.items()
                    if re.fullmatch(rf"{name}\.member\.\d+", key))
     return [value for _, value in found]
 
 
-def _context(form: dict[str, list[str]]) -> dict[str, str]:
+def _context(form: dict[str, str]) -> dict[str, str]:
     """ContextEntries: each key's first value (the doctor passes one per key)."""
     context = {}
     for index in range(1, 21):
         name = form.get(f"ContextEntries.member.{index}.ContextKeyName")
-        values = form.get(f"ContextEntries.member.{index}.ContextKeyValues.member.1")
         if name is None:
             break
-        context[name[0]] = values[0] if values else ""
+        context[name] = form.get(f"ContextEntries.member.{index}.ContextKeyValues.member.1", "")
     return context
+
+
+class Iam(QueryService):
+    """IAM's SimulatePrincipalPolicy, authorized on the principal it simulates; every other
+    IAM call is moto's."""
+
+    name = "iam"
+    error_body = staticmethod(iam_error)
+    operations = rows(Operation(ACTION, simulate, principal_of))

@@ -16,14 +16,19 @@ import fnmatch
 import html
 import json
 import re
+import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import parse_qs
 
 from moto.iam.models import iam_backends
 from moto.sts.models import sts_backends
 
 from .callers import AwsError, Caller
+from .issued import Identity
+from .moto_bridge import Moto
+from .operations import Call, Operation, QueryService, rows
+from .protocols import Raw
+from .trail import TrailEvent
 
 _ROOT = re.compile(r"arn:aws:iam::(\d{12}):root")
 _ASSUMED = re.compile(r"arn:aws:sts::(\d{12}):assumed-role/([^/]+)/.+")
@@ -31,21 +36,36 @@ _ACCESS_KEY = re.compile(rb"<AccessKeyId>([A-Z0-9]+)</AccessKeyId>")
 _EXPIRATION = re.compile(rb"<Expiration>[^<]*</Expiration>")
 
 
-def is_sts(environ: dict[str, Any]) -> bool:
-    """A request signed for STS with a form body (the query protocol)."""
-    return ("/sts/aws4_request" in environ.get("HTTP_AUTHORIZATION", "")
-            and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"))
+class SourceIdentities:
+    """The source identity of every key STS issued (moto forgets it): set by AssumeRole,
+    inherited along a role chain and not to be changed there, as STS rules."""
+
+    def __init__(self) -> None:
+        self._identities: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def of(self, access_key: str) -> str | None:
+        with self._lock:
+            return self._identities.get(access_key)
+
+    def remember(self, access_key: str, source_identity: str | None) -> None:
+        if source_identity:
+            with self._lock:
+                self._identities[access_key] = source_identity
+
+    def chained(self, caller_key: str, asked: str | None) -> str | None:
+        """The source identity a new session gets: the one its caller's session carries
+        (which cannot be changed along a chain), else the one asked for."""
+        carried = self.of(caller_key)
+        if carried and asked and asked != carried:
+            raise AwsError("AccessDenied", f"The source identity {carried!r} of this session "
+                           f"cannot be changed to {asked!r} when assuming another role.", 403)
+        return carried or asked
 
 
-def is_assume_role(body: bytes) -> bool:
-    """An STS AssumeRole request: a form body with Action=AssumeRole."""
-    return parse_qs(body.decode("utf-8", "replace")).get("Action") == ["AssumeRole"]
-
-
-def check_assume_role(caller: Caller, body: bytes) -> None:
+def check_assume_role(caller: Caller, form: dict[str, str]) -> None:
     """Refuse what AWS refuses: a role whose trust policy does not allow this caller, or a
     source identity the trust does not allow to be set."""
-    form = form_of(body)
     role_arn = form.get("RoleArn", "")
     role = _role(role_arn)
     if role is None:
@@ -85,10 +105,6 @@ def issued_key(answer: bytes) -> str | None:
     """The access key ID an AssumeRole answer issued."""
     match = _ACCESS_KEY.search(answer)
     return match.group(1).decode() if match else None
-
-
-def form_of(body: bytes) -> dict[str, str]:
-    return {name: values[0] for name, values in parse_qs(body.decode("utf-8", "replace")).items()}
 
 
 def trusts(policy: dict[str, Any], caller_arn: str, action: str) -> bool:
@@ -156,3 +172,81 @@ def sts_error(error: AwsError) -> bytes:
             f"<Message>{html.escape(error.message)}</Message></Error>"
             "<RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>"
             ).encode()
+
+
+class Sts(QueryService):
+    """STS: AssumeRole with AWS's trust rules in front of moto's, its keys' source identity
+    kept, and every other call moto's. IAM's identity policies for sts:AssumeRole are moto's
+    to check; the role's trust policy is checked here."""
+
+    name = "sts"
+    status_word = "Forbidden"
+    error_body = staticmethod(sts_error)
+
+    def __init__(self, moto: Moto, identities: SourceIdentities,
+                 access_role_ttl: float | None = None) -> None:
+        self.moto = moto
+        self.identities = identities
+        self.access_role_ttl = access_role_ttl
+
+    def admit(self, call: Call, enforce: bool) -> None:
+        """A source identity may not change along a chain; the role must trust the caller."""
+        self.identities.chained(call.access_key, call.params.get("SourceIdentity"))
+        if enforce:
+            check_assume_role(call.caller, call.params)
+
+    def assume_role(self, call: Call) -> Raw:
+        """moto's keys, with the lifetime ``access_role_ttl`` gives them and the session's
+        source identity (set here, or carried from the caller's session)."""
+        assert call.environ is not None
+        source_identity = self.identities.chained(call.access_key,
+                                                  call.params.get("SourceIdentity"))
+        answer = self.moto.answer(call.environ)
+        if not answer.ok:
+            return answer
+        body = answer.body if self.access_role_ttl is None else \
+            shorten(answer.body, self.access_role_ttl)
+        body = with_source_identity(body, source_identity)
+        self.identities.remember(issued_key(body) or "", source_identity)
+        headers = [(k, v) for k, v in answer.headers if k.lower() != "content-length"]
+        return Raw(answer.status, headers + [("Content-Length", str(len(body)))], body)
+
+    operations = rows(Operation("AssumeRole", assume_role, identity_policies=False,
+                                recorded=True))
+
+    def events(self, call: Call, row: Operation, answer: Any,
+               error: str | None) -> list[TrailEvent]:
+        """A granted AssumeRole, in the trail of the role's account and of the caller's."""
+        if error is not None or not answer.ok:
+            return []
+        role_arn, form = call.params.get("RoleArn", ""), call.params
+        request = {"roleArn": role_arn, "roleSessionName": form.get("RoleSessionName")}
+        if "SourceIdentity" in form:
+            request["sourceIdentity"] = form["SourceIdentity"]
+        issued = issued_key(answer.body)
+        response = {"assumedRoleUser": {"arn": f"arn:aws:sts::{role_arn.split(':')[4]}:assumed-"
+                                                f"role/{role_arn.rsplit('/', 1)[-1]}/"
+                                                f"{form.get('RoleSessionName')}"},
+                    "credentials": {"accessKeyId": issued},
+                    "sourceIdentity": self.identities.of(issued or "")}
+        return [TrailEvent("AssumeRole", "sts.amazonaws.com", account, call.caller,
+                           call.access_key, self.identities.of(call.access_key), request,
+                           response, resources=(("AWS::IAM::Role", role_arn),))
+                for account in {role_arn.split(":")[4], call.caller.account}]
+
+    def runtime_role_assumed(self, identity: Identity, session_name: str,
+                             issued: str) -> TrailEvent:
+        """EMR's own AssumeRole of a runtime role for a session, made as the cluster's
+        instance profile role, with the caller's source identity where it propagates."""
+        account = identity.role_arn.split(":")[4]
+        self.identities.remember(issued, identity.source_identity)
+        profile = Caller(account, f"arn:aws:sts::{account}:assumed-role/emr-instance-profile/"
+                         f"{identity.cluster_id}", [])
+        request = {"roleArn": identity.role_arn, "roleSessionName": session_name}
+        if identity.source_identity:
+            request["sourceIdentity"] = identity.source_identity
+        return TrailEvent(
+            "AssumeRole", "sts.amazonaws.com", account, profile, "", None, request,
+            {"credentials": {"accessKeyId": issued},
+             "sourceIdentity": identity.source_identity},
+            resources=(("AWS::IAM::Role", identity.role_arn),))

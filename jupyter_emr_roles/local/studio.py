@@ -11,12 +11,12 @@ profile's ``UserSettings``, and each space's sharing type and owner.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .callers import AwsError
-
-OPERATIONS = ("DescribeDomain", "DescribeUserProfile", "DescribeSpace")
+from .operations import Call, JsonService, Operation, rows
 
 EmrSettings = dict[str, list[str]]
 
@@ -43,46 +43,75 @@ class StudioDomain:
     default_space_emr: EmrSettings | None = None
     spaces: dict[str, StudioSpace] = field(default_factory=dict)
 
-    def answer(self, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:sagemaker:{self.region}:{self.account}:domain/{self.domain_id}"
+
+    def _check_domain(self, params: dict[str, Any]) -> None:
         if params.get("DomainId") != self.domain_id:
             raise AwsError("ResourceNotFound", f"Domain {params.get('DomainId')} not found.")
-        arn = f"arn:aws:sagemaker:{self.region}:{self.account}:domain/{self.domain_id}"
-        if operation == "DescribeDomain":
-            answer = {"DomainId": self.domain_id, "DomainArn": arn, "Status": "InService",
-                      "DefaultUserSettings": _app_settings(self.default_emr)}
-            if self.default_space_emr is not None:
-                answer["DefaultSpaceSettings"] = _app_settings(self.default_space_emr)
-            return answer
-        if operation == "DescribeSpace":
-            return self._space(params.get("SpaceName"), arn)
-        name = params.get("UserProfileName")
+
+    def describe_domain(self, call: Call) -> dict[str, Any]:
+        self._check_domain(call.params)
+        answer = {"DomainId": self.domain_id, "DomainArn": self.arn, "Status": "InService",
+                  "DefaultUserSettings": _app_settings(self.default_emr)}
+        if self.default_space_emr is not None:
+            answer["DefaultSpaceSettings"] = _app_settings(self.default_space_emr)
+        return answer
+
+    def describe_user_profile(self, call: Call) -> dict[str, Any]:
+        self._check_domain(call.params)
+        name = call.params.get("UserProfileName")
         if name not in self.profiles:
             raise AwsError("ResourceNotFound", f"User profile {name} not found.")
         return {"DomainId": self.domain_id, "UserProfileName": name, "Status": "InService",
-                "UserProfileArn": f"{arn.replace(':domain/', ':user-profile/')}/{name}",
+                "UserProfileArn": f"{self.arn.replace(':domain/', ':user-profile/')}/{name}",
                 "UserSettings": _app_settings(self.profiles[name])}
 
-    def _space(self, name: Any, arn: str) -> dict[str, Any]:
+    def describe_space(self, call: Call) -> dict[str, Any]:
+        self._check_domain(call.params)
+        name = call.params.get("SpaceName")
         space = self.spaces.get(name) if isinstance(name, str) else None
         if space is None:
             raise AwsError("ResourceNotFound", f"Space {name} not found.")
         answer: dict[str, Any] = {
             "DomainId": self.domain_id, "SpaceName": name, "Status": "InService",
-            "SpaceArn": f"{arn.replace(':domain/', ':space/')}/{name}",
+            "SpaceArn": f"{self.arn.replace(':domain/', ':space/')}/{name}",
             "SpaceSharingSettings": {"SharingType": space.sharing}}
         if space.owner:
             answer["OwnershipSettings"] = {"OwnerUserProfileName": space.owner}
         return answer
 
-    def resource(self, operation: str, params: dict[str, Any]) -> str:
-        """The ARN IAM authorizes the call on."""
-        base = f"arn:aws:sagemaker:{self.region}:{self.account}"
-        if operation == "DescribeDomain":
-            return f"{base}:domain/{params.get('DomainId')}"
-        if operation == "DescribeSpace":
-            return f"{base}:space/{params.get('DomainId')}/{params.get('SpaceName')}"
-        return f"{base}:user-profile/{params.get('DomainId')}/{params.get('UserProfileName')}"
-
 
 def _app_settings(emr: EmrSettings | None) -> dict[str, Any]:
     return {} if emr is None else {"JupyterLabAppSettings": {"EmrSettings": emr}}
+
+
+def _resource(kind: str, *names: str) -> Callable[[Call], str]:
+    """The ARN IAM authorizes a call on: the domain's, or one of its user profiles' or
+    spaces' (``kind/DOMAIN/NAME``), in the domain's account and region."""
+    def resource(call: Call) -> str:
+        parts = "/".join(str(call.params.get(name)) for name in ("DomainId", *names))
+        return f"arn:aws:sagemaker:{call.region}:{call.caller.account}:{kind}/{parts}"
+
+    return resource
+
+
+class Studio(JsonService):
+    """SageMaker's calls for the world's one domain; moto answers every other."""
+
+    name = "sagemaker"
+    target = "SageMaker"
+    operations = rows(
+        Operation("DescribeDomain", StudioDomain.describe_domain, _resource("domain")),
+        Operation("DescribeUserProfile", StudioDomain.describe_user_profile,
+                  _resource("user-profile", "UserProfileName")),
+        Operation("DescribeSpace", StudioDomain.describe_space,
+                  _resource("space", "SpaceName")),
+    )
+
+    def __init__(self, domain: StudioDomain) -> None:
+        self.domain = domain
+
+    def backend(self, call: Call) -> StudioDomain:
+        return self.domain

@@ -3,13 +3,12 @@ person behind each (``SourceIdentity``), the user agent that made each call, and
 ``LookupEvents`` over them.
 
 The audit trail of runtime roles lives in two things moto lacks: STS forgets the
-``SourceIdentity`` an AssumeRole set (so no later call can show the person), and
-there is no ``LookupEvents``. Here every key an AssumeRole issued remembers its
-source identity (inherited along a role chain, and not to be changed there, as
-STS rules), each EMR and STS call is recorded in CloudTrail's event shape, and
-``LookupEvents`` answers with CloudTrail's filters, pages and errors. Events
-become visible ``delay`` seconds after the call, as CloudTrail delivers them
-minutes late.
+``SourceIdentity`` an AssumeRole set (``sts.py`` keeps it for every key it issued),
+and there is no ``LookupEvents``. Here each call whose row says CloudTrail records it
+(every EMR call, a granted AssumeRole) is kept in CloudTrail's event shape, with the
+person behind it, and ``LookupEvents`` (``cloudtrail.py``) answers with CloudTrail's
+filters, pages and errors. Events become visible ``delay`` seconds after the call, as
+CloudTrail delivers them minutes late.
 """
 
 from __future__ import annotations
@@ -95,29 +94,12 @@ class TrailEvent:
 
 
 class Trail:
-    """The events of every account, newest last, and the source identity of each key."""
+    """The events of every account, newest last."""
 
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
         self._events: deque[TrailEvent] = deque(maxlen=_KEPT)
-        self._identities: dict[str, str] = {}
         self._lock = threading.Lock()
-
-    def source_identity(self, access_key: str) -> str | None:
-        return self._identities.get(access_key)
-
-    def remember(self, access_key: str, source_identity: str | None) -> None:
-        if source_identity:
-            self._identities[access_key] = source_identity
-
-    def chained(self, caller_key: str, asked: str | None) -> str | None:
-        """The source identity a new session gets: the one its caller's session carries
-        (which cannot be changed along a chain, as STS rules), else the one asked for."""
-        carried = self.source_identity(caller_key)
-        if carried and asked and asked != carried:
-            raise AwsError("AccessDenied", f"The source identity {carried!r} of this session "
-                           f"cannot be changed to {asked!r} when assuming another role.", 403)
-        return carried or asked
 
     def record(self, event: TrailEvent) -> None:
         with self._lock:
