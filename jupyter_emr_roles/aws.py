@@ -14,7 +14,6 @@ import logging
 import re
 import threading
 from collections.abc import Sequence
-from datetime import timezone
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,7 +23,6 @@ from botocore.config import Config
 from .access_roles import access_role_session
 from .aws_errors import ATTEMPTS, answer_field, aws_call
 from .aws_settings import aws_settings
-from .credentials import LivyLogin
 from .errors import AwsCallError
 from .identifiers import ClusterId, RoleArn
 
@@ -200,20 +198,3 @@ class Emr:
                           lambda: self.client.list_instances(
                               ClusterId=cluster_id, InstanceStates=["RUNNING"], **kind))
         return list(answer.get("Instances", []))
-
-    def session_credentials(self, cluster_id: ClusterId, role_arn: RoleArn) -> LivyLogin:
-        what = f"GetClusterSessionCredentials for {role_arn} on {cluster_id}"
-        answer = aws_call(
-            what, lambda: self.client.get_cluster_session_credentials(ClusterId=cluster_id,
-                                                                      ExecutionRoleArn=role_arn),
-            denied_fix=("Your identity needs elasticmapreduce:GetClusterSessionCredentials on this "
-                        "cluster, with its elasticmapreduce:ExecutionRoleArn condition allowing "
-                        f"{role_arn}; ask your admin, or pick a role you are allowed to use."))
-        login = answer_field(answer, what, "Credentials", "UsernamePassword")
-        expires = answer_field(answer, what, "ExpiresAt")
-        if not hasattr(expires, "tzinfo"):
-            raise AwsCallError(f"The answer to {what} has no expiry time.", "BadAnswer")
-        if expires.tzinfo is None:
-            expires = expires.replace(tzinfo=timezone.utc)
-        return LivyLogin(answer_field(login, what, "Username"),
-                         answer_field(login, what, "Password"), expires)

@@ -1,6 +1,8 @@
-"""Livy credentials that renew themselves, and wait for EMR to propagate them.
+"""The Livy engine's logins: GetClusterSessionCredentials, and credentials that renew
+themselves and wait for EMR to propagate them.
 
-GetClusterSessionCredentials hands out a user name and password that live a
+GetClusterSessionCredentials (called here, as Spark Connect's session calls are in
+``emr_sessions.py``) hands out a user name and password that live a
 short while (an hour on EMR), and that Livy accepts only after a few seconds:
 AWS's own notebook client sleeps 3 s "for EMR token propagation". A notebook
 runs for days, and sparkmagic's heartbeat thread talks to Livy in the
@@ -29,7 +31,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from .errors import LivyError
+from .aws import Emr
+from .aws_errors import answer_field, aws_call
+from .errors import AwsCallError, LivyError
+from .identifiers import ClusterId, RoleArn
 from .polling import next_poll
 
 log = logging.getLogger(__name__)
@@ -52,6 +57,26 @@ class LivyLogin:
     def __repr__(self) -> str:
         return (f"LivyLogin(username={self.username!r}, password='***', "
                 f"expires_at={self.expires_at.isoformat()})")
+
+
+def session_login(emr: Emr, cluster_id: ClusterId, role_arn: RoleArn) -> LivyLogin:
+    """GetClusterSessionCredentials: a Livy login of ``role_arn`` on the cluster, from the EMR
+    client that may ask for it (the caller's, or an access role's)."""
+    what = f"GetClusterSessionCredentials for {role_arn} on {cluster_id}"
+    answer = aws_call(
+        what, lambda: emr.client.get_cluster_session_credentials(ClusterId=cluster_id,
+                                                                 ExecutionRoleArn=role_arn),
+        denied_fix=("Your identity needs elasticmapreduce:GetClusterSessionCredentials on this "
+                    "cluster, with its elasticmapreduce:ExecutionRoleArn condition allowing "
+                    f"{role_arn}; ask your admin, or pick a role you are allowed to use."))
+    login = answer_field(answer, what, "Credentials", "UsernamePassword")
+    expires = answer_field(answer, what, "ExpiresAt")
+    if not hasattr(expires, "tzinfo"):
+        raise AwsCallError(f"The answer to {what} has no expiry time.", "BadAnswer")
+    if expires.tzinfo is None:
+        expires = expires.replace(tzinfo=timezone.utc)
+    return LivyLogin(answer_field(login, what, "Username"),
+                     answer_field(login, what, "Password"), expires)
 
 
 @dataclass

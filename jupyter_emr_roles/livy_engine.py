@@ -9,7 +9,7 @@ once more. sparkmagic runs the session from there (``sparkmagic_bridge.py``).
 
 from __future__ import annotations
 
-from .credentials import LivyCredentials
+from .credentials import LivyCredentials, session_login
 from .engine import StartPlan
 from .errors import LivyUnreachable
 from .livy_endpoint import LivyEndpoint, find_livy, forget, trust_for, wanted_for
@@ -22,7 +22,7 @@ class LivyEngine:
 
     def start(self, plan: StartPlan) -> LivyHandle:
         request, cluster_id = plan.request, plan.request.cluster_id
-        credentials = LivyCredentials(lambda: plan.emr.session_credentials(cluster_id, plan.role))
+        credentials = LivyCredentials(lambda: session_login(plan.emr, cluster_id, plan.role))
         credentials.label = f"session {plan.name} on {cluster_id}"
         credentials.deadline = plan.deadline
         plan.progress(0.0, "asking EMR for the Livy login")

@@ -15,6 +15,7 @@ from emulators import RunningEmulator, start_changed_world, start_emulator
 
 from jupyter_emr_roles.access_roles import STUDIO_METADATA_ENV, person
 from jupyter_emr_roles.aws import Emr, make_session
+from jupyter_emr_roles.credentials import session_login
 from jupyter_emr_roles.errors import AwsCallError
 from jupyter_emr_roles.identifiers import ClusterId, RoleArn
 
@@ -49,14 +50,14 @@ def cluster_named(emr: Emr, name: str) -> ClusterId:
 
 
 def test_session_credentials_from_the_emulator(emr: Emr) -> None:
-    login = emr.session_credentials(cluster_named(emr, "shared-analytics"), SALES)
+    login = session_login(emr, cluster_named(emr, "shared-analytics"), SALES)
     assert login.expires_at > datetime.now(timezone.utc) + timedelta(minutes=50)
     assert login.password not in repr(login)
 
 
 def test_denied_role_names_the_permission_and_condition(emr: Emr) -> None:
     with pytest.raises(AwsCallError) as caught:
-        emr.session_credentials(cluster_named(emr, "shared-analytics"), ELECTRONICS)
+        session_login(emr, cluster_named(emr, "shared-analytics"), ELECTRONICS)
     message = str(caught.value)
     assert "AWS denied GetClusterSessionCredentials" in message
     assert "elasticmapreduce:ExecutionRoleArn condition" in message and "\n" not in message
@@ -64,7 +65,7 @@ def test_denied_role_names_the_permission_and_condition(emr: Emr) -> None:
 
 def test_emr_refusal_passes_the_reason_through(emr: Emr) -> None:
     with pytest.raises(AwsCallError, match="emr-6.9.0 or later"):
-        emr.session_credentials(cluster_named(emr, "release-too-old"), SALES)
+        session_login(emr, cluster_named(emr, "release-too-old"), SALES)
 
 
 def test_unknown_key_and_unknown_profile(emulator: RunningEmulator, monkeypatch) -> None:
@@ -72,7 +73,7 @@ def test_unknown_key_and_unknown_profile(emulator: RunningEmulator, monkeypatch)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAIMADETHISUP00000")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x" * 40)
     with pytest.raises(AwsCallError, match="did not accept your credentials"):
-        Emr(make_session()).session_credentials(ClusterId("j-ABC"), SALES)
+        session_login(Emr(make_session()), ClusterId("j-ABC"), SALES)
     with pytest.raises(AwsCallError, match="profile 'nope'"):
         make_session(profile="nope")
 
@@ -153,7 +154,7 @@ def test_access_role_credentials_renew_before_they_expire(
     frozen = session.get_credentials().get_frozen_credentials()
     started = time.monotonic()
     while time.monotonic() - started < 20:
-        emr.session_credentials(cluster, PARTNER_ROLE)
+        session_login(emr, cluster, PARTNER_ROLE)
         time.sleep(2)
     assert session.get_credentials().get_frozen_credentials().access_key != frozen.access_key
     old = short_access.client("emr", aws_access_key_id=frozen.access_key,

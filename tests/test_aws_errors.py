@@ -8,6 +8,7 @@ import pytest
 from botocore.stub import Stubber
 
 from jupyter_emr_roles.aws import Emr
+from jupyter_emr_roles.credentials import session_login
 from jupyter_emr_roles.errors import AwsCallError
 from jupyter_emr_roles.identifiers import ClusterId, RoleArn
 
@@ -40,7 +41,7 @@ def test_an_answer_without_the_fields_we_need_is_one_paragraph(answer: dict) -> 
     stubber.add_response("get_cluster_session_credentials", answer,
                          {"ClusterId": CLUSTER, "ExecutionRoleArn": ROLE})
     with pytest.raises(AwsCallError) as caught:
-        emr.session_credentials(CLUSTER, ROLE)
+        session_login(emr, CLUSTER, ROLE)
     assert caught.value.code == "BadAnswer" and "AWS_ENDPOINT_URL" in str(caught.value)
     assert "s3cr3t-value" not in str(caught.value)
 

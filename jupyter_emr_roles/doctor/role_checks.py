@@ -12,6 +12,7 @@ import json
 import re
 
 from ..aws import DOCTOR_USER_AGENT, Emr
+from ..credentials import session_login
 from ..errors import AwsCallError, EmrRolesError
 from ..livy_endpoint import find_livy, trust_for, wanted_for
 from .cluster_checks import sessions_problem
@@ -141,8 +142,8 @@ def gcsc(facts: Facts) -> Finding:
         return _no_role(facts, "gcsc")
     try:
         # Under the doctor's own user agent, so the audit does not count the probe as a login.
-        Emr(facts.target.session, user_agent_extra=DOCTOR_USER_AGENT).session_credentials(
-            facts.request.cluster_id, arn)
+        session_login(Emr(facts.target.session, user_agent_extra=DOCTOR_USER_AGENT),
+                      facts.request.cluster_id, arn)
     except AwsCallError as exc:
         if _known_missing(facts):
             return Finding("gcsc", "fail", f"GetClusterSessionCredentials was refused, and the "
