@@ -35,7 +35,7 @@ from .aws import Emr
 from .aws_errors import answer_field, aws_call
 from .errors import AwsCallError, LivyError
 from .identifiers import ClusterId, RoleArn
-from .polling import next_poll
+from .polling import PollPolicy
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ MAX_MARGIN_SHARE = 0.25
 # How long Livy may refuse a login that EMR has just issued.
 PROPAGATION_WINDOW = 15.0
 REFUSED = (401, 403, 404)
+# A refused fresh login is sent again after a tenth of the time since it was issued, 50 ms to 0.5 s.
+PROPAGATION_POLLS = PollPolicy(floor=0.05, ceiling=0.5)
 
 
 @dataclass(frozen=True)
@@ -176,7 +178,7 @@ class LivyCredentials:
         if held.accepted:
             return None
         elapsed = self._clock() - held.fetched
-        wait = next_poll(elapsed, floor=0.05, ceiling=0.5)
+        wait = PROPAGATION_POLLS.seconds_to_sleep(elapsed)
         held.refusals += 1
         late = self.deadline is not None and self._clock() + wait > self.deadline
         return None if elapsed + wait > PROPAGATION_WINDOW or late else wait

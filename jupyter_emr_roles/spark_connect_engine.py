@@ -30,7 +30,7 @@ from .emr_sessions import ENDED_STATES, LIVE_STATES, EmrSessions, SessionEndpoin
 from .engine import ENDED, GONE, StartPlan
 from .errors import EmrRolesError
 from .identifiers import ClusterId
-from .polling import next_poll
+from .polling import CONNECT_POLLS
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +185,11 @@ class SparkConnectHandle:
             self._plan.warn(mismatch)
 
     def _wait_live(self) -> None:
-        started, plan = time.monotonic(), self._plan
+        plan = self._plan
+        wait = CONNECT_POLLS.start(plan.deadline, lambda elapsed: EmrRolesError(
+            f"The Spark Connect session {self.id} on {self._cluster_id} was still "
+            f"{self._state.upper()} after {elapsed:.0f} s; it has been terminated. Try again "
+            "with a longer --timeout, or when the cluster is less busy."))
         while True:
             session = self._calls.get(self._cluster_id, self.id)
             state = str(session.get("State", "")).upper()
@@ -196,14 +200,8 @@ class SparkConnectHandle:
                 raise EmrRolesError(
                     f"The Spark Connect session {self.id} on {self._cluster_id} is {state}: "
                     f"{session.get('StateChangeReason') or 'EMR gave no reason'}.")
-            elapsed = time.monotonic() - started
-            if time.monotonic() > plan.deadline:
-                raise EmrRolesError(
-                    f"The Spark Connect session {self.id} on {self._cluster_id} was still "
-                    f"{state} after {elapsed:.0f} s; it has been terminated. Try again with a "
-                    "longer --timeout, or when the cluster is less busy.")
-            plan.progress(elapsed, f"Spark Connect session {self.id} {state.lower()}")
-            time.sleep(next_poll(elapsed))
+            plan.progress(wait.elapsed, f"Spark Connect session {self.id} {state.lower()}")
+            wait.again()
 
     def _run(self, action: Callable[[], Any], what: str) -> Any:
         try:

@@ -46,7 +46,7 @@ from urllib3.exceptions import InsecureRequestWarning
 from .credentials import LivyCredentials, LivyLogin
 from .engine import GONE, Progress
 from .errors import LivyError, LivyUnreachable
-from .polling import next_poll
+from .polling import CONNECT_POLLS
 
 log = logging.getLogger(__name__)
 
@@ -262,14 +262,13 @@ class LivyHandle:
     def statement(self, code: str, deadline: float) -> str:
         """Polled here rather than with sparkmagic's Command, whose first poll waits 0.2 s."""
         http, session = self.session.http_client, self.session
-        started = time.monotonic()
+        wait = CONNECT_POLLS.start(deadline, lambda elapsed: _late(
+            session, f"Livy session {self.id} started, but its statement `{code}` did not "
+            f"finish within {self._target.timeout:g} s", "may be busy"))
         statement = _livy(f"running `{code}` in Livy session {self.id}",
                           lambda: http.post_statement(session.id, {"code": code}))
         while statement.get("state") not in _STATEMENT_DONE:
-            _check_deadline(session, deadline, f"Livy session {self.id} started, but its "
-                            f"statement `{code}` did not finish within "
-                            f"{self._target.timeout:g} s", "may be busy")
-            time.sleep(next_poll(time.monotonic() - started))
+            wait.again()
             statement = _livy(f"polling a statement of Livy session {self.id}",
                               lambda: http.get_statement(session.id, statement["id"]))
         output = statement.get("output") or {}
@@ -434,27 +433,25 @@ def _attach(http: LivyReliableHttpClient, properties: dict[str, Any], display: A
 
 
 def _wait_until_idle(session: LivySession, target: LivyTarget, progress: Progress) -> None:
-    started = time.monotonic()
+    wait = CONNECT_POLLS.start(target.deadline, lambda elapsed: _late(
+        session, f"Livy session {session.id} was still '{session.status}' after "
+        f"{target.timeout:g} s", "may be short of resources (YARN queue full)"))
     while True:
         _livy(f"polling Livy session {session.id}", session.refresh_status_and_info)
-        progress(time.monotonic() - started, f"Livy session {session.status}")
+        progress(wait.elapsed, f"Livy session {session.status}")
         if session.status == constants.IDLE_SESSION_STATUS:
             return
         if session.status in constants.FINAL_STATUS:
             raise LivyError(f"Livy session {session.id} ended as '{session.status}' while "
                             f"starting. The end of its log: {_log_tail(session)}")
-        _check_deadline(session, target.deadline, f"Livy session {session.id} was still "
-                        f"'{session.status}' after {target.timeout:g} s",
-                        "may be short of resources (YARN queue full)")
-        time.sleep(next_poll(time.monotonic() - started))
+        wait.again()
 
 
-def _check_deadline(session: LivySession, deadline: float, stuck: str, cause: str) -> None:
+def _late(session: LivySession, stuck: str, cause: str) -> LivyError:
     """Past the connect's deadline: one paragraph with what was stuck, its likely cause and the
     end of the session's log (the connect deletes the session)."""
-    if time.monotonic() > deadline:
-        raise LivyError(f"{stuck}, so the session was deleted. The cluster {cause}; try again "
-                        f"with a longer --timeout. The end of its log: {_log_tail(session)}")
+    return LivyError(f"{stuck}, so the session was deleted. The cluster {cause}; try again "
+                     f"with a longer --timeout. The end of its log: {_log_tail(session)}")
 
 
 def _log_tail(session: LivySession) -> str:

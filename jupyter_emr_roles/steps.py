@@ -34,7 +34,7 @@ from .aws_errors import answer_field, aws_call
 from .cluster_target import Target
 from .errors import AwsCallError, StepError
 from .identifiers import RoleArn, StepId
-from .polling import next_poll
+from .polling import PollPolicy
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,8 @@ COMMAND_RUNNER = "command-runner.jar"
 DEFAULT_LIST_LIMIT = 50
 _MAX_NAME = 256
 _DESCRIBERS = 8
+# A step's progress is looked at after a tenth of the time followed so far, at least every 10 s.
+_FOLLOW_POLLS = PollPolicy(floor=0.25, ceiling=10.0)
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _NEEDS_QUOTES = re.compile(r"[\s\"'\\]")
 _APPLICATION = re.compile(r"\bapplication_\d+_\d+\b")
@@ -158,13 +160,13 @@ class ClusterSteps:
                sleep: Callable[[float], None] = time.sleep) -> StepView:
         """Describe the step until it ends, showing each look; polled after a tenth of the
         time followed so far (at least every 10 s), as a connect waits."""
-        began = time.monotonic()
+        wait = _FOLLOW_POLLS.start(sleep=sleep)
         while True:
             view = self.describe(step_id)
             show(view)
             if view.final:
                 return view
-            sleep(next_poll(time.monotonic() - began, floor=0.25, ceiling=10.0))
+            wait.again()
 
     def list(self, limit: int = DEFAULT_LIST_LIMIT,
              since: datetime | None = None) -> list[StepView]:
