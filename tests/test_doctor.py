@@ -16,7 +16,18 @@ from emulators import RunningEmulator
 from helpers import RunCli
 from kernels import NotebookKernel
 
-from jupyter_emr_roles.doctor import CHECKS, CHECK_IDS
+from jupyter_emr_roles.connect_request import ConnectRequest
+from jupyter_emr_roles.doctor import (
+    CHECK_IDS,
+    CHECKS,
+    ENGINE_CHECKS,
+    READINESS_IDS,
+    STEP_CHECKS,
+    Finding,
+    Outcome,
+    diagnose,
+)
+from jupyter_emr_roles.identifiers import ClusterId
 
 
 def role(name: str) -> str:
@@ -44,6 +55,23 @@ def by_id(report: dict, check_id: str) -> dict:
 
 def test_every_check_is_run_once_in_the_contract_order() -> None:
     assert tuple(CHECKS) == CHECK_IDS and len(set(CHECK_IDS)) == 16
+    others = {*READINESS_IDS, *STEP_CHECKS, *(i for own in ENGINE_CHECKS.values() for i in own)}
+    assert others <= set(CHECKS), "the pickers and steps read rows of the one table"
+
+
+def test_a_check_is_one_row_of_the_table(emulator: RunningEmulator, clusters: dict[str, str],
+                                         home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Adding a check is adding its row to doctor.CHECKS, nothing else: the function does not
+    name itself, and every report runs every row, in the table's order."""
+    for name, value in emulator.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setitem(CHECKS, "idle-timeout", lambda facts: Outcome(
+        "warn", f"{facts.cluster['Name']} ends idle sessions.", "Set a longer timeout."))
+    report = diagnose(ConnectRequest(ClusterId(clusters["shared-analytics"])), print)
+    assert [finding.id for finding in report.checks] == [*CHECK_IDS, "idle-timeout"]
+    assert report.checks[-1] == Finding("idle-timeout", "warn", "shared-analytics ends idle "
+                                        "sessions.", "Set a longer timeout.")
+    assert report.ready and "[warn] idle-timeout: shared-analytics" in report.text()
 
 
 def test_a_ready_cluster_and_the_default_role_pass(cli: RunCli, emulator: RunningEmulator,

@@ -4,6 +4,12 @@ One report, every check at once: the checks run concurrently over shared facts
 (``facts.py``), and a check that may not read what it needs says ``unknown`` and
 names the permission rather than failing the report. The CLI, ``%emr_doctor``
 and the REST API show the same :class:`~.report.Report`.
+
+A check is declared once, as one row of ``CHECKS``: its id (the report's contract, in
+the report's order) and the function that finds its outcome. The function does not
+name itself, and every report runs every row, so a check added there is run and shown
+with nothing else to change. The pickers' readiness and a step's checks read some of
+the rows again, by id.
 """
 
 from __future__ import annotations
@@ -18,9 +24,11 @@ from ..errors import EmrRolesError
 from ..identifiers import ClusterId
 from . import cluster_checks, governance_checks, role_checks
 from .facts import Facts, NotAllowed
-from .report import CHECK_IDS, Finding, Report
+from .report import Finding, Outcome, Report
 
-CHECKS: dict[str, Callable[[Facts], Finding]] = {
+Check = Callable[[Facts], Outcome]
+
+CHECKS: dict[str, Check] = {
     "cluster-state": cluster_checks.cluster_state,
     "release": cluster_checks.release,
     "applications": cluster_checks.applications,
@@ -38,6 +46,8 @@ CHECKS: dict[str, Callable[[Facts], Finding]] = {
     "s3-access-grants": governance_checks.s3_access_grants,
     "emrfs-credentials-provider": cluster_checks.emrfs_credentials_provider,
 }
+# Every report holds each check exactly once, in this order.
+CHECK_IDS = tuple(CHECKS)
 
 
 # The checks the pickers' readiness shows (clusters.assess): the cluster's, and how each engine
@@ -48,7 +58,7 @@ _COMMON_IDS = ("cluster-state", "release", "single-primary", "runtime-roles")
 
 # What each engine needs besides the checks both share, as that engine sees it: the doctor's
 # applications and livy checks let a Spark Connect cluster go without Livy, Livy cannot.
-ENGINE_CHECKS: dict[str, dict[str, Callable[[Facts], Finding]]] = {
+ENGINE_CHECKS: dict[str, dict[str, Check]] = {
     "livy": {"applications": cluster_checks.livy_applications,
              "in-transit-encryption": cluster_checks.in_transit_encryption,
              "livy": role_checks.livy},
@@ -57,7 +67,7 @@ ENGINE_CHECKS: dict[str, dict[str, Callable[[Facts], Finding]]] = {
 
 
 # What a cluster needs before it takes a step under a runtime role (no Livy; release 6.7).
-STEP_CHECKS: dict[str, Callable[[Facts], Finding]] = {
+STEP_CHECKS: dict[str, Check] = {
     "cluster-state": cluster_checks.cluster_state,
     "release": cluster_checks.steps_release,
     "single-primary": cluster_checks.single_primary,
@@ -79,11 +89,11 @@ def cluster_readiness(target: Target) -> ClusterReadiness:
     (a TLS handshake, as %connect makes it) among them. An unknown check blocks nothing."""
     facts = Facts(target, ConnectRequest(cluster_id=ClusterId(target.cluster["Id"],
                                                               "DescribeCluster")))
-    done: dict[Callable[[Facts], Finding], Finding] = {}
+    done: dict[Check, Finding] = {}
 
-    def run(check_id: str, check: Callable[[Facts], Finding]) -> Finding:
+    def run(check_id: str, check: Check) -> Finding:
         if check not in done:
-            done[check] = _run(check_id, facts, {check_id: check})
+            done[check] = _run(check_id, check, facts)
         return done[check]
 
     findings = tuple(run(check_id, CHECKS[check_id]) for check_id in READINESS_IDS)
@@ -100,7 +110,7 @@ def step_blockers(target: Target) -> list[str]:
     decides."""
     facts = Facts(target, ConnectRequest(cluster_id=ClusterId(target.cluster["Id"],
                                                               "DescribeCluster")))
-    findings = [_run(check_id, facts, STEP_CHECKS) for check_id in STEP_CHECKS]
+    findings = [_run(check_id, check, facts) for check_id, check in STEP_CHECKS.items()]
     return [f"{finding.message} Fix: {finding.fix}" if finding.fix else finding.message
             for finding in findings if finding.status == "fail"]
 
@@ -112,20 +122,22 @@ def diagnose(request: ConnectRequest, warn: Callable[[str], None]) -> Report:
     checked without it."""
     target = find_target(request, warn)
     facts = Facts(target, request)
-    with ThreadPoolExecutor(max_workers=len(CHECKS), thread_name_prefix="doctor") as pool:
-        findings = tuple(pool.map(lambda check_id: _run(check_id, facts), CHECK_IDS))
+    rows = list(CHECKS.items())
+    with ThreadPoolExecutor(max_workers=len(rows), thread_name_prefix="doctor") as pool:
+        findings = tuple(pool.map(lambda row: _run(*row, facts), rows))
     return Report(request.cluster_id, target.role, findings)
 
 
-def _run(check_id: str, facts: Facts,
-         checks: dict[str, Callable[[Facts], Finding]] = CHECKS) -> Finding:
+def _run(check_id: str, check: Check, facts: Facts) -> Finding:
+    """The check's outcome under the id its row gives it; one that could not look is
+    unknown, and says why."""
     try:
-        return checks[check_id](facts)
+        return check(facts).finding(check_id)
     except NotAllowed as exc:
         return Finding(check_id, "unknown", str(exc), f"Ask your admin to allow {exc.action}.")
     except EmrRolesError as exc:
         return Finding(check_id, "unknown", f"Not checked: {exc}")
 
 
-__all__ = ["CHECK_IDS", "ENGINE_CHECKS", "READINESS_IDS", "ClusterReadiness", "Finding", "Report",
-           "cluster_readiness", "diagnose", "step_blockers"]
+__all__ = ["CHECKS", "CHECK_IDS", "ENGINE_CHECKS", "READINESS_IDS", "Check", "ClusterReadiness",
+           "Finding", "Outcome", "Report", "cluster_readiness", "diagnose", "step_blockers"]

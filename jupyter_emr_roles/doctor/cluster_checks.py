@@ -25,7 +25,7 @@ from ..releases import (
     unknown_label,
 )
 from .facts import Facts
-from .report import Finding
+from .report import Outcome
 
 NEEDED_APPLICATIONS = ("Spark", "Livy")
 _SPARK_PREFIX = "spark.hadoop."
@@ -33,11 +33,11 @@ _PROVIDER_KEY = "fs.s3.customAWSCredentialsProvider"
 _NO_LIVY_FIX = "Create the cluster with --applications Name=Spark Name=Livy."
 
 
-def cluster_state(facts: Facts) -> Finding:
+def cluster_state(facts: Facts) -> Outcome:
     state = facts.cluster.get("Status", {}).get("State", "")
     if state in READY_STATES:
-        return Finding("cluster-state", "pass", f"The cluster is {state}.")
-    return Finding("cluster-state", "fail", f"The cluster is {state or 'in no known state'}; "
+        return Outcome("pass", f"The cluster is {state}.")
+    return Outcome("fail", f"The cluster is {state or 'in no known state'}; "
                    "a session or a step needs it RUNNING or WAITING.",
                    "Pick a running cluster (`jupyter-emr-roles` pickers list them), or start one.")
 
@@ -47,10 +47,10 @@ def _release(facts: Facts) -> tuple[str, Release | None]:
     return label, parse_release(label)
 
 
-def release(facts: Facts) -> Finding:
+def release(facts: Facts) -> Outcome:
     label, found = _release(facts)
     if found is None:
-        return Finding("release", "unknown", f"{unknown_label(label)}: whether it runs runtime "
+        return Outcome("unknown", f"{unknown_label(label)}: whether it runs runtime "
                        "roles is not known here; EMR decides when you connect.")
     supports = [what for minimum, what in (
         (STEPS, "steps under a runtime role (6.7+)"),
@@ -62,22 +62,22 @@ def release(facts: Facts) -> Finding:
         supports.append(f"Spark Connect sessions ({label_of(SESSIONS)}+)")
     can = f" It supports {', '.join(supports)}." if supports else ""
     if found.at_least(NOTEBOOKS):
-        return Finding("release", "pass", f"Release {label}.{can}")
-    return Finding("release", "fail", f"Release {label} predates runtime roles for notebooks, "
+        return Outcome("pass", f"Release {label}.{can}")
+    return Outcome("fail", f"Release {label} predates runtime roles for notebooks, "
                    f"which need {label_of(NOTEBOOKS)}.{can}",
                    f"Run notebooks on a cluster of {label_of(NOTEBOOKS)} or later "
                    f"({label_of(GRANTS)} or later for S3 Access Grants).")
 
 
-def steps_release(facts: Facts) -> Finding:
+def steps_release(facts: Facts) -> Outcome:
     """The release check as a step sees it: runtime roles came to steps before notebooks."""
     label, found = _release(facts)
     if found is None:
-        return Finding("release", "unknown", f"{unknown_label(label)}; EMR decides whether it "
+        return Outcome("unknown", f"{unknown_label(label)}; EMR decides whether it "
                        "runs steps under a runtime role.")
     if found.at_least(STEPS):
-        return Finding("release", "pass", f"Release {label} runs steps under a runtime role.")
-    return Finding("release", "fail", f"Release {label} predates runtime roles for steps, which "
+        return Outcome("pass", f"Release {label} runs steps under a runtime role.")
+    return Outcome("fail", f"Release {label} predates runtime roles for steps, which "
                    f"need {label_of(STEPS)}.",
                    f"Submit the step to a cluster of {label_of(STEPS)} or later.")
 
@@ -86,65 +86,65 @@ def _installed(facts: Facts) -> set[str]:
     return {app.get("Name", "") for app in facts.cluster.get("Applications", [])}
 
 
-def livy_applications(facts: Facts) -> Finding:
+def livy_applications(facts: Facts) -> Outcome:
     """The applications as the Livy engine needs them: Spark and Livy."""
     missing = [name for name in NEEDED_APPLICATIONS if name not in _installed(facts)]
     if not missing:
-        return Finding("applications", "pass", "Spark and Livy are installed.")
-    return Finding("applications", "fail", f"{' and '.join(missing)} not installed: Livy "
+        return Outcome("pass", "Spark and Livy are installed.")
+    return Outcome("fail", f"{' and '.join(missing)} not installed: Livy "
                    "sessions run Spark through Livy.", _NO_LIVY_FIX)
 
 
-def applications(facts: Facts) -> Finding:
+def applications(facts: Facts) -> Outcome:
     """Spark and Livy; a cluster that runs Spark Connect sessions needs no Livy for them."""
     finding = livy_applications(facts)
     if finding.status == "fail" and "Spark" in _installed(facts) and \
             sessions_problem(facts) is None:
-        return Finding("applications", "warn", "Livy is not installed: not needed for Spark "
+        return Outcome("warn", "Livy is not installed: not needed for Spark "
                        "Connect, whose sessions this cluster runs (%connect uses them); Livy "
                        "sessions (--engine livy, Scala, R, SQL) cannot open here.",
                        f"Only to have Livy too: {_NO_LIVY_FIX[0].lower()}{_NO_LIVY_FIX[1:]}")
     return finding
 
 
-def single_primary(facts: Facts) -> Finding:
+def single_primary(facts: Facts) -> Outcome:
     count = facts.primary_node_count()
     if count <= 1:
-        return Finding("single-primary", "pass", "One primary node.")
-    return Finding("single-primary", "fail", f"The cluster has {count} primary nodes (high "
+        return Outcome("pass", "One primary node.")
+    return Outcome("fail", f"The cluster has {count} primary nodes (high "
                    "availability); EMR does not support runtime roles there.",
                    "Use a cluster with one primary node for runtime-role sessions.")
 
 
-def runtime_roles(facts: Facts) -> Finding:
+def runtime_roles(facts: Facts) -> Outcome:
     name = facts.cluster.get("SecurityConfiguration")
     snippet = json.dumps({"AuthorizationConfiguration": {"IAMConfiguration": {
         "EnableApplicationScopedIAMRole": True}}})
     if not name:
-        return Finding("runtime-roles", "fail", "The cluster has no security configuration, so "
+        return Outcome("fail", "The cluster has no security configuration, so "
                        "runtime roles are off.", f"Start it with a security configuration "
                        f"holding {snippet}.")
     if facts.iam_configuration().get("EnableApplicationScopedIAMRole") is True:
-        return Finding("runtime-roles", "pass", f"Security configuration {name!r} enables "
+        return Outcome("pass", f"Security configuration {name!r} enables "
                        "runtime roles.")
-    return Finding("runtime-roles", "fail", f"Security configuration {name!r} does not enable "
+    return Outcome("fail", f"Security configuration {name!r} does not enable "
                    "runtime roles.", f"A security configuration holding {snippet} (a cluster's "
                    "security configuration is set when it starts).")
 
 
-def in_transit_encryption(facts: Facts) -> Finding:
+def in_transit_encryption(facts: Facts) -> Outcome:
     document = facts.security_configuration() or {}
     if document.get("EncryptionConfiguration", {}).get("EnableInTransitEncryption") is True:
-        return Finding("in-transit-encryption", "pass", "In-transit encryption (TLS) is on.")
+        return Outcome("pass", "In-transit encryption (TLS) is on.")
     fix = ('{"EncryptionConfiguration": {"EnableInTransitEncryption": true, '
            '"InTransitEncryptionConfiguration": {"TLSCertificateConfiguration": '
            '{"CertificateProviderType": "PEM", "S3Object": "s3://BUCKET/certs.zip"}}}}')
     if "Livy" not in _installed(facts) and sessions_problem(facts) is None:
-        return Finding("in-transit-encryption", "warn", "In-transit encryption is off: not "
+        return Outcome("warn", "In-transit encryption is off: not "
                        "needed for Spark Connect, whose sessions reach you through AWS's TLS "
                        "endpoint (there is no Livy here), but traffic inside the cluster is "
                        "not encrypted.", fix)
-    return Finding("in-transit-encryption", "fail", "In-transit encryption is off, so Livy "
+    return Outcome("fail", "In-transit encryption is off, so Livy "
                    "speaks plain HTTP and the Livy login crosses the network readable.", fix)
 
 
@@ -179,31 +179,31 @@ def sessions_problem(facts: Facts) -> str | None:
     return "; ".join(unsupported) + "." if unsupported else None
 
 
-def sessions(facts: Facts) -> Finding:
+def sessions(facts: Facts) -> Outcome:
     """Spark Connect as an engine needs it (the pickers' readiness per engine): sessions
     enabled on a release and a setup EMR runs them on."""
     problem = sessions_problem(facts)
     if problem is None:
-        return Finding("spark-connect", "pass", "The cluster runs Spark Connect sessions.")
-    return Finding("spark-connect", "fail", problem, "Use --engine livy on this cluster.")
+        return Outcome("pass", "The cluster runs Spark Connect sessions.")
+    return Outcome("fail", problem, "Use --engine livy on this cluster.")
 
 
-def spark_connect(facts: Facts) -> Finding:
+def spark_connect(facts: Facts) -> Outcome:
     """Whether %connect can use EMR's Spark Connect sessions here, and this Python their client.
     StartSession itself is not tried: it would start a session (a driver) on the cluster."""
     too_old = predates_sessions(facts.cluster.get("ReleaseLabel"))
     if facts.cluster.get("SessionEnabled") is not True:
         why = (f"they need {label_of(SESSIONS)} or later" if too_old
                else "the cluster was created without SessionEnabled")
-        return Finding("spark-connect", "pass", f"Spark Connect sessions are not enabled ({why}); "
+        return Outcome("pass", f"Spark Connect sessions are not enabled ({why}); "
                        "%connect uses Livy here.")
     if too_old:
-        return Finding("spark-connect", "fail", "The cluster says SessionEnabled, but Spark "
+        return Outcome("fail", "The cluster says SessionEnabled, but Spark "
                        f"Connect sessions need {label_of(SESSIONS)} or later.",
                        "Use --engine livy on this cluster.")
     unsupported = sessions_unsupported(facts)
     if unsupported:
-        return Finding("spark-connect", "warn", "Spark Connect sessions are enabled, but "
+        return Outcome("warn", "Spark Connect sessions are enabled, but "
                        f"{'; and '.join(unsupported)}: %connect uses Livy here, and refuses "
                        "--engine spark-connect.", "Use Livy here; for Spark Connect, a cluster "
                        "with one primary node and no LakeFormationConfiguration.")
@@ -211,9 +211,9 @@ def spark_connect(facts: Facts) -> Finding:
 
     problem = missing_client()
     if problem:
-        return Finding("spark-connect", "warn", "Spark Connect sessions are enabled, but "
+        return Outcome("warn", "Spark Connect sessions are enabled, but "
                        f"{problem[0].lower()}{problem[1:]}", INSTALL_LINE)
-    return Finding("spark-connect", "pass", "Spark Connect sessions are enabled, and this Python "
+    return Outcome("pass", "Spark Connect sessions are enabled, and this Python "
                    "has their client: %connect (--engine auto) uses them. StartSession is not "
                    "tried, since it would start a session.")
 
@@ -229,12 +229,12 @@ def configured(facts: Facts, key: str) -> str | None:
     return None
 
 
-def emrfs_credentials_provider(facts: Facts) -> Finding:
+def emrfs_credentials_provider(facts: Facts) -> Outcome:
     provider = configured(facts, _PROVIDER_KEY)
     if provider is None:
-        return Finding("emrfs-credentials-provider", "pass", "No custom EMRFS credentials "
+        return Outcome("pass", "No custom EMRFS credentials "
                        "provider: S3 is reached with the runtime role's own credentials.")
-    return Finding("emrfs-credentials-provider", "warn", f"EMRFS uses the custom credentials "
+    return Outcome("warn", f"EMRFS uses the custom credentials "
                    f"provider {provider}: it picks S3 credentials by its own rules (often a role "
                    "per bucket), so a session may reach data its runtime role alone could not, "
                    "or be refused data the role may read.",

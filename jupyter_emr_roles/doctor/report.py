@@ -1,8 +1,8 @@
 """What the doctor says: one finding per check, as JSON, a table, or text an admin pastes.
 
-The check ids and the JSON shape are a contract (the CLI's ``--json``, the REST
-API and the Lab dialog's readiness read them); the words are for people: what
-was found, why it matters, and the exact fix.
+The check ids (``doctor.CHECKS``) and the JSON shape are a contract (the CLI's
+``--json``, the REST API and the Lab dialog's readiness read them); the words
+are for people: what was found, why it matters, and the exact fix.
 """
 
 from __future__ import annotations
@@ -13,11 +13,6 @@ from typing import Any, Literal
 
 Status = Literal["pass", "warn", "fail", "unknown"]
 
-# Every report holds each of these exactly once, in this order.
-CHECK_IDS = ("cluster-state", "release", "applications", "single-primary", "runtime-roles",
-             "in-transit-encryption", "role-exists", "role-trust", "gcsc", "livy",
-             "spark-connect", "session-permissions", "source-identity", "lake-formation",
-             "s3-access-grants", "emrfs-credentials-provider")
 _MARKS = {"pass": "ok", "warn": "warn", "fail": "FAIL", "unknown": "?"}
 
 
@@ -30,6 +25,19 @@ class Finding:
     status: Status
     message: str
     fix: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a check found, before it is a finding: a check does not name itself, the doctor's
+    table (``doctor.CHECKS``) does, so a check is declared in that one place."""
+
+    status: Status
+    message: str
+    fix: str | None = None
+
+    def finding(self, check_id: str) -> Finding:
+        return Finding(check_id, self.status, self.message, self.fix)
 
 
 @dataclass(frozen=True)

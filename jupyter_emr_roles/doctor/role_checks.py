@@ -17,7 +17,7 @@ from ..errors import AwsCallError, EmrRolesError
 from ..livy_endpoint import find_livy, trust_for, wanted_for
 from .cluster_checks import sessions_problem
 from .facts import Facts
-from .report import Finding
+from .report import Outcome
 from .trust import Trust, trust_for_principal
 
 NO_ROLE = ("No runtime role to check: none was given and the roles files name no default for "
@@ -31,8 +31,8 @@ _REMEDY = re.compile(r"(?<=[.;]) (?=(?:Check|Enable|If|Ask|Pick|Use|Give|Wait|wa
                      r"Create|Connect|Leave|Set|Run|Add)\b)")
 
 
-def _no_role(facts: Facts, check_id: str) -> Finding:
-    return Finding(check_id, "unknown", NO_ROLE, "jupyter-emr-roles doctor --cluster-id ID "
+def _no_role(facts: Facts) -> Outcome:
+    return Outcome("unknown", NO_ROLE, "jupyter-emr-roles doctor --cluster-id ID "
                    f"--role-arn arn:{facts.partition}:iam::ACCOUNT:role/NAME")
 
 
@@ -49,19 +49,19 @@ def _other_account(facts: Facts) -> bool:
     return facts.role_arn is not None and facts.role_arn.account != facts.target.account
 
 
-def role_exists(facts: Facts) -> Finding:
+def role_exists(facts: Facts) -> Outcome:
     arn = facts.role_arn
     if arn is None:
-        return _no_role(facts, "role-exists")
+        return _no_role(facts)
     if _other_account(facts):
-        return Finding("role-exists", "unknown", f"{arn} is a role of account {arn.account}, "
+        return Outcome("unknown", f"{arn} is a role of account {arn.account}, "
                        f"and IAM of account {facts.target.account} cannot read it; the gcsc "
                        "check says whether EMR can use it.")
     if facts.role() is None:
-        return Finding("role-exists", "fail", f"There is no role {arn.name} in account "
+        return Outcome("fail", f"There is no role {arn.name} in account "
                        f"{arn.account}: the ARN is wrong, or the role was deleted.",
                        f"aws iam get-role --role-name {arn.name}")
-    return Finding("role-exists", "pass", f"The role {arn.name} exists.")
+    return Outcome("pass", f"The role {arn.name} exists.")
 
 
 def profile_trust(facts: Facts) -> tuple[str, Trust] | None:
@@ -77,47 +77,47 @@ def profile_trust(facts: Facts) -> tuple[str, Trust] | None:
                default=None)
 
 
-def role_trust(facts: Facts) -> Finding:
+def role_trust(facts: Facts) -> Outcome:
     """EMR's prerequisites for assuming the role: its trust lets the instance profile role
     sts:AssumeRole and sts:TagSession (with the security configuration's ExternalId), and the
     profile role's own policy allows both on it."""
     if facts.role_arn is None:
-        return _no_role(facts, "role-trust")
+        return _no_role(facts)
     found = profile_trust(facts)
     if found is None:
-        return Finding("role-trust", "unknown", "The role's trust policy could not be read (see "
+        return Outcome("unknown", "The role's trust policy could not be read (see "
                        "role-exists).")
     profile_arn, trust = found
     missing = [action for action in ASSUME_ACTIONS if not trust.allows(action)]
     if missing:
         statement = json.dumps({"Effect": "Allow", "Principal": {"AWS": profile_arn},
                                 "Action": list(ASSUME_ACTIONS)})
-        return Finding("role-trust", "fail", f"The trust policy of {facts.role_arn.name} does not "
+        return Outcome("fail", f"The trust policy of {facts.role_arn.name} does not "
                        f"allow {', '.join(missing)} to the cluster's instance profile role "
                        f"{profile_arn}, so the session or step fails when EMR assumes it.",
                        f"Add to its trust policy: {statement}")
     return _external_id(facts, trust, profile_arn) or profile_policy(
-        facts, profile_arn, ASSUME_ACTIONS, "role-trust") or Finding(
-        "role-trust", "pass", f"{facts.role_arn.name} trusts {profile_arn}, and its policy "
+        facts, profile_arn, ASSUME_ACTIONS) or Outcome(
+        "pass", f"{facts.role_arn.name} trusts {profile_arn}, and its policy "
         "allows sts:AssumeRole and sts:TagSession on the role, as EMR needs.")
 
 
-def _external_id(facts: Facts, trust: Trust, profile_arn: str) -> Finding | None:
+def _external_id(facts: Facts, trust: Trust, profile_arn: str) -> Outcome | None:
     ours = facts.iam_configuration().get("ApplicationScopedIAMRoleConfiguration", {}).get(
         "ExternalId")
     demanded = trust.condition_values("sts:AssumeRole", "sts:ExternalId")
     if not demanded or ours in demanded:
         return None
     shown = ours or "none (the security configuration has no ExternalId)"
-    return Finding("role-trust", "fail", f"The trust policy of {facts.role_arn.name} demands "
+    return Outcome("fail", f"The trust policy of {facts.role_arn.name} demands "
                    f"the ExternalId {', '.join(sorted(demanded))}, but the cluster's security "
                    f"configuration passes {shown}, so {profile_arn} cannot assume it.",
                    f'"Condition": {{"StringEquals": {{"sts:ExternalId": "{ours}"}}}}'
                    if ours else "Remove the sts:ExternalId condition from the trust policy.")
 
 
-def profile_policy(facts: Facts, profile_arn: str, actions: tuple[str, ...],
-                   check_id: str) -> Finding | None:
+def profile_policy(facts: Facts, profile_arn: str,
+                   actions: tuple[str, ...]) -> Outcome | None:
     """A failure when the instance profile role's own policy does not allow ``actions`` on
     the runtime role (IAM's policy simulator decides); None when it does."""
     assert facts.role_arn is not None
@@ -128,7 +128,7 @@ def profile_policy(facts: Facts, profile_arn: str, actions: tuple[str, ...],
     name = profile_arn.rpartition("/")[2]
     statement = json.dumps({"Effect": "Allow", "Action": list(actions),
                             "Resource": facts.role_arn})
-    return Finding(check_id, "fail", f"The policy of the cluster's instance profile role {name} "
+    return Outcome("fail", f"The policy of the cluster's instance profile role {name} "
                    f"does not allow {', '.join(refused)} on {facts.role_arn.name}, so EMR cannot "
                    "assume it for a session or step, whatever its trust says.",
                    f"aws iam put-role-policy --role-name {name} --policy-name runtime-roles "
@@ -136,24 +136,24 @@ def profile_policy(facts: Facts, profile_arn: str, actions: tuple[str, ...],
                    f"[{statement}]}}'")
 
 
-def gcsc(facts: Facts) -> Finding:
+def gcsc(facts: Facts) -> Outcome:
     arn = facts.role_arn
     if arn is None:
-        return _no_role(facts, "gcsc")
+        return _no_role(facts)
     try:
         # Under the doctor's own user agent, so the audit does not count the probe as a login.
         session_login(Emr(facts.target.session, user_agent_extra=DOCTOR_USER_AGENT),
                       facts.request.cluster_id, arn)
     except AwsCallError as exc:
         if _known_missing(facts):
-            return Finding("gcsc", "fail", f"GetClusterSessionCredentials was refused, and the "
+            return Outcome("fail", f"GetClusterSessionCredentials was refused, and the "
                            f"role {arn.name} does not exist (see role-exists): no permission "
                            f"makes EMR issue a login for it. EMR said: {exc}",
                            f"Create the role, or check the ARN: aws iam get-role --role-name "
                            f"{arn.name}")
-        return Finding("gcsc", "fail", f"GetClusterSessionCredentials was refused: {exc}",
+        return Outcome("fail", f"GetClusterSessionCredentials was refused: {exc}",
                        _gcsc_fix(facts, exc))
-    return Finding("gcsc", "pass", f"EMR issues a Livy login for {arn.name} on this cluster "
+    return Outcome("pass", f"EMR issues a Livy login for {arn.name} on this cluster "
                    "(the login was dropped unused).")
 
 
@@ -177,38 +177,38 @@ def _gcsc_fix(facts: Facts, exc: AwsCallError) -> str:
                            "elasticmapreduce:ExecutionRoleArn": facts.role_arn}}})
 
 
-def livy(facts: Facts) -> Finding:
+def livy(facts: Facts) -> Outcome:
     request, account = facts.request, facts.target.choices
     if "Livy" not in {app.get("Name") for app in facts.cluster.get("Applications", [])}:
         if sessions_problem(facts) is None:
-            return Finding("livy", "warn", "Livy is not installed on this cluster: not needed for "
+            return Outcome("warn", "Livy is not installed on this cluster: not needed for "
                            "Spark Connect, whose sessions %connect opens here instead.")
-        return Finding("livy", "fail", "Livy is not installed on this cluster, so no Livy "
+        return Outcome("fail", "Livy is not installed on this cluster, so no Livy "
                        "session can open.", "Create the cluster with --applications Name=Spark "
                        "Name=Livy.")
     try:
         endpoint = find_livy(facts.target.emr, facts.cluster, trust_for(request, account),
                              wanted_for(request, account), fresh=True)
     except EmrRolesError as exc:
-        return Finding("livy", "fail", *split_remedy(str(exc)))
+        return Outcome("fail", *split_remedy(str(exc)))
     if endpoint.insecure_http:
-        return Finding("livy", "warn", f"Livy answers at {endpoint.url} in plain HTTP "
+        return Outcome("warn", f"Livy answers at {endpoint.url} in plain HTTP "
                        "(--allow-insecure-http).")
-    return Finding("livy", "pass", f"Livy answers at {endpoint.url}, its certificate verified as "
+    return Outcome("pass", f"Livy answers at {endpoint.url}, its certificate verified as "
                    "%connect verifies it.")
 
 
-def session_permissions(facts: Facts) -> Finding:
+def session_permissions(facts: Facts) -> Outcome:
     """What a Spark Connect session needs of the caller's IAM (IAM's policy simulator on the
     caller's policies; StartSession itself would start a session): StartSession with the role
     and ListSessions on the cluster, iam:PassRole of the role to EMR, and the session calls on
     ``cluster/ID/session/*``."""
     arn = facts.role_arn
     if facts.cluster.get("SessionEnabled") is not True:
-        return Finding("session-permissions", "pass", "Spark Connect sessions are not enabled "
+        return Outcome("pass", "Spark Connect sessions are not enabled "
                        "on this cluster, so it needs no session permissions.")
     if arn is None:
-        return _no_role(facts, "session-permissions")
+        return _no_role(facts)
     caller, cluster = facts.caller_principal(), facts.cluster_arn()
     decisions = {
         **facts.decisions(caller, ["elasticmapreduce:StartSession"], cluster,
@@ -219,9 +219,9 @@ def session_permissions(facts: Facts) -> Finding:
                           {"iam:PassedToService": "elasticmapreduce.amazonaws.com"})}
     refused = [action for action, decision in decisions.items() if decision != "allowed"]
     if not refused:
-        return Finding("session-permissions", "pass", f"IAM allows {caller} to start Spark "
+        return Outcome("pass", f"IAM allows {caller} to start Spark "
                        f"Connect sessions as {arn.name} here and to use them.")
-    return Finding("session-permissions", "fail", f"IAM does not allow {caller} "
+    return Outcome("fail", f"IAM does not allow {caller} "
                    f"{', '.join(refused)} (its policy simulator says), so %connect cannot open "
                    f"a Spark Connect session as {arn.name} here.",
                    json.dumps(_session_statements(facts, arn)))
