@@ -18,7 +18,7 @@ from typing import Any
 from . import roles
 from .aws import READY_STATES, Emr
 from .cluster_target import Target
-from .doctor import cluster_readiness
+from .doctor import Finding, cluster_readiness
 from .errors import EmrRolesError
 from .identifiers import AccountId, ClusterId, account_in_arn
 from .roles import AccountChoices
@@ -52,35 +52,33 @@ class ClusterPage:
 
 
 @dataclass(frozen=True)
-class Check:
-    """One prerequisite: passed (True), failed (False) or unknown (None, e.g. not allowed to
-    look), with what was found and, when it failed, the fix."""
-
-    key: str
-    passed: bool | None
-    detail: str
-    fix: str = ""
-
-
-@dataclass(frozen=True)
 class EngineReadiness:
-    """Whether one engine can open a session on the cluster, and if not, why."""
+    """Whether one engine can open a session on the cluster: the doctor's failed findings
+    that stop it, none when it can."""
 
-    ready: bool
-    reasons: tuple[str, ...]
+    blockers: tuple[Finding, ...]
+
+    @property
+    def ready(self) -> bool:
+        return not self.blockers
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Each blocker's message with its fix."""
+        return tuple(f"{f.message} {f.fix or ''}".strip() for f in self.blockers)
 
 
 @dataclass(frozen=True)
 class Readiness:
-    """A cluster's details, each runtime-role prerequisite, and per engine whether it can run
-    a session there, for the pickers."""
+    """A cluster's details, the doctor's findings on each runtime-role prerequisite, and per
+    engine whether it can run a session there, for the pickers."""
 
     id: str
     name: str
     state: str
     release: str
     account: str
-    checks: tuple[Check, ...]
+    checks: tuple[Finding, ...]
     engines: dict[str, EngineReadiness]
     session_enabled: bool = False  # EMR's Spark Connect sessions (SessionEnabled)
 
@@ -100,7 +98,7 @@ class Readiness:
     def as_json(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "state": self.state, "release": self.release,
                 "account": self.account, "ready": self.ready, "reasons": self.reasons,
-                "checks": [asdict(check) for check in self.checks],
+                "checks": [_check_json(finding) for finding in self.checks],
                 "engines": {name: {"ready": engine.ready, "reasons": list(engine.reasons)}
                             for name, engine in self.engines.items()},
                 "session_enabled": self.session_enabled}
@@ -124,11 +122,9 @@ def assess(emr: Emr, cluster_id: ClusterId) -> Readiness:
     return Readiness(id=cluster["Id"], name=cluster.get("Name", ""),
                      state=cluster.get("Status", {}).get("State", ""),
                      release=cluster.get("ReleaseLabel", ""), account=account or "",
-                     checks=tuple(Check(f.id, _PASSED[f.status], f.message, f.fix or "")
-                                  for f in found.findings),
-                     engines={engine: EngineReadiness(not blockers, tuple(
-                         f"{f.message} {f.fix or ''}".strip() for f in blockers))
-                         for engine, blockers in found.blockers.items()},
+                     checks=found.findings,
+                     engines={engine: EngineReadiness(blockers)
+                              for engine, blockers in found.blockers.items()},
                      session_enabled=cluster.get("SessionEnabled") is True)
 
 
@@ -142,6 +138,13 @@ def _choices(account: AccountId | None) -> AccountChoices | None:
     except EmrRolesError as exc:
         log.info("readiness without the roles files: %s", exc)
         return None
+
+
+def _check_json(finding: Finding) -> dict[str, Any]:
+    """A finding as the REST API's readiness gives it (docs/rest-api.md): ``passed`` is
+    true, false, or null for a check that could not look; ``fix`` "" where there is none."""
+    return {"key": finding.id, "passed": _PASSED[finding.status], "detail": finding.message,
+            "fix": finding.fix or ""}
 
 
 _PASSED: dict[str, bool | None] = {"pass": True, "warn": True, "fail": False, "unknown": None}
