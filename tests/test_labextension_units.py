@@ -76,6 +76,13 @@ def test_vocabulary_json_is_the_kernels_export() -> None:
         "> labextension/src/vocabulary.json` and rebuild the extension")
 
 
+def test_the_vocabulary_words_every_engine() -> None:
+    """An engine added to %connect without its labels would leave the pickers without words."""
+    assert set(vocabulary.ENGINE_LABELS) == set(connect_request.ENGINES)
+    sessions = set(connect_request.ENGINES) - {"auto"}
+    assert set(vocabulary.PICKED_NAMES) == set(vocabulary.ENGINE_NAMES) == sessions
+
+
 def _shared_words() -> set[str]:
     """The words only vocabulary.py may spell: labels, the comm's target."""
     export = vocabulary.export()
