@@ -192,7 +192,7 @@ class AccessGrants(Service):
         query = {key: values[0] for key, values in
                  parse_qs(environ.get("QUERY_STRING", "")).items()}
         row = next((row for row in self.operations.values() if row.route == (method, route)),
-                   self.default)
+                   None) or self.row("AccessGrants")
         assert row is not None
         return row, {"Method": method, "Route": route, "Id": one.group(2) if one else "",
                      "AccountId": environ.get("HTTP_X_AMZ_ACCOUNT_ID", ""), "Query": query,

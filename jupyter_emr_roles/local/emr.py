@@ -326,7 +326,7 @@ class EmrClustersService(EmrService):
         emr_row("ListInstanceFleets", EmrClusters.list_instance_fleets),
         emr_row("ListSecurityConfigurations", EmrClusters.list_security_configurations),
     )
-    default = emr_row("*", EmrClusters.forward)
+    default = emr_row("", EmrClusters.forward)  # moto's, named for each operation it serves
 
     def __init__(self, settings: EmrSettings, moto: Moto) -> None:
         super().__init__(settings)

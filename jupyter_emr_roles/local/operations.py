@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from .callers import AwsError, Caller
@@ -120,7 +120,10 @@ class Service:
         raise NotImplementedError
 
     def row(self, operation: str) -> Operation | None:
-        return self.operations.get(operation, self.default)
+        """The operation's row; the default row, named for it, when it has none."""
+        row = self.operations.get(operation)
+        return row if row is not None or self.default is None else \
+            replace(self.default, name=operation)
 
     def region(self, environ: dict[str, Any]) -> str:
         return signed_region(environ)

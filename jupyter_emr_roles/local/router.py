@@ -53,8 +53,7 @@ class Router:
 
     def _serve(self, service: Service, row: Operation, params: dict[str, Any],
                environ: dict[str, Any], start_response: WsgiStartResponse) -> Iterable[bytes]:
-        operation = row.name if row.name != "*" else \
-            environ.get("HTTP_X_AMZ_TARGET", "").rpartition(".")[2]
+        operation = row.name
         if service.watched:
             self.calls[operation] = self.calls.get(operation, 0) + 1
         try:
