@@ -5,6 +5,7 @@ still serves one that a policy allows."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import boto3
 import botocore.exceptions
@@ -30,7 +31,10 @@ def keys_of(iam, user: str, policy: dict | None = None) -> dict[str, str]:
 
 @set_initial_no_auth_action_count(5)
 @mock_aws
-def test_moto_s_own_emr_keeps_its_permission_checks() -> None:
+def test_moto_s_own_emr_keeps_its_permission_checks(home: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's mock reaches AWS's own endpoints only: no endpoint of the developer's shell."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     iam = boto3.client("iam", region_name="us-east-1")
     allowed = boto3.client("emr", region_name="us-east-1",
                            **keys_of(iam, "allowed", EMR_USER_POLICY))
