@@ -13,8 +13,9 @@ those magics see it and clean it up like one of their own. What differs from
   the request again while a fresh login propagates or a renewed one is tried;
 - TLS is verified against Livy's own CA bundle, always given as a path
   (requests lets ``REQUESTS_CA_BUNDLE`` replace ``verify=True``, never a path);
-- the start is ours: progress while Livy starts the session, and one deadline
-  of the user's choosing for all of it, the first statement included;
+- the start is ours: the session's POST is the first request (its failures
+  each one paragraph), progress while Livy starts the session, and one
+  deadline of the user's choosing for all of it, the first statement included;
 - the heartbeat thread stops at once when the session is deleted (sparkmagic's
   sleeps out its refresh interval first, so every delete took up to 30 s).
 """
@@ -22,6 +23,7 @@ those magics see it and clean it up like one of their own. What differs from
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import threading
 import time
@@ -163,8 +165,11 @@ class _Heartbeat(threading.Thread):
         self._attached.set()
 
     def run(self) -> None:
+        """Refresh ``refresh_seconds`` apart, the first after that long: while the session
+        starts, the connect itself polls it."""
         self._attached.wait()
-        while not self._stopped.is_set():
+        wait = self.refresh_seconds
+        while not self._stopped.wait(wait):
             session = self.livy_session
             if session is None:
                 return
@@ -176,7 +181,6 @@ class _Heartbeat(threading.Thread):
                 wait = self.retry_seconds
             if session.status != before:
                 self.on_change()
-            self._stopped.wait(wait)
 
     def stop(self) -> None:
         self._stopped.set()
@@ -322,15 +326,13 @@ def start_session(shell: Any, name: str, target: LivyTarget, credentials: LivyCr
     if urlsplit(target.url).scheme != "https" and not target.insecure_http:
         raise LivyError(f"Refusing to send Livy credentials to {target.url}: only https is used.")
     magics = spark_magics(shell)
-    auth = LivyAuth(target.url, credentials)
-    _probe(target, auth)
-    http = LivyReliableHttpClient.from_endpoint(Endpoint(target.url, auth))
+    http = LivyReliableHttpClient.from_endpoint(Endpoint(target.url,
+                                                         LivyAuth(target.url, credentials)))
     http._http_client.verify_ssl = target.verify  # sparkmagic passes it to requests as ``verify``
     properties = _properties(target.language, target.config)
-    answer = _livy(f"starting a Livy session at {target.url}",
-                   lambda: http.post_session(properties))
+    answer = _post_session(http, target, properties)
     try:
-        session = _attach(http, properties, magics.ipython_display, answer["id"])
+        session = _attach(http, properties, magics.ipython_display, answer)
     except BaseException:
         _livy(f"deleting Livy session {answer['id']}", lambda: http.delete_session(answer["id"]))
         raise
@@ -349,41 +351,56 @@ def allow_unverified(url: str) -> None:
                             message=f".*host '{host}'")
 
 
-def _probe(target: LivyTarget, auth: LivyAuth) -> None:
-    """One plain request first, so TLS, network and login problems get their own message
-    instead of sparkmagic's retries ending in "Error sending http request". While EMR
-    propagates the fresh login, the credentials send it again (up to 15 s)."""
-    url = target.url
-    parts = urlsplit(url)
-    timeout = max(1.0, min(_PROBE_TIMEOUT, target.deadline - time.monotonic()))
-    with requests.Session() as http:
-        http.trust_env = False
-        try:
-            response = http.get(url + "/sessions", params={"from": 0, "size": 1}, auth=auth,
-                                verify=target.verify, timeout=timeout)
-        except requests.exceptions.SSLError as exc:
-            raise LivyError(
-                f"The TLS certificate of Livy at {url} could not be verified ({_reason(exc)}). "
-                "Give the PEM file of the CA that signed the cluster's certificate with "
-                "--ca-bundle PATH or JUPYTER_EMR_ROLES_CA_BUNDLE (AWS_CA_BUNDLE is for AWS "
-                "only); --no-verify works too but lets anyone in the network path read your "
-                "session.") from None
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            raise LivyUnreachable(
-                f"Livy at {parts.hostname} port {parts.port} could not be reached "
-                f"({_reason(exc)}). Check that the cluster's primary node security group "
-                f"allows inbound TCP {parts.port} from this notebook's network, and that "
-                "Livy runs on the cluster.") from None
+def _post_session(http: LivyReliableHttpClient, target: LivyTarget,
+                  properties: dict[str, Any]) -> dict[str, Any]:
+    """The session's POST, sent first and once by us rather than through sparkmagic's retries,
+    so TLS, network and login problems get their own message instead of "Error sending http
+    request", with no request before it (a probe cost a round trip per connect). While EMR
+    propagates the fresh login, the credentials send it again (up to 15 s). Any other answer
+    than a new session is left to sparkmagic's client, which retries a 5xx as its
+    configuration says and words the error as it always has."""
+    response = _send_post(http, target, properties)
     if response.status_code in _REJECTED:
         raise LivyError(
-            f"Livy at {url} refused the credentials from GetClusterSessionCredentials "
+            f"Livy at {target.url} refused the credentials from GetClusterSessionCredentials "
             f"(HTTP {response.status_code}: {response.text[:200].strip()}), even after waiting "
             "for EMR to propagate them and asking for a second login. Check that the cluster's "
             "security configuration enables runtime roles and that Livy runs with it, then try "
             "again (a longer --timeout helps if EMR is slow to propagate logins).")
-    if response.status_code >= 400:
-        raise LivyError(f"Livy at {url} answered HTTP {response.status_code}: "
-                        f"{response.text[:300].strip()}")
+    if response.status_code == 201:
+        answer: dict[str, Any] = response.json()
+        return answer
+    return dict(_livy(f"starting a Livy session at {target.url}",
+                      lambda: http.post_session(properties)))
+
+
+def _send_post(http: LivyReliableHttpClient, target: LivyTarget,
+               properties: dict[str, Any]) -> requests.Response:
+    """POST /sessions through sparkmagic's own HTTP session (its adapters, and the connection
+    its polls reuse), each failure to get an answer as one paragraph. A read timeout is not
+    "unreachable": Livy may have made the session, so no other name is tried."""
+    url, client = target.url, http._http_client
+    parts = urlsplit(url)
+    timeout = max(1.0, min(_PROBE_TIMEOUT, target.deadline - time.monotonic()))
+    try:
+        return client._session.post(url + "/sessions", data=json.dumps(properties),
+                                    headers=client.get_headers(), auth=client._auth,
+                                    verify=target.verify, timeout=timeout)
+    except requests.exceptions.SSLError as exc:
+        raise LivyError(
+            f"The TLS certificate of Livy at {url} could not be verified ({_reason(exc)}). "
+            "Give the PEM file of the CA that signed the cluster's certificate with "
+            "--ca-bundle PATH or JUPYTER_EMR_ROLES_CA_BUNDLE (AWS_CA_BUNDLE is for AWS "
+            "only); --no-verify works too but lets anyone in the network path read your "
+            "session.") from None
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+        unreachable = LivyError if isinstance(exc, requests.exceptions.ReadTimeout) \
+            else LivyUnreachable
+        raise unreachable(
+            f"Livy at {parts.hostname} port {parts.port} could not be reached "
+            f"({_reason(exc)}). Check that the cluster's primary node security group "
+            f"allows inbound TCP {parts.port} from this notebook's network, and that "
+            "Livy runs on the cluster.") from None
 
 
 def _reason(exc: Exception) -> str:
@@ -416,10 +433,11 @@ def _livy(what: str, call: Callable[[], Any]) -> Any:
 
 
 def _attach(http: LivyReliableHttpClient, properties: dict[str, Any], display: Any,
-            session_id: int) -> LivySession:
-    """sparkmagic's LivySession for a session Livy already created, with our heartbeat."""
+            answer: dict[str, Any]) -> LivySession:
+    """sparkmagic's LivySession for a session Livy already created (``answer`` is Livy's answer
+    to the POST), with our heartbeat, in the state that answer gave."""
     heartbeat = _Heartbeat(conf.heartbeat_refresh_seconds(), conf.heartbeat_retry_seconds())
-    session = LivySession(http, properties, display, session_id=session_id,
+    session = LivySession(http, properties, display, session_id=answer["id"],
                           heartbeat_timeout=conf.livy_server_heartbeat_timeout_seconds(),
                           heartbeat_thread=heartbeat)
     heartbeat.attach(session)
@@ -428,16 +446,16 @@ def _attach(http: LivyReliableHttpClient, properties: dict[str, Any], display: A
         # anyway, so a session that dies is seen (refresh_seconds apart) without a cell.
         session._heartbeat_thread = heartbeat
         heartbeat.start()
-    session.status = constants.STARTING_SESSION_STATUS
+    session.status = str(answer.get("state") or constants.STARTING_SESSION_STATUS)
     return session
 
 
 def _wait_until_idle(session: LivySession, target: LivyTarget, progress: Progress) -> None:
+    """Until Livy says idle; the first look is the POST's answer, as a careful client's is."""
     wait = CONNECT_POLLS.start(target.deadline, lambda elapsed: _late(
         session, f"Livy session {session.id} was still '{session.status}' after "
         f"{target.timeout:g} s", "may be short of resources (YARN queue full)"))
     while True:
-        _livy(f"polling Livy session {session.id}", session.refresh_status_and_info)
         progress(wait.elapsed, f"Livy session {session.status}")
         if session.status == constants.IDLE_SESSION_STATUS:
             return
@@ -445,6 +463,7 @@ def _wait_until_idle(session: LivySession, target: LivyTarget, progress: Progres
             raise LivyError(f"Livy session {session.id} ended as '{session.status}' while "
                             f"starting. The end of its log: {_log_tail(session)}")
         wait.again()
+        _livy(f"polling Livy session {session.id}", session.refresh_status_and_info)
 
 
 def _late(session: LivySession, stuck: str, cause: str) -> LivyError:
