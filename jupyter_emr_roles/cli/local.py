@@ -139,9 +139,14 @@ def up(ctx: click.Context, detach: bool, world_file: Path | None, filler_cluster
         lose_answers=lose_answers)
     click.echo("Starting the local EMR emulator...", err=True)
     runner.run_foreground(options, _print_ready)
-    # Stopped cleanly: every session, gateway and state file is closed. Python's own teardown
-    # would now spend seconds freeing the emulated accounts' objects (moto's IAM holds AWS's
-    # managed policies per account), which `local down` and every test would wait for.
+    _exit_without_teardown()
+
+
+def _exit_without_teardown() -> None:
+    """End the stopped emulator's process now. Every session, gateway and state file is
+    closed; Python's own teardown would spend seconds freeing the emulated accounts' objects
+    (moto's IAM holds AWS's managed policies per account), which `local down` and every test
+    would wait for."""
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
