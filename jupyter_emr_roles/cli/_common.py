@@ -56,6 +56,7 @@ def click_options(face: str) -> Callable[[Command], Command]:
 
 
 def _click_words(option: options.Option, shown: options.Shown) -> dict[str, Any]:
+    """click's words for an option: its help as is (click does not %-format it)."""
     words: dict[str, Any] = {"help": shown.help or option.help}
     if option.kind is bool:
         return {**words, "is_flag": True}
