@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import time
+from pathlib import Path
 
 import pytest
 from demo_world import ELECTRONICS, SALES
@@ -224,10 +225,13 @@ def test_a_step_on_the_newest_release_line_is_added(cli: RunCli, emulator: Runni
 
 
 def test_cancel_a_pending_step_and_list_shows_who_and_what(
-        cli: RunCli, emulator: RunningEmulator, clusters: dict[str, str]) -> None:
-    """A cluster runs one step at a time, so a second step waits while the first runs."""
+        cli: RunCli, emulator: RunningEmulator, clusters: dict[str, str], tmp_path: Path) -> None:
+    """A cluster runs one step at a time, so a second step waits while the first runs (until
+    the test lets it end: a loaded machine may take seconds between two commands)."""
     cluster = clusters["livy-plain-http"]
-    first = steps(cli, emulator, "submit", "--cluster-id", cluster, "--", "bash", "-c", "sleep 4")
+    go = tmp_path / "first-may-end"
+    first = steps(cli, emulator, "submit", "--cluster-id", cluster, "--", "bash", "-c",
+                  f"until [ -e {go} ]; do sleep 0.1; done")
     second = steps(cli, emulator, "submit", "--cluster-id", cluster, "--name", "later", "--",
                    "spark-submit", JOB)
     first_id, second_id = first.stdout.strip(), second.stdout.strip()
@@ -245,6 +249,7 @@ def test_cancel_a_pending_step_and_list_shows_who_and_what(
     again = one_paragraph_error(steps(cli, emulator, "cancel", "--cluster-id", cluster,
                                       second_id))
     assert "already CANCELLED" in again
+    go.touch()
     _wait_until(lambda: emr.describe_step(ClusterId=cluster, StepId=first_id)["Step"]["Status"][
         "State"] == "COMPLETED")
     text = steps(cli, emulator, "list", "--cluster-id", cluster).stdout.splitlines()
