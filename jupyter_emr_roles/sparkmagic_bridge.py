@@ -137,13 +137,32 @@ class LivyAuth(Authenticator):
         return f"LivyAuth(url={self.url!r}, credentials={self.credentials!r})"
 
 
+class _LivyClient(LivyReliableHttpClient):
+    """sparkmagic's Livy client, keeping the appInfo of Livy's latest answer about each session
+    (every poll of the start, refresh and heartbeat brings one), so showing a session's links
+    costs no request of its own."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        base = LivyReliableHttpClient.from_endpoint(endpoint)
+        super().__init__(base._http_client, base.endpoint)
+        self.app_info: dict[int, dict[str, Any]] = {}
+
+    def get_session(self, session_id: int) -> Any:
+        return self.seen(session_id, super().get_session(session_id))
+
+    def seen(self, session_id: int, answer: Any) -> Any:
+        """Keep the appInfo of an answer about the session; the answer itself is returned."""
+        self.app_info[session_id] = answer.get("appInfo") or {}
+        return answer
+
+
 def livy_state(session: LivySession) -> str:
     """The session's state as Livy says it now, ``gone`` when Livy no longer knows it (deleted
     behind our back, or forgotten after it died)."""
     response = session.http_client._http_client.get(f"/sessions/{session.id}", [200, 404])
     if response.status_code == 404:
         return GONE
-    return str(response.json().get("state"))
+    return str(session.http_client.seen(session.id, response.json()).get("state"))
 
 
 class _Heartbeat(threading.Thread):
@@ -283,11 +302,15 @@ class LivyHandle:
         return str((output.get("data") or {}).get("text/plain", ""))
 
     def links(self) -> dict[str, str]:
-        """Spark UI and driver log URLs, when Livy reports them."""
-        try:
-            info = self.session.http_client.get_session(self.id).get("appInfo") or {}
-        except (LivyClientLibException, requests.RequestException):
-            return {}
+        """Spark UI and driver log URLs, when Livy reports them, as its latest answer about the
+        session gave them (Livy is asked only if none came yet)."""
+        http = self.session.http_client
+        if self.id not in http.app_info:
+            try:
+                http.get_session(self.id)
+            except (LivyClientLibException, requests.RequestException):
+                return {}
+        info = http.app_info[self.id]
         return {label: info[key] for label, key in (("Spark UI", "sparkUiUrl"),
                                                     ("driver log", "driverLogUrl")) if info.get(key)}
 
@@ -326,8 +349,7 @@ def start_session(shell: Any, name: str, target: LivyTarget, credentials: LivyCr
     if urlsplit(target.url).scheme != "https" and not target.insecure_http:
         raise LivyError(f"Refusing to send Livy credentials to {target.url}: only https is used.")
     magics = spark_magics(shell)
-    http = LivyReliableHttpClient.from_endpoint(Endpoint(target.url,
-                                                         LivyAuth(target.url, credentials)))
+    http = _LivyClient(Endpoint(target.url, LivyAuth(target.url, credentials)))
     http._http_client.verify_ssl = target.verify  # sparkmagic passes it to requests as ``verify``
     properties = _properties(target.language, target.config)
     answer = _post_session(http, target, properties)
