@@ -45,5 +45,9 @@ ensure_venv test
 ensure_jupyterlab3_venv "$VENV/jupyterlab3"
 cd "$ROOT"
 say "running the test suite"
+# Four workers on two cores, a test module each at a time (--dist loadfile keeps a module's
+# emulator in one process), in the order conftest.py gives (modules that mostly wait first):
+# most of the suite waits on renewals, JVMs and sessions starting, so the waits overlap.
 # pytest exits 5 when it collected nothing, and set -e turns any non-zero status into a failure.
-exec "$VENV/bin/python" -m pytest "$@"
+exec "$VENV/bin/python" -m pytest -n "${TEST_WORKERS:-4}" --dist loadfile --no-loadscope-reorder \
+  "$@"

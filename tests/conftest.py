@@ -21,6 +21,13 @@ from kernels import NotebookKernel, kernel_env  # noqa: E402
 _LEAKY_ENV = ("JUPYTER_EMR_ROLES_FILE", "AWS_PROFILE", "AWS_DEFAULT_REGION")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Modules marked ``long`` first, the rest in their usual order: the test command's parallel
+    workers (``-n`` in scripts/test.sh) then start the minute-long waits (renewals, JVMs) at
+    once and fill the time with short modules, instead of ending the run on them."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty home folder that both this process and child processes use."""
@@ -69,9 +76,24 @@ def notebook(tmp_path: Path) -> Iterator[Callable[..., NotebookKernel]]:
             shutdowns.callback(kernel.shutdown)
 
 
+@pytest.fixture(scope="session")
+def shared_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
+    """The strict fake-engine emulator with the default world that the modules of one test
+    process share: they read the world and open and close sessions of their own, and count
+    calls as differences, so one start serves them all."""
+    with start_emulator(tmp_path_factory.mktemp("emulator"), "--spark", "fake") as running:
+        yield running
+
+
 @pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
-    """A strict fake-engine emulator with the default world, shared by one test module."""
+def emulator(request: pytest.FixtureRequest,
+             tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
+    """A strict fake-engine emulator with the default world: the process's shared one, or one
+    of the module's own when the module is marked ``changes_world`` (it edits IAM, creates
+    clusters or security configurations), so no other module sees its changes."""
+    if request.node.get_closest_marker("changes_world") is None:
+        yield request.getfixturevalue("shared_emulator")
+        return
     with start_emulator(tmp_path_factory.mktemp("emulator"), "--spark", "fake") as running:
         yield running
 

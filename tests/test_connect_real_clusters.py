@@ -16,6 +16,8 @@ from demo_world import PARTNER_ARN, PARTNER_ROLE, SALES, SALES_ARN, WHO_AM_I
 from emulators import RunningEmulator, start_changed_world, start_emulator
 from kernels import NotebookKernel, connected
 
+pytestmark = pytest.mark.long  # mostly waits: scheduled first (tests/conftest.py)
+
 
 def gcsc_calls(emulator: RunningEmulator) -> int:
     return emulator.status()["calls"].get("GetClusterSessionCredentials", 0)

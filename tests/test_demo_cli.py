@@ -27,6 +27,8 @@ from emulators import start_emulator
 from helpers import CLI
 from kernels import CA_VARIABLES, PROXY_VARIABLES
 
+pytestmark = pytest.mark.long  # mostly waits: scheduled first (tests/conftest.py)
+
 NOTEBOOK = "emr-roles-demo.ipynb"
 START_TIMEOUT = 240.0
 STOP_TIMEOUT = 90.0

@@ -18,7 +18,8 @@ from helpers import CLI, REPO
 
 SCRIPT = REPO / "examples" / "admin" / "demo-stack.sh"
 AWS = shutil.which("aws", path=str(Path(sys.executable).parent))
-pytestmark = pytest.mark.skipif(AWS is None, reason="the AWS CLI is not installed")
+pytestmark = [pytest.mark.skipif(AWS is None, reason="the AWS CLI is not installed"),
+              pytest.mark.long]  # mostly waits: scheduled first (tests/conftest.py)
 RunScript = Callable[..., subprocess.CompletedProcess[str]]
 
 

@@ -29,6 +29,9 @@ from jupyter_emr_roles.doctor import (
 )
 from jupyter_emr_roles.identifiers import ClusterId
 
+# Creates clusters and security configurations and edits IAM policies: a world of its own.
+pytestmark = pytest.mark.changes_world
+
 
 def role(name: str) -> str:
     return f"arn:aws:iam::{ACCOUNT}:role/{name}"

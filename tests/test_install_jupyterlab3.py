@@ -27,7 +27,8 @@ from widget_front_end import picker
 
 import jupyter_emr_roles
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = [pytest.mark.timeout(600),
+              pytest.mark.long]  # mostly waits: scheduled first (tests/conftest.py)
 
 JUPYTERLAB3 = Path(sys.prefix) / "jupyterlab3"
 BIN = JUPYTERLAB3 / "bin"

@@ -14,6 +14,8 @@ from demo_world import SALES_ARN, WHO_AM_I
 from emulators import RunningEmulator, start_emulator
 from kernels import NotebookKernel
 
+pytestmark = pytest.mark.long  # mostly waits: scheduled first (tests/conftest.py)
+
 LIFETIME = 20
 
 

@@ -18,6 +18,8 @@ from demo_world import ELECTRONICS, MARKETING, MARKETING_ARN, SALES, SALES_ARN
 from emulators import RunningEmulator
 from kernels import NotebookKernel
 
+pytestmark = pytest.mark.long  # mostly waits: scheduled first (tests/conftest.py)
+
 # A UDF runs in the session's Python workers, with the session's credentials.
 WHO = """
 from pyspark.sql import functions as F

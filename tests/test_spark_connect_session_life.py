@@ -20,6 +20,8 @@ import pytest
 from emulators import RunningEmulator, start_emulator
 from kernels import NotebookKernel
 
+pytestmark = pytest.mark.long  # mostly waits: scheduled first (tests/conftest.py)
+
 TOKEN_LIFETIME = 20
 SESSION_LIFETIME = 55
 CLOCK_BEHIND = 30

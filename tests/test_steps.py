@@ -14,6 +14,9 @@ from demo_world import ELECTRONICS, SALES
 from emulators import RunningEmulator
 from helpers import RunCli, one_paragraph_error
 
+# Gives a user a policy that lacks iam:PassRole: a world of its own.
+pytestmark = pytest.mark.changes_world
+
 JOB = "s3://demo-steps/scripts/orders-job.py"  # a script the sales role may read (uploaded below)
 JOB_SOURCE = """import sys
 import boto3

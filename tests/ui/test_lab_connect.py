@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from demo_world import (
     MARKETING,
     MARKETING_ARN,
@@ -29,6 +30,8 @@ from jupyter_client import BlockingKernelClient
 from lab import new_notebook, open_notebook
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
+
+pytestmark = pytest.mark.long  # mostly waits: scheduled first (tests/conftest.py)
 
 CONNECT_TIMEOUT = 120_000  # ms: the kernel imports boto3 and sparkmagic, Livy starts a session
 CELL_TIMEOUT = 60_000
