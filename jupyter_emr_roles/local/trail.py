@@ -94,16 +94,16 @@ class TrailEvent:
 
 
 class Trail:
-    """The events of every account, newest last."""
+    """Each account's events (the latest ``_KEPT``), newest last."""
 
     def __init__(self, delay: float = 0.0) -> None:
         self.delay = delay
-        self._events: deque[TrailEvent] = deque(maxlen=_KEPT)
+        self._events: dict[str, deque[TrailEvent]] = {}
         self._lock = threading.Lock()
 
     def record(self, event: TrailEvent) -> None:
         with self._lock:
-            self._events.append(event)
+            self._events.setdefault(event.account, deque(maxlen=_KEPT)).append(event)
 
     def lookup(self, account: str, params: dict[str, Any]) -> dict[str, Any]:
         """LookupEvents for ``account``: at most one lookup attribute, a time range, pages of
@@ -113,9 +113,8 @@ class Trail:
         limit = _max_results(params.get("MaxResults"))
         visible_until = min(end, time.time() - self.delay)
         with self._lock:
-            found = [event for event in reversed(self._events)
-                     if event.account == account and start <= event.time <= visible_until
-                     and matches(event)]
+            found = [event for event in reversed(self._events.get(account, ()))
+                     if start <= event.time <= visible_until and matches(event)]
         offset = int(params.get("NextToken") or 0)
         page = found[offset:offset + limit]
         answer: dict[str, Any] = {"Events": [event.lookup_shape() for event in page]}
