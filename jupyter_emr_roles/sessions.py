@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, TypedDict
+from typing import Any
 
 from .access_roles import person
 from .cluster_target import Target, find_target
@@ -31,6 +31,7 @@ from .errors import EmrRolesError
 from .identifiers import ClusterId, RoleArn, SessionName
 from .livy_engine import LivyEngine
 from .spark_connect_engine import SparkConnectEngine
+from .vocabulary import ConnectionRow
 
 log = logging.getLogger(__name__)
 
@@ -42,24 +43,6 @@ CLOSE_DEADLINE = 10.0
 # one of these, picked per cluster by pick_engine).
 ENGINES: dict[str, Callable[[], Engine]] = {"livy": LivyEngine,
                                             "spark-connect": SparkConnectEngine}
-
-
-class ConnectionRow(TypedDict):
-    """One connection as the status bar shows it: the Lab extension's ``IConnectionRow`` is
-    checked against this (labextension/src/vocabulary.json, written by ``python -m
-    jupyter_emr_roles.vocabulary``). Nothing secret."""
-
-    name: str
-    cluster: str
-    cluster_name: str
-    role: str
-    who: str  # the person (access_roles.person): the source identity of access-role sessions
-    language: str
-    engine: str  # what runs the session ("Livy"), whose id is session_id
-    session_id: int | str
-    state: str
-    reason: str  # why the service ended the session; "" while it runs
-    credentials_expire: str  # ISO 8601, "" where the engine holds no expiring login
 
 
 @dataclass

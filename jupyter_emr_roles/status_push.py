@@ -28,12 +28,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from .vocabulary import MAGICS_CLASS, TARGET
+
 log = logging.getLogger(__name__)
 
-TARGET = "jupyter-emr-roles.connections"
-# The class of the magics that hold a kernel's push (magics.EmrRolesMagics), as IPython's
-# registry names it; the Lab extension asks for it too, to tell whether the magics are loaded.
-MAGICS_CLASS = "EmrRolesMagics"
 
 Snapshot = Callable[[], list[dict[str, Any]]]
 

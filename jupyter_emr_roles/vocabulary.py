@@ -2,10 +2,10 @@
 
 The ipywidgets picker (``widgets.py``) and the Lab dialog (``choiceFields.ts``)
 label the engines alike; the status comm's target and the shape of its rows
-are the kernel's (``status_push.py``, ``sessions.ConnectionRow``) and the
-page's (``kernel.ts``, ``channel.ts``, ``status.ts``). The TypeScript side
-imports ``labextension/src/vocabulary.json``, which is this module's export,
-written by ``python -m jupyter_emr_roles.vocabulary > labextension/src/vocabulary.json``
+are the kernel's (``status_push.py``, ``sessions.py``) and the page's
+(``kernel.ts``, ``channel.ts``, ``status.ts``). The TypeScript side imports
+``labextension/src/vocabulary.json``, which is this module's export, written by
+``python -m jupyter_emr_roles.vocabulary > labextension/src/vocabulary.json``
 and committed; a test fails when the two differ.
 """
 
@@ -14,10 +14,31 @@ from __future__ import annotations
 import json
 import sys
 import typing
-from typing import Any
+from typing import Any, TypedDict
 
-from .sessions import ConnectionRow
-from .status_push import MAGICS_CLASS, TARGET
+# The Jupyter comm the page opens and the kernel pushes its connections on (status_push.py).
+TARGET = "jupyter-emr-roles.connections"
+# The class of the magics that hold a kernel's push (magics.EmrRolesMagics), as IPython's
+# registry names it; the Lab extension asks for it too, to tell whether the magics are loaded.
+MAGICS_CLASS = "EmrRolesMagics"
+
+
+class ConnectionRow(TypedDict):
+    """One connection as the status bar shows it (``sessions.Connection.summary``): the Lab
+    extension's ``IConnectionRow`` is checked against this. Nothing secret."""
+
+    name: str
+    cluster: str
+    cluster_name: str
+    role: str
+    who: str  # the person (access_roles.person): the source identity of access-role sessions
+    language: str
+    engine: str  # what runs the session ("Livy"), whose id is session_id
+    session_id: int | str
+    state: str
+    reason: str  # why the service ended the session; "" while it runs
+    credentials_expire: str  # ISO 8601, "" where the engine holds no expiring login
+
 
 # Each engine as a picker offers it.
 ENGINE_LABELS = {"auto": "Automatic", "livy": "Livy (%%spark cells, through sparkmagic)",

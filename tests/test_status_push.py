@@ -12,7 +12,7 @@ from demo_world import SALES
 from emulators import RunningEmulator
 from kernels import NotebookKernel
 
-from jupyter_emr_roles.status_push import TARGET
+from jupyter_emr_roles.vocabulary import TARGET
 from jupyter_emr_roles.vocabulary import export
 
 
