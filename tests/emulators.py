@@ -119,6 +119,22 @@ class RunningEmulator:
         return [s for s in self.status()["sessions"]
                 if s["cluster_id"] == cluster_id and s["state"] in OPEN_STATES]
 
+    def open_connect_sessions(self, cluster_id: str) -> list[dict[str, Any]]:
+        """The Spark Connect sessions of a cluster that are not over, as ListSessions has them."""
+        sessions = self.client("emr").list_sessions(ClusterId=cluster_id)["Sessions"]
+        return [s for s in sessions if s["State"] not in ("TERMINATED", "FAILED")]
+
+    def connect_sessions_end(self, cluster_id: str, wait: float = 30) -> bool:
+        """Whether every Spark Connect session of the cluster is TERMINATED (or FAILED) within
+        ``wait`` seconds: TerminateSession answers TERMINATING, and EMR gets there on its own
+        time."""
+        deadline = time.monotonic() + wait
+        while self.open_connect_sessions(cluster_id):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.2)
+        return True
+
 
 def parse_exports(text: str) -> dict[str, str]:
     env = {}

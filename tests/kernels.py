@@ -226,3 +226,11 @@ def connected(output: str, role: str, cluster_id: str, name: str) -> int:
                       r"Livy id (\d+)\)", output)
     assert found, output
     return int(found.group(1))
+
+
+def connect_session_id(output: str, role: str, cluster_id: str, name: str) -> str:
+    """The Spark Connect session ID a %connect's done line names."""
+    found = re.search(rf"connected as {re.escape(role)} on {cluster_id} \(session {name}, "
+                      r"Spark Connect id (is-[A-Z0-9]{13})\)", output)
+    assert found, output
+    return found.group(1)

@@ -18,8 +18,7 @@ from pathlib import Path
 from demo_world import PARTNER_ACCESS, SALES
 from emulators import RunningEmulator
 from helpers import LABEXTENSION, REPO, RunCli, jlpm
-from kernels import NotebookKernel
-from test_spark_connect import all_ended, open_sessions, session_id
+from kernels import NotebookKernel, connect_session_id
 
 from jupyter_emr_roles import options
 from jupyter_emr_roles.magics import EmrRolesMagics
@@ -107,12 +106,12 @@ def test_idle_timeout_reaches_start_session(emulator: RunningEmulator, clusters:
         refused = kernel.refused(f"%connect --cluster-id {cluster} --engine spark-connect "
                                  f"--idle-timeout {bad}")
         assert said in refused and "--idle-timeout" in refused, refused
-    assert open_sessions(emulator, cluster) == []
+    assert emulator.open_connect_sessions(cluster) == []
 
     output = kernel.ok(f"%connect --cluster-id {cluster} --engine spark-connect "
                        "--idle-timeout 7")
-    sid = session_id(output, SALES, cluster, "spark")
+    sid = connect_session_id(output, SALES, cluster, "spark")
     session = emulator.client("emr").get_session(ClusterId=cluster, SessionId=sid)["Session"]
     assert session["SessionIdleTimeoutInMinutes"] == 7
     kernel.ok("%disconnect spark")
-    assert all_ended(emulator, cluster)
+    assert emulator.connect_sessions_end(cluster)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from demo_world import ELECTRONICS, MARKETING, MARKETING_ARN, SALES, SALES_ARN
 from emulators import RunningEmulator
-from kernels import NotebookKernel
+from kernels import NotebookKernel, connect_session_id
 
 pytestmark = pytest.mark.long  # mostly waits: scheduled first (tests/conftest.py)
 
@@ -29,29 +29,6 @@ def who(_):
     return boto3.client("sts").get_caller_identity()["Arn"]
 print({name}.range(1).select(who("id")).first()[0])
 """
-
-
-def open_sessions(emulator: RunningEmulator, cluster_id: str) -> list[dict]:
-    sessions = emulator.client("emr").list_sessions(ClusterId=cluster_id)["Sessions"]
-    return [s for s in sessions if s["State"] not in ("TERMINATED", "FAILED")]
-
-
-def all_ended(emulator: RunningEmulator, cluster_id: str, wait: float = 30) -> bool:
-    """Whether every session of the cluster is TERMINATED (or FAILED) within ``wait`` seconds:
-    TerminateSession answers TERMINATING, and EMR gets there on its own time."""
-    deadline = time.monotonic() + wait
-    while open_sessions(emulator, cluster_id):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
-
-
-def session_id(output: str, role: str, cluster_id: str, name: str) -> str:
-    found = re.search(rf"connected as {re.escape(role)} on {cluster_id} \(session {name}, "
-                      r"Spark Connect id (is-[A-Z0-9]{13})\)", output)
-    assert found, output
-    return found.group(1)
 
 
 def refused_connect(emulator: RunningEmulator, notebook: Callable[..., NotebookKernel],
@@ -73,9 +50,9 @@ def no_session_left(emulator: RunningEmulator, cluster: str) -> Iterator[None]:
     next one to find."""
     yield
     emr = emulator.client("emr")
-    for session in open_sessions(emulator, cluster):
+    for session in emulator.open_connect_sessions(cluster):
         emr.terminate_session(ClusterId=cluster, SessionId=session["Id"])
-    all_ended(emulator, cluster)
+    emulator.connect_sessions_end(cluster)
 
 
 def test_spark_is_a_pyspark_session_in_the_kernel_running_as_the_role(
@@ -86,8 +63,8 @@ def test_spark_is_a_pyspark_session_in_the_kernel_running_as_the_role(
     output = kernel.ok(f"%connect --cluster-id {cluster} --role-arn {SALES} "
                        "--engine spark-connect")
 
-    sid = session_id(output, SALES, cluster, "spark")
-    assert [s["Id"] for s in open_sessions(emulator, cluster)] == [sid]
+    sid = connect_session_id(output, SALES, cluster, "spark")
+    assert [s["Id"] for s in emulator.open_connect_sessions(cluster)] == [sid]
     assert "PySpark client is" not in output  # the client's line is the session's
     assert "count=3" in kernel.ok("df = spark.createDataFrame([(1, 'EU'), (2, 'US'), (3, 'EU')], "
                                   "['id', 'region'])\nprint(f'count={df.count()}')")
@@ -96,7 +73,7 @@ def test_spark_is_a_pyspark_session_in_the_kernel_running_as_the_role(
     listed = kernel.ok("%emr_sessions")
     assert "Spark Connect" in listed and sid in listed and cluster in listed
     kernel.ok("%disconnect spark")
-    assert all_ended(emulator, cluster)
+    assert emulator.connect_sessions_end(cluster)
     assert "NameError" in kernel.run("spark").output
 
 
@@ -117,7 +94,7 @@ def test_two_roles_two_sessions_no_cross_talk(emulator: RunningEmulator, cluster
     kernel.ok("%disconnect sales")
     assert kernel.ok(mode).strip() == "1", "PySpark's Connect mode while a session is open"
     kernel.ok("%disconnect --all")
-    assert all_ended(emulator, cluster)
+    assert emulator.connect_sessions_end(cluster)
     assert kernel.ok(mode).strip() == "None", "and as the kernel had it after the last one"
 
 
@@ -128,7 +105,7 @@ def test_a_role_the_user_may_not_use_is_refused_and_starts_nothing(
                              "--engine spark-connect")
 
     assert "AWS denied StartSession" in output and "elasticmapreduce:StartSession" in output
-    assert all_ended(emulator, cluster)
+    assert emulator.connect_sessions_end(cluster)
 
 
 def test_a_cluster_without_sessions_is_one_paragraph_with_the_fix(
@@ -159,11 +136,11 @@ def test_kernel_shutdown_terminates_its_sessions(emulator: RunningEmulator, clus
     kernel = notebook(emulator)
     kernel.ok("%load_ext jupyter_emr_roles")
     kernel.ok(f"%connect --cluster-id {cluster} --engine spark-connect")
-    assert open_sessions(emulator, cluster)
+    assert emulator.open_connect_sessions(cluster)
 
     kernel.shutdown(now=False)
 
-    assert all_ended(emulator, cluster)
+    assert emulator.connect_sessions_end(cluster)
 
 
 def test_spark_properties_from_the_cell_body_reach_the_session(
@@ -189,7 +166,7 @@ def test_a_session_emr_fails_says_why(emulator: RunningEmulator, cluster: str,
 
     assert re.search(r"The Spark Connect session is-\w+ on \S+ is FAILED: The session failed to "
                      r"start", output), output
-    assert all_ended(emulator, cluster)
+    assert emulator.connect_sessions_end(cluster)
 
 
 def test_a_session_still_starting_at_the_timeout_is_terminated(
@@ -198,7 +175,7 @@ def test_a_session_still_starting_at_the_timeout_is_terminated(
                              f"%connect --cluster-id {cluster} --engine spark-connect --timeout 1")
 
     assert "was still STARTING after" in output and "longer --timeout" in output
-    assert all_ended(emulator, cluster)
+    assert emulator.connect_sessions_end(cluster)
 
 
 def test_a_kernel_without_a_spark_connect_client_gets_the_pip_line(
@@ -215,7 +192,7 @@ def test_a_kernel_without_a_spark_connect_client_gets_the_pip_line(
 
     assert "pip install 'jupyter-emr-roles[connect]'" in output
     assert "Spark Connect id" not in kernel.ok(f"%connect --cluster-id {cluster} --name auto_pick")
-    assert open_sessions(emulator, cluster) == []
+    assert emulator.open_connect_sessions(cluster) == []
     kernel.ok("%disconnect --all")
 
 
@@ -226,7 +203,7 @@ def test_disconnect_all_does_not_wait_on_an_endpoint_emr_already_ended(
     kernel = notebook(emulator)
     kernel.ok("%load_ext jupyter_emr_roles")
     kernel.ok(f"%connect --cluster-id {cluster} --role-arn {SALES} --name alive")
-    dead = session_id(kernel.ok(f"%connect --cluster-id {cluster} --role-arn {SALES} "
+    dead = connect_session_id(kernel.ok(f"%connect --cluster-id {cluster} --role-arn {SALES} "
                                 "--name ended"), SALES, cluster, "ended")
     emulator.client("emr").terminate_session(ClusterId=cluster, SessionId=dead)
     assert wait_until_ended(emulator, cluster, dead)
@@ -234,7 +211,7 @@ def test_disconnect_all_does_not_wait_on_an_endpoint_emr_already_ended(
     output = kernel.ok("%disconnect --all", timeout=60)
 
     assert "disconnected alive" in output and "disconnected ended" in output
-    assert all_ended(emulator, cluster)
+    assert emulator.connect_sessions_end(cluster)
 
 
 def test_a_kernel_shutdown_with_a_dead_endpoint_among_three_terminates_every_session(
@@ -243,7 +220,7 @@ def test_a_kernel_shutdown_with_a_dead_endpoint_among_three_terminates_every_ses
     must be TERMINATED by then, whatever the dead one's client does."""
     kernel = notebook(emulator)
     kernel.ok("%load_ext jupyter_emr_roles")
-    ids = [session_id(kernel.ok(f"%connect --cluster-id {cluster} --role-arn {SALES} "
+    ids = [connect_session_id(kernel.ok(f"%connect --cluster-id {cluster} --role-arn {SALES} "
                                 f"--name {name}"), SALES, cluster, name)
            for name in ("first", "second", "third")]
     emulator.client("emr").terminate_session(ClusterId=cluster, SessionId=ids[1])
@@ -251,7 +228,7 @@ def test_a_kernel_shutdown_with_a_dead_endpoint_among_three_terminates_every_ses
 
     kernel.shutdown(now=False)
 
-    assert all_ended(emulator, cluster)
+    assert emulator.connect_sessions_end(cluster)
     states = {s["Id"]: s["State"] for s in emulator.client("emr").list_sessions(
         ClusterId=cluster)["Sessions"]}
     assert {states[sid] for sid in ids} == {"TERMINATED"}, states
@@ -292,7 +269,7 @@ def test_a_botocore_without_the_session_calls_says_which_version_is_needed(
 
     assert "botocore 1.43.22 has no EMR session calls" in output, output
     assert "'botocore>=1.43.23'" in output and "AttributeError" not in output
-    assert open_sessions(emulator, cluster) == []
+    assert emulator.open_connect_sessions(cluster) == []
 
 
 def wait_until_ended(emulator: RunningEmulator, cluster_id: str, sid: str,
