@@ -14,7 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from emulators import RunningEmulator, start_emulator  # noqa: E402  (needs the path above)
-from helpers import CLI, RunCli  # noqa: E402
+from helpers import CLI, RunCli, build_wheel  # noqa: E402
 from kernels import NotebookKernel, kernel_env  # noqa: E402
 
 # Variables of the developer's shell that would change what the CLI reads.
@@ -26,6 +26,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     workers (``-n`` in scripts/test.sh) then start the minute-long waits (renewals, JVMs) at
     once and fill the time with short modules, instead of ending the run on them."""
     items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This checkout's wheel, built once for the test process (the packaging and JupyterLab 3
+    install tests look into it and install it)."""
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 @pytest.fixture

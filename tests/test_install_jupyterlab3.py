@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from demo_world import SALES, SALES_ARN, WHO_AM_I
 from emulators import RunningEmulator
-from helpers import REPO, build_wheel, one_paragraph_error
+from helpers import REPO, one_paragraph_error
 from kernels import ANSI, NotebookKernel, kernel_env
 from widget_front_end import picker
 
@@ -67,11 +67,10 @@ def pip_install(*args: str | Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def jupyterlab3(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def jupyterlab3(wheel: Path) -> Path:
     """The JupyterLab 3 venv with this checkout's wheel installed the way the README says."""
     assert (BIN / "python").exists(), f"./scripts/test.sh makes the JupyterLab 3 venv {JUPYTERLAB3}"
     assert (installed("jupyterlab") or "").startswith("3."), "./scripts/test.sh remakes it"
-    wheel = build_wheel(tmp_path_factory.mktemp("wheel"))
     pip_install(wheel, JUPYTERLAB3_PIN)
     # The same version number as a wheel installed before: pip would keep the old files.
     pip_install("--force-reinstall", "--no-deps", wheel)

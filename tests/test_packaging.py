@@ -19,7 +19,7 @@ from email.parser import Parser
 from pathlib import Path
 
 import pytest
-from helpers import REPO, build_wheel
+from helpers import REPO
 
 import jupyter_emr_roles
 
@@ -28,11 +28,6 @@ DIST_INFO = "jupyter_emr_roles-{version}.dist-info/"
 APACHE_2 = ("Apache License\n                           Version 2.0, January 2004\n",
             "END OF TERMS AND CONDITIONS", "APPENDIX: How to apply the Apache License")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 def jupyter(*args: str, **env: str) -> str:
