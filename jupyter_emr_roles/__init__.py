@@ -9,8 +9,8 @@ __all__ = ["__version__", "connections_json", "load_ipython_extension", "publish
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext jupyter_emr_roles``: register the magics; no AWS or Livy call is made."""
-    from .magics import EmrRolesMagics
-    from .step_magics import EmrStepMagics
+    from .magics.connect import EmrRolesMagics
+    from .magics.steps import EmrStepMagics
 
     ipython.register_magics(EmrRolesMagics)
     ipython.register_magics(EmrStepMagics)
@@ -21,7 +21,7 @@ def connections_json() -> str:
     secret), for scripts and tests; the status bar gets the same rows pushed."""
     from IPython import get_ipython
 
-    from .status_push import connections_json as rows_of
+    from .magics.status_push import connections_json as rows_of
 
     return rows_of(get_ipython())
 
@@ -31,7 +31,7 @@ def publish_connections() -> None:
     the status comm and get them at once; this serves scripts and older pages that ask)."""
     from IPython import get_ipython
 
-    from .status_push import publish_connections as publish
+    from .magics.status_push import publish_connections as publish
 
     publish(get_ipython())
 

@@ -24,8 +24,8 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from .aws import DOCTOR_USER_AGENT, service_client
-from .aws_errors import aws_call
+from .aws.clients import DOCTOR_USER_AGENT, service_client
+from .aws.calls import aws_call
 from .cluster_target import Target
 from .errors import AwsCallError, EmrRolesError
 from .steps import ClusterSteps, StepView

@@ -16,8 +16,8 @@ from typing import Any
 import boto3
 
 from . import roles
-from .aws import DEFAULT_READ_TIMEOUT, Emr, access_emr, caller_emr, make_session
-from .aws_errors import answer_field, aws_call
+from .aws.clients import DEFAULT_READ_TIMEOUT, Emr, access_emr, caller_emr, make_session
+from .aws.calls import answer_field, aws_call
 from .connect_request import ConnectRequest
 from .errors import AwsCallError, EmrRolesError, RolesFileError
 from .identifiers import AccountId, RoleArn, account_in_arn

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from . import roles
-from .aws import READY_STATES, Emr
+from .aws.clients import READY_STATES, Emr
 from .cluster_target import Target
 from .doctor import Finding, cluster_readiness
 from .errors import EmrRolesError

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from . import roles
-from .aws import make_session, service_client
-from .aws_errors import aws_call
+from .aws.clients import make_session, service_client
+from .aws.calls import aws_call
 from .errors import AwsCallError, EmrRolesError, RolesFileError
 from .identifiers import AccountId, RoleArn
 

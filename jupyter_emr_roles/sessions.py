@@ -21,16 +21,16 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from .access_roles import person
+from .aws.access_roles import person
 from .cluster_target import Target, find_target
 from .connect_request import ConnectRequest
 from .doctor.cluster_checks import sessions_unsupported
 from .doctor.facts import Facts, NotAllowed
-from .engine import GONE, READY_CHECK, Engine, EngineSession, Progress, StartPlan
+from .engines.base import GONE, READY_CHECK, Engine, EngineSession, Progress, StartPlan
 from .errors import EmrRolesError
 from .identifiers import ClusterId, RoleArn, SessionName
-from .livy_engine import LivyEngine
-from .spark_connect_engine import SparkConnectEngine
+from .engines.livy.engine import LivyEngine
+from .engines.spark_connect.engine import SparkConnectEngine
 from .vocabulary import ConnectionRow
 
 log = logging.getLogger(__name__)
@@ -257,7 +257,7 @@ def pick_engine(request: ConnectRequest, target: Target) -> str:
         return "spark-connect"
     if request.engine == "auto" and request.language == "python" and enabled \
             and not unsupported and set(request.config) <= {"conf"}:
-        from .spark_connect_client import missing_client
+        from .engines.spark_connect.client import missing_client
 
         if missing_client() is None:
             return "spark-connect"

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from .aws import service_client
-from .aws_errors import answer_field, aws_call
+from .aws.clients import service_client
+from .aws.calls import answer_field, aws_call
 from .cluster_target import Target
 from .errors import AwsCallError, StepError
 from .identifiers import RoleArn, StepId

@@ -1,12 +1,12 @@
 """The words the kernel's faces and the Lab extension share, declared once here.
 
-The ipywidgets picker (``widgets.py``) and the Lab dialog (``choiceFields.ts``)
-label the engines alike; the status comm's target and the shape of its rows
-are the kernel's (``status_push.py``, ``sessions.py``) and the page's
-(``kernel.ts``, ``channel.ts``, ``status.ts``). The TypeScript side imports
+The ipywidgets picker (``magics/picker.py``) and the Lab dialog (``choiceFields.ts``)
+label the engines alike; the status comm's target and the shape of its rows are the
+kernel's (``magics/status_push.py``, ``sessions.py``) and the page's (``kernel.ts``,
+``channel.ts``, ``status.ts``). The TypeScript side imports
 ``labextension/src/vocabulary.json``, which is this module's export, written by
-``python -m jupyter_emr_roles.vocabulary > labextension/src/vocabulary.json``
-and committed; a test fails when the two differ.
+``python -m jupyter_emr_roles.vocabulary > labextension/src/vocabulary.json`` and
+committed; a test fails when the two differ.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 import typing
 from typing import Any, TypedDict
 
-# The Jupyter comm the page opens and the kernel pushes its connections on (status_push.py).
+# The Jupyter comm the page opens and the kernel pushes its connections on (magics/status_push.py).
 TARGET = "jupyter-emr-roles.connections"
 # The class of the magics that hold a kernel's push (magics.EmrRolesMagics), as IPython's
 # registry names it; the Lab extension asks for it too, to tell whether the magics are loaded.

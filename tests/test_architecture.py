@@ -21,13 +21,14 @@ NAME = PACKAGE.name
 # The emulator stands in for AWS: it may share only these plain modules with the client.
 LOCAL_MAY_USE = {"errors", "identifiers", "jsonfile", "_version"}
 # The faces: what a person touches. They reach an engine through sessions.py alone.
-FACES = ("magics", "step_magics", "widgets", "reporting", "status_push", "server", "cli")
-ENGINE_MODULES = {"sparkmagic_bridge", "livy_engine", "livy_endpoint", "livy_tls", "credentials",
-                  "spark_connect_engine", "spark_connect_client", "emr_sessions"}
+FACES = ("magics", "server", "cli")
+# The ground floor: plain values and rules that every layer uses and that use nothing above.
+GROUND = {"_version", "errors", "identifiers", "jsonfile", "polling", "releases", "text_table",
+          "options", "vocabulary", "connect_request"}
 # The libraries of an engine, each imported by one module of the client (the emulator aside), so
 # an upgrade of one touches one file.
-LIBRARY_OWNERS = {"sparkmagic": "sparkmagic_bridge", "pyspark": "spark_connect_client",
-                  "grpc": "spark_connect_client"}
+LIBRARY_OWNERS = {"sparkmagic": "engines.livy.sparkmagic_bridge",
+                  "pyspark": "engines.spark_connect.client", "grpc": "engines.spark_connect.client"}
 MAX_FUNCTION_LINES = 40
 MAX_TS_CLASS_LINES = 200
 
@@ -98,15 +99,50 @@ def test_the_emulator_imports_no_client_rule() -> None:
     assert not {module: names for module, names in wrong.items() if names}
 
 
+def _inside(module: str, folder: str) -> bool:
+    prefix = f"{NAME}.{folder}"
+    return module == prefix or module.startswith(prefix + ".")
+
+
+ENGINES = sorted({module.split(".")[2] for module in MODULES
+                  if _inside(module, "engines") and module.count(".") >= 3})
+# An engine's own modules (engines/livy/..., engines/spark_connect/...), not the interface.
+ENGINE_MODULES = {module for module in MODULES for engine in ENGINES
+                  if _inside(module, f"engines.{engine}")}
+
+
 @pytest.mark.parametrize("face", FACES)
 def test_no_face_knows_an_engine(face: str) -> None:
-    prefix = f"{NAME}.{face}"
-    modules = [module for module in MODULES if module == prefix or
-               module.startswith(prefix + ".")]
+    modules = [module for module in MODULES if _inside(module, face)]
     assert modules
-    engines = {f"{NAME}.{name}" for name in ENGINE_MODULES}
-    known = {module: GRAPH[module] & engines for module in modules if GRAPH[module] & engines}
+    known = {module: GRAPH[module] & ENGINE_MODULES for module in modules
+             if GRAPH[module] & ENGINE_MODULES}
     assert not known, f"{known}: a face reaches an engine through sessions.py"
+
+
+def test_the_ground_floor_imports_only_the_ground_floor() -> None:
+    ground = {f"{NAME}.{name}" for name in GROUND}
+    assert ground <= set(MODULES)
+    above = {module: sorted(GRAPH[module] - ground - {NAME}) for module in ground}
+    assert not {module: names for module, names in above.items() if names}
+
+
+@pytest.mark.parametrize("folder", ["aws", "roles"])
+def test_the_aws_side_and_the_roles_sources_know_no_engine_and_no_face(folder: str) -> None:
+    upper = ENGINE_MODULES | {module for module in MODULES
+                              if any(_inside(module, face) for face in FACES)
+                              or module == f"{NAME}.sessions"}
+    known = {module: sorted(GRAPH[module] & upper) for module in MODULES
+             if _inside(module, folder) and GRAPH[module] & upper}
+    assert not known
+
+
+def test_an_engine_knows_no_other_engine() -> None:
+    assert ENGINES == ["livy", "spark_connect"]
+    crossing = {module: sorted(imported for imported in GRAPH[module] & ENGINE_MODULES
+                               if not _inside(imported, f"engines.{module.split('.')[2]}"))
+                for module in ENGINE_MODULES}
+    assert not {module: names for module, names in crossing.items() if names}
 
 
 def _libraries(module: str) -> set[str]:

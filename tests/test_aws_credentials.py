@@ -1,4 +1,4 @@
-"""aws.py and access_roles.py against the strict emulator over HTTPS: EMR calls, their
+"""aws/clients.py and aws/access_roles.py against the strict emulator over HTTPS: EMR calls, their
 failures as one paragraph, and access roles that renew themselves under the person's name."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import pytest
 from demo_world import PARTNER_ACCESS, PARTNER_ROLE, SALES
 from emulators import RunningEmulator, start_changed_world, start_emulator
 
-from jupyter_emr_roles.access_roles import STUDIO_METADATA_ENV, person
-from jupyter_emr_roles.aws import Emr, make_session
-from jupyter_emr_roles.credentials import session_login
+from jupyter_emr_roles.aws.access_roles import STUDIO_METADATA_ENV, person
+from jupyter_emr_roles.aws.clients import Emr, make_session
+from jupyter_emr_roles.engines.livy.credentials import session_login
 from jupyter_emr_roles.errors import AwsCallError
 from jupyter_emr_roles.identifiers import ClusterId, RoleArn
 

@@ -7,8 +7,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from jupyter_emr_roles.aws import Emr
-from jupyter_emr_roles.credentials import session_login
+from jupyter_emr_roles.aws.clients import Emr
+from jupyter_emr_roles.engines.livy.credentials import session_login
 from jupyter_emr_roles.errors import AwsCallError
 from jupyter_emr_roles.identifiers import ClusterId, RoleArn
 

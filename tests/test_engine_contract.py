@@ -20,7 +20,7 @@ from kernels import NotebookKernel
 
 from jupyter_emr_roles import sessions
 from jupyter_emr_roles.connect_request import ENGINES
-from jupyter_emr_roles.engine import ENDED, GONE
+from jupyter_emr_roles.engines.base import ENDED, GONE
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,8 @@ import identifier_cases
 from helpers import LABEXTENSION, jlpm
 
 import jupyter_emr_roles
-from jupyter_emr_roles import (
-    connect_request,
-    identifiers,
-    sparkmagic_bridge,
-    vocabulary,
-)
+from jupyter_emr_roles import connect_request, identifiers, vocabulary
+from jupyter_emr_roles.engines.livy import sparkmagic_bridge
 
 PATTERNS_TS = LABEXTENSION / "src" / "patterns.ts"
 VOCABULARY_JSON = LABEXTENSION / "src" / "vocabulary.json"

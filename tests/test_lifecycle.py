@@ -32,7 +32,7 @@ from lifecycle_script import (A1, A2, ACCESS, CROSS, ELECTRONICS, HOOK, OLD_OWN,
                               STUDIO_LCC_LIMIT, TARGETS, dumps, fake_aws, make_home, one_error,
                               run, script_env, snapshot, write_mapping, write_old_files)
 
-from jupyter_emr_roles.roles_format import parse_own, render
+from jupyter_emr_roles.roles.formats import parse_own, render
 
 pytestmark = pytest.mark.lifecycle
 

@@ -18,7 +18,7 @@ from helpers import CLI
 from lifecycle_script import (A1, A2, OWN, SALES, SHARED, STUDIO, dumps, fake_aws, make_home,
                               one_error, run, snapshot, write_mapping, write_old_files)
 
-from jupyter_emr_roles.roles_format import parse_own, render
+from jupyter_emr_roles.roles.formats import parse_own, render
 
 pytestmark = pytest.mark.lifecycle
 

@@ -10,7 +10,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from jupyter_emr_roles.credentials import PROPAGATION_WINDOW, LivyCredentials, LivyLogin
+from jupyter_emr_roles.engines.livy.credentials import (
+    PROPAGATION_WINDOW,
+    LivyCredentials,
+    LivyLogin,
+)
 from jupyter_emr_roles.errors import LivyError
 
 

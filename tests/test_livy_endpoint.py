@@ -11,16 +11,16 @@ import pytest
 from botocore.stub import Stubber
 from emulators import RunningEmulator, start_emulator
 
-from jupyter_emr_roles.aws import Emr, make_session
+from jupyter_emr_roles.aws.clients import Emr, make_session
 from jupyter_emr_roles.errors import ClusterNotReady, LivyError
-from jupyter_emr_roles.livy_endpoint import (
+from jupyter_emr_roles.engines.livy.endpoint import (
     LivyRequest,
     candidate_hosts,
     find_livy,
     forget,
     livy_port,
 )
-from jupyter_emr_roles.livy_tls import LIVY_CA_ENV, SYSTEM_STORE, LivyTrust, livy_trust
+from jupyter_emr_roles.engines.livy.tls import LIVY_CA_ENV, SYSTEM_STORE, LivyTrust, livy_trust
 
 
 @pytest.fixture(scope="module")

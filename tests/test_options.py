@@ -21,7 +21,7 @@ from helpers import LABEXTENSION, REPO, RunCli, jlpm
 from kernels import NotebookKernel, connect_session_id
 
 from jupyter_emr_roles import options
-from jupyter_emr_roles.magics import EmrRolesMagics
+from jupyter_emr_roles.magics.connect import EmrRolesMagics
 
 OPTIONS_JSON = LABEXTENSION / "src" / "options.json"
 

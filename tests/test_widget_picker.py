@@ -45,7 +45,7 @@ def test_load_ext_stays_lazy_and_the_magic_documents_itself(
     kernel = notebook(emulator)
     kernel.ok("%load_ext jupyter_emr_roles")
     loaded = kernel.ok("import sys\nprint(sorted(m for m in ('boto3', 'ipywidgets', 'pyspark', "
-                       "'grpc', 'jupyter_emr_roles.widgets') if m in sys.modules))")
+                       "'grpc', 'jupyter_emr_roles.magics.picker') if m in sys.modules))")
     assert loaded.strip() == "[]", loaded
     help_text = kernel.ok("print(get_ipython().find_line_magic('emr_picker').__doc__)")
     assert "--region" in help_text and "%%spark -s NAME" in help_text, help_text

@@ -24,7 +24,7 @@ from ..roles import (
     load_catalog,
     remove_role,
 )
-from ..roles_format import (
+from ..roles.formats import (
     ProblemList,
     check_label,
     json_schema,

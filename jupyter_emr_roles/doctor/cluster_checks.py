@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..aws import READY_STATES
+from ..aws.clients import READY_STATES
 from ..releases import (
     GRANTS,
     LIVY_TLS,
@@ -207,7 +207,7 @@ def spark_connect(facts: Facts) -> Outcome:
                        f"{'; and '.join(unsupported)}: %connect uses Livy here, and refuses "
                        "--engine spark-connect.", "Use Livy here; for Spark Connect, a cluster "
                        "with one primary node and no LakeFormationConfiguration.")
-    from ..spark_connect_client import INSTALL_LINE, missing_client
+    from ..engines.spark_connect.client import INSTALL_LINE, missing_client
 
     problem = missing_client()
     if problem:

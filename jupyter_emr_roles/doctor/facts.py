@@ -14,8 +14,8 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from ..aws import service_client
-from ..aws_errors import aws_call
+from ..aws.clients import service_client
+from ..aws.calls import aws_call
 from ..cluster_target import Target
 from ..connect_request import ConnectRequest
 from ..errors import AwsCallError, EmrRolesError

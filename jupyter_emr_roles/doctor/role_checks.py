@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 import re
 
-from ..aws import DOCTOR_USER_AGENT, Emr
-from ..credentials import session_login
+from ..aws.clients import DOCTOR_USER_AGENT, Emr
+from ..engines.livy.credentials import session_login
 from ..errors import AwsCallError, EmrRolesError
-from ..livy_endpoint import find_livy, trust_for, wanted_for
+from ..engines.livy.endpoint import find_livy, trust_for, wanted_for
 from .cluster_checks import sessions_problem
 from .facts import Facts
 from .report import Outcome

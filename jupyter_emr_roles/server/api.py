@@ -17,7 +17,7 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 from .. import clusters, roles
-from ..aws import READY_STATES, access_emr, caller_emr
+from ..aws.clients import READY_STATES, access_emr, caller_emr
 from ..cluster_target import account_emr
 from ..connect_request import ConnectRequest
 from ..errors import AwsCallError, EmrRolesError

@@ -9,7 +9,7 @@ import { Kernel, KernelMessage } from '@jupyterlab/services';
 
 import vocabulary from './vocabulary.json';
 
-/** The comm the page opens (and the kernel answers on) for its sessions (status_push.py
+/** The comm the page opens (and the kernel answers on) for its sessions (vocabulary.py's
  *  `TARGET`, through vocabulary.json). */
 export const STATUS_TARGET: string = vocabulary.status_target;
 

@@ -12,7 +12,7 @@ import pytest
 from demo_world import SALES
 from emulators import RunningEmulator, start_changed_world
 
-from jupyter_emr_roles.aws import Emr, make_session
+from jupyter_emr_roles.aws.clients import Emr, make_session
 from jupyter_emr_roles.clusters import assess
 from jupyter_emr_roles.identifiers import ClusterId
 

@@ -25,12 +25,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from .access_roles import person
+from ...aws.access_roles import person
 from .emr_sessions import ENDED_STATES, LIVE_STATES, EmrSessions, SessionEndpoint
-from .engine import ENDED, GONE, StartPlan
-from .errors import EmrRolesError
-from .identifiers import ClusterId
-from .polling import CONNECT_POLLS
+from ..base import ENDED, GONE, StartPlan
+from ...errors import EmrRolesError
+from ...identifiers import ClusterId
+from ...polling import CONNECT_POLLS
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class SparkConnectEngine:
     """EMR's Spark Connect sessions, as the runtime role."""
 
     def start(self, plan: StartPlan) -> SparkConnectHandle:
-        from .spark_connect_client import missing_client
+        from .client import missing_client
 
         problem = missing_client() or EmrSessions.missing_calls(plan.emr)
         if problem:
@@ -170,7 +170,7 @@ class SparkConnectHandle:
     def open(self) -> None:
         """Wait for EMR to start the session, then build ``spark``, prove it answers and warn
         when this kernel's client is of another Spark line than the session."""
-        from .spark_connect_client import build_session, trusted_roots, version_mismatch
+        from .client import build_session, trusted_roots, version_mismatch
 
         self._wait_live()
         self._plan.progress(0.0, f"Spark Connect session {self.id}: asking EMR for its endpoint")
@@ -293,7 +293,7 @@ class SparkConnectHandle:
         except EmrRolesError as exc:
             log.warning("could not terminate Spark Connect session %s: %s", self.id, exc)
         if self.spark is not None:
-            from .spark_connect_client import release
+            from .client import release
 
             release(self.spark, RELEASE_DEADLINE)
         namespace = self._plan.shell.user_ns if self._plan.shell is not None else {}
@@ -305,7 +305,7 @@ class SparkConnectHandle:
 def _reason(error: Exception) -> str:
     """Why a call failed, in one sentence: the gRPC status and details where gRPC failed it
     (the first line of PySpark's text is often only the class of a gRPC object)."""
-    from .spark_connect_client import grpc_status, token_problem
+    from .client import grpc_status, token_problem
 
     status = grpc_status(error)
     if status is not None:

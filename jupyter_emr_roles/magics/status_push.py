@@ -28,7 +28,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from .vocabulary import MAGICS_CLASS, TARGET
+from ..vocabulary import MAGICS_CLASS, TARGET
 
 log = logging.getLogger(__name__)
 

@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .aws_settings import aws_settings
-from .errors import AwsCallError, InvalidIdentifier, Problem
-from .identifiers import AccountId, RoleArn
-from .roles_format import AccountRoles, RoleEntry
+from ..aws.settings import aws_settings
+from ..errors import AwsCallError, InvalidIdentifier, Problem
+from ..identifiers import AccountId, RoleArn
+from .formats import AccountRoles, RoleEntry
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ def _ask(where: _Where) -> dict[str, list[str]]:
     """SageMaker's rule: a shared space takes the domain's DefaultSpaceSettings; a private
     space, or an app of a user profile, the profile's UserSettings, else the domain's
     DefaultUserSettings."""
-    from .aws_errors import aws_call
+    from ..aws.calls import aws_call
 
     client = _client(where)
     owner = where.profile
@@ -157,7 +157,7 @@ def _client(where: _Where) -> Any:
     import boto3
     from botocore.config import Config
 
-    from .aws_errors import aws_call
+    from ..aws.calls import aws_call
 
     config = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=3,
                     read_timeout=5)
@@ -167,7 +167,7 @@ def _client(where: _Where) -> Any:
 
 
 def _domain(client: Any, where: _Where) -> dict[str, Any]:
-    from .aws_errors import aws_call
+    from ..aws.calls import aws_call
 
     return aws_call(f"reading Studio domain {where.domain}",
                     lambda: client.describe_domain(DomainId=where.domain))

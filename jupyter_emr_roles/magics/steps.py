@@ -17,11 +17,11 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import Pretty, display
 
-from . import options
-from .errors import EmrRolesError
+from .. import options
+from ..errors import EmrRolesError
 
 if TYPE_CHECKING:
-    from .steps import ClusterSteps, StepView
+    from ..steps import ClusterSteps, StepView
 
 
 @magics_class
@@ -74,7 +74,7 @@ class EmrStepMagics(Magics):
 
     @staticmethod
     def _command(cluster: ClusterSteps, args: Any, cell: str | None) -> list[str]:
-        from .steps import pyspark_command
+        from ..steps import pyspark_command
 
         if cell is None:
             if not args.args:
@@ -105,8 +105,8 @@ def _words_after_dashes(line: str, parsed: list[str]) -> list[str]:
 
 
 def _cluster_steps(args: Any) -> ClusterSteps:
-    from .cluster_target import find_target
-    from .steps import ClusterSteps
+    from ..cluster_target import find_target
+    from ..steps import ClusterSteps
 
     return ClusterSteps(find_target(options.request(args, options.STEP),
                                     lambda text: display(Pretty(f"WARNING: {text}"))))

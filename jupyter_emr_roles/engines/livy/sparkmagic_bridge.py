@@ -8,7 +8,7 @@ those magics see it and clean it up like one of their own. What differs from
 
 - the authenticator holds no password and builds no widget (sparkmagic's Basic
   keeps the password in an ipywidget whose state can be saved in the
-  notebook); it asks :class:`~jupyter_emr_roles.credentials.LivyCredentials`
+  notebook); it asks :class:`~jupyter_emr_roles.engines.livy.credentials.LivyCredentials`
   for the login of every request, and tells it how Livy answered, which sends
   the request again while a fresh login propagates or a renewed one is tried;
 - TLS is verified against Livy's own CA bundle, always given as a path
@@ -46,9 +46,9 @@ from sparkmagic.magics.sparkmagicsbase import SparkMagicBase
 from urllib3.exceptions import InsecureRequestWarning
 
 from .credentials import LivyCredentials, LivyLogin
-from .engine import GONE, Progress
-from .errors import LivyError, LivyUnreachable
-from .polling import CONNECT_POLLS
+from ..base import GONE, Progress
+from ...errors import LivyError, LivyUnreachable
+from ...polling import CONNECT_POLLS
 
 log = logging.getLogger(__name__)
 

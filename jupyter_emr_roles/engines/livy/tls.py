@@ -22,7 +22,7 @@ from typing import Literal
 import certifi
 from cryptography import x509
 
-from .errors import LivyError
+from ...errors import LivyError
 
 LIVY_CA_ENV = "JUPYTER_EMR_ROLES_CA_BUNDLE"
 SYSTEM_STORE = "the system's CA store"

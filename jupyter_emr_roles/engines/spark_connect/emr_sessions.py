@@ -3,7 +3,7 @@
 A session runs as the runtime role given at StartSession; GetSessionEndpoint
 hands out the Spark Connect endpoint and a token that expires
 (``AuthTokenExpirationTime``) and is asked again for a new one. Every call is
-one paragraph when AWS refuses it (``aws_errors.aws_call``).
+one paragraph when AWS refuses it (``aws.calls.aws_call``).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any
 
 import botocore
 
-from .aws import Emr
-from .aws_errors import aws_call
-from .errors import AwsCallError
-from .identifiers import ClusterId, RoleArn
+from ...aws.clients import Emr
+from ...aws.calls import aws_call
+from ...errors import AwsCallError
+from ...identifiers import ClusterId, RoleArn
 
 # The states of a session that can take calls, and those it never leaves.
 LIVE_STATES = ("STARTED", "IDLE", "BUSY")

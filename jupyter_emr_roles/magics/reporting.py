@@ -12,7 +12,7 @@ import html
 from collections.abc import Callable
 from typing import Any
 
-from .text_table import text_table
+from ..text_table import text_table
 
 # Seconds between two updates of the progress line: often enough to show life, seldom
 # enough not to flood a front end with display updates.

@@ -25,8 +25,8 @@ from pydantic import (
     WithJsonSchema,
 )
 
-from .errors import InvalidLabel, Problem
-from .identifiers import (
+from ..errors import InvalidLabel, Problem
+from ..identifiers import (
     ACCOUNT_PATTERN,
     CLUSTER_PATTERN,
     ROLE_ARN_PATTERN,
@@ -35,7 +35,7 @@ from .identifiers import (
     RoleArn,
     show,
 )
-from .jsonfile import dumps
+from ..jsonfile import dumps
 
 FORMAT_VERSION = 1
 MAX_LABEL = 100

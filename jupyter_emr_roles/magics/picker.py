@@ -29,18 +29,18 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from . import roles
-from .aws import READY_STATES, Emr
-from .cluster_target import account_emr
-from .clusters import ClusterSummary, Readiness, assess, list_page
-from .errors import EmrRolesError
-from .identifiers import AccountId, ClusterId, RoleArn, account_in_arn
-from .connect_request import ConnectRequest
-from .identifiers import SessionName
-from .options import option
+from .. import roles
+from ..aws.clients import READY_STATES, Emr
+from ..cluster_target import account_emr
+from ..clusters import ClusterSummary, Readiness, assess, list_page
+from ..errors import EmrRolesError
+from ..identifiers import AccountId, ClusterId, RoleArn, account_in_arn
+from ..connect_request import ConnectRequest
+from ..identifiers import SessionName
+from ..options import option
 from .reporting import ProgressLine, connected_line, connecting, links_html, links_text
-from .sessions import Connections
-from .vocabulary import ENGINE_LABELS, ENGINE_NAMES, auto_label
+from ..sessions import Connections
+from ..vocabulary import ENGINE_LABELS, ENGINE_NAMES, auto_label
 
 log = logging.getLogger(__name__)
 

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .aws import READY_STATES, Emr
-from .connect_request import ConnectRequest
-from .errors import ClusterNotReady, LivyError
-from .livy_tls import Handshake, LivyTrust, handshake, is_private, livy_trust
-from .roles import AccountChoices
+from ...aws.clients import READY_STATES, Emr
+from ...connect_request import ConnectRequest
+from ...errors import ClusterNotReady, LivyError
+from .tls import Handshake, LivyTrust, handshake, is_private, livy_trust
+from ...roles import AccountChoices
 
 DEFAULT_LIVY_PORT = 8998
 HANDSHAKE_TIMEOUT = 5.0

@@ -27,10 +27,10 @@ import botocore.session
 from botocore.config import Config
 from botocore.credentials import CredentialProvider, CredentialResolver, RefreshableCredentials
 
-from .aws_errors import aws_call
-from .errors import AwsCallError
-from .identifiers import RoleArn
-from .studio_domain import STUDIO_METADATA_ENV, studio_metadata
+from .calls import aws_call
+from ..errors import AwsCallError
+from ..identifiers import RoleArn
+from ..roles.studio_domain import STUDIO_METADATA_ENV, studio_metadata
 
 log = logging.getLogger(__name__)
 

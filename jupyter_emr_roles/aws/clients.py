@@ -21,10 +21,10 @@ import boto3
 from botocore.config import Config
 
 from .access_roles import access_role_session
-from .aws_errors import ATTEMPTS, answer_field, aws_call
-from .aws_settings import aws_settings
-from .errors import AwsCallError
-from .identifiers import ClusterId, RoleArn
+from .calls import ATTEMPTS, answer_field, aws_call
+from .settings import aws_settings
+from ..errors import AwsCallError
+from ..identifiers import ClusterId, RoleArn
 
 log = logging.getLogger(__name__)
 

@@ -20,16 +20,16 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 from IPython.display import HTML, Pretty, display
 
-from . import options
-from .errors import EmrRolesError
-from .options import magic_options
+from .. import options
+from ..errors import EmrRolesError
+from ..options import magic_options
 from .reporting import ProgressLine, Sessions, connected_line, connecting, links_html
 from .status_push import StatusPush
 
 if TYPE_CHECKING:
-    from .connect_request import ConnectRequest
-    from .doctor.report import Report
-    from .sessions import Connection, Connections
+    from ..connect_request import ConnectRequest
+    from ..doctor.report import Report
+    from ..sessions import Connection, Connections
 
 
 @contextmanager
@@ -83,7 +83,7 @@ class EmrRolesMagics(Magics):
     @property
     def connections(self) -> Connections:
         if self._connections is None:
-            from .sessions import Connections
+            from ..sessions import Connections
             connections = Connections(self.shell, on_change=self.status.publish)
             # After each cell, in memory only: a session `%spark delete` or `%spark cleanup`
             # removed is forgotten here too, and the status bar told.
@@ -169,7 +169,7 @@ class EmrRolesMagics(Magics):
         `report = %emr_doctor ...` (`report.ready`, `report.as_json()`)."""
         args = parse_argstring(self.emr_doctor, line)
         with _as_usage_errors():
-            from .doctor import diagnose
+            from ..doctor import diagnose
             return diagnose(options.request(args, options.DOCTOR), _warn)
 
     @magic_arguments()
@@ -179,7 +179,7 @@ class EmrRolesMagics(Magics):
         """The S3 Access Grants that apply to a runtime role, as `jupyter-emr-roles grants`."""
         args = parse_argstring(self.emr_grants, line)
         with _as_usage_errors():
-            from .grants import role_grants
+            from ..grants import role_grants
             given = options.parse(args, options.GRANTS)
             print(role_grants(given["role_arn"], given["prefix"], given["profile"],
                               given["region"], given["access_role_arn"]).text())
@@ -204,7 +204,7 @@ class EmrRolesMagics(Magics):
         """
         args = parse_argstring(self.emr_picker, line)
         with _as_usage_errors():
-            from .widgets import Picker
+            from .picker import Picker
             display(Picker(self.connections, args.profile, args.region).widget)
 
 

@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from .errors import EmrRolesError
+from ...errors import EmrRolesError
 
 log = logging.getLogger(__name__)
 

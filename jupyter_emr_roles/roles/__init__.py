@@ -4,7 +4,7 @@ Sources, highest precedence first:
 
 1. our own file, ``~/.jupyter/emr-roles.json`` (``$JUPYTER_EMR_ROLES_FILE``);
 2. SageMaker Studio Classic's files, read exactly as Studio writes them;
-3. Studio's own ``EmrSettings`` of the user profile or domain (``studio_domain.py``).
+3. Studio's own ``EmrSettings`` of the user profile or domain (``roles/studio_domain.py``).
 
 A source is any object with ``name``, ``paths()`` and ``read()``; one that asks
 an API and cannot (``SourceUnavailable``) is a warning, and the other sources'
@@ -24,11 +24,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import Problem, RolesFileError, RolesUpdateError
-from .identifiers import AccountId, RoleArn, show
-from .jsonfile import JsonFileProblem, display_path, locked, read_json, write_atomically
+from ..errors import Problem, RolesFileError, RolesUpdateError
+from ..identifiers import AccountId, RoleArn, show
+from ..jsonfile import JsonFileProblem, display_path, locked, read_json, write_atomically
 from .studio_domain import SourceUnavailable, StudioDomainSettings
-from .roles_format import (
+from .formats import (
     AccountRoles,
     ProblemList,
     RoleEntry,

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import botocore.exceptions as boto
 from botocore.parsers import ResponseParserError
 
-from .errors import AwsCallError
+from ..errors import AwsCallError
 
 T = TypeVar("T")
 

@@ -2,7 +2,7 @@
 themselves and wait for EMR to propagate them.
 
 GetClusterSessionCredentials (called here, as Spark Connect's session calls are in
-``emr_sessions.py``) hands out a user name and password that live a
+``engines/spark_connect/emr_sessions.py``) hands out a user name and password that live a
 short while (an hour on EMR), and that Livy accepts only after a few seconds:
 AWS's own notebook client sleeps 3 s "for EMR token propagation". A notebook
 runs for days, and sparkmagic's heartbeat thread talks to Livy in the
@@ -31,11 +31,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from .aws import Emr
-from .aws_errors import answer_field, aws_call
-from .errors import AwsCallError, LivyError
-from .identifiers import ClusterId, RoleArn
-from .polling import PollPolicy
+from ...aws.clients import Emr
+from ...aws.calls import answer_field, aws_call
+from ...errors import AwsCallError, LivyError
+from ...identifiers import ClusterId, RoleArn
+from ...polling import PollPolicy
 
 log = logging.getLogger(__name__)
 

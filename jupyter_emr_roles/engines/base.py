@@ -1,12 +1,12 @@
 """What a connect needs of whatever runs the Spark session: the engine interface.
 
-Livy through sparkmagic is the first engine (``livy_engine.py``); EMR's own
-Spark Connect sessions are the next. The connect flow (``sessions.py``) finds
-the cluster and the role, then hands an engine a :class:`StartPlan`; the
-engine starts a session, and the flow proves it answers (a session is ready
-when ``spark`` evaluates in it, whatever runs it) and registers it. The
-registry and the faces use a session only through :class:`EngineSession`, so a
-new engine is one new module and one entry in ``sessions.ENGINES``.
+Livy through sparkmagic is the first engine (``engines/livy/``); EMR's own Spark Connect
+sessions are the next (``engines/spark_connect/``). The connect flow (``sessions.py``)
+finds the cluster and the role, then hands an engine a :class:`StartPlan`; the engine
+starts a session, and the flow proves it answers (a session is ready when ``spark``
+evaluates in it, whatever runs it) and registers it. The registry and the faces use a
+session only through :class:`EngineSession`, so a new engine is one new package under
+``engines/`` and one entry in ``sessions.ENGINES``.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .connect_request import ConnectRequest
-from .identifiers import RoleArn, SessionName
+from ..connect_request import ConnectRequest
+from ..identifiers import RoleArn, SessionName
 
 if TYPE_CHECKING:
-    from .aws import Emr
-    from .roles import AccountChoices
+    from ..aws.clients import Emr
+    from ..roles import AccountChoices
 
 # How long a connect has been waiting, and what it waits for ("Livy session starting").
 Progress = Callable[[float, str], None]

@@ -2,18 +2,18 @@
 
 The first login is asked for before Livy is looked for, so EMR's own checks of
 the role come first and EMR propagates the login while the probe runs. Livy is
-found by the one URL rule (``livy_endpoint.py``) and trusted by Livy's own CA
-(``livy_tls.py``); where a remembered address stopped answering, it is found
+found by the one URL rule (``endpoint.py``) and trusted by Livy's own CA
+(``tls.py``); where a remembered address stopped answering, it is found
 once more. sparkmagic runs the session from there (``sparkmagic_bridge.py``).
 """
 
 from __future__ import annotations
 
 from .credentials import LivyCredentials, session_login
-from .engine import StartPlan
-from .errors import LivyUnreachable
-from .livy_endpoint import LivyEndpoint, find_livy, forget, trust_for, wanted_for
-from .livy_tls import LivyTrust
+from ..base import StartPlan
+from ...errors import LivyUnreachable
+from .endpoint import LivyEndpoint, find_livy, forget, trust_for, wanted_for
+from .tls import LivyTrust
 from .sparkmagic_bridge import LivyHandle, LivyTarget, allow_unverified, start_session
 
 
