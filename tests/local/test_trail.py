@@ -13,6 +13,8 @@ import pytest
 from emulators import RunningEmulator
 
 ACCOUNT = "123456789012"
+# `local up --strict`'s CloudTrail delivery delay (tests/emulators.py starts every emulator so).
+STRICT_TRAIL_DELAY = 2.0
 PARTNER_ACCESS = "arn:aws:iam::210987654321:role/emr-notebook-access"
 
 
@@ -33,11 +35,12 @@ def assumed_keys(emulator: RunningEmulator, source_identity: str) -> dict[str, s
             "aws_session_token": credentials["SessionToken"]}
 
 
-def visible(trail, name: str, timeout: float = 15) -> list[dict]:
-    """The events of ``name``, once the trail has delivered at least one."""
+def visible(trail, name: str, since: float = 0, timeout: float = 15) -> list[dict]:
+    """The events of ``name`` from ``since`` on (the emulator may be shared with modules that
+    made the same call), once the trail has delivered at least one."""
     deadline = time.monotonic() + timeout
     while True:
-        events = trail.lookup_events(LookupAttributes=[
+        events = trail.lookup_events(StartTime=since, LookupAttributes=[
             {"AttributeKey": "EventName", "AttributeValue": name}])["Events"]
         if events or time.monotonic() > deadline:
             return [json.loads(event["CloudTrailEvent"]) for event in events]
@@ -48,14 +51,14 @@ def test_calls_show_the_source_identity_of_their_session(emulator: RunningEmulat
     keys = assumed_keys(emulator, "bob")
     partner_emr = emulator.client("emr", **keys)
     cluster = partner_emr.list_clusters()["Clusters"][0]["Id"]
+    trail = emulator.client("cloudtrail", **keys)
     started = time.time()
     partner_emr.describe_cluster(ClusterId=cluster)
-    assert time.time() - started < 2
-    trail = emulator.client("cloudtrail", **keys)
-    assert not trail.lookup_events(StartTime=started, LookupAttributes=[
-        {"AttributeKey": "EventName", "AttributeValue": "DescribeCluster"}])["Events"], \
-        "delivered late, as CloudTrail delivers"
-    [record, *_] = visible(trail, "DescribeCluster")
+    early = trail.lookup_events(StartTime=started, LookupAttributes=[
+        {"AttributeKey": "EventName", "AttributeValue": "DescribeCluster"}])["Events"]
+    if time.time() - started < STRICT_TRAIL_DELAY:  # a loaded machine may take longer
+        assert not early, "delivered late, as CloudTrail delivers"
+    [record, *_] = visible(trail, "DescribeCluster", since=started)
     assert record["userIdentity"]["sessionContext"]["sourceIdentity"] == "bob"
     assert record["userIdentity"]["type"] == "AssumedRole"
     assert record["requestParameters"] == {"clusterId": cluster}
@@ -108,7 +111,8 @@ def test_each_event_keeps_the_user_agent_of_its_call(emulator: RunningEmulator) 
                           aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
                           config=Config(user_agent_extra="trail-test-agent/1.0"))
     cluster = emulator.client("emr").list_clusters()["Clusters"][0]["Id"]
+    started = time.time()
     tagged.list_bootstrap_actions(ClusterId=cluster)
-    [record, *_] = visible(emulator.client("cloudtrail"), "ListBootstrapActions")
+    [record, *_] = visible(emulator.client("cloudtrail"), "ListBootstrapActions", since=started)
     assert record["userAgent"].startswith("Boto3/"), record["userAgent"]
     assert record["userAgent"].endswith(" trail-test-agent/1.0"), record["userAgent"]
