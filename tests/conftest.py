@@ -96,9 +96,11 @@ def shared_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runnin
 def emulator(request: pytest.FixtureRequest,
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
     """A strict fake-engine emulator with the default world: the process's shared one, or one
-    of the module's own when the module is marked ``changes_world`` (it edits IAM, creates
-    clusters or security configurations), so no other module sees its changes."""
-    if request.node.get_closest_marker("changes_world") is None:
+    of the module's own when the module is marked ``own_world``: it edits the world (IAM,
+    clusters, security configurations), so no other module may see its changes, or it asserts
+    on all of it (every CloudTrail event, every log of a cluster), so it may see no other
+    module's."""
+    if request.node.get_closest_marker("own_world") is None:
         yield request.getfixturevalue("shared_emulator")
         return
     with start_emulator(tmp_path_factory.mktemp("emulator"), "--spark", "fake") as running:

@@ -13,6 +13,10 @@ from emulators import RunningEmulator
 from helpers import RunCli
 from kernels import NotebookKernel, connected
 
+# Reads every CloudTrail event and session of its clusters: a world of its own, so no other
+# module's calls show in its audits.
+pytestmark = pytest.mark.own_world
+
 USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/demo-analyst"
 
 

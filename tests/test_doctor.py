@@ -30,7 +30,7 @@ from jupyter_emr_roles.doctor import (
 from jupyter_emr_roles.identifiers import ClusterId
 
 # Creates clusters and security configurations and edits IAM policies: a world of its own.
-pytestmark = pytest.mark.changes_world
+pytestmark = pytest.mark.own_world
 
 
 def role(name: str) -> str:

@@ -12,6 +12,10 @@ from demo_world import SALES
 from emulators import RunningEmulator
 from kernels import NotebookKernel
 
+# Reads every driver log of a cluster's steps: a world of its own, so no other module's
+# steps leave logs there.
+pytestmark = pytest.mark.own_world
+
 # A %%spark cell the emulator's fake engine can run (it has no Spark): it reads as the step's role.
 BODY = ('import boto3\n'
         'orders = boto3.client("s3").get_object(Bucket="demo-data", Key="sales/orders.csv")\n'

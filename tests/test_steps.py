@@ -15,7 +15,7 @@ from emulators import RunningEmulator
 from helpers import RunCli, one_paragraph_error
 
 # Gives a user a policy that lacks iam:PassRole: a world of its own.
-pytestmark = pytest.mark.changes_world
+pytestmark = pytest.mark.own_world
 
 JOB = "s3://demo-steps/scripts/orders-job.py"  # a script the sales role may read (uploaded below)
 JOB_SOURCE = """import sys
