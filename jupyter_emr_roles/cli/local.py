@@ -101,6 +101,10 @@ STRICT_TRAIL_DELAY = 2.0
               help="Do the first call of this EMR operation (e.g. StartSession), then close the "
                    "connection instead of answering, as a network fault loses an answer; to "
                    "watch a client retry it. Repeatable.")
+@click.option("--serverless-minute", type=click.FloatRange(0.1, 60), default=60.0,
+              show_default=True,
+              help="Seconds a minute of an EMR Serverless application's idle timeout lasts "
+                   "(autoStopConfiguration.idleTimeoutMinutes); short, to watch an auto-stop.")
 @_state_dir_option
 @click.pass_context
 def up(ctx: click.Context, detach: bool, world_file: Path | None, filler_clusters: int,
@@ -108,7 +112,8 @@ def up(ctx: click.Context, detach: bool, world_file: Path | None, filler_cluster
        no_enforce_iam: bool, strict: bool, split_names: bool, aws_tls: bool,
        credential_propagation: float | None, access_role_ttl: int | None,
        trail_delay: float | None, session_token_ttl: float, session_lifetime: float,
-       lose_answers: tuple[str, ...], state_dir: Path | None) -> None:
+       lose_answers: tuple[str, ...], serverless_minute: float,
+       state_dir: Path | None) -> None:
     """Start the emulator and print `export` lines for your shell.
 
     \b
@@ -136,7 +141,7 @@ def up(ctx: click.Context, detach: bool, world_file: Path | None, filler_cluster
         aws_tls=aws_tls or strict, access_role_ttl=access_role_ttl,
         trail_delay=_or_strict(trail_delay, strict, STRICT_TRAIL_DELAY),
         session_token_ttl=session_token_ttl, session_lifetime=session_lifetime,
-        lose_answers=lose_answers)
+        lose_answers=lose_answers, serverless_minute=serverless_minute)
     click.echo("Starting the local EMR emulator...", err=True)
     runner.run_foreground(options, _print_ready)
     _exit_without_teardown()

@@ -7,9 +7,10 @@ roles, each in its own module with its operations as rows: EMR's clusters and st
 node's names and Livy port), EMR's Spark Connect sessions (``emr_sessions.py``), STS's
 AssumeRole with AWS's trust rules and source identity (``sts.py``), CloudTrail's
 LookupEvents over every recorded call (``cloudtrail.py``, ``trail.py``), IAM's
-SimulatePrincipalPolicy (``iam_simulation.py``), S3 Access Grants (``access_grants.py``) and
-SageMaker Studio's domain (``studio.py``). Errors use the shapes AWS uses (JSON ``__type``
-for EMR, XML for STS), so clients are tested against the real wire format.
+SimulatePrincipalPolicy (``iam_simulation.py``), S3 Access Grants (``access_grants.py``),
+SageMaker Studio's domain (``studio.py``) and EMR Serverless applications with AWS's states
+(``serverless.py``). Errors use the shapes AWS uses (JSON ``__type`` for EMR, XML for STS),
+so clients are tested against the real wire format.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from .moto_bridge import Moto
 from .operations import Service
 from .protocols import WsgiStartResponse
 from .router import Router
+from .serverless import EmrServerless, ServerlessSettings
 from .studio import Studio, StudioDomain
 from .sts import Sts
 from .trail import Trail
@@ -37,14 +39,15 @@ class ControlPlane:
 
     def __init__(self, emr: EmrSettings, enforce_iam: bool = True,
                  access_role_ttl: float | None = None, trail_delay: float = 0.0,
-                 studio: StudioDomain | None = None) -> None:
+                 studio: StudioDomain | None = None,
+                 serverless: ServerlessSettings = ServerlessSettings()) -> None:
         moto = Moto()
         self.trail = Trail(trail_delay)
         self.sts = Sts(moto, emr.identities, access_role_ttl)
         self.clusters = EmrClustersService(emr, moto)
         services: list[Service] = [CloudTrail(self.trail), *([Studio(studio)] if studio else []),
                                    EmrSessions(emr), self.clusters, self.sts, Iam(),
-                                   AccessGrants()]
+                                   AccessGrants(), EmrServerless(serverless)]
         self.router = Router(services, self.trail, moto, enforce_iam)
 
     def __call__(self, environ: dict[str, Any],

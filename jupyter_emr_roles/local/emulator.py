@@ -40,6 +40,7 @@ from .issued import CredentialRegistry, Identity
 from .livy.gateway import LivyGateway
 from .livy.sessions import ClusterBehaviour
 from .runtime_roles import refusal_of
+from .serverless import ServerlessSettings
 from .state import ADMIN_PREFIX, LIVY_CA_ENV, STATE_FILE
 from .operations import Call
 from .steps import StepSettings
@@ -94,7 +95,9 @@ class EmulatorOptions:
     (CloudTrail's LookupEvents shows a call that long after it). ``session_token_ttl`` is how
     long a Spark Connect session's token (GetSessionEndpoint) is accepted, and
     ``session_lifetime`` how long such a session may live (EMR: 24 hours). ``lose_answers``
-    names EMR operations whose first answer is lost after the call is done."""
+    names EMR operations whose first answer is lost after the call is done.
+    ``serverless_minute`` is how many seconds a minute of an EMR Serverless application's
+    idle timeout lasts (60; less to watch an auto-stop)."""
 
     world: World
     state_dir: Path
@@ -113,6 +116,7 @@ class EmulatorOptions:
     session_token_ttl: float = 3600.0
     session_lifetime: float = MAX_LIFETIME_SECONDS
     lose_answers: tuple[str, ...] = ()
+    serverless_minute: float = 60.0
 
     @property
     def names(self) -> PrimaryNames:
@@ -159,7 +163,9 @@ class Emulator:
         self.control_plane = ControlPlane(emr, enforce_iam=False,
                                           access_role_ttl=options.access_role_ttl,
                                           trail_delay=options.trail_delay,
-                                          studio=_studio_domain(options.world))
+                                          studio=_studio_domain(options.world),
+                                          serverless=ServerlessSettings(
+                                              minute=options.serverless_minute))
         self.control_plane.router.lose_answers.update(options.lose_answers)
         self._serve_control_plane()
         self.sessions.settings.tls = self.aws_tls

@@ -58,9 +58,9 @@ class Operation:
     StartSession``) on ``resource(call)``, with the ``conditions`` keys, each read from the
     request parameter named after the key's colon; ``identity_policies`` False leaves the
     decision to the service's own rule (STS's AssumeRole: the role's trust policy).
-    ``passes_role``: the call passes its ExecutionRoleArn to the service, so IAM wants
-    iam:PassRole for it too. ``validate`` checks the parameters before the signer is known,
-    as AWS validates first. ``recorded``: CloudTrail records the call, keeping
+    ``passes_role``: the call passes the role its ``role_parameter`` names to the service, so
+    IAM wants iam:PassRole for it too. ``validate`` checks the parameters before the signer is
+    known, as AWS validates first. ``recorded``: CloudTrail records the call, keeping
     ``trail_response`` of its answer. ``route``: a REST service's method and path for it."""
 
     name: str
@@ -69,6 +69,7 @@ class Operation:
     conditions: tuple[str, ...] = ()
     identity_policies: bool = True
     passes_role: bool = False
+    role_parameter: str = "ExecutionRoleArn"
     validate: Callable[[dict[str, Any]], None] | None = None
     recorded: bool = False
     trail_response: Callable[[dict[str, Any]], dict[str, Any]] | None = None

@@ -96,7 +96,7 @@ class Router:
         if row.identity_policies:
             allowed(call.caller, f"{service.name}:{call.operation}", row.resource(call),
                     row.condition_values(call.params))
-        role_arn = call.params.get("ExecutionRoleArn")
+        role_arn = call.params.get(row.role_parameter)
         if row.passes_role and role_arn is not None:
             allowed(call.caller, "iam:PassRole", role_arn,
                     {"iam:PassedToService": f"{service.name}.amazonaws.com"})

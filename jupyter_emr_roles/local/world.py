@@ -4,13 +4,17 @@ Seeding goes through boto3 against the running emulator, the same wire a
 user's code takes, so a world file is also a small, readable script of what
 an admin would set up in a real account: an instance profile, runtime roles
 that trust it and may each read one S3 prefix, security configurations, a
-runtime-role-ready cluster and one cluster of each broken kind.
+runtime-role-ready cluster and one cluster of each broken kind, and EMR Serverless
+applications for each way in (a Livy endpoint, Spark Connect sessions), one stopped with
+auto-start and one too old for either.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -89,6 +93,35 @@ class WorldCluster(BaseModel):
     session_enabled: bool = Field(
         False, description="SessionEnabled: EMR's Spark Connect sessions (StartSession) on the "
                            "cluster, from emr-spark-8.0.0")
+
+
+class WorldServerlessApplication(BaseModel):
+    """An EMR Serverless application of the main account, created and brought to its state
+    through the emr-serverless API, as an admin's script would."""
+
+    model_config = _MODEL
+    name: str = Field(pattern=r"^[A-Za-z0-9._/#-]{1,64}$")
+    release: str = Field("emr-7.13.0", pattern=r"^emr-\d+\.\d+\.\d+$")
+    state: Literal["CREATED", "STARTED", "STOPPED"] = "STARTED"
+    livy_endpoint: bool = Field(False, description="interactiveConfiguration.livyEndpointEnabled "
+                                                   "(emr-6.14.0 and later)")
+    sessions: bool = Field(False, description="interactiveConfiguration.sessionEnabled: Spark "
+                                              "Connect sessions (StartSession)")
+    studio: bool = Field(False, description="interactiveConfiguration.studioEnabled")
+    auto_start: bool = Field(True, description="autoStartConfiguration.enabled")
+    auto_stop_minutes: int | None = Field(
+        15, ge=1, le=10080, description="autoStopConfiguration.idleTimeoutMinutes; null turns "
+                                        "auto-stop off, so the application keeps its state")
+
+    def request(self) -> dict[str, Any]:
+        """CreateApplication's parameters for it."""
+        return {"name": self.name, "releaseLabel": self.release, "type": "SPARK",
+                "autoStartConfiguration": {"enabled": self.auto_start},
+                "autoStopConfiguration": {"enabled": False} if self.auto_stop_minutes is None
+                else {"enabled": True, "idleTimeoutMinutes": self.auto_stop_minutes},
+                "interactiveConfiguration": {"livyEndpointEnabled": self.livy_endpoint,
+                                             "sessionEnabled": self.sessions,
+                                             "studioEnabled": self.studio}}
 
 
 class DemoUser(BaseModel):
@@ -204,6 +237,7 @@ class World(AccountWorld):
                                           "`local env --user NAME` prints (the demo user alone "
                                           "reaches the partner accounts)")
     partner_accounts: list[PartnerAccount] = Field(default_factory=list)
+    serverless_applications: list[WorldServerlessApplication] = Field(default_factory=list)
 
     def all_clusters(self) -> list[tuple[str, WorldCluster]]:
         """Every cluster of every account, with its account."""
@@ -256,6 +290,7 @@ class SeededWorld:
     demo_user: str | None = None
     users: dict[str, SeededUser] = field(default_factory=dict)  # the demo user's among them
     partners: list[SeededPartner] = field(default_factory=list)
+    applications: dict[str, str] = field(default_factory=dict)  # name -> Serverless app ID
 
     def roles_file(self, name: str) -> dict[str, Any]:
         """A user's roles file, in our own format: the main account's roles, and for the demo
@@ -276,12 +311,14 @@ class SeededWorld:
 
 @dataclass(frozen=True)
 class _Clients:
-    """IAM, S3, EMR and Lake Formation clients that act in one account of the emulator."""
+    """IAM, S3, EMR, Lake Formation and EMR Serverless clients that act in one account of the
+    emulator."""
 
     iam: Any
     s3: Any
     emr: Any
     lakeformation: Any
+    serverless: Any
 
 
 def _clients(endpoint: str, region: str, account: str, verify: str | bool) -> _Clients:
@@ -290,7 +327,7 @@ def _clients(endpoint: str, region: str, account: str, verify: str | bool) -> _C
     session = boto3.Session(aws_access_key_id="seed", aws_secret_access_key="seed",
                             region_name=region)
     made = [session.client(name, endpoint_url=endpoint, verify=verify)
-            for name in ("iam", "s3", "emr", "lakeformation")]
+            for name in ("iam", "s3", "emr", "lakeformation", "emr-serverless")]
     for client in made:
         client.meta.events.register(
             "before-send", lambda request, **_: request.headers.__setitem__(
@@ -378,6 +415,7 @@ def seed(world: World, endpoint: str, filler_clusters: int = 0,
                                                         access_roles)
     for user in world.other_users:
         seeded.users[user.name] = _seed_user(main.iam, user, seeded.roles, [])
+    seeded.applications = _seed_applications(main.serverless, world.serverless_applications)
     log.info("seeded %d clusters in %d accounts", len(seeded.clusters), 1 + len(partners))
     return seeded
 
@@ -545,3 +583,35 @@ def _seed_user(iam: Any, user: DemoUser, roles: dict[str, str],
     key = iam.create_access_key(UserName=user.name)["AccessKey"]
     return SeededUser((key["AccessKeyId"], key["SecretAccessKey"]), arns,
                       roles[user.default_role] if user.default_role else None)
+
+
+def _seed_applications(serverless: Any, applications: list[WorldServerlessApplication]
+                       ) -> dict[str, str]:
+    """The EMR Serverless applications, each created, then started, then stopped as its state
+    asks, waiting for each transition as an admin's script does; returns their IDs by name."""
+    ids = {app.name: serverless.create_application(clientToken=f"world-{app.name}",
+                                                   **app.request())["applicationId"]
+           for app in applications}
+    _wait_for(serverless, ids.values(), "CREATED")
+    started = [ids[app.name] for app in applications if app.state != "CREATED"]
+    for application_id in started:
+        serverless.start_application(applicationId=application_id)
+    _wait_for(serverless, started, "STARTED")
+    stopped = [ids[app.name] for app in applications if app.state == "STOPPED"]
+    for application_id in stopped:
+        serverless.stop_application(applicationId=application_id)
+    _wait_for(serverless, stopped, "STOPPED")
+    return ids
+
+
+def _wait_for(serverless: Any, application_ids: Iterable[str], state: str,
+              timeout: float = 60.0) -> None:
+    """Wait until every application is in ``state``, polling GetApplication."""
+    deadline = time.monotonic() + timeout
+    for application_id in application_ids:
+        while serverless.get_application(applicationId=application_id)["application"][
+                "state"] != state:
+            if time.monotonic() > deadline:
+                raise EmrRolesError(f"The world's EMR Serverless application {application_id} "
+                                    f"did not reach {state} within {timeout:g} s.")
+            time.sleep(0.1)

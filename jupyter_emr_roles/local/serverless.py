@@ -1,0 +1,420 @@
+"""EMR Serverless applications as the emulator serves them: the ``emr-serverless`` control
+plane (REST-JSON under ``/applications``), with AWS's states, auto-start and auto-stop.
+
+moto keeps an application that is STARTED from its creation, never moves, and is found by
+no state rule; AWS's application is CREATING, then CREATED, STARTING, STARTED, STOPPING,
+STOPPED and, once deleted, TERMINATED (the user guide's "Application states"), starts when
+work is submitted to it stopped (``autoStartConfiguration``) and stops after
+``autoStopConfiguration.idleTimeoutMinutes`` without work. Here moto's application model is
+kept for what it gets right (its ID of 16 lower-case alphanumerics, its ARN, the default
+auto-start and auto-stop of 15 minutes, its release check), and the states move by the clock:
+each transition takes ``transition`` seconds, and a minute of idle time is ``minute``
+seconds, so a test may watch an auto-stop without waiting a quarter of an hour. States are
+worked out whenever an application is read, so no thread keeps time. A job run is moto's
+model (it has run when submitted); what it runs is not this module's.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import parse_qs
+
+from moto.emrserverless.models import Application, JobRun
+
+from .callers import AwsError
+from .operations import Backends, Call, Operation, Service, rows
+from .protocols import Raw, body_of, json_answer, json_error, signed_for
+
+_ID = re.compile(r"^[0-9a-z]+$")
+_RELEASE = re.compile(r"^emr-(\d+)\.(\d+)\.\d+$")
+# The release from which an application may have a Livy endpoint (the user guide's
+# "Interactive workloads with Livy endpoints").
+LIVY_RELEASE = (6, 14)
+_CHANGEABLE = ("CREATED", "STOPPED")  # where UpdateApplication and DeleteApplication may act
+_PAGE = 50
+
+
+@dataclass(frozen=True)
+class ServerlessSettings:
+    """How fast applications move: seconds per state transition, and seconds per minute of
+    ``idleTimeoutMinutes`` (60 as on AWS; less to watch an auto-stop in a test)."""
+
+    transition: float = 0.5
+    minute: float = 60.0
+
+
+def not_found(application_id: str) -> AwsError:
+    return AwsError("ResourceNotFoundException", f"Application {application_id} does not exist",
+                    404)
+
+
+def wrong_state(application_id: str, state: str, allowed: tuple[str, ...]) -> AwsError:
+    return AwsError("ValidationException", f"Application {application_id} must be in one of "
+                    f"the following statuses [{', '.join(allowed)}]. Current status: {state}")
+
+
+class ServerlessApplication(Application):
+    """moto's application with AWS's states: ``refresh`` moves it on by the clock."""
+
+    def __init__(self, params: dict[str, Any], account: str, region: str,
+                 settings: ServerlessSettings) -> None:
+        super().__init__(
+            name=params.get("name", ""), release_label=params["releaseLabel"],
+            application_type=params["type"], client_token=params.get("clientToken", ""),
+            account_id=account, region_name=region,
+            initial_capacity=params.get("initialCapacity"),
+            maximum_capacity=params.get("maximumCapacity"), tags=params.get("tags"),
+            auto_start_configuration=params.get("autoStartConfiguration"),
+            auto_stop_configuration=params.get("autoStopConfiguration"),
+            network_configuration=params.get("networkConfiguration"))
+        self.settings = settings
+        self.request = params
+        self.interactive: dict[str, bool] = {}
+        self.architecture = params.get("architecture", "X86_64")
+        self.created_at = self.updated_at = datetime.now(timezone.utc)
+        self.state = "CREATING"
+        self.upcoming: tuple[str, float] | None = None
+        self.idle_since = time.monotonic()
+        self.job_runs: dict[str, JobRun] = {}
+        self.configure(params)
+        self.move("CREATED")
+
+    def configure(self, params: dict[str, Any]) -> None:
+        """What CreateApplication and UpdateApplication set beyond moto's fields."""
+        for key, attribute in (("initialCapacity", "initial_capacity"),
+                               ("maximumCapacity", "maximum_capacity"),
+                               ("networkConfiguration", "network_configuration"),
+                               ("architecture", "architecture"),
+                               ("releaseLabel", "release_label")):
+            if key in params:
+                setattr(self, attribute, params[key])
+        self.auto_start_configuration = params.get("autoStartConfiguration",
+                                                   self.auto_start_configuration)
+        stop = dict(params.get("autoStopConfiguration", self.auto_stop_configuration))
+        if stop.get("enabled", True):
+            stop = {"enabled": True, "idleTimeoutMinutes": stop.get("idleTimeoutMinutes", 15)}
+        self.auto_stop_configuration = stop
+        self.interactive = params.get("interactiveConfiguration", self.interactive)
+        check_interactive(self.release_label, self.interactive)
+        self.updated_at = datetime.now(timezone.utc)
+
+    def move(self, upcoming: str, after: float | None = None) -> None:
+        """Enter the transition to ``upcoming``, which ends ``transition`` seconds after
+        ``after`` (now by default)."""
+        start = time.monotonic() if after is None else after
+        self.upcoming = (upcoming, start + self.settings.transition)
+        self.updated_at = datetime.now(timezone.utc)
+
+    def refresh(self) -> None:
+        """Move on by the clock: a transition whose time has come ends, and a started
+        application idle for its idle timeout begins to stop."""
+        now = time.monotonic()
+        while True:
+            if self.upcoming is not None and now >= self.upcoming[1]:
+                self.state, ended = self.upcoming
+                self.upcoming = None
+                self.idle_since = ended
+                continue
+            stop = self.auto_stop_configuration
+            deadline = self.idle_since + stop.get("idleTimeoutMinutes", 0) * self.settings.minute
+            if self.state == "STARTED" and stop.get("enabled") and now >= deadline:
+                self.state = "STOPPING"
+                self.move("STOPPED", after=deadline)
+                continue
+            return
+
+    def start(self) -> None:
+        """StartApplication: a created or stopped application starts; a starting or started
+        one is left as it is."""
+        if self.state in ("STARTING", "STARTED"):
+            return
+        if self.state not in _CHANGEABLE:
+            raise wrong_state(self.id, self.state, _CHANGEABLE)
+        self.state = "STARTING"
+        self.move("STARTED")
+
+    def stop(self) -> None:
+        """StopApplication: a started application stops; a stopping, stopped or created one is
+        left as it is."""
+        if self.state in ("STOPPING", "STOPPED", "CREATED"):
+            return
+        if self.state != "STARTED":
+            raise wrong_state(self.id, self.state, ("STARTED",))
+        self.state = "STOPPING"
+        self.move("STOPPED")
+
+    def submitted(self) -> None:
+        """Work arrives: a stopped application with auto-start on starts, one with it off
+        refuses the work, and the idle clock starts again."""
+        if self.state == "TERMINATED":
+            raise AwsError("ValidationException",
+                           f"Application {self.id} is terminated. Cannot start job run.")
+        if self.state not in ("STARTING", "STARTED"):
+            if not self.auto_start_configuration.get("enabled", True):
+                raise AwsError("ValidationException", f"Application {self.id} is in {self.state} "
+                               "state and auto-start is disabled; start it with "
+                               "StartApplication first.")
+            self.start()
+        self.idle_since = time.monotonic()
+
+    def summary(self) -> dict[str, Any]:
+        """ListApplications' shape of it."""
+        return {"id": self.id, "name": self.name, "arn": self.arn,
+                "releaseLabel": self.release_label, "type": self.type, "state": self.state,
+                "createdAt": self.created_at.timestamp(),
+                "updatedAt": self.updated_at.timestamp(), "architecture": self.architecture}
+
+    def described(self) -> dict[str, Any]:
+        """GetApplication's shape of it."""
+        answer = {key: value for key, value in self.summary().items() if key != "id"}
+        answer.update({"applicationId": self.id, "tags": self.tags,
+                       "autoStartConfiguration": self.auto_start_configuration,
+                       "autoStopConfiguration": self.auto_stop_configuration,
+                       "interactiveConfiguration": self.interactive})
+        for key, value in (("initialCapacity", self.initial_capacity),
+                           ("maximumCapacity", self.maximum_capacity),
+                           ("networkConfiguration", self.network_configuration)):
+            if value:
+                answer[key] = value
+        return answer
+
+
+def check_interactive(release: str, interactive: dict[str, bool]) -> None:
+    """A Livy endpoint needs emr-6.14.0 or later."""
+    found = _RELEASE.match(release)
+    version = (int(found.group(1)), int(found.group(2))) if found else (0, 0)
+    if interactive.get("livyEndpointEnabled") and version < LIVY_RELEASE:
+        raise AwsError("ValidationException", f"Livy endpoint is not supported for release "
+                       f"label {release}; it needs emr-6.14.0 or later.")
+
+
+class ServerlessApplications:
+    """The applications of one account in one region; thread-safe."""
+
+    def __init__(self, account: str, region: str, settings: ServerlessSettings) -> None:
+        self.account = account
+        self.region = region
+        self.settings = settings
+        self.applications: dict[str, ServerlessApplication] = {}
+        self._lock = threading.RLock()
+
+    def find(self, call: Call) -> ServerlessApplication:
+        """The application the call names, moved on to its present state."""
+        application = self.applications.get(call.params["applicationId"])
+        if application is None:
+            raise not_found(call.params["applicationId"])
+        application.refresh()
+        return application
+
+    def create_application(self, call: Call) -> dict[str, Any]:
+        """A new application, CREATING; the same client token with the same request is the
+        same application, with another request a conflict."""
+        params = {key: value for key, value in call.params.items() if key != "query"}
+        with self._lock:
+            for application in self.applications.values():
+                if application.client_token == params.get("clientToken"):
+                    if application.request != params:
+                        raise AwsError("ConflictException", "The client token was already "
+                                       "used with a different request.", 409)
+                    return _created(application)
+            check_engine(params)
+            application = ServerlessApplication(params, self.account, self.region,
+                                                self.settings)
+            self.applications[application.id] = application
+        return _created(application)
+
+    def get_application(self, call: Call) -> dict[str, Any]:
+        with self._lock:
+            return {"application": self.find(call).described()}
+
+    def list_applications(self, call: Call) -> dict[str, Any]:
+        """A page of the applications in the asked states (TERMINATED ones only when asked),
+        in creation order, each page starting at the application its token names."""
+        query = call.params["query"]
+        states = query.get("states") or ["CREATING", "CREATED", "STARTING", "STARTED",
+                                         "STOPPING", "STOPPED"]
+        size = _max_results(query.get("maxResults", [str(_PAGE)])[0])
+        with self._lock:
+            for application in self.applications.values():
+                application.refresh()
+            ids = [key for key, application in self.applications.items()
+                   if application.state in states]
+        token = query.get("nextToken", [None])[0]
+        if token is not None and token not in ids:
+            raise AwsError("ValidationException", "Invalid pagination token.")
+        first = ids.index(token) if token else 0
+        page = ids[first:first + size]
+        answer: dict[str, Any] = {"applications": [self.applications[key].summary()
+                                                   for key in page]}
+        if first + size < len(ids):
+            answer["nextToken"] = ids[first + size]
+        return answer
+
+    def start_application(self, call: Call) -> dict[str, Any]:
+        with self._lock:
+            self.find(call).start()
+        return {}
+
+    def stop_application(self, call: Call) -> dict[str, Any]:
+        with self._lock:
+            self.find(call).stop()
+        return {}
+
+    def update_application(self, call: Call) -> dict[str, Any]:
+        with self._lock:
+            application = self.find(call)
+            if application.state not in _CHANGEABLE:
+                raise wrong_state(application.id, application.state, _CHANGEABLE)
+            application.configure(call.params)
+            return {"application": application.described()}
+
+    def delete_application(self, call: Call) -> dict[str, Any]:
+        """A deleted application is TERMINATED, still found by GetApplication."""
+        with self._lock:
+            application = self.find(call)
+            if application.state not in _CHANGEABLE:
+                raise wrong_state(application.id, application.state, _CHANGEABLE)
+            application.state = "TERMINATED"
+            application.updated_at = datetime.now(timezone.utc)
+        return {}
+
+    def start_job_run(self, call: Call) -> dict[str, Any]:
+        """A job submitted to the application, which starts it where auto-start is on."""
+        params = call.params
+        with self._lock:
+            application = self.find(call)
+            application.submitted()
+            job = JobRun(application.id, params.get("clientToken", ""),
+                         params["executionRoleArn"], self.account, self.region,
+                         application.release_label, application.type, params.get("jobDriver"),
+                         params.get("configurationOverrides"), params.get("tags"),
+                         application.network_configuration,
+                         params.get("executionTimeoutMinutes"), params.get("name"))
+            job.created_by = call.caller.arn
+            application.job_runs[job.id] = job
+        return {"applicationId": application.id, "jobRunId": job.id, "arn": job.arn}
+
+    def get_job_run(self, call: Call) -> dict[str, Any]:
+        with self._lock:
+            job = self.find(call).job_runs.get(call.params["jobRunId"])
+        if job is None:
+            raise AwsError("ResourceNotFoundException",
+                           f"Job run {call.params['jobRunId']} does not exist", 404)
+        return {"jobRun": {
+            "applicationId": job.application_id, "jobRunId": job.id, "name": job.name,
+            "arn": job.arn, "createdBy": job.created_by, "executionRole": job.execution_role,
+            "createdAt": job.created_at.timestamp(), "updatedAt": job.updated_at.timestamp(),
+            "state": job.state, "stateDetails": job.state_details or "",
+            "releaseLabel": job.release_label, "jobDriver": job.job_driver or {}}}
+
+
+def check_engine(params: dict[str, Any]) -> None:
+    """The engine type and the release label's shape, in moto's words."""
+    kind, release = params.get("type", ""), params.get("releaseLabel", "")
+    if kind.upper() not in ("SPARK", "HIVE"):
+        raise AwsError("ValidationException", f"Unsupported engine {kind}")
+    if not _RELEASE.match(release):
+        raise AwsError("ValidationException", f"Type '{kind}' is not supported for release "
+                       f"label '{release}' or release label does not exist")
+
+
+def _created(application: ServerlessApplication) -> dict[str, Any]:
+    return {"applicationId": application.id, "name": application.name, "arn": application.arn}
+
+
+def _max_results(text: str) -> int:
+    size = int(text) if text.isdigit() else 0
+    if not 1 <= size <= _PAGE:
+        raise AwsError("ValidationException", "1 validation error detected: Value at "
+                       f"'maxResults' failed to satisfy constraint: Member must have value "
+                       f"less than or equal to {_PAGE} and greater than or equal to 1")
+    return size
+
+
+def check_application_id(params: dict[str, Any]) -> None:
+    """The application ID's pattern, checked before anything else as AWS validates first."""
+    application_id = params.get("applicationId")
+    if application_id is not None and not _ID.match(application_id):
+        raise AwsError("ValidationException", "1 validation error detected: Value "
+                       f"'{application_id}' at 'applicationId' failed to satisfy constraint: "
+                       "Member must satisfy regular expression pattern: [0-9a-z]+")
+
+
+def application_arn(call: Call) -> str:
+    """The application's ARN, which IAM authorizes the calls on it on."""
+    return (f"arn:aws:emr-serverless:{call.region}:{call.caller.account}:/applications/"
+            f"{call.params.get('applicationId')}")
+
+
+def _row(name: str, answer: Callable[[Any, Call], Any], method: str, path: str,
+         **rules: Any) -> Operation:
+    """An operation on one application, authorized on its ARN unless ``rules`` say."""
+    return Operation(name, answer, resource=rules.pop("resource", application_arn),
+                     validate=check_application_id, route=(method, path), **rules)
+
+
+_A = ServerlessApplications
+_ONE = "/applications/{applicationId}"
+
+
+class EmrServerless(Service):
+    """The ``emr-serverless`` calls on applications (and the job runs that start them);
+    moto answers every other call signed for the service."""
+
+    name = "emr-serverless"
+    operations = rows(
+        _row("CreateApplication", _A.create_application, "POST", "/applications",
+             resource=lambda call: "*"),
+        _row("ListApplications", _A.list_applications, "GET", "/applications",
+             resource=lambda call: "*"),
+        _row("GetApplication", _A.get_application, "GET", _ONE),
+        _row("UpdateApplication", _A.update_application, "PATCH", _ONE),
+        _row("DeleteApplication", _A.delete_application, "DELETE", _ONE),
+        _row("StartApplication", _A.start_application, "POST", _ONE + "/start"),
+        _row("StopApplication", _A.stop_application, "POST", _ONE + "/stop"),
+        _row("StartJobRun", _A.start_job_run, "POST", _ONE + "/jobruns", passes_role=True,
+             role_parameter="executionRoleArn"),
+        _row("GetJobRun", _A.get_job_run, "GET", _ONE + "/jobruns/{jobRunId}"),
+    )
+
+    def __init__(self, settings: ServerlessSettings) -> None:
+        self.backends: Backends[ServerlessApplications] = Backends(
+            lambda account, region: ServerlessApplications(account, region, settings))
+
+    def recognize(self, environ: dict[str, Any]) -> tuple[Operation, dict[str, Any]] | None:
+        if not signed_for(environ, self.name):
+            return None
+        method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "")
+        for row in self.operations.values():
+            assert row.route is not None
+            found = _route_pattern(row.route[1]).match(path) if row.route[0] == method else None
+            if found is not None:
+                body = body_of(environ)
+                params: dict[str, Any] = json.loads(body) if body else {}
+                params.update(found.groupdict())
+                params["query"] = parse_qs(environ.get("QUERY_STRING", ""))
+                return row, params
+        return None
+
+    def backend(self, call: Call) -> ServerlessApplications:
+        return self.backends[call.caller.account, call.region]
+
+    def error(self, error: AwsError) -> Raw:
+        return json_error(error)
+
+    def render(self, answer: Any) -> Raw:
+        return json_answer(answer)
+
+
+@functools.cache
+def _route_pattern(path: str) -> re.Pattern[str]:
+    """A route's path as a regular expression, each ``{name}`` one path segment."""
+    return re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path) + "$")
