@@ -40,14 +40,14 @@ class ControlPlane:
     def __init__(self, emr: EmrSettings, enforce_iam: bool = True,
                  access_role_ttl: float | None = None, trail_delay: float = 0.0,
                  studio: StudioDomain | None = None,
-                 serverless: ServerlessSettings = ServerlessSettings()) -> None:
+                 serverless: ServerlessSettings | None = None) -> None:
         moto = Moto()
         self.trail = Trail(trail_delay)
         self.sts = Sts(moto, emr.identities, access_role_ttl)
         self.clusters = EmrClustersService(emr, moto)
         services: list[Service] = [CloudTrail(self.trail), *([Studio(studio)] if studio else []),
                                    EmrSessions(emr), self.clusters, self.sts, Iam(),
-                                   AccessGrants(), EmrServerless(serverless)]
+                                   AccessGrants(), EmrServerless(serverless or ServerlessSettings())]
         self.router = Router(services, self.trail, moto, enforce_iam)
 
     def __call__(self, environ: dict[str, Any],

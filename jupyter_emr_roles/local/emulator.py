@@ -160,18 +160,16 @@ class Emulator:
                           steps=StepSettings(self._worker_env, options.spark,
                                              options.state_dir / "steps"),
                           sessions=self.sessions)
+        serverless = ServerlessSettings(minute=options.serverless_minute)
         self.control_plane = ControlPlane(emr, enforce_iam=False,
                                           access_role_ttl=options.access_role_ttl,
                                           trail_delay=options.trail_delay,
                                           studio=_studio_domain(options.world),
-                                          serverless=ServerlessSettings(
-                                              minute=options.serverless_minute))
+                                          serverless=serverless)
         self.control_plane.router.lose_answers.update(options.lose_answers)
         self._serve_control_plane()
         self.sessions.settings.tls = self.aws_tls
-        self.seeded = await asyncio.to_thread(
-            seed, options.world, self.endpoint, options.filler_clusters,
-            str(self.aws_tls.ca_bundle) if self.aws_tls else True)
+        self.seeded = await self._seed(serverless)
         if options.enforce_iam:
             moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
             self.control_plane.router.enforce_iam = True
@@ -180,6 +178,17 @@ class Emulator:
             write_atomically(self.roles_path(name), dumps(self.seeded.roles_file(name)))
         self._write_state()
         log.info("emulator ready at %s", self.endpoint)
+
+    async def _seed(self, serverless: ServerlessSettings) -> SeededWorld:
+        """The world as admins made it long before anyone connects: its Serverless applications
+        reach their states at once, and move at AWS's pace from then on."""
+        serverless.transition, pace = 0.0, serverless.transition
+        try:
+            return await asyncio.to_thread(
+                seed, self.options.world, self.endpoint, self.options.filler_clusters,
+                str(self.aws_tls.ca_bundle) if self.aws_tls else True)
+        finally:
+            serverless.transition = pace
 
     def _serve_control_plane(self) -> None:
         """The AWS endpoint on a werkzeug thread; over HTTPS with its own CA when asked."""

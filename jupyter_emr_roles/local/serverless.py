@@ -42,10 +42,11 @@ _CHANGEABLE = ("CREATED", "STOPPED")  # where UpdateApplication and DeleteApplic
 _PAGE = 50
 
 
-@dataclass(frozen=True)
+@dataclass
 class ServerlessSettings:
     """How fast applications move: seconds per state transition, and seconds per minute of
-    ``idleTimeoutMinutes`` (60 as on AWS; less to watch an auto-stop in a test)."""
+    ``idleTimeoutMinutes`` (60 as on AWS; less to watch an auto-stop in a test). One object
+    the applications share, so the emulator can seed its world at once and then slow down."""
 
     transition: float = 0.5
     minute: float = 60.0
