@@ -170,19 +170,31 @@ def other_livy(propagation: float) -> Iterator[tuple[str, str]]:
         server.wait()
 
 
+@contextlib.contextmanager
+def connect_target(propagation: float, start_delay: float,
+                   livy: tuple[str, str] | None = None) -> Iterator[tuple[str, str, str, str]]:
+    """(cluster ID, Livy URL, its CA bundle, the %connect options that name that Livy) on a
+    strict emulator with that timing, this process its notebook's; or, given ``livy`` (URL,
+    CA bundle), on the emulator's control plane and that Livy. The emulator stops after."""
+    state_dir, env = start_emulator(propagation, start_delay)
+    try:
+        prepare_environment(env)
+        cluster_id = cluster_named("shared-analytics")
+        url, ca_bundle = livy or (livy_url(state_dir, cluster_id),
+                                  env["JUPYTER_EMR_ROLES_CA_BUNDLE"])
+        yield cluster_id, url, ca_bundle, f" --livy-url {url} --ca-bundle {ca_bundle}" \
+            if livy else ""
+    finally:
+        subprocess.run([*CLI, "local", "down", "--state-dir", state_dir], capture_output=True)
+
+
 def connect_figures(propagation: float, start_delay: float, repeat: int,
                     livy: tuple[str, str] | None = None) -> tuple[float, float]:
     """(ours, bare) median seconds of one connect on a strict emulator with that timing, or,
     given ``livy`` (URL, CA bundle), on the emulator's control plane and that Livy."""
-    state_dir, env = start_emulator(propagation, start_delay)
-    try:
-        prepare_environment(env)
+    with connect_target(propagation, start_delay, livy) as (cluster_id, url, ca_bundle, where):
         from IPython.core.interactiveshell import InteractiveShell
 
-        cluster_id = cluster_named("shared-analytics")
-        url, ca_bundle = livy or (livy_url(state_dir, cluster_id),
-                                  env["JUPYTER_EMR_ROLES_CA_BUNDLE"])
-        where = f" --livy-url {url} --ca-bundle {ca_bundle}" if livy else ""
         shell = InteractiveShell.instance()
         quiet(lambda: shell.run_line_magic("load_ext", "jupyter_emr_roles"))()
         connect = quiet(lambda: shell.run_line_magic(
@@ -197,8 +209,6 @@ def connect_figures(propagation: float, start_delay: float, repeat: int,
         disconnect()
         bare.clean_up()
         return statistics.median(ours_samples), statistics.median(bare_samples)
-    finally:
-        subprocess.run([*CLI, "local", "down", "--state-dir", state_dir], capture_output=True)
 
 
 def cell_figures(statements: int, repeat: int) -> tuple[float, float]:
@@ -242,6 +252,25 @@ def cell_figures(statements: int, repeat: int) -> tuple[float, float]:
         subprocess.run([*CLI, "local", "down", "--state-dir", state_dir], capture_output=True)
 
 
+def connect_rows(figures: Callable[..., tuple[float, float]], options: argparse.Namespace,
+                 what: str) -> list[tuple[str, float, float]]:
+    """(label, ours, bare) of ``figures(propagation, start_delay, repeat[, livy])`` for every
+    timing the options name: the emulator's, then benchmarks/other_livy.py's."""
+    rows = []
+    for propagation in options.propagation:
+        for start_delay in options.start_delay:
+            ours, bare = figures(propagation, start_delay, options.repeat)
+            rows.append((f"{what}, {propagation:g} s propagation, sessions starting in "
+                         f"{start_delay:g} s", ours, bare))
+    for propagation in options.other_propagation:
+        with other_livy(propagation) as livy:
+            ours, bare = figures(0.0, 0.0, options.repeat, livy)
+        rows.append((f"{what} on other_livy.py: {propagation:g} s propagation, sessions idle "
+                     f"after {OTHER_START:g} s, statements {OTHER_STATEMENT * 1000:g} ms",
+                     ours, bare))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -252,19 +281,8 @@ def main() -> None:
                         help="propagation delays of benchmarks/other_livy.py, an independent "
                         "Livy-compatible server (none: skip it)")
     options = parser.parse_args()
-    rows = []
-    for propagation in options.propagation:
-        for start_delay in options.start_delay:
-            ours, bare = connect_figures(propagation, start_delay, options.repeat)
-            rows.append((f"`%connect` until verified vs bare calls, {propagation:g} s "
-                         f"propagation, sessions starting in {start_delay:g} s", ours, bare,
-                         "≤ 1.15"))
-    for propagation in options.other_propagation:
-        with other_livy(propagation) as livy:
-            ours, bare = connect_figures(0.0, 0.0, options.repeat, livy)
-        rows.append((f"`%connect` vs bare calls on other_livy.py: {propagation:g} s "
-                     f"propagation, sessions idle after {OTHER_START:g} s, statements "
-                     f"{OTHER_STATEMENT * 1000:g} ms", ours, bare, "≤ 1.15"))
+    rows = [(*row, "≤ 1.15") for row in connect_rows(
+        connect_figures, options, "`%connect` until verified vs bare calls")]
     setup = "from IPython.core.interactiveshell import InteractiveShell\n" \
             "shell = InteractiveShell.instance()"
     load_ext = fresh_process_seconds(
