@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 
 from . import roles
-from .aws.clients import DEFAULT_READ_TIMEOUT, Emr, access_emr, caller_emr, make_session
+from .aws.clients import DEFAULT_READ_TIMEOUT, Emr, access_emr, caller_emr
 from .aws.calls import answer_field, aws_call
 from .connect_request import ConnectRequest
 from .errors import AwsCallError, EmrRolesError, RolesFileError
@@ -84,13 +84,12 @@ def _find_cluster(request: ConnectRequest, catalog: roles.RolesCatalog | None,
 
     A cluster of another account is not visible to the caller, and its account is what the
     roles files key the access role by: so without --access-role-arn the caller tries first,
-    then each access role listed."""
+    then each access role listed. The clients are kept (``aws.clients``), so a repeat connect
+    reaches the cluster with the same one and can ask for its login early."""
     read_timeout = min(DEFAULT_READ_TIMEOUT, request.timeout)
     if request.access_role_arn is not None:
-        session = make_session(request.profile, request.region, request.access_role_arn,
-                               read_timeout)
-        emr = Emr(session, read_timeout)
-        return session, emr, emr.describe(request.cluster_id)
+        emr = access_emr(request.access_role_arn, request.profile, request.region, read_timeout)
+        return emr.session, emr, emr.describe(request.cluster_id)
     session, emr = caller_emr(request.profile, request.region, read_timeout)
     try:
         return session, emr, emr.describe(request.cluster_id)
@@ -99,10 +98,8 @@ def _find_cluster(request: ConnectRequest, catalog: roles.RolesCatalog | None,
             if catalog else []
         for access_role in listed:
             try:
-                via_session = make_session(request.profile, request.region, access_role,
-                                           read_timeout)
-                via = Emr(via_session, read_timeout)
-                return via_session, via, via.describe(request.cluster_id)
+                via = access_emr(access_role, request.profile, request.region, read_timeout)
+                return via.session, via, via.describe(request.cluster_id)
             except AwsCallError:
                 continue
         raise first from None

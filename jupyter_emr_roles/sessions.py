@@ -17,9 +17,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .aws.access_roles import person
 from .cluster_target import Target, find_target
@@ -32,6 +33,9 @@ from .identifiers import ClusterId, RoleArn, SessionName
 from .engines.livy.engine import LivyEngine
 from .engines.spark_connect.engine import SparkConnectEngine
 from .vocabulary import ConnectionRow
+
+if TYPE_CHECKING:
+    from .aws.clients import Emr
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +91,7 @@ class Connections:
         self._report_change = on_change
         self._exiting = False
         self._by_name: dict[str, Connection] = {}
+        self._guesses: dict[tuple[Any, ...], _Guess] = {}
         self._lock = threading.Lock()
         atexit.register(self._at_exit)
         # A shutdown request sets exit_now: sessions close then, while the kernel still runs,
@@ -102,8 +107,14 @@ class Connections:
                 warn: Callable[[str], None]) -> Connection:
         """Open a session as the request says; an existing session of that name is
         deleted first. ``request.timeout`` bounds all of it."""
+        guess = self._guesses.get(_guess_key(request))
+        early = ENGINES[guess.engine]().early(guess.emr, request.cluster_id, guess.role) \
+            if guess else None
         flow = _ConnectFlow(request, progress, warn)
-        session = flow.run(lambda: self.disconnect(flow.name, missing_ok=True), self._shell)
+        found = _Guess(flow.emr, flow.role, flow.engine)
+        self._guesses[_guess_key(request)] = found
+        session = flow.run(lambda: self.disconnect(flow.name, missing_ok=True), self._shell,
+                           early if found == guess else None)
         connection = Connection(flow.name, request.cluster_id, flow.cluster.get("Name", ""),
                                 flow.role, request.language, session, datetime.now(timezone.utc),
                                 person())
@@ -198,6 +209,25 @@ class Connections:
         self._on_change()
 
 
+@dataclass(frozen=True)
+class _Guess:
+    """What a connect of this kernel found for a request: the EMR client that reached the
+    cluster, the role and the engine. A cluster's account and what runs on it do not change,
+    so the next connect of the same request starts the engine's first call (the Livy login)
+    while DescribeCluster runs, and uses it only if the connect finds the same again."""
+
+    emr: Emr
+    role: RoleArn
+    engine: str
+
+
+def _guess_key(request: ConnectRequest) -> tuple[Any, ...]:
+    """Everything of a request that decides the client, the role and the engine."""
+    return (request.cluster_id, request.role_arn, request.engine, request.language,
+            tuple(sorted(request.config)), request.access_role_arn, request.region,
+            request.profile)
+
+
 class _ConnectFlow:
     """One connect: the cluster and the role (EMR's and the roles files' word on them), then the
     engine's start, then proof that the session answers, then its registration."""
@@ -223,11 +253,14 @@ class _ConnectFlow:
                                 "Connect session is a variable of the kernel: give --name with "
                                 "letters, digits and _ (not starting with a digit).")
 
-    def run(self, make_room: Callable[[], None], shell: Any) -> EngineSession:
+    def run(self, make_room: Callable[[], None], shell: Any,
+            early: Future[Any] | None = None) -> EngineSession:
         """The registered session; ``make_room()`` deletes an older session of this name,
-        called by the engine once everything before the start has worked."""
+        called by the engine once everything before the start has worked; ``early`` is the
+        engine's first call, made while the cluster was described."""
         plan = StartPlan(self.request, self.name, self.emr, self.cluster, self.role,
-                         self.choices, self.deadline, shell, self.progress, self.warn, make_room)
+                         self.choices, self.deadline, shell, self.progress, self.warn, make_room,
+                         early)
         session = ENGINES[self.engine]().start(plan)
         try:
             session.statement(READY_CHECK, self.deadline)

@@ -114,6 +114,10 @@ class RunningEmulator:
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)
 
+    def calls(self, operation: str) -> int:
+        """How many calls of an EMR operation the emulator has answered so far."""
+        return self.status()["calls"].get(operation, 0)
+
     def open_sessions(self, cluster_id: str) -> list[dict[str, Any]]:
         """The Livy sessions of a cluster that are not over."""
         return [s for s in self.status()["sessions"]

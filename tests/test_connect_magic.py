@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +28,7 @@ from demo_world import (
     WHO_AM_I,
 )
 from emulators import RunningEmulator, start_changed_world
+from helpers import RunCli
 from kernels import NotebookKernel, connected
 
 PYSPARK_KERNEL = "sparkmagic.kernels.pysparkkernel.pysparkkernel"
@@ -353,4 +355,29 @@ def test_emr_sessions_has_a_text_form_for_terminals(
     assert "texty" in plain and "idle" in plain and "<" not in plain, plain
     assert "IPython.core.display" not in plain and "reporting.Sessions" not in plain
     assert rows.strip() == "['texty'] idle", rows
+    kernel.ok("%disconnect --all")
+
+
+def test_a_repeat_connect_asks_for_one_login_and_follows_a_changed_default_role(
+        emulator: RunningEmulator, clusters: dict[str, str], tmp_path: Path,
+        notebook: Callable[..., NotebookKernel], cli: RunCli) -> None:
+    """A repeat connect asks for its Livy login while the cluster is described, on the word of
+    the connect before: still one login per connect, and where that word no longer holds (the
+    roles file now names another default role) the session runs as the role the connect found."""
+    roles_file = tmp_path / "roles.json"
+    shutil.copy(emulator.env["JUPYTER_EMR_ROLES_FILE"], roles_file)
+    cluster = clusters["shared-analytics"]
+    kernel = notebook(emulator, JUPYTER_EMR_ROLES_FILE=str(roles_file))
+    kernel.ok("%load_ext jupyter_emr_roles")
+    connect = f"%connect --cluster-id {cluster} --name repeat"
+    connected(kernel.ok(connect), SALES, cluster, "repeat")
+    for _ in range(2):
+        before = emulator.calls("GetClusterSessionCredentials")
+        connected(kernel.ok(connect), SALES, cluster, "repeat")
+        assert emulator.calls("GetClusterSessionCredentials") - before == 1
+    assert SALES_ARN in kernel.ok("%%spark -s repeat\n" + WHO_AM_I)
+    assert cli("roles", "add", MARKETING, "--default",
+               env={"JUPYTER_EMR_ROLES_FILE": str(roles_file)}).returncode == 0
+    connected(kernel.ok(connect), MARKETING, cluster, "repeat")
+    assert MARKETING_ARN in kernel.ok("%%spark -s repeat\n" + WHO_AM_I)
     kernel.ok("%disconnect --all")

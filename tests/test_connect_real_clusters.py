@@ -19,10 +19,6 @@ from kernels import NotebookKernel, connected
 pytestmark = pytest.mark.long  # mostly waits: scheduled first (tests/conftest.py)
 
 
-def gcsc_calls(emulator: RunningEmulator) -> int:
-    return emulator.status()["calls"].get("GetClusterSessionCredentials", 0)
-
-
 @pytest.fixture(scope="module")
 def propagating(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
     """EMR's 2 s of propagation (the strict default) instead of the suite's short one."""
@@ -37,12 +33,12 @@ def test_each_connect_waits_out_propagation_with_one_credentials_call(
     kernel = notebook(propagating)
     kernel.ok("%load_ext jupyter_emr_roles")
     for number in range(3):
-        before = gcsc_calls(propagating)
+        before = propagating.calls("GetClusterSessionCredentials")
         started = time.monotonic()
         connected(kernel.ok(f"%connect --cluster-id {cluster} --name p{number}"), SALES, cluster,
                   f"p{number}")
         assert time.monotonic() - started >= 2.0, "Livy refuses the login for 2 s"
-        assert gcsc_calls(propagating) - before == 1
+        assert propagating.calls("GetClusterSessionCredentials") - before == 1
         assert SALES_ARN in kernel.ok(f"%%spark -s p{number}\n" + WHO_AM_I)
     kernel.ok("%disconnect --all")
 
@@ -90,12 +86,12 @@ def test_a_cross_account_session_outlives_two_access_role_lifetimes(
     kernel.ok("%load_ext jupyter_emr_roles")
     connected(kernel.ok(f"%connect --cluster-id {cluster}"), PARTNER_ROLE, cluster,
               "partner-analytics-access")
-    before = gcsc_calls(short_access)
+    before = short_access.calls("GetClusterSessionCredentials")
     started = time.monotonic()
     while time.monotonic() - started < 40:
         assert PARTNER_ARN in kernel.ok("%%spark\n" + WHO_AM_I)
         time.sleep(3)
-    assert gcsc_calls(short_access) - before >= 2, "Livy logins were renewed, as the access role"
+    assert short_access.calls("GetClusterSessionCredentials") - before >= 2, "Livy logins were renewed, as the access role"
     kernel.ok("%disconnect --all")
 
 
@@ -129,13 +125,13 @@ def test_a_session_tied_to_its_first_login_says_so_once_instead_of_failing_cell_
             assert SALES_ARN in kernel.ok("%%spark -s tied\n" + WHO_AM_I), "the old login serves"
             time.sleep(2)
         time.sleep(max(0.0, 21 - (time.monotonic() - started)))
-        calls = gcsc_calls(emulator)
+        calls = emulator.calls("GetClusterSessionCredentials")
         for _ in range(3):
             failed = kernel.run("%%spark -s tied\n" + WHO_AM_I)
             assert "Livy refuses the renewed login for session tied on" in failed.output
             assert "Run the connect cell again" in failed.output
             assert "Traceback" not in failed.output and SALES_ARN not in failed.output
-        assert gcsc_calls(emulator) == calls, "no new login per failing cell"
+        assert emulator.calls("GetClusterSessionCredentials") == calls, "no new login per failing cell"
         connected(kernel.ok(f"%connect --cluster-id {cluster} --name tied"), SALES, cluster, "tied")
         assert SALES_ARN in kernel.ok("%%spark -s tied\n" + WHO_AM_I)
         kernel.ok("%disconnect --all")

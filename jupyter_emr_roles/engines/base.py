@@ -12,12 +12,13 @@ session only through :class:`EngineSession`, so a new engine is one new package 
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..connect_request import ConnectRequest
-from ..identifiers import RoleArn, SessionName
+from ..identifiers import ClusterId, RoleArn, SessionName
 
 if TYPE_CHECKING:
     from ..aws.clients import Emr
@@ -44,7 +45,9 @@ class StartPlan:
     account), the monotonic deadline of the whole connect, and how to report.
 
     ``make_room()`` deletes an older session of the same name: an engine calls it once
-    everything before starting the session has worked, so a failed connect keeps the old one."""
+    everything before starting the session has worked, so a failed connect keeps the old one.
+    ``early`` is the engine's first call, made while the cluster was described, where an
+    earlier connect of this kernel found the same engine and role (see ``Engine.early``)."""
 
     request: ConnectRequest
     name: SessionName
@@ -57,6 +60,7 @@ class StartPlan:
     progress: Progress
     warn: Callable[[str], None]
     make_room: Callable[[], None]
+    early: Future[Any] | None = None
 
 
 class EngineSession(Protocol):
@@ -109,3 +113,8 @@ class Engine(Protocol):
     def start(self, plan: StartPlan) -> EngineSession:
         """A session started as ``plan`` says, ready for statements but not yet registered;
         nothing is left running when this raises."""
+
+    def early(self, emr: Emr, cluster_id: ClusterId, role: RoleArn) -> Future[Any] | None:
+        """The engine's first AWS call, started now on a thread of its own for a connect whose
+        cluster is still being described, to be handed back in ``StartPlan.early``; None
+        where the engine has none worth starting early."""

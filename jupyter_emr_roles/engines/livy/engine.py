@@ -9,20 +9,43 @@ once more. sparkmagic runs the session from there (``sparkmagic_bridge.py``).
 
 from __future__ import annotations
 
-from .credentials import LivyCredentials, session_login
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TYPE_CHECKING
+
+from .credentials import LivyCredentials, LivyLogin, session_login
 from ..base import StartPlan
 from ...errors import LivyUnreachable
 from .endpoint import LivyEndpoint, find_livy, forget, trust_for, wanted_for
 from .tls import LivyTrust
 from .sparkmagic_bridge import LivyHandle, LivyTarget, allow_unverified, start_session
 
+if TYPE_CHECKING:
+    from ...aws.clients import Emr
+    from ...identifiers import ClusterId, RoleArn
+
 
 class LivyEngine:
     """Livy sessions through sparkmagic, as the runtime role."""
 
+    def early(self, emr: Emr, cluster_id: ClusterId, role: RoleArn) -> Future[LivyLogin]:
+        """The first login, asked for while the cluster is described: on a repeat connect its
+        round trip overlaps DescribeCluster's instead of following it."""
+        future: Future[LivyLogin] = Future()
+
+        def ask() -> None:
+            try:
+                future.set_result(session_login(emr, cluster_id, role))
+            except BaseException as exc:  # handed to the connect that takes the login
+                future.set_exception(exc)
+
+        threading.Thread(target=ask, name="emr-roles-early-login", daemon=True).start()
+        return future
+
     def start(self, plan: StartPlan) -> LivyHandle:
         request, cluster_id = plan.request, plan.request.cluster_id
-        credentials = LivyCredentials(lambda: session_login(plan.emr, cluster_id, plan.role))
+        credentials = LivyCredentials(_first_login(plan))
         credentials.label = f"session {plan.name} on {cluster_id}"
         credentials.deadline = plan.deadline
         plan.progress(0.0, "asking EMR for the Livy login")
@@ -42,6 +65,19 @@ class LivyEngine:
             return _start(plan, endpoint, trust, credentials)
         finally:
             credentials.deadline = None
+
+
+def _first_login(plan: StartPlan) -> Callable[[], LivyLogin]:
+    """The credentials' source of logins: the early one first where the plan has it (its
+    failure is this connect's, as a login asked for now would be), then new ones."""
+    early = [plan.early] if plan.early is not None else []
+
+    def login() -> LivyLogin:
+        if early:
+            return early.pop().result()
+        return session_login(plan.emr, plan.request.cluster_id, plan.role)
+
+    return login
 
 
 def _start(plan: StartPlan, endpoint: LivyEndpoint, trust: LivyTrust,

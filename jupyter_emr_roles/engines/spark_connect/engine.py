@@ -23,14 +23,17 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...aws.access_roles import person
 from .emr_sessions import ENDED_STATES, LIVE_STATES, EmrSessions, SessionEndpoint
 from ..base import ENDED, GONE, StartPlan
 from ...errors import EmrRolesError
-from ...identifiers import ClusterId
+from ...identifiers import ClusterId, RoleArn
 from ...polling import CONNECT_POLLS
+
+if TYPE_CHECKING:
+    from ...aws.clients import Emr
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +101,10 @@ class SessionToken:
 
 class SparkConnectEngine:
     """EMR's Spark Connect sessions, as the runtime role."""
+
+    def early(self, emr: Emr, cluster_id: ClusterId, role: RoleArn) -> None:
+        """Nothing: StartSession starts a session, which a connect must not do before it knows
+        the cluster can run it."""
 
     def start(self, plan: StartPlan) -> SparkConnectHandle:
         from .client import missing_client
