@@ -224,3 +224,13 @@ def write_atomically(path: Path, text: str) -> bool:
         raise
     log.info("wrote %s", display_path(target))
     return True
+
+
+def lab_export_text(module: str, data: dict[str, Any]) -> str:
+    """The text of ``labextension/src/NAME.json``, the export of the module
+    ``jupyter_emr_roles.NAME`` that the Lab extension imports: ``data`` under a note saying
+    where it comes from, exactly as committed (a test compares the two)."""
+    name = module.rpartition(".")[2]
+    about = (f"Generated from jupyter_emr_roles/{name}.py by `python -m {module} > "
+             f"labextension/src/{name}.json`: edit that module, not this file.")
+    return json.dumps({"about": about, **data}, indent=2) + "\n"

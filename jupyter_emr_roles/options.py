@@ -14,13 +14,13 @@ command line does not load IPython and ``%load_ext`` stays instant.
 
 from __future__ import annotations
 
-import json
 import sys
 from argparse import Namespace
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from . import jsonfile
 from .connect_request import DEFAULT_ENGINE, DEFAULT_TIMEOUT, ENGINES, LANGUAGES, ConnectRequest
 from .errors import EmrRolesError
 from .identifiers import ClusterId, RoleArn, SessionName, show
@@ -250,17 +250,14 @@ def lab_export() -> dict[str, Any]:
     """What the Lab extension's cell builder needs: the flag of each field it writes, and the
     defaults it leaves out of the cell."""
     shown = on_face(LAB_CELL)
-    return {"about": "Generated from jupyter_emr_roles/options.py by `python -m "
-                     "jupyter_emr_roles.options > labextension/src/options.json`: edit that "
-                     "module, not this file.",
-            "flags": {option.field: option.flag for option, _ in shown},
+    return {"flags": {option.field: option.flag for option, _ in shown},
             "defaults": {option.field: option.default for option, _ in shown
                          if option.default is not None}}
 
 
 def lab_export_text() -> str:
     """:func:`lab_export` as the committed file holds it."""
-    return json.dumps(lab_export(), indent=2) + "\n"
+    return jsonfile.lab_export_text("jupyter_emr_roles.options", lab_export())
 
 
 def main() -> None:

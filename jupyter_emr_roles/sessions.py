@@ -107,12 +107,12 @@ class Connections:
                 warn: Callable[[str], None]) -> Connection:
         """Open a session as the request says; an existing session of that name is
         deleted first. ``request.timeout`` bounds all of it."""
-        guess = self._guesses.get(_guess_key(request))
+        key = _guess_key(request)
+        guess = self._guesses.get(key)
         early = ENGINES[guess.engine]().early(guess.emr, request.cluster_id, guess.role) \
             if guess else None
         flow = _ConnectFlow(request, progress, warn)
-        found = _Guess(flow.emr, flow.role, flow.engine)
-        self._guesses[_guess_key(request)] = found
+        found = self._guesses[key] = _Guess(flow.emr, flow.role, flow.engine)
         session = flow.run(lambda: self.disconnect(flow.name, missing_ok=True), self._shell,
                            early if found == guess else None)
         connection = Connection(flow.name, request.cluster_id, flow.cluster.get("Name", ""),

@@ -11,10 +11,11 @@ committed; a test fails when the two differ.
 
 from __future__ import annotations
 
-import json
 import sys
 import typing
 from typing import Any, TypedDict
+
+from .jsonfile import lab_export_text
 
 # The Jupyter comm the page opens and the kernel pushes its connections on (magics/status_push.py).
 TARGET = "jupyter-emr-roles.connections"
@@ -66,9 +67,6 @@ def _json_type(hint: Any) -> str:
 def export() -> dict[str, Any]:
     """Everything the Lab extension reads from vocabulary.json."""
     return {
-        "about": "Generated from jupyter_emr_roles/vocabulary.py by `python -m "
-                 "jupyter_emr_roles.vocabulary > labextension/src/vocabulary.json`: edit that "
-                 "module, not this file.",
         "magics_class": MAGICS_CLASS,
         "status_target": TARGET,
         "connection_row": {name: _json_type(hint)
@@ -82,7 +80,7 @@ def export() -> dict[str, Any]:
 
 def render() -> str:
     """vocabulary.json's text, exactly as committed."""
-    return json.dumps(export(), indent=2) + "\n"
+    return lab_export_text("jupyter_emr_roles.vocabulary", export())
 
 
 if __name__ == "__main__":
