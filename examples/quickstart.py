@@ -21,7 +21,7 @@ ROLE = "arn:aws:iam::123456789012:role/sales-data-access"
 
 def main() -> None:
     emr = boto3.client("emr")
-    clusters = {c["Name"]: c["Id"] for c in emr.list_clusters(ClusterStates=["WAITING"])["Clusters"]}
+    clusters = {c["Name"]: c["Id"] for c in emr.list_clusters(ClusterStates=["RUNNING", "WAITING"])["Clusters"]}
     cluster = emr.describe_cluster(ClusterId=clusters["shared-analytics"])["Cluster"]
     port = next(c["Properties"]["livy.server.port"] for c in cluster["Configurations"]
                 if c["Classification"] == "livy-conf")

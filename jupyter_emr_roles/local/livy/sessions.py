@@ -202,6 +202,7 @@ class Session:
         self._reply: asyncio.Future[dict[str, Any]] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stderr_task: asyncio.Task[None] | None = None
+        self._interrupting: asyncio.Task[None] | None = None  # a cancel's SIGINTs
         self._ending: asyncio.Task[None] | None = None
         self.last_activity = time.time()
         self._last_activity_monotonic = time.monotonic()
@@ -268,8 +269,18 @@ class Session:
             statement.finish("cancelled", None)
         elif statement.state == "running":
             statement.state = "cancelling"
-            if self._process is not None and self._process.returncode is None:
-                os.kill(self._process.pid, signal.SIGINT)
+            self._interrupting = asyncio.get_running_loop().create_task(
+                self._interrupt(statement))
+
+    async def _interrupt(self, statement: Statement) -> None:
+        """SIGINT to the worker until the statement's reply comes. The statement is running
+        from the moment it is sent, and a SIGINT that reaches the worker before it began the
+        statement is ignored there, as one between statements is; the reply ends the
+        statement before the next one is sent, so no SIGINT of this loop reaches that one."""
+        while statement.state == "cancelling" and self._process is not None \
+                and self._process.returncode is None:
+            os.kill(self._process.pid, signal.SIGINT)
+            await asyncio.sleep(0.1)
 
     def end(self, state: str, reason: str) -> asyncio.Task[None]:
         """Stop the worker and leave the session in ``state``; safe to call more than once."""
