@@ -22,9 +22,9 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from moto.emrserverless.models import Application, JobRun
@@ -32,24 +32,41 @@ from moto.emrserverless.models import Application, JobRun
 from .callers import AwsError
 from .operations import Backends, Call, Operation, Service, rows
 from .protocols import Raw, body_of, json_answer, json_error, signed_for
+from .sts import role_of, trusts
 
 _ID = re.compile(r"^[0-9a-z]+$")
 _RELEASE = re.compile(r"^emr-(\d+)\.(\d+)\.\d+$")
 # The release from which an application may have a Livy endpoint (the user guide's
 # "Interactive workloads with Livy endpoints").
 LIVY_RELEASE = (6, 14)
+# The principal EMR Serverless assumes a job's (or a session's) execution role as.
+SERVICE_PRINCIPAL = "emr-serverless.amazonaws.com"
 _CHANGEABLE = ("CREATED", "STOPPED")  # where UpdateApplication and DeleteApplication may act
 _PAGE = 50
+
+
+class Interactive(Protocol):
+    """Interactive work an application runs beside its job runs (its Livy endpoint's sessions,
+    its Spark Connect sessions): live work keeps the application from stopping idle, as a
+    running job does, and stopping the application ends the work."""
+
+    def live(self, application_id: str) -> bool:
+        """Whether the application has work that is not over."""
+
+    def stop(self, application_id: str) -> None:
+        """End the application's work (it is stopping); must not block."""
 
 
 @dataclass
 class ServerlessSettings:
     """How fast applications move: seconds per state transition, and seconds per minute of
     ``idleTimeoutMinutes`` (60 as on AWS; less to watch an auto-stop in a test). One object
-    the applications share, so the emulator can seed its world at once and then slow down."""
+    the applications share, so the emulator can seed its world at once and then slow down.
+    ``interactive``: the interactive work of every application (``Interactive``)."""
 
     transition: float = 0.5
     minute: float = 60.0
+    interactive: list[Interactive] = field(default_factory=list)
 
 
 def not_found(application_id: str) -> AwsError:
@@ -124,6 +141,9 @@ class ServerlessApplication(Application):
                 self.upcoming = None
                 self.idle_since = ended
                 continue
+            if self.state == "STARTED" and any(work.live(self.id)
+                                               for work in self.settings.interactive):
+                self.idle_since = now
             stop = self.auto_stop_configuration
             deadline = self.idle_since + stop.get("idleTimeoutMinutes", 0) * self.settings.minute
             if self.state == "STARTED" and stop.get("enabled") and now >= deadline:
@@ -151,6 +171,8 @@ class ServerlessApplication(Application):
             raise wrong_state(self.id, self.state, ("STARTED",))
         self.state = "STOPPING"
         self.move("STOPPED")
+        for work in self.settings.interactive:
+            work.stop(self.id)
 
     def submitted(self) -> None:
         """Work arrives: a stopped application with auto-start on starts, one with it off
@@ -209,11 +231,16 @@ class ServerlessApplications:
 
     def find(self, call: Call) -> ServerlessApplication:
         """The application the call names, moved on to its present state."""
-        application = self.applications.get(call.params["applicationId"])
-        if application is None:
-            raise not_found(call.params["applicationId"])
-        application.refresh()
-        return application
+        return self.current(call.params["applicationId"])
+
+    def current(self, application_id: str) -> ServerlessApplication:
+        """The application of that ID, moved on to its present state."""
+        with self._lock:
+            application = self.applications.get(application_id)
+            if application is None:
+                raise not_found(application_id)
+            application.refresh()
+            return application
 
     def create_application(self, call: Call) -> dict[str, Any]:
         """A new application, CREATING; the same client token with the same request is the
@@ -315,6 +342,18 @@ class ServerlessApplications:
             "createdAt": job.created_at.timestamp(), "updatedAt": job.updated_at.timestamp(),
             "state": job.state, "stateDetails": job.state_details or "",
             "releaseLabel": job.release_label, "jobDriver": job.job_driver or {}}}
+
+
+def role_refusal(role_arn: str) -> str | None:
+    """Why EMR Serverless cannot assume a job's or a session's execution role, in STS's words
+    (the role is missing, or its trust policy does not let emr-serverless.amazonaws.com
+    sts:AssumeRole); None where it can. Found when the work starts, as on AWS."""
+    role = role_of(role_arn)
+    if role is None or not trusts(json.loads(role.assume_role_policy_document),
+                                  SERVICE_PRINCIPAL, "sts:AssumeRole"):
+        return (f"User: {SERVICE_PRINCIPAL} is not authorized to perform: sts:AssumeRole on "
+                f"resource: {role_arn}")
+    return None
 
 
 def check_engine(params: dict[str, Any]) -> None:

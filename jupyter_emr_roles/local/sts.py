@@ -67,7 +67,7 @@ def check_assume_role(caller: Caller, form: dict[str, str]) -> None:
     """Refuse what AWS refuses: a role whose trust policy does not allow this caller, or a
     source identity the trust does not allow to be set."""
     role_arn = form.get("RoleArn", "")
-    role = _role(role_arn)
+    role = role_of(role_arn)
     if role is None:
         raise _denied(caller, "sts:AssumeRole", role_arn)
     policy = json.loads(role.assume_role_policy_document)
@@ -111,7 +111,8 @@ def trusts(policy: dict[str, Any], caller_arn: str, action: str) -> bool:
     """Whether a trust policy allows ``caller_arn`` the ``action`` (and no statement denies it).
 
     A principal matches by its exact ARN, its account (as an ID or a ``:root`` ARN), or, for
-    an assumed-role session, the role's ARN."""
+    an assumed-role session, the role's ARN; a service (``emr-serverless.amazonaws.com``) by
+    its name among the statement's ``Service`` principals."""
     allowed = False
     for statement in _listed(policy.get("Statement")):
         if not (_names_action(statement, action) and _names_principal(statement, caller_arn)):
@@ -130,6 +131,8 @@ def _names_action(statement: dict[str, Any], action: str) -> bool:
 def _names_principal(statement: dict[str, Any], caller_arn: str) -> bool:
     principal = statement.get("Principal")
     if principal == "*":
+        return True
+    if isinstance(principal, dict) and caller_arn in _listed(principal.get("Service")):
         return True
     names = _listed(principal.get("AWS")) if isinstance(principal, dict) else []
     account = caller_arn.split(":")[4] if caller_arn.count(":") >= 5 else ""
@@ -150,7 +153,8 @@ def _listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _role(role_arn: str) -> Any:
+def role_of(role_arn: str) -> Any:
+    """moto's role of that ARN, or None where there is none."""
     parts = role_arn.split(":")
     if len(parts) < 6:
         return None
