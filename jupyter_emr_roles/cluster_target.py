@@ -37,12 +37,17 @@ class Target:
     role: RoleArn | None
 
     def required_role(self) -> RoleArn:
-        if self.role is None:
-            raise EmrRolesError(
-                f"No --role-arn was given and the roles files name no default role for account "
-                f"{self.account}. Pass --role-arn, or mark a default with `jupyter-emr-roles "
-                "roles add ARN --default`.")
-        return self.role
+        return required_role(self.role, self.account)
+
+
+def required_role(role: RoleArn | None, account: AccountId | None) -> RoleArn:
+    """The role a session runs as, which must be known by now."""
+    if role is None:
+        raise EmrRolesError(
+            f"No --role-arn was given and the roles files name no default role for account "
+            f"{account}. Pass --role-arn, or mark a default with `jupyter-emr-roles roles add "
+            "ARN --default`.")
+    return role
 
 
 def account_emr(account: AccountId | None, profile: str | None = None,
@@ -57,16 +62,18 @@ def account_emr(account: AccountId | None, profile: str | None = None,
 
 
 def find_target(request: ConnectRequest, warn: Callable[[str], None]) -> Target:
-    catalog = _load_catalog(request, warn)
-    session, emr, cluster = _find_cluster(request, catalog)
+    assert request.cluster_id is not None
+    cluster_id = request.cluster_id
+    catalog = load_catalog_for(request, warn)
+    session, emr, cluster = reach(request, catalog, lambda via: via.describe(cluster_id))
     account = _cluster_account(cluster, session)
     choices = catalog.account(account) if catalog else None
     return Target(session, emr, cluster, account, choices,
-                  _pick_role(request.role_arn, account, choices, warn))
+                  pick_role(request.role_arn, account, choices, warn))
 
 
-def _load_catalog(request: ConnectRequest,
-                  warn: Callable[[str], None]) -> roles.RolesCatalog | None:
+def load_catalog_for(request: ConnectRequest,
+                     warn: Callable[[str], None]) -> roles.RolesCatalog | None:
     """The roles files; a broken one stops a connect only when a role must come from them."""
     try:
         return roles.load_catalog(profile=request.profile, region=request.region)
@@ -78,9 +85,10 @@ def _load_catalog(request: ConnectRequest,
         return None
 
 
-def _find_cluster(request: ConnectRequest, catalog: roles.RolesCatalog | None,
-                  ) -> tuple[boto3.Session, Emr, dict[str, Any]]:
-    """Describe the cluster as the caller, or through the access role the roles files give.
+def reach(request: ConnectRequest, catalog: roles.RolesCatalog | None,
+          look: Callable[[Emr], dict[str, Any]]) -> tuple[boto3.Session, Emr, dict[str, Any]]:
+    """Look the cluster (or application) up as the caller, or through the access role the roles
+    files give: ``look`` is the describing call, made with the EMR client of each in turn.
 
     A cluster of another account is not visible to the caller, and its account is what the
     roles files key the access role by: so without --access-role-arn the caller tries first,
@@ -89,17 +97,17 @@ def _find_cluster(request: ConnectRequest, catalog: roles.RolesCatalog | None,
     read_timeout = min(DEFAULT_READ_TIMEOUT, request.timeout)
     if request.access_role_arn is not None:
         emr = access_emr(request.access_role_arn, request.profile, request.region, read_timeout)
-        return emr.session, emr, emr.describe(request.cluster_id)
+        return emr.session, emr, look(emr)
     session, emr = caller_emr(request.profile, request.region, read_timeout)
     try:
-        return session, emr, emr.describe(request.cluster_id)
+        return session, emr, look(emr)
     except AwsCallError as first:
         listed = [entry.access_role for entry in catalog.accounts if entry.access_role] \
             if catalog else []
         for access_role in listed:
             try:
                 via = access_emr(access_role, request.profile, request.region, read_timeout)
-                return via.session, via, via.describe(request.cluster_id)
+                return via.session, via, look(via)
             except AwsCallError:
                 continue
         raise first from None
@@ -117,7 +125,7 @@ def _cluster_account(cluster: dict[str, Any], session: boto3.Session) -> Account
                      "STS GetCallerIdentity")
 
 
-def _pick_role(given: RoleArn | None, account: AccountId, choices: AccountChoices | None,
+def pick_role(given: RoleArn | None, account: AccountId, choices: AccountChoices | None,
                warn: Callable[[str], None]) -> RoleArn | None:
     """The role given, else the account's default role; None when there is neither."""
     if given is None:

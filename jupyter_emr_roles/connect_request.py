@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .identifiers import ClusterId, RoleArn, SessionName
+from .errors import EmrRolesError
+from .identifiers import ApplicationId, ClusterId, RoleArn, SessionName
 
 # The session languages a connect offers: Livy's pyspark, spark and sparkr kinds, and sql (a
 # PySpark session for %%sql cells). The Lab extension's patterns.ts holds the same list, and a
@@ -20,12 +21,15 @@ LANGUAGES = ("python", "scala", "r", "sql")
 # What runs the session, by the name a request gives, with what --help says of it; the
 # implementations are in sessions.ENGINES.
 ENGINES = {
-    "auto": "spark-connect where the cluster runs sessions (enabled, one primary node, no Lake "
-            "Formation fine-grained access control), the language is python and this kernel "
-            "has a Spark Connect client, else livy",
-    "livy": "a Livy session on the cluster, used through sparkmagic (%%spark, %%sql)",
-    "spark-connect": "an EMR Spark Connect session (emr-spark-8.0.0 and later, SessionEnabled), a "
-                     "PySpark session named spark (or --name) in this kernel's own Python",
+    "auto": "spark-connect where the cluster or application runs sessions (a cluster: enabled, "
+            "one primary node, no Lake Formation fine-grained access control; an application: "
+            "emr-7.13.0 and later), the language is python and this kernel has a Spark Connect "
+            "client, else livy",
+    "livy": "a Livy session on the cluster, or on the application's Livy endpoint (emr-6.14.0 "
+            "and later), used through sparkmagic (%%spark, %%sql)",
+    "spark-connect": "a Spark Connect session (a cluster: emr-spark-8.0.0 and later, "
+                     "SessionEnabled; an application: emr-7.13.0 and later), a PySpark session "
+                     "named spark (or --name) in this kernel's own Python",
 }
 DEFAULT_ENGINE = "auto"
 DEFAULT_TIMEOUT = 180.0
@@ -33,12 +37,12 @@ DEFAULT_TIMEOUT = 180.0
 
 @dataclass(frozen=True)
 class ConnectRequest:
-    """One connect: which cluster and role, the session's name and language, what runs it
-    and its settings (``config``), how to reach and trust Livy, and how long all of it may
-    take. ``engine_options`` holds the options of one engine alone (``options.py`` says
-    which), by field name, for that engine to read."""
+    """One connect: which cluster or EMR Serverless application (one of them) and which role,
+    the session's name and language, what runs it and its settings (``config``), how to reach
+    and trust Livy, and how long all of it may take. ``engine_options`` holds the options of one
+    engine alone (``options.py`` says which), by field name, for that engine to read."""
 
-    cluster_id: ClusterId
+    cluster_id: ClusterId | None = None
     role_arn: RoleArn | None = None
     name: SessionName | None = None
     language: str = "python"
@@ -53,6 +57,23 @@ class ConnectRequest:
     timeout: float = DEFAULT_TIMEOUT
     config: dict[str, Any] = field(default_factory=dict)
     engine_options: dict[str, Any] = field(default_factory=dict)
+    application_id: ApplicationId | None = None
+
+    def __post_init__(self) -> None:
+        if (self.cluster_id is None) == (self.application_id is None):
+            raise EmrRolesError("Give --cluster-id (an EMR cluster, j-...) or --application-id "
+                                "(an EMR Serverless application): one of them, not "
+                                f"{'both' if self.cluster_id else 'neither'}.")
+
+    @property
+    def serverless(self) -> bool:
+        """Whether the session runs on an EMR Serverless application rather than a cluster."""
+        return self.application_id is not None
+
+    @property
+    def where(self) -> ClusterId | ApplicationId:
+        """The cluster's or the application's ID, whichever the request names."""
+        return self.application_id or self.cluster_id  # type: ignore[return-value]
 
     def who(self) -> str:
         """Whom the connect is for, before the role is known: the name, the role, or the

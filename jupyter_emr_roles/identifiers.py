@@ -1,4 +1,5 @@
-"""Cluster IDs, IAM role ARNs and AWS account IDs, parsed once at the edge.
+"""Cluster IDs, Serverless application IDs, IAM role ARNs and AWS account IDs, parsed once at
+the edge.
 
 These values travel into generated code cells, shell scripts and AWS calls,
 so a value is either of the exact documented shape or it is rejected. The
@@ -28,6 +29,8 @@ ROLE_ARN_PATTERN = (
 )
 SESSION_NAME_PATTERN = r"^" + _IAM_CHARS + r"{1,64}$"
 STEP_PATTERN = r"^s-[0-9A-Z]{1,64}$"
+# botocore's ApplicationId shape: [0-9a-z]+, 1 to 64 characters (AWS hands out 16).
+APPLICATION_PATTERN = r"^[0-9a-z]{1,64}$"
 _MAX_PATH = 512
 
 
@@ -41,6 +44,7 @@ _CLUSTER_RE = _compile(CLUSTER_PATTERN)
 _ROLE_ARN_RE = _compile(ROLE_ARN_PATTERN)
 _SESSION_NAME_RE = _compile(SESSION_NAME_PATTERN)
 _STEP_RE = _compile(STEP_PATTERN)
+_APPLICATION_RE = _compile(APPLICATION_PATTERN)
 _ROLE_NAME_RE = re.compile(_IAM_CHARS + r"{1,64}", re.ASCII)
 _ROLE_PATH_RE = re.compile(r"/(?:" + _IAM_CHARS + r"+/)*", re.ASCII)
 
@@ -53,6 +57,8 @@ ROLE_ARN_SHAPE = (
 )
 SESSION_NAME_SHAPE = "1 to 64 letters, digits or + = , . @ _ -, e.g. sales"
 STEP_SHAPE = "'s-' followed by upper-case letters and digits, e.g. s-1XYZ2ABC3DEF4"
+APPLICATION_SHAPE = ("1 to 64 lower-case letters and digits, e.g. 00fabcdefghij012 (EMR Serverless "
+                     "gives 16)")
 
 
 def show(value: object, limit: int = 100) -> str:
@@ -212,6 +218,30 @@ class StepId(_Identifier):
         if not value.startswith("s-"):
             return "it does not start with 's-'"
         return "it has characters other than A-Z and 0-9 after 's-', or none"
+
+
+class ApplicationId(_Identifier):
+    """An EMR Serverless application ID such as ``00fabcdefghij012``."""
+
+    __slots__ = ()
+    KIND = "Application ID"
+    SHAPE = APPLICATION_SHAPE
+
+    @staticmethod
+    def _valid(value: str) -> bool:
+        return _APPLICATION_RE.fullmatch(value) is not None
+
+    @staticmethod
+    def _reason(value: str) -> str:
+        if not value:
+            return "it is empty"
+        if value.startswith("j-"):
+            return "it is an EMR cluster ID (give it as --cluster-id)"
+        if value.isascii() and value.isalnum() and value != value.lower():
+            return "it has upper-case letters (application IDs are lower-case)"
+        if len(value) > 64:
+            return "it is longer than 64 characters"
+        return "it has characters other than a-z and 0-9"
 
 
 def account_in_arn(arn: str, source: str) -> AccountId | None:

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from . import jsonfile
 from .connect_request import DEFAULT_ENGINE, DEFAULT_TIMEOUT, ENGINES, LANGUAGES, ConnectRequest
 from .errors import EmrRolesError
-from .identifiers import ClusterId, RoleArn, SessionName, show
+from .identifiers import ApplicationId, ClusterId, RoleArn, SessionName, show
 
 Function = TypeVar("Function", bound=Callable[..., Any])
 
@@ -109,8 +109,15 @@ _ENGINE_HELP = ("What runs the session: "
                 + f". Default: {DEFAULT_ENGINE}.")
 
 OPTIONS: tuple[Option, ...] = (
-    Option("--cluster-id", "The EMR cluster, e.g. j-1K48XXXXXXHCB.", parse=ClusterId,
-           shown=faces(CONNECT, LAB_CELL, DOCTOR, STEP, CLUSTER, required=True)),
+    Option("--cluster-id", "The EMR cluster, e.g. j-1K48XXXXXXHCB.", parse=ClusterId, shown=(
+        *faces(STEP, CLUSTER, required=True),
+        *(Shown(face, "The EMR cluster, e.g. j-1K48XXXXXXHCB (or give --application-id).")
+          for face in (CONNECT, LAB_CELL, DOCTOR)))),
+    Option("--application-id", "The EMR Serverless application, e.g. 00fabcdefghij012 (instead "
+           "of --cluster-id): a stopped one is started.", parse=ApplicationId, shown=(
+               *faces(CONNECT, LAB_CELL),
+               Shown(DOCTOR, "The EMR Serverless application to check, e.g. 00fabcdefghij012 "
+                     "(instead of --cluster-id)."))),
     Option("--role-arn", "The runtime role the session runs as. Default: the default role of "
            "the cluster's account in your roles files (`jupyter-emr-roles roles list`). A role "
            "not listed there is tried with a warning: IAM decides.", parse=RoleArn, shown=(

@@ -28,6 +28,10 @@ GRANTS: Version = (6, 15, 0)
 LIVY_TLS: Version = (7, 4, 0)
 # EMR's Spark Connect sessions (StartSession): "Amazon EMR Spark 8.0.0 and later".
 SESSIONS: Version = (8, 0, 0)
+# EMR Serverless (classic labels): a Livy endpoint from emr-6.14.0 ("Interactive workloads with
+# Livy endpoints"), Spark Connect sessions from emr-7.13.0.
+SERVERLESS_LIVY: Version = (6, 14, 0)
+SERVERLESS_SESSIONS: Version = (7, 13, 0)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from .application_target import find_application
+from .applications import engine_refusal
 from .aws.access_roles import person
 from .cluster_target import Target, find_target
 from .connect_request import ConnectRequest
@@ -29,13 +31,15 @@ from .doctor.cluster_checks import sessions_unsupported
 from .doctor.facts import Facts, NotAllowed
 from .engines.base import GONE, READY_CHECK, Engine, EngineSession, Progress, StartPlan
 from .errors import EmrRolesError
-from .identifiers import ClusterId, RoleArn, SessionName
+from .identifiers import ApplicationId, ClusterId, RoleArn, SessionName
 from .engines.livy.engine import LivyEngine
+from .engines.livy.serverless import ServerlessLivyEngine
 from .engines.spark_connect.engine import SparkConnectEngine
-from .vocabulary import ConnectionRow
+from .vocabulary import PICKED_NAMES, ConnectionRow
 
 if TYPE_CHECKING:
     from .aws.clients import Emr
+    from .aws.serverless import Serverless
 
 log = logging.getLogger(__name__)
 
@@ -44,17 +48,21 @@ log = logging.getLogger(__name__)
 CLOSE_DEADLINE = 10.0
 
 # The engines by the name a request gives (connect_request.ENGINES describes them; "auto" is
-# one of these, picked per cluster by pick_engine).
+# one of these, picked per cluster by pick_engine), and their twins for EMR Serverless
+# applications under SERVERLESS + that name.
+SERVERLESS = "serverless-"
 ENGINES: dict[str, Callable[[], Engine]] = {"livy": LivyEngine,
-                                            "spark-connect": SparkConnectEngine}
+                                            "spark-connect": SparkConnectEngine,
+                                            SERVERLESS + "livy": ServerlessLivyEngine}
 
 
 @dataclass
 class Connection:
-    """One named session running as one runtime role."""
+    """One named session running as one runtime role, on a cluster or on an EMR Serverless
+    application (``cluster_id`` and ``cluster_name`` are then the application's)."""
 
     name: str
-    cluster_id: ClusterId
+    cluster_id: ClusterId | ApplicationId
     cluster_name: str
     role_arn: RoleArn
     language: str
@@ -112,12 +120,11 @@ class Connections:
         early = ENGINES[guess.engine]().early(guess.emr, request.cluster_id, guess.role) \
             if guess else None
         flow = _ConnectFlow(request, progress, warn)
-        found = self._guesses[key] = _Guess(flow.emr, flow.role, flow.engine)
+        found = self._guesses[key] = _Guess(flow.emr, flow.role, flow.implementation)
         session = flow.run(lambda: self.disconnect(flow.name, missing_ok=True), self._shell,
                            early if found == guess else None)
-        connection = Connection(flow.name, request.cluster_id, flow.cluster.get("Name", ""),
-                                flow.role, request.language, session, datetime.now(timezone.utc),
-                                person())
+        connection = Connection(flow.name, request.where, flow.place_name, flow.role,
+                                request.language, session, datetime.now(timezone.utc), person())
         with self._lock:
             self._by_name[flow.name] = connection
         # Exit hooks run last registered first: ours goes after those the engine's clients
@@ -223,7 +230,7 @@ class _Guess:
 
 def _guess_key(request: ConnectRequest) -> tuple[Any, ...]:
     """Everything of a request that decides the client, the role and the engine."""
-    return (request.cluster_id, request.role_arn, request.engine, request.language,
+    return (request.where, request.role_arn, request.engine, request.language,
             tuple(sorted(request.config)), request.access_role_arn, request.region,
             request.profile)
 
@@ -238,10 +245,18 @@ class _ConnectFlow:
         self.progress = progress
         self.warn = warn
         self.deadline = time.monotonic() + request.timeout
-        target = find_target(request, warn)
-        self.emr, self.cluster, self.choices = target.emr, target.cluster, target.choices
-        self.role = target.required_role()
-        self.engine = pick_engine(request, target)
+        self.serverless: Serverless | None = None
+        if request.serverless:
+            application = find_application(request, warn)
+            self.emr, self.cluster = application.emr, application.application
+            self.choices, self.serverless = application.choices, application.serverless
+            self.role = application.required_role()
+            self.engine = pick_application_engine(request, self.cluster)
+        else:
+            target = find_target(request, warn)
+            self.emr, self.cluster, self.choices = target.emr, target.cluster, target.choices
+            self.role = target.required_role()
+            self.engine = pick_engine(request, target)
         self.name = request.name or SessionName(
             "spark" if self.engine == "spark-connect" else self.role.name,
             "the role name (give --name)")
@@ -253,6 +268,16 @@ class _ConnectFlow:
                                 "Connect session is a variable of the kernel: give --name with "
                                 "letters, digits and _ (not starting with a digit).")
 
+    @property
+    def implementation(self) -> str:
+        """The key in ENGINES of what runs the session."""
+        return (SERVERLESS if self.serverless else "") + self.engine
+
+    @property
+    def place_name(self) -> str:
+        """The cluster's or the application's name."""
+        return str(self.cluster.get("Name") or self.cluster.get("name") or "")
+
     def run(self, make_room: Callable[[], None], shell: Any,
             early: Future[Any] | None = None) -> EngineSession:
         """The registered session; ``make_room()`` deletes an older session of this name,
@@ -260,8 +285,8 @@ class _ConnectFlow:
         engine's first call, made while the cluster was described."""
         plan = StartPlan(self.request, self.name, self.emr, self.cluster, self.role,
                          self.choices, self.deadline, shell, self.progress, self.warn, make_room,
-                         early)
-        session = ENGINES[self.engine]().start(plan)
+                         early, self.serverless)
+        session = ENGINES[self.implementation]().start(plan)
         try:
             session.statement(READY_CHECK, self.deadline)
             session.register()
@@ -296,6 +321,29 @@ def pick_engine(request: ConnectRequest, target: Target) -> str:
             return "spark-connect"
     _livy_installed(request, target, enabled and not unsupported)
     return "livy"
+
+
+def pick_application_engine(request: ConnectRequest, application: dict[str, Any]) -> str:
+    """The engine a request names, or for ``auto``: Spark Connect where the application runs
+    sessions, the session is Python, the cell sets Spark properties only and this kernel has
+    the client; else Livy. An engine the application cannot run is refused here, in one
+    paragraph, with the fix, before anything starts."""
+    engine = request.engine
+    if engine == "auto":
+        engine = "livy"
+        if request.language == "python" and set(request.config) <= {"conf"} and \
+                SERVERLESS + "spark-connect" in ENGINES and \
+                engine_refusal(application, "spark-connect") is None:
+            from .engines.spark_connect.client import missing_client
+
+            if missing_client() is None:
+                engine = "spark-connect"
+    refusal = engine_refusal(application, engine) if SERVERLESS + engine in ENGINES else \
+        "this version of jupyter-emr-roles does not run them on EMR Serverless yet"
+    if refusal:
+        raise EmrRolesError(f"EMR Serverless application {request.application_id} cannot run a "
+                            f"{PICKED_NAMES[engine]} session: {refusal}.")
+    return engine
 
 
 def _livy_installed(request: ConnectRequest, target: Target, sessions: bool) -> None:

@@ -111,3 +111,9 @@ def emulator(request: pytest.FixtureRequest,
 def clusters(emulator: RunningEmulator) -> dict[str, str]:
     """The emulator's cluster IDs by name."""
     return emulator.cluster_ids()
+
+
+@pytest.fixture(scope="module")
+def applications(emulator: RunningEmulator) -> dict[str, str]:
+    """The emulator's EMR Serverless application IDs by name."""
+    return emulator.application_ids()

@@ -13,6 +13,10 @@ from typing import Any
 
 import boto3
 import requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
 import jupyter_emr_roles.local
 from helpers import CLI
 
@@ -98,11 +102,28 @@ class RunningEmulator:
                                    auth=(login["Username"], login["Password"]))
         assert response.status_code == 200, response.text
 
+    def delete_serverless_session(self, application_id: str, livy_id: int) -> None:
+        """Delete a session of an application's Livy endpoint behind a notebook's back: the same
+        caller, signing its own request."""
+        url = self.env["JUPYTER_EMR_ROLES_SERVERLESS_LIVY_URL"].format(
+            application_id=application_id, region=self.env["AWS_DEFAULT_REGION"])
+        request = AWSRequest(method="DELETE", url=f"{url}/sessions/{livy_id}")
+        SigV4Auth(Credentials(self.env["AWS_ACCESS_KEY_ID"], self.env["AWS_SECRET_ACCESS_KEY"]),
+                  "emr-serverless", self.env["AWS_DEFAULT_REGION"]).add_auth(request)
+        response = requests.delete(request.url, headers=dict(request.headers), timeout=30,
+                                   verify=self.env.get("AWS_CA_BUNDLE", True))
+        assert response.status_code == 200, response.text
+
     def cluster_ids(self) -> dict[str, str]:
         """Cluster IDs by name, in every state the default world has (terminated included)."""
         pages = self.client("emr").get_paginator("list_clusters").paginate(
             ClusterStates=["STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATED"])
         return {c["Name"]: c["Id"] for page in pages for c in page["Clusters"]}
+
+    def application_ids(self) -> dict[str, str]:
+        """EMR Serverless application IDs by name (the world's, and any a test created)."""
+        pages = self.admin("emr-serverless").get_paginator("list_applications").paginate()
+        return {app["name"]: app["id"] for page in pages for app in page["applications"]}
 
     def livy_cluster_ids(self) -> dict[str, str]:
         """IDs by name of the clusters with a Livy, in every account of the world."""

@@ -176,3 +176,39 @@ BAD_SESSION_NAMES = [
     "[sales]",
     "sales*",
 ]
+
+GOOD_APPLICATIONS = [
+    "00fabcdefghij012",
+    "00f1m2n3o4p5q6r7",
+    "abcdefghijklmnop",
+    "0123456789012345",
+    "a",
+    "z" * 64,
+]
+
+BAD_APPLICATIONS = [
+    "",
+    "00FABCDEFGHIJ012",  # upper case
+    "j-1K48XXXXXXHCB",  # a cluster ID
+    "00fabcdefghij012 ",
+    " 00fabcdefghij012",
+    "00fabcdefghij012\n",
+    "00fabcdefghij-12",
+    "00fabcdefghij_12",
+    "00fabcdefghij.12",
+    "a" * 65,
+    "00fabcdefghij01\u0430",  # Cyrillic a
+    "００fabcdefghij012",  # full-width digits
+    "$(id)",
+    "'00fabcdefghij012'",
+    "00fabcdefghij012;",
+    "00fab/cdefghij012",
+    "arn:aws:emr-serverless:us-east-1:123456789012:/applications/00fabcdefghij012",
+    "00fab cdefghij012",
+    "00fabcdefghij012\x00",
+    "../00fabcdefghij0",
+    "00fabcdefghij01%",
+    "00fabcdefghij01*",
+    "00fabcdefghij01`",
+    "00fabcdefghij01|",
+]

@@ -24,7 +24,7 @@ LOCAL_MAY_USE = {"errors", "identifiers", "jsonfile", "_version"}
 FACES = ("magics", "server", "cli")
 # The ground floor: plain values and rules that every layer uses and that use nothing above.
 GROUND = {"_version", "errors", "identifiers", "jsonfile", "polling", "releases", "text_table",
-          "options", "vocabulary", "connect_request"}
+          "options", "vocabulary", "connect_request", "applications"}
 # The libraries of an engine, each imported by one module of the client (the emulator aside), so
 # an upgrade of one touches one file.
 LIBRARY_OWNERS = {"sparkmagic": "engines.livy.sparkmagic_bridge",

@@ -25,14 +25,18 @@ from jupyter_emr_roles.engines.base import ENDED, GONE
 
 @dataclass(frozen=True)
 class EngineCase:
-    """Where an engine runs in the emulator's world, how a cell reaches its session, how the
-    session is ended behind the kernel's back, and the state it then has: gone where the
-    service forgot it (Livy), ended with the service's reason where it keeps it (EMR)."""
+    """Where an engine runs in the emulator's world (a cluster, or with ``serverless`` an
+    application), how a cell reaches its session, how the session is ended behind the kernel's
+    back, and the state it then has: gone where the service forgot it (Livy), ended with the
+    service's reason where it keeps it (EMR). ``expires``: whether its login runs out (a
+    session signed with an IAM user's own keys has none that does)."""
 
-    cluster: str
+    place: str
     cell: str
     end: Callable[[RunningEmulator, str, str | int], None]
     after_end: str
+    serverless: bool = False
+    expires: bool = True
 
 
 def _delete_livy(emulator: RunningEmulator, cluster_id: str, session_id: str | int) -> None:
@@ -43,9 +47,16 @@ def _terminate(emulator: RunningEmulator, cluster_id: str, session_id: str | int
     emulator.client("emr").terminate_session(ClusterId=cluster_id, SessionId=str(session_id))
 
 
+def _delete_serverless_livy(emulator: RunningEmulator, application_id: str,
+                            session_id: str | int) -> None:
+    emulator.delete_serverless_session(application_id, int(session_id))
+
+
+LIVY_CELL = "%%spark -s contract\nprint(6 * 7)"
 CASES = {
-    "livy": EngineCase("shared-analytics", "%%spark -s contract\nprint(6 * 7)", _delete_livy,
-                       GONE),
+    "livy": EngineCase("shared-analytics", LIVY_CELL, _delete_livy, GONE),
+    "serverless-livy": EngineCase("serverless-livy", LIVY_CELL, _delete_serverless_livy, GONE,
+                                  serverless=True, expires=False),
     "spark-connect": EngineCase("connect-analytics", "print(contract.range(7).count() * 6)",
                                 _terminate, ENDED),
 }
@@ -60,7 +71,8 @@ changes = []
 session.watch(lambda: changes.append(session.last_state))
 seen = {'kind': session.kind, 'id': session.id, 'registered': session.registered(),
         'state': session.state(), 'links': session.links(),
-        'expires_later': session.credentials_expire.timestamp() > time.time(),
+        'expires_later': session.credentials_expire.timestamp() > time.time()
+                         if session.credentials_expire else None,
         'two': session.statement('1 + 1', time.monotonic() + 60)}
 try:
     session.statement('1 / 0', time.monotonic() + 60)
@@ -99,17 +111,19 @@ def _session_id(output: str, cluster: str) -> str | int:
 @pytest.mark.parametrize("engine", sorted(sessions.ENGINES))
 def test_the_engine_session_keeps_its_contract(
         engine: str, emulator: RunningEmulator, clusters: dict[str, str],
-        notebook: Callable[..., NotebookKernel]) -> None:
+        applications: dict[str, str], notebook: Callable[..., NotebookKernel]) -> None:
     case = CASES[engine]
-    cluster = clusters[case.cluster]
+    cluster = (applications if case.serverless else clusters)[case.place]
+    flag = "--application-id" if case.serverless else "--cluster-id"
     kernel = notebook(emulator)
     kernel.ok("%load_ext jupyter_emr_roles")
-    session_id = _session_id(kernel.ok(f"%connect --cluster-id {cluster} --name contract "
-                                       f"--engine {engine}"), cluster)
+    session_id = _session_id(kernel.ok(f"%connect {flag} {cluster} --name contract --engine "
+                                       f"{engine.removeprefix(sessions.SERVERLESS)}"), cluster)
     assert "42" in kernel.ok(case.cell), "register() reaches cells"
     live = _last_json(kernel.ok(LIVE))
     assert live["kind"] and live["id"] == session_id and live["registered"]
-    assert live["state"] == "idle" and live["expires_later"] and isinstance(live["links"], dict)
+    assert live["state"] == "idle" and isinstance(live["links"], dict)
+    assert live["expires_later"] is (True if case.expires else None)
     assert live["two"].strip() == "2"
     assert "ZeroDivisionError" in live["error"] and "\n" not in live["error"].strip()
     case.end(emulator, cluster, session_id)
@@ -123,4 +137,8 @@ def test_the_engine_session_keeps_its_contract(
 
 
 def test_every_engine_offered_has_an_implementation() -> None:
-    assert set(sessions.ENGINES) | {"auto"} == set(ENGINES) == set(CASES) | {"auto"}
+    """On clusters and applications alike: a Serverless twin is the engine's name with
+    sessions.SERVERLESS before it."""
+    assert set(sessions.ENGINES) == set(CASES)
+    offered = {name.removeprefix(sessions.SERVERLESS) for name in sessions.ENGINES}
+    assert offered | {"auto"} == set(ENGINES)

@@ -9,10 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from identifier_cases import (
     BAD_ACCOUNTS,
+    BAD_APPLICATIONS,
     BAD_CLUSTERS,
     BAD_ROLE_ARNS,
     BAD_SESSION_NAMES,
     GOOD_ACCOUNTS,
+    GOOD_APPLICATIONS,
     GOOD_CLUSTERS,
     GOOD_ROLE_ARNS,
     GOOD_SESSION_NAMES,
@@ -21,6 +23,7 @@ from identifier_cases import (
 from jupyter_emr_roles.errors import EmrRolesError, InvalidIdentifier
 from jupyter_emr_roles.identifiers import (
     AccountId,
+    ApplicationId,
     ClusterId,
     RoleArn,
     SessionName,
@@ -32,6 +35,7 @@ CASES = [
     (ClusterId, GOOD_CLUSTERS, BAD_CLUSTERS),
     (RoleArn, GOOD_ROLE_ARNS, BAD_ROLE_ARNS),
     (SessionName, GOOD_SESSION_NAMES, BAD_SESSION_NAMES),
+    (ApplicationId, GOOD_APPLICATIONS, BAD_APPLICATIONS),
 ]
 
 
@@ -60,7 +64,7 @@ def test_bad_values_are_refused_with_value_source_and_shape(kind: type[str], val
 
 
 @pytest.mark.parametrize("value", [None, 123456789012, b"j-ABC", ["arn"]])
-@pytest.mark.parametrize("kind", [AccountId, ClusterId, RoleArn, SessionName])
+@pytest.mark.parametrize("kind", [AccountId, ApplicationId, ClusterId, RoleArn, SessionName])
 def test_non_strings_are_refused(kind: type[str], value: object) -> None:
     with pytest.raises(InvalidIdentifier, match="not a string"):
         kind(value)
@@ -83,6 +87,13 @@ def test_role_arn_errors_name_the_wrong_part(value: str, reason: str) -> None:
 def test_cluster_id_lower_case_hint() -> None:
     with pytest.raises(InvalidIdentifier, match="upper-case"):
         ClusterId("j-abcdef")
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    ("00FABCDEFGHIJ012", "upper-case"), ("j-1K48XXXXXXHCB", "--cluster-id")])
+def test_application_id_hints(value: str, reason: str) -> None:
+    with pytest.raises(InvalidIdentifier, match=reason):
+        ApplicationId(value)
 
 
 def test_account_lost_leading_zero_hint() -> None:
@@ -116,19 +127,19 @@ DANGEROUS = ["'", '"', ";", "$(", "`", "\n", "\r", "\t", " ", "\\", "|", "&", "<
              "\x00", "\u0430", "\u2028", "\uff0f", "\u200b"]
 
 
-@given(st.sampled_from(GOOD_ROLE_ARNS + GOOD_CLUSTERS + GOOD_ACCOUNTS),
+@given(st.sampled_from(GOOD_ROLE_ARNS + GOOD_CLUSTERS + GOOD_ACCOUNTS + GOOD_APPLICATIONS),
        st.sampled_from(DANGEROUS), st.integers(min_value=0, max_value=200))
 def test_no_dangerous_character_ever_parses(good: str, bad: str, position: int) -> None:
     position = min(position, len(good))
     value = good[:position] + bad + good[position:]
-    for kind in (AccountId, ClusterId, RoleArn):
+    for kind in (AccountId, ApplicationId, ClusterId, RoleArn):
         with pytest.raises(InvalidIdentifier):
             kind(value)
 
 
 @given(st.text(max_size=80))
 def test_arbitrary_text_either_parses_to_a_safe_value_or_raises_our_error(value: str) -> None:
-    for kind in (AccountId, ClusterId, RoleArn):
+    for kind in (AccountId, ApplicationId, ClusterId, RoleArn):
         try:
             parsed = kind(value)
         except InvalidIdentifier as exc:

@@ -1,7 +1,8 @@
 """What a connect needs of whatever runs the Spark session: the engine interface.
 
 Livy through sparkmagic is the first engine (``engines/livy/``); EMR's own Spark Connect
-sessions are the next (``engines/spark_connect/``). The connect flow (``sessions.py``)
+sessions are the next (``engines/spark_connect/``); each has a twin for EMR Serverless
+applications in its package (``serverless.py``). The connect flow (``sessions.py``)
 finds the cluster and the role, then hands an engine a :class:`StartPlan`; the engine
 starts a session, and the flow proves it answers (a session is ready when ``spark``
 evaluates in it, whatever runs it) and registers it. The registry and the faces use a
@@ -22,6 +23,7 @@ from ..identifiers import ClusterId, RoleArn, SessionName
 
 if TYPE_CHECKING:
     from ..aws.clients import Emr
+    from ..aws.serverless import Serverless
     from ..roles import AccountChoices
 
 # How long a connect has been waiting, and what it waits for ("Livy session starting").
@@ -47,7 +49,10 @@ class StartPlan:
     ``make_room()`` deletes an older session of the same name: an engine calls it once
     everything before starting the session has worked, so a failed connect keeps the old one.
     ``early`` is the engine's first call, made while the cluster was described, where an
-    earlier connect of this kernel found the same engine and role (see ``Engine.early``)."""
+    earlier connect of this kernel found the same engine and role (see ``Engine.early``).
+
+    On an EMR Serverless application (``request.application_id``), ``cluster`` is the
+    application as GetApplication gives it and ``serverless`` the client that read it."""
 
     request: ConnectRequest
     name: SessionName
@@ -61,6 +66,7 @@ class StartPlan:
     warn: Callable[[str], None]
     make_room: Callable[[], None]
     early: Future[Any] | None = None
+    serverless: Serverless | None = None
 
 
 class EngineSession(Protocol):

@@ -45,6 +45,9 @@ class WorldRole(BaseModel):
                     "sts:AssumeRole and sts:TagSession, and sts:SetSourceIdentity with source "
                     "identity propagation)")
     external_id: str | None = Field(None, description="An sts:ExternalId its trust demands")
+    trusts_serverless: bool = Field(True, description="Whether its trust policy also trusts "
+                                                      "EMR Serverless (emr-serverless.amazonaws.com)"
+                                                      " to assume it as a job role")
     trust_policy: dict[str, Any] | None = Field(
         None, description="A whole trust policy instead of the one the fields above make "
                           "(examples/admin/runtime-role-trust-policy.json)")
@@ -139,6 +142,19 @@ class DemoUser(BaseModel):
         description="EMR actions the user may call on any cluster, besides "
                     "GetClusterSessionCredentials and AddJobFlowSteps for its roles ([] makes "
                     "a user who cannot even list clusters)")
+    serverless_actions: list[str] = Field(
+        default_factory=lambda: ["emr-serverless:GetApplication", "emr-serverless:ListApplications",
+                                 "emr-serverless:StartApplication",
+                                 "emr-serverless:AccessLivyEndpoints",
+                                 "emr-serverless:StartSession", "emr-serverless:GetSession",
+                                 "emr-serverless:ListSessions",
+                                 "emr-serverless:GetSessionEndpoint",
+                                 "emr-serverless:TerminateSession",
+                                 "emr-serverless:StartJobRun", "emr-serverless:GetJobRun",
+                                 "emr-serverless:ListJobRuns", "emr-serverless:CancelJobRun",
+                                 "emr-serverless:GetDashboardForJobRun"],
+        description="EMR Serverless actions the user may call on any application (passing its "
+                    "roles to EMR Serverless is allowed besides)")
     reads: list[str] = Field(default_factory=list,
                              description="s3://bucket/prefix/ it may read (step logs)")
     writes: list[str] = Field(default_factory=list,
@@ -337,12 +353,19 @@ def _clients(endpoint: str, region: str, account: str, verify: str | bool) -> _C
 
 def _trust_policy(principal_arn: str, actions: tuple[str, ...] = (
         "sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"),
-        external_id: str | None = None) -> str:
+        external_id: str | None = None, serverless: bool = False) -> str:
+    """Trust in ``principal_arn`` (a cluster's instance profile role, an account), and with
+    ``serverless`` in EMR Serverless too, as a job role's trust policy names it."""
     statement: dict[str, Any] = {"Effect": "Allow", "Principal": {"AWS": principal_arn},
                                  "Action": list(actions)}
     if external_id is not None:
         statement["Condition"] = {"StringEquals": {"sts:ExternalId": external_id}}
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+    statements = [statement]
+    if serverless:
+        statements.append({"Effect": "Allow",
+                           "Principal": {"Service": "emr-serverless.amazonaws.com"},
+                           "Action": "sts:AssumeRole"})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
 def _s3_statements(prefixes: list[str], actions: list[str]) -> list[dict[str, Any]]:
@@ -374,8 +397,9 @@ def _emr_policy(actions: list[str], runtime_roles: list[str]) -> str:
          "Condition": {"StringEquals": {"elasticmapreduce:ExecutionRoleArn": runtime_roles}}}]
     if runtime_roles:
         statements.append({"Effect": "Allow", "Action": "iam:PassRole", "Resource": runtime_roles,
-                           "Condition": {"StringEquals": {
-                               "iam:PassedToService": "elasticmapreduce.amazonaws.com"}}})
+                           "Condition": {"StringEquals": {"iam:PassedToService": [
+                               "elasticmapreduce.amazonaws.com",
+                               "emr-serverless.amazonaws.com"]}}})
     if actions:
         statements.insert(0, {"Effect": "Allow", "Action": actions, "Resource": "*"})
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
@@ -458,7 +482,8 @@ def _create_runtime_role(iam: Any, world: AccountWorld, role: WorldRole, profile
     trusted = profile_role if role.trusts_cluster else \
         f"arn:aws:iam::{world.account}:role/another-clusters-profile"
     trust = json.dumps(role.trust_policy) if role.trust_policy else \
-        _trust_policy(trusted, tuple(role.trust_actions), role.external_id)
+        _trust_policy(trusted, tuple(role.trust_actions), role.external_id,
+                      role.trusts_serverless)
     arn: str = iam.create_role(RoleName=role.name, AssumeRolePolicyDocument=trust,
                                Description=f"EMR runtime role: {role.label or role.name}"
                                )["Role"]["Arn"]
@@ -570,6 +595,9 @@ def _seed_user(iam: Any, user: DemoUser, roles: dict[str, str],
     arns = [roles[name] for name in user.roles]
     iam.create_user(UserName=user.name)
     policy = json.loads(_emr_policy(user.emr_actions, arns))
+    if user.serverless_actions:
+        policy["Statement"].append({"Effect": "Allow", "Action": user.serverless_actions,
+                                    "Resource": "*"})
     if user.read_actions:
         policy["Statement"].append({"Effect": "Allow", "Action": user.read_actions,
                                     "Resource": "*"})

@@ -112,6 +112,11 @@ class EmrRolesMagics(Magics):
 
             %%connect --cluster-id j-1K48XXXXXXHCB --role-arn arn:aws:iam::123456789012:role/sales
             {"driverMemory": "2g", "conf": {"spark.sql.shuffle.partitions": "64"}}
+
+        --application-id instead of --cluster-id opens the session on an EMR
+        Serverless application, as its job role: Livy on its Livy endpoint (every
+        request signed with your own AWS keys), or Spark Connect (emr-7.13.0 and
+        later); a stopped application is started first.
         """
         args = parse_argstring(self.connect, line)
         with _as_usage_errors():
@@ -120,7 +125,7 @@ class EmrRolesMagics(Magics):
                 _warn("--no-verify: Livy's TLS certificate is NOT checked, so anyone on the "
                       "network path can impersonate the cluster and read your session. Use "
                       "--ca-bundle PATH instead.")
-            progress = _progress(connecting(request.who(), request.cluster_id))
+            progress = _progress(connecting(request.who(), request.where))
             try:
                 connection = self.connections.connect(request, progress, _warn)
             except EmrRolesError as exc:
@@ -210,7 +215,9 @@ class EmrRolesMagics(Magics):
 
 def _doctor_line(request: ConnectRequest) -> str:
     role = f" --role-arn {request.role_arn}" if request.role_arn else ""
-    return f"`%emr_doctor --cluster-id {request.cluster_id}{role}`."
+    where = f"--application-id {request.application_id}" if request.serverless else \
+        f"--cluster-id {request.cluster_id}"
+    return f"`%emr_doctor {where}{role}`."
 
 
 def _warn(message: str) -> None:

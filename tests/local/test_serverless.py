@@ -151,10 +151,25 @@ def test_submitted_work_is_refused_where_auto_start_is_off(admin) -> None:
         "CREATED"
 
 
+def user_client(emulator: RunningEmulator, actions: str):
+    """An emr-serverless client of a new user (made by the platform admin through IAM) who may
+    call ``actions`` on anything, and nothing else."""
+    iam = emulator.admin("iam")
+    user = f"serverless-user-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="only", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": actions, "Resource": "*"}]}))
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    return emulator.client("emr-serverless", aws_access_key_id=key["AccessKeyId"],
+                           aws_secret_access_key=key["SecretAccessKey"])
+
+
 def test_a_user_without_the_action_is_refused(emulator: RunningEmulator,
                                               seeded: dict[str, str]) -> None:
-    """The demo user has no emr-serverless action: IAM refuses it on the application's ARN."""
-    serverless = emulator.client("emr-serverless")
+    """A user with EMR's actions but no emr-serverless one: IAM refuses it on the
+    application's ARN."""
+    serverless = user_client(emulator, "elasticmapreduce:*")
     application_id = seeded["serverless-livy"]
     code, message, _ = error_of(serverless.get_application, applicationId=application_id)
     assert code == "AccessDeniedException"
@@ -166,17 +181,9 @@ def test_a_user_without_the_action_is_refused(emulator: RunningEmulator,
 
 def test_submitted_work_needs_iam_pass_role_on_its_role(emulator: RunningEmulator,
                                                         admin) -> None:
-    """A user (made by the platform admin through IAM) who may run jobs but not pass the
-    role: IAM refuses the job, and the stopped application is not started for it."""
-    iam = emulator.admin("iam")
-    user = f"no-pass-role-{uuid.uuid4().hex[:8]}"
-    iam.create_user(UserName=user)
-    iam.put_user_policy(UserName=user, PolicyName="serverless", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "emr-serverless:*", "Resource": "*"}]}))
-    key = iam.create_access_key(UserName=user)["AccessKey"]
-    serverless = emulator.client("emr-serverless", aws_access_key_id=key["AccessKeyId"],
-                                 aws_secret_access_key=key["SecretAccessKey"])
+    """A user who may run jobs but not pass the role: IAM refuses the job, and the stopped
+    application is not started for it."""
+    serverless = user_client(emulator, "emr-serverless:*")
     application_id = create(admin)
     states_until(admin, application_id, "CREATED")
     code, message, _ = error_of(serverless.start_job_run, applicationId=application_id,
@@ -186,6 +193,19 @@ def test_submitted_work_needs_iam_pass_role_on_its_role(emulator: RunningEmulato
     assert "emr-serverless.amazonaws.com" in message
     assert serverless.get_application(applicationId=application_id)["application"][
         "state"] == "CREATED"
+
+
+def test_the_demo_user_may_use_applications_and_pass_its_roles(
+        emulator: RunningEmulator, seeded: dict[str, str]) -> None:
+    """The world gives notebook users the emr-serverless actions a notebook needs, and
+    iam:PassRole of their roles to EMR Serverless."""
+    serverless = emulator.client("emr-serverless")
+    application_id = seeded["serverless-livy"]
+    assert serverless.get_application(applicationId=application_id)["application"]["state"] \
+        == "STARTED"
+    run = serverless.start_job_run(applicationId=application_id, executionRoleArn=SALES,
+                                   jobDriver={"sparkSubmit": {"entryPoint": "s3://x/y.py"}})
+    assert run["applicationId"] == application_id
 
 
 def test_an_unknown_application_is_not_found(admin) -> None:

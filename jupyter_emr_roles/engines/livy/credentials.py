@@ -233,6 +233,20 @@ class LivyCredentials:
         held = self._current
         return held.login.expires_at if held else None
 
+    @staticmethod
+    def sign(request: Any, login: LivyLogin) -> None:
+        """Put ``login`` on a requests PreparedRequest, as HTTP Basic (EMR's Livy login)."""
+        request.prepare_auth((login.username, login.password))
+
+    @staticmethod
+    def refusal(url: str, status: int, text: str) -> str:
+        """The paragraph for a POST /sessions Livy refused even after the waits above."""
+        return (f"Livy at {url} refused the credentials from GetClusterSessionCredentials "
+                f"(HTTP {status}: {text[:200].strip()}), even after waiting for EMR to propagate "
+                "them and asking for a second login. Check that the cluster's security "
+                "configuration enables runtime roles and that Livy runs with it, then try again "
+                "(a longer --timeout helps if EMR is slow to propagate logins).")
+
     @property
     def stranded(self) -> str | None:
         """The paragraph about a renewed login Livy refused for this session, if it happened."""

@@ -8,9 +8,10 @@ those magics see it and clean it up like one of their own. What differs from
 
 - the authenticator holds no password and builds no widget (sparkmagic's Basic
   keeps the password in an ipywidget whose state can be saved in the
-  notebook); it asks :class:`~jupyter_emr_roles.engines.livy.credentials.LivyCredentials`
-  for the login of every request, and tells it how Livy answered, which sends
-  the request again while a fresh login propagates or a renewed one is tried;
+  notebook); it asks a :class:`Signer` for the login of every request (EMR's Livy login,
+  or SigV4 on a Serverless Livy endpoint, the custom-authenticator way AWS's own client
+  takes), and tells it how Livy answered, which sends the request again while a fresh
+  login propagates or a renewed one is tried;
 - TLS is verified against Livy's own CA bundle, always given as a path
   (requests lets ``REQUESTS_CA_BUNDLE`` replace ``verify=True``, never a path);
 - the start is ours: the session's POST is the first request (its failures
@@ -31,7 +32,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -45,7 +46,6 @@ from sparkmagic.livyclientlib.livysession import LivySession
 from sparkmagic.magics.sparkmagicsbase import SparkMagicBase
 from urllib3.exceptions import InsecureRequestWarning
 
-from .credentials import LivyCredentials, LivyLogin
 from ..base import GONE, Progress
 from ...errors import LivyError, LivyUnreachable
 from ...polling import CONNECT_POLLS
@@ -82,16 +82,41 @@ class LoginUnusable(HttpClientException):
     for this session): sparkmagic shows an HttpClientException as its message alone."""
 
 
-class LivyAuth(Authenticator):
-    """HTTP Basic from the session's current login; the request is sent again as the
-    credentials say while Livy refuses a login that is propagating or being tried.
+class Signer(Protocol):
+    """What signs a session's requests: EMR's Livy login as HTTP Basic (``LivyCredentials``),
+    or SigV4 with the caller's own refreshing keys on a Serverless Livy endpoint
+    (``signed.SignedRequests``). A login is whatever ``for_request`` hands out and ``sign``
+    puts on the request; none is ever kept beyond the request."""
 
-    It holds a reference to the credentials object only, never a password, and
-    compares by identity: sparkmagic caches HTTP clients by endpoint, and two
-    sessions on one Livy URL under different roles must never share one.
+    on_renewed: Callable[[], None]
+
+    @property
+    def expires_at(self) -> datetime | None:
+        """When the login in use runs out (renewed before it does)."""
+
+    def for_request(self) -> Any:
+        """The login to send now."""
+
+    def sign(self, request: requests.PreparedRequest, login: Any) -> None:
+        """Put ``login`` on ``request``."""
+
+    def after_response(self, login: Any, status: int) -> Any | None:
+        """The login to send the request again with, or None to take the answer."""
+
+    def refusal(self, url: str, status: int, text: str) -> str:
+        """The paragraph for a POST /sessions that Livy refused (401 or 403)."""
+
+
+class LivyAuth(Authenticator):
+    """The session's current login on every request; the request is sent again as the
+    signer says while Livy refuses a login that is propagating or being tried.
+
+    It holds a reference to the signer only, never a password or a key, and compares by
+    identity: sparkmagic caches HTTP clients by endpoint, and two sessions on one Livy URL
+    under different roles must never share one.
     """
 
-    def __init__(self, url: str, credentials: LivyCredentials) -> None:
+    def __init__(self, url: str, credentials: Signer) -> None:
         # Authenticator.__init__ is not called: it builds ipywidgets.
         self.url = url
         self.credentials = credentials
@@ -108,12 +133,12 @@ class LivyAuth(Authenticator):
             login = self.credentials.for_request()
         except LivyError as exc:
             raise LoginUnusable(str(exc)) from None
-        request.prepare_auth((login.username, login.password))
+        self.credentials.sign(request, login)
         request.register_hook("response", lambda response, **kwargs:
                               self._resend_while_refused(response, login, **kwargs))
         return request
 
-    def _resend_while_refused(self, response: requests.Response, login: LivyLogin,
+    def _resend_while_refused(self, response: requests.Response, login: Any,
                               **kwargs: Any) -> requests.Response:
         while True:
             again = self.credentials.after_response(login, response.status_code)
@@ -124,7 +149,7 @@ class LivyAuth(Authenticator):
             response.close()
             retry = response.request.copy()
             retry.hooks = {"response": []}
-            retry.prepare_auth((again.username, again.password))
+            self.credentials.sign(retry, again)
             resent = response.connection.send(retry, **kwargs)
             resent.history.append(response)
             resent.request = retry
@@ -252,7 +277,7 @@ class LivyHandle:
     reason = ""
 
     def __init__(self, magics: Any, name: str, session: LivySession, target: LivyTarget,
-                 credentials: LivyCredentials) -> None:
+                 credentials: Signer) -> None:
         self._magics = magics
         self._target = target
         self._credentials = credentials
@@ -341,7 +366,7 @@ class LivyHandle:
         return self._magics.spark_controller.session_manager
 
 
-def start_session(shell: Any, name: str, target: LivyTarget, credentials: LivyCredentials,
+def start_session(shell: Any, name: str, target: LivyTarget, credentials: Signer,
                   progress: Progress) -> LivyHandle:
     """Start a Livy session and wait until it is idle; registering it is the caller's next step.
 
@@ -382,13 +407,10 @@ def _post_session(http: LivyReliableHttpClient, target: LivyTarget,
     than a new session is left to sparkmagic's client, which retries a 5xx as its
     configuration says and words the error as it always has."""
     response = _send_post(http, target, properties)
+    client = http._http_client
     if response.status_code in _REJECTED:
-        raise LivyError(
-            f"Livy at {target.url} refused the credentials from GetClusterSessionCredentials "
-            f"(HTTP {response.status_code}: {response.text[:200].strip()}), even after waiting "
-            "for EMR to propagate them and asking for a second login. Check that the cluster's "
-            "security configuration enables runtime roles and that Livy runs with it, then try "
-            "again (a longer --timeout helps if EMR is slow to propagate logins).")
+        raise LivyError(client._auth.credentials.refusal(target.url, response.status_code,
+                                                         response.text))
     if response.status_code == 201:
         answer: dict[str, Any] = response.json()
         return answer
