@@ -7,6 +7,11 @@ GetClusterSessionCredentials issued (``issued.CredentialRegistry``), and runs
 each session's code in its own worker process under the session's runtime
 role. It runs on the current asyncio loop (tornado), next to the emulated
 control plane.
+
+Who may use an endpoint, and whose sessions a request reaches, is its front's
+(``LivyFront``): a cluster's checks HTTP Basic; another (EMR Serverless's Livy
+endpoint, ``serverless_livy.py``) serves many applications on one port, each
+under a path prefix of its own, and checks a SigV4 signature instead.
 """
 
 from __future__ import annotations
@@ -14,18 +19,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import dataclasses
 import http
 import json
 import logging
 import socket
 import ssl
 import sys
-from typing import Any
+from typing import Any, Protocol
 
 import tornado.httpserver
 import tornado.iostream
 import tornado.netutil
 import tornado.web
+from tornado.httputil import HTTPServerRequest
 from tornado.ioloop import PeriodicCallback
 
 from ..issued import CredentialRegistry, CredentialRejected, Identity
@@ -53,21 +60,39 @@ _JETTY_400 = (b"HTTP/1.1 400 Illegal character CNTL=0x16\r\n"
               b"Connection: close\r\n\r\n" + _JETTY_BAD_MESSAGE)
 
 
-class _LivyHandler(tornado.web.RequestHandler):
-    """Authenticates every request and answers every error as Livy does: JSON ``{"msg": ...}``."""
+class LivyFront(Protocol):
+    """Who may use a Livy endpoint, and whose sessions a request reaches."""
 
-    identity: Identity
+    def admit(self, request: HTTPServerRequest, endpoint: str | None) -> tuple[
+            ClusterSessions, Identity]:
+        """The sessions the request reaches (``endpoint``: the path's first segment where the
+        front serves several under prefixes) and who it acts for; LivyRefusal otherwise."""
 
-    def initialize(self, sessions: ClusterSessions, registry: CredentialRegistry) -> None:
+    def creating(self, request: HTTPServerRequest, identity: Identity,
+                 session: SessionRequest) -> Identity:
+        """Who a new session runs as, from the request, its identity and its POST /sessions
+        body; LivyRefusal where it may not be created."""
+
+
+class _ClusterFront:
+    """A cluster's Livy: HTTP Basic with a login GetClusterSessionCredentials issued, which
+    names the runtime role every session of that login runs as."""
+
+    def __init__(self, sessions: ClusterSessions, registry: CredentialRegistry) -> None:
         self.sessions = sessions
         self.registry = registry
 
-    def prepare(self) -> None:
+    def admit(self, request: HTTPServerRequest, endpoint: str | None) -> tuple[
+            ClusterSessions, Identity]:
         self.sessions.requests += 1
-        self.identity = self._authenticate()
+        return self.sessions, self._authenticate(request)
 
-    def _authenticate(self) -> Identity:
-        scheme, _, encoded = self.request.headers.get("Authorization", "").partition(" ")
+    def creating(self, request: HTTPServerRequest, identity: Identity,
+                 session: SessionRequest) -> Identity:
+        return identity
+
+    def _authenticate(self, request: HTTPServerRequest) -> Identity:
+        scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
         if scheme.lower() != "basic" or not encoded.strip():
             raise LivyRefusal(401, "HTTP Basic credentials are required: get a user name and "
                                  "password from GetClusterSessionCredentials")
@@ -82,6 +107,21 @@ class _LivyHandler(tornado.web.RequestHandler):
             return self.registry.check(self.sessions.cluster_id, username, password)
         except CredentialRejected as exc:
             raise LivyRefusal(401, f"access denied: {exc}") from None
+
+
+class _LivyHandler(tornado.web.RequestHandler):
+    """Admits every request by its front and answers every error as Livy does: JSON
+    ``{"msg": ...}`` (or the front's own refusal)."""
+
+    identity: Identity
+    sessions: ClusterSessions
+
+    def initialize(self, front: LivyFront) -> None:
+        self.front = front
+
+    def prepare(self) -> None:
+        endpoint = self.path_kwargs.pop("endpoint", None)
+        self.sessions, self.identity = self.front.admit(self.request, endpoint)
 
     def body(self) -> dict[str, Any]:
         if not self.request.body.strip():
@@ -120,14 +160,16 @@ class _LivyHandler(tornado.web.RequestHandler):
         error = kwargs["exc_info"][1] if "exc_info" in kwargs else None
         if isinstance(error, LivyRefusal):
             self.set_status(error.status)
-            message = error.msg
+            for name, value in error.headers.items():
+                self.set_header(name, value)
+            document = error.document
         elif isinstance(error, tornado.web.HTTPError):
-            message = error.log_message or http.HTTPStatus(error.status_code).phrase
+            document = {"msg": error.log_message or http.HTTPStatus(error.status_code).phrase}
         else:
-            message = "internal error of the local Livy gateway; see its log"
+            document = {"msg": "internal error of the local Livy gateway; see its log"}
         if self.get_status() == 401:
             self.set_header("WWW-Authenticate", 'Basic realm="Livy"')
-        self.finish({"msg": message})
+        self.finish(document)
 
 
 class _SessionsHandler(_LivyHandler):
@@ -139,7 +181,9 @@ class _SessionsHandler(_LivyHandler):
         self.reply({"from": start, "total": len(own), "sessions": [s.to_json() for s in page]})
 
     def post(self) -> None:
-        session = self.sessions.create(self.identity, SessionRequest.parse(self.body()))
+        request = SessionRequest.parse(self.body())
+        session = self.sessions.create(self.front.creating(self.request, self.identity, request),
+                                       request)
         self.set_header("Location", f"/sessions/{session.id}")
         self.reply(session.to_json(), 201)
 
@@ -245,26 +289,29 @@ def _log_request(handler: tornado.web.RequestHandler) -> None:
     log.debug("%s %s -> %d", handler.request.method, handler.request.path, handler.get_status())
 
 
-def _application(sessions: ClusterSessions,
-                 registry: CredentialRegistry) -> tornado.web.Application:
-    args = {"sessions": sessions, "registry": registry}
-    sid = r"/sessions/(\d+)"
+def _application(front: LivyFront, prefix: str = "") -> tornado.web.Application:
+    """Livy's routes, each under ``prefix`` (a pattern whose group ``endpoint`` names which
+    of the front's endpoints a request is for)."""
+    args = {"front": front}
+    sid = prefix + r"/sessions/(?P<session_id>\d+)"
+    statement = sid + r"/statements/(?P<statement_id>\d+)"
     return tornado.web.Application(
         [
-            (r"/sessions/?", _SessionsHandler, args),
+            (prefix + r"/sessions/?", _SessionsHandler, args),
             (sid + r"/?", _SessionHandler, args),
             (sid + r"/state/?", _SessionStateHandler, args),
             (sid + r"/log/?", _SessionLogHandler, args),
             (sid + r"/statements/?", _StatementsHandler, args),
-            (sid + r"/statements/(\d+)/?", _StatementHandler, args),
-            (sid + r"/statements/(\d+)/cancel/?", _CancelHandler, args),
+            (statement + r"/?", _StatementHandler, args),
+            (statement + r"/cancel/?", _CancelHandler, args),
         ],
         default_handler_class=_NotFoundHandler, default_handler_args=args,
         log_function=_log_request, compress_response=False)
 
 
 class LivyGateway:
-    """Livy endpoints for the emulated clusters: one port per cluster, one process per session.
+    """Livy endpoints for the emulated clusters: one port per cluster, one process per session;
+    and other fronts' endpoints (``serve``), whose sessions it keeps in groups of their own.
 
     ``worker_env(identity)`` returns the extra environment (the runtime role's
     AWS credentials and endpoint) for a session's worker; it may block, so it
@@ -290,6 +337,8 @@ class LivyGateway:
         self._dead_retention = dead_retention
         self._host = host
         self._clusters: dict[str, tuple[ClusterSessions, tornado.httpserver.HTTPServer, int]] = {}
+        self._groups: dict[str, ClusterSessions] = {}  # other fronts' sessions, by endpoint
+        self._servers: list[tornado.httpserver.HTTPServer] = []  # other fronts' servers
         self._sweeper: PeriodicCallback | None = None
         self._closed = False
 
@@ -316,19 +365,48 @@ class LivyGateway:
         sessions = ClusterSessions(cluster_id, self._spec, self._session_timeout,
                                    self._dead_retention, behaviour)
         ssl_context = self._ssl_context if tls else None
-        server_class = tornado.httpserver.HTTPServer if ssl_context else _PlainHttpServer
-        server = server_class(_application(sessions, self._registry), ssl_options=ssl_context)
+        server, bound = self._listen(
+            _application(_ClusterFront(sessions, self._registry)), port, ssl_context,
+            tornado.httpserver.HTTPServer if ssl_context else _PlainHttpServer)
+        self._clusters[cluster_id] = (sessions, server, bound)
+        log.info("Livy for %s listening on %s:%d (%s)", cluster_id, self._host, bound,
+                 "https" if ssl_context else "http")
+        return bound
+
+    async def serve(self, front: LivyFront, prefix: str, port: int = 0,
+                    ssl_context: ssl.SSLContext | None = None) -> int:
+        """Serve ``front``'s endpoints on one port (0 picks a free one), each under ``prefix``
+        (a pattern with a group ``endpoint``), over HTTPS where ``ssl_context`` is given;
+        returns the port."""
+        if self._closed:
+            raise RuntimeError("the Livy gateway is closed")
+        server, bound = self._listen(_application(front, prefix), port, ssl_context,
+                                     tornado.httpserver.HTTPServer)
+        self._servers.append(server)
+        return bound
+
+    def sessions(self, endpoint: str, behaviour: ClusterBehaviour, worker_env: WorkerEnv,
+                 kind: str) -> ClusterSessions:
+        """The sessions of one of a front's endpoints (made on first use), whose workers get
+        ``worker_env``'s environment; ``kind`` names what the endpoint's ID is."""
+        if endpoint not in self._groups:
+            spec = dataclasses.replace(self._spec, worker_env=worker_env)
+            self._groups[endpoint] = ClusterSessions(endpoint, spec, self._session_timeout,
+                                                     self._dead_retention, behaviour, kind)
+        return self._groups[endpoint]
+
+    def _listen(self, application: tornado.web.Application, port: int,
+                ssl_context: ssl.SSLContext | None,
+                server_class: type[tornado.httpserver.HTTPServer]) -> tuple[
+                    tornado.httpserver.HTTPServer, int]:
+        server = server_class(application, ssl_options=ssl_context)
         sockets = tornado.netutil.bind_sockets(port, address=self._host)
         server.add_sockets(sockets)
-        bound: int = sockets[0].getsockname()[1]
-        self._clusters[cluster_id] = (sessions, server, bound)
         if self._sweeper is None:
             interval = min(1.0, self._session_timeout / 4)
             self._sweeper = PeriodicCallback(self._sweep, interval * 1000)
             self._sweeper.start()
-        log.info("Livy for %s listening on %s:%d (%s)", cluster_id, self._host, bound,
-                 "https" if ssl_context else "http")
-        return bound
+        return server, sockets[0].getsockname()[1]
 
     async def remove_cluster(self, cluster_id: str) -> None:
         """Stop serving one cluster and kill its sessions' workers (a terminated cluster)."""
@@ -341,10 +419,14 @@ class LivyGateway:
         return {cluster_id: sessions.requests
                 for cluster_id, (sessions, _, _) in list(self._clusters.items())}
 
+    def _all_sessions(self) -> list[ClusterSessions]:
+        return [entry[0] for entry in list(self._clusters.values())] + \
+            list(self._groups.values())
+
     def sessions_summary(self) -> list[dict[str, Any]]:
-        """Every session of every cluster, for ``local status``; holds no secrets."""
-        return [row for sessions, _, _ in list(self._clusters.values())
-                for row in sessions.summaries()]
+        """Every session of every cluster and endpoint, for ``local status``; holds no
+        secrets."""
+        return [row for sessions in self._all_sessions() for row in sessions.summaries()]
 
     async def close(self) -> None:
         """Stop listening everywhere and kill every worker; the gateway cannot be reused."""
@@ -353,7 +435,11 @@ class LivyGateway:
             self._sweeper.stop()
         entries = list(self._clusters.values())
         self._clusters.clear()
-        await asyncio.gather(*(self._shut(sessions, server) for sessions, server, _ in entries))
+        for server in self._servers:
+            server.stop()
+        await asyncio.gather(*(self._shut(sessions, server) for sessions, server, _ in entries),
+                             *(sessions.close() for sessions in self._groups.values()))
+        await asyncio.gather(*(server.close_all_connections() for server in self._servers))
 
     @staticmethod
     async def _shut(sessions: ClusterSessions, server: tornado.httpserver.HTTPServer) -> None:
@@ -362,5 +448,5 @@ class LivyGateway:
         await server.close_all_connections()
 
     def _sweep(self) -> None:
-        for sessions, _, _ in list(self._clusters.values()):
+        for sessions in self._all_sessions():
             sessions.sweep()

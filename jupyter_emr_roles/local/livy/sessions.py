@@ -57,22 +57,30 @@ PROTOCOL_LINE_LIMIT = 256 * 1024 * 1024
 
 
 class LivyRefusal(Exception):
-    """A request the gateway refuses, with the HTTP status and the message Livy would send."""
+    """A request the gateway refuses, with the HTTP status and the message Livy would send;
+    ``document`` and ``headers``, where the refusal is not Livy's but the front's before it
+    (EMR Serverless's endpoint refuses a signature in API Gateway's ``{"message"}``)."""
 
-    def __init__(self, status: int, msg: str) -> None:
+    def __init__(self, status: int, msg: str, document: dict[str, str] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(msg)
         self.status = status
         self.msg = msg
+        self.document = document or {"msg": msg}
+        self.headers = headers or {}
 
 
 @dataclass(frozen=True)
 class ClusterBehaviour:
     """How an emulated cluster's Livy behaves beyond the protocol: how busy the cluster is,
-    and whether a session belongs to the Livy login that created it."""
+    and whether a session belongs to the Livy login that created it, or to its caller alone
+    whatever role it runs as (EMR Serverless: "the caller principal that creates the session
+    is the only one that can access that session", with its source identity)."""
 
     start_delay: float = 0.0  # each new session stays "starting" this long (YARN finding room)
     statement_delay: float = 0.0  # each statement waits this long before it runs
     tied_to_login: bool = False  # a renewed login (new user name) cannot reach the session
+    owned_by_caller: bool = False  # the caller and its source identity own it, not the role
 
 
 @dataclass(frozen=True)
@@ -440,8 +448,10 @@ class ClusterSessions:
     """
 
     def __init__(self, cluster_id: str, spec: WorkerSpec, session_timeout: float,
-                 dead_retention: float, behaviour: ClusterBehaviour = ClusterBehaviour()) -> None:
+                 dead_retention: float, behaviour: ClusterBehaviour = ClusterBehaviour(),
+                 kind: str = "cluster_id") -> None:
         self.cluster_id = cluster_id
+        self.kind = kind  # what the ID is, as summaries name it (an application's: application_id)
         self.requests = 0  # every request its Livy had, answered or refused
         self._behaviour = behaviour
         self._spec = spec
@@ -451,7 +461,9 @@ class ClusterSessions:
         self._next_id = 0
         self._lock = threading.Lock()
 
-    def _owner(self, identity: Identity) -> tuple[str, ...]:
+    def _owner(self, identity: Identity) -> tuple[str | None, ...]:
+        if self._behaviour.owned_by_caller:
+            return (identity.caller_arn, identity.source_identity)
         owner = (identity.role_arn, identity.caller_arn)
         return (*owner, identity.login) if self._behaviour.tied_to_login else owner
 
@@ -506,10 +518,15 @@ class ClusterSessions:
     def summaries(self) -> list[dict[str, Any]]:
         with self._lock:
             sessions = list(self._sessions.values())
-        return [{"cluster_id": self.cluster_id, **s.summary()} for s in sessions]
+        return [{self.kind: self.cluster_id, **s.summary()} for s in sessions]
 
-    async def close(self) -> None:
+    def live(self) -> bool:
+        """Whether a session is not over (it keeps an EMR Serverless application busy)."""
+        with self._lock:
+            return any(s.state in LIVE_STATES for s in self._sessions.values())
+
+    async def close(self, reason: str = "the gateway shut down") -> None:
         """Stop every worker of this cluster (the sessions end as ``dead``)."""
         with self._lock:
             sessions = list(self._sessions.values())
-        await asyncio.gather(*(s.end("dead", "the gateway shut down") for s in sessions))
+        await asyncio.gather(*(s.end("dead", reason) for s in sessions))
