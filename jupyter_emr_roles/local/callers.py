@@ -11,7 +11,7 @@ and then fails every call: so the emulator refuses them too.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -36,11 +36,14 @@ class AwsError(Exception):
 
 @dataclass(frozen=True)
 class Caller:
-    """The identity behind a request: its account, ARN and identity policies."""
+    """The identity behind a request: its account, ARN and identity policies, and the key it
+    signed with (botocore's credentials, secret and all: never shown), by which an endpoint
+    that checks the signature itself (the Serverless Livy endpoint) recomputes it."""
 
     account: str
     arn: str
     policies: list[Any]
+    credentials: Any = field(default=None, repr=False, compare=False)
 
 
 def access_key_id(environ: dict[str, Any]) -> str:
@@ -65,7 +68,7 @@ def caller_of(environ: dict[str, Any], enforce: bool) -> Caller:
                            "The security token included in the request is invalid.") from None
         anonymous = environ.get("HTTP_X_MOTO_ACCOUNT_ID", DEFAULT_ACCOUNT_ID)
         return Caller(anonymous, ANONYMOUS_CALLER.format(account=anonymous), [])
-    return Caller(account, key.arn, key.collect_policies())
+    return Caller(account, key.arn, key.collect_policies(), key.create_credentials())
 
 
 def _refuse_expired(account: str, key_id: str) -> None:

@@ -13,6 +13,10 @@ STATE_FILE = "state.json"
 STATE_DIR_ENV = "JUPYTER_EMR_ROLES_LOCAL_DIR"
 # The client's variable for the CA of Livy's certificate; the emulator prints it for its own CA.
 LIVY_CA_ENV = "JUPYTER_EMR_ROLES_CA_BUNDLE"
+# The client's template of an EMR Serverless application's Livy endpoint URL ({application_id},
+# {region}); the emulator serves every application on one port, the ID as the path's first
+# segment, where AWS gives each a host name of its own.
+SERVERLESS_LIVY_URL_ENV = "JUPYTER_EMR_ROLES_SERVERLESS_LIVY_URL"
 
 
 def default_state_dir() -> Path:
