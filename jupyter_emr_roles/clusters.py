@@ -70,8 +70,9 @@ class EngineReadiness:
 
 @dataclass(frozen=True)
 class Readiness:
-    """A cluster's details, the doctor's findings on each runtime-role prerequisite, and per
-    engine whether it can run a session there, for the pickers."""
+    """A cluster's (or an EMR Serverless application's) details, the doctor's findings on each
+    runtime-role prerequisite, and per engine whether it can run a session there, for the
+    pickers."""
 
     id: str
     name: str
@@ -81,6 +82,7 @@ class Readiness:
     checks: tuple[Finding, ...]
     engines: dict[str, EngineReadiness]
     session_enabled: bool = False  # EMR's Spark Connect sessions (SessionEnabled)
+    kind: str = "cluster"  # or "serverless": an EMR Serverless application (application_list)
 
     @property
     def ready(self) -> bool:
@@ -101,7 +103,7 @@ class Readiness:
                 "checks": [_check_json(finding) for finding in self.checks],
                 "engines": {name: {"ready": engine.ready, "reasons": list(engine.reasons)}
                             for name, engine in self.engines.items()},
-                "session_enabled": self.session_enabled}
+                "session_enabled": self.session_enabled, "kind": self.kind}
 
 
 def list_page(emr: Emr, states: Sequence[str] = READY_STATES,

@@ -14,14 +14,15 @@ import re
 import threading
 import time
 from collections.abc import Callable, Hashable
-from typing import Any
+from typing import Any, TypeVar
 
-from .. import clusters, roles
-from ..aws.clients import READY_STATES, access_emr, caller_emr
+from .. import application_list, clusters, roles
+from ..aws.clients import READY_STATES, Emr, access_emr, caller_emr
+from ..aws.serverless import Serverless
 from ..cluster_target import account_emr
 from ..connect_request import ConnectRequest
 from ..errors import AwsCallError, EmrRolesError
-from ..identifiers import AccountId, ClusterId, RoleArn, account_in_arn, show
+from ..identifiers import AccountId, ApplicationId, ClusterId, RoleArn, account_in_arn, show
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ LISTABLE_STATES = ("STARTING", "BOOTSTRAPPING", "RUNNING", "WAITING", "TERMINATI
 READINESS_SECONDS = 30.0
 # EMR's markers are opaque; whatever they are, they are short, printable and free of spaces.
 _MARKER = re.compile(r"[\x21-\x7e]{1,4096}", re.ASCII)
-_CHECK_FIELDS = {"cluster_id", "role_arn", "access_role_arn"}
+_CHECK_FIELDS = {"cluster_id", "application_id", "role_arn", "access_role_arn"}
 
 
 class BadRequest(EmrRolesError):
@@ -105,24 +106,41 @@ def clusters_json(states: tuple[str, ...], marker: str | None,
     """One ListClusters page, of the caller's account or of ``account`` through the access
     role the roles files give it. A marker that EMR refuses is the caller's mistake (400)."""
     emr, _ = account_emr(account)
-    try:
-        page = clusters.list_page(emr, states, marker)
-    except AwsCallError as exc:
-        if marker is None or exc.code != "Refused":
-            raise
-        raise BadRequest(f"EMR did not accept the marker {show(marker)} ({exc}) Leave the "
-                         "marker out to start again from the first page.") from None
-    _same_account(page, account)
+    page = _page(marker, lambda: clusters.list_page(emr, states, marker))
+    _same_account([cluster.arn for cluster in page.clusters], account, "clusters")
     return page.as_json()
 
 
-def _same_account(page: clusters.ClusterPage, account: AccountId | None) -> None:
-    """Without an access role for ``account`` the caller lists its own clusters: they must
-    be that account's, or the roles files lack the account's access role."""
-    found = {account_in_arn(c.arn, "a cluster's ARN") for c in page.clusters} - {None}
+def applications_json(marker: str | None, account: AccountId | None = None) -> dict[str, Any]:
+    """One ListApplications page of EMR Serverless applications (all but TERMINATED), each
+    with the engines it offers and its readiness; the account as for :func:`clusters_json`."""
+    serverless = Serverless(account_emr(account)[0].session)
+    page = _page(marker, lambda: application_list.list_page(serverless, marker))
+    _same_account([row.arn for row in page.applications], account, "applications")
+    return page.as_json()
+
+
+Page = TypeVar("Page")
+
+
+def _page(marker: str | None, list_page: Callable[[], Page]) -> Page:
+    """``list_page()``; a marker that AWS refuses is the caller's mistake (400)."""
+    try:
+        return list_page()
+    except AwsCallError as exc:
+        if marker is None or exc.code != "Refused":
+            raise
+        raise BadRequest(f"AWS did not accept the marker {show(marker)} ({exc}) Leave the "
+                         "marker out to start again from the first page.") from None
+
+
+def _same_account(arns: list[str], account: AccountId | None, what: str) -> None:
+    """Without an access role for ``account`` the caller lists its own clusters (or
+    applications): they must be that account's, or the roles files lack its access role."""
+    found = {account_in_arn(arn, f"an ARN of the {what}") for arn in arns} - {None}
     if account is not None and found and found != {account}:
         raise BadRequest(f"Your roles files give account {account} no access role, and your "
-                         f"own identity lists the clusters of account {', '.join(found)}. Ask "
+                         f"own identity lists the {what} of account {', '.join(found)}. Ask "
                          f"your admin for an access role in {account} in your roles files.")
 
 
@@ -130,18 +148,36 @@ def readiness_json(cache: ReadinessCache, cluster_id: str,
                    access_role_arn: RoleArn | None = None,
                    account: AccountId | None = None) -> dict[str, Any]:
     """The cluster's readiness, from the cache when it was asked in the last 30 seconds; as
-    the caller, through ``access_role_arn``, or through ``account``'s access role.
+    the caller, through ``access_role_arn``, or through ``account``'s access role."""
+    cluster = ClusterId(cluster_id, "the URL")
+    return _readiness(cache, cluster, access_role_arn, account,
+                      lambda emr: clusters.assess(emr, cluster))
+
+
+def application_readiness_json(cache: ReadinessCache, application_id: str,
+                               access_role_arn: RoleArn | None = None,
+                               account: AccountId | None = None) -> dict[str, Any]:
+    """An EMR Serverless application's readiness, as :func:`readiness_json` a cluster's."""
+    application = ApplicationId(application_id, "the URL")
+    return _readiness(cache, application, access_role_arn, account, lambda emr: (
+        application_list.assess(Serverless(emr.session), application)))
+
+
+def _readiness(cache: ReadinessCache, key: ClusterId | ApplicationId,
+               access_role_arn: RoleArn | None, account: AccountId | None,
+               assess: Callable[[Emr], clusters.Readiness]) -> dict[str, Any]:
+    """``assess`` with the EMR client of the caller, ``access_role_arn`` or ``account``'s
+    access role, from the cache when it was asked in the last 30 seconds.
 
     The key holds the caller's cached EMR client, which changes with the AWS settings, so
     an answer given to one identity is never served to another."""
-    cluster = ClusterId(cluster_id, "the URL")
     _, caller = caller_emr()
 
-    def assess() -> dict[str, Any]:
+    def compute() -> dict[str, Any]:
         emr = account_emr(account)[0] if access_role_arn is None else access_emr(access_role_arn)
-        return clusters.assess(emr, cluster).as_json()
+        return assess(emr).as_json()
 
-    return cache.get((cluster, access_role_arn, account, caller), assess)
+    return cache.get((type(key).__name__, key, access_role_arn, account, caller), compute)
 
 
 def doctor_json(cluster_id: str | None, role_arn: str | None) -> dict[str, Any]:
@@ -156,26 +192,34 @@ def doctor_json(cluster_id: str | None, role_arn: str | None) -> dict[str, Any]:
 
 
 def check_json(cache: ReadinessCache, body: bytes) -> dict[str, Any]:
-    """``POST check``: both identifiers parse and the role is listed for the cluster's account."""
+    """``POST check``: the identifiers parse and the role is listed for the account of the
+    cluster (or EMR Serverless application)."""
     request = _check_request(body)
     source = "the request body's {}".format
-    cluster_id = ClusterId(request.get("cluster_id"), source("cluster_id"))
+    serverless = request.get("application_id") is not None
     role_arn = RoleArn(request.get("role_arn"), source("role_arn"))
     access = request.get("access_role_arn")
     access_role_arn = None if access is None else RoleArn(access, source("access_role_arn"))
     catalog = roles.load_catalog()
-    cluster = readiness_json(cache, cluster_id, access_role_arn)
-    account = cluster["account"]
-    choices = catalog.account(AccountId(account, "the cluster's ARN")) if account else None
+    if serverless:
+        what, field = "application", "application_id"
+        found = application_readiness_json(cache, ApplicationId(request[field], source(field)),
+                                           access_role_arn)
+    else:
+        what, field = "cluster", "cluster_id"
+        found = readiness_json(cache, ClusterId(request.get(field), source(field)),
+                               access_role_arn)
+    account = found["account"]
+    choices = catalog.account(AccountId(account, f"the {what}'s ARN")) if account else None
     role = next((r for r in choices.roles if r.arn == role_arn), None) if choices else None
     if role is None:
         listed = ", ".join(r.arn for r in choices.roles) if choices else ""
         offer = f"Pick one of {listed}" if listed else "No role is listed for that account"
         raise RoleNotListed(
             f"The role {role_arn} is not listed for account {account or '(unknown)'} of "
-            f"cluster {cluster_id} in your roles files. {offer}, or ask your admin to add it "
-            "(`jupyter-emr-roles roles add ARN`).")
-    return {"cluster": cluster, "role": role.as_json()}
+            f"{what} {request[field]} in your roles files. {offer}, or ask your admin to add "
+            "it (`jupyter-emr-roles roles add ARN`).")
+    return {what: found, "role": role.as_json()}
 
 
 def _check_request(body: bytes) -> dict[str, Any]:
@@ -189,5 +233,8 @@ def _check_request(body: bytes) -> dict[str, Any]:
     unknown = sorted(set(request) - _CHECK_FIELDS)
     if unknown:
         raise BadRequest(f"The body has unknown fields {', '.join(map(show, unknown))}; it "
-                         "takes cluster_id, role_arn and access_role_arn.")
+                         "takes cluster_id (or application_id), role_arn and access_role_arn.")
+    if request.get("cluster_id") is not None and request.get("application_id") is not None:
+        raise BadRequest("The body names both a cluster_id and an application_id; give one "
+                         "of them.")
     return request

@@ -109,6 +109,25 @@ class ClusterHandler(EmrRolesHandler):
                                                        None, account)))
 
 
+class ApplicationsHandler(EmrRolesHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        with user_errors():
+            marker = api.parse_marker(self.get_query_argument("marker", None))
+            account = api.parse_account(self.get_query_argument("account", None))
+            self.finish(json.dumps(await self.off_loop(api.applications_json, marker, account)))
+
+
+class ApplicationHandler(EmrRolesHandler):
+    @tornado.web.authenticated
+    async def get(self, application_id: str) -> None:
+        with user_errors():
+            cache = self.settings[f"{NAMESPACE}.readiness"]
+            account = api.parse_account(self.get_query_argument("account", None))
+            self.finish(json.dumps(await self.off_loop(api.application_readiness_json, cache,
+                                                       application_id, None, account)))
+
+
 class DoctorHandler(EmrRolesHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
@@ -135,6 +154,8 @@ def setup_handlers(web_app: tornado.web.Application) -> None:
         (url_path_join(base, "roles"), RolesHandler),
         (url_path_join(base, "clusters"), ClustersHandler),
         (url_path_join(base, "clusters", "([^/]+)"), ClusterHandler),
+        (url_path_join(base, "applications"), ApplicationsHandler),
+        (url_path_join(base, "applications", "([^/]+)"), ApplicationHandler),
         (url_path_join(base, "check"), CheckHandler),
         (url_path_join(base, "doctor"), DoctorHandler),
     ])
