@@ -102,17 +102,27 @@ class RunningEmulator:
                                    auth=(login["Username"], login["Password"]))
         assert response.status_code == 200, response.text
 
+    def serverless_livy(self, method: str, application_id: str, path: str) -> requests.Response:
+        """A request to an application's Livy endpoint as the demo user, signed as AWS wants."""
+        url = self.env["JUPYTER_EMR_ROLES_SERVERLESS_LIVY_URL"].format(
+            application_id=application_id, region=self.env["AWS_DEFAULT_REGION"])
+        request = AWSRequest(method=method, url=url + path)
+        SigV4Auth(Credentials(self.env["AWS_ACCESS_KEY_ID"], self.env["AWS_SECRET_ACCESS_KEY"]),
+                  "emr-serverless", self.env["AWS_DEFAULT_REGION"]).add_auth(request)
+        return requests.request(method, request.url, headers=dict(request.headers), timeout=30,
+                                verify=self.env.get("AWS_CA_BUNDLE", True))
+
     def delete_serverless_session(self, application_id: str, livy_id: int) -> None:
         """Delete a session of an application's Livy endpoint behind a notebook's back: the same
         caller, signing its own request."""
-        url = self.env["JUPYTER_EMR_ROLES_SERVERLESS_LIVY_URL"].format(
-            application_id=application_id, region=self.env["AWS_DEFAULT_REGION"])
-        request = AWSRequest(method="DELETE", url=f"{url}/sessions/{livy_id}")
-        SigV4Auth(Credentials(self.env["AWS_ACCESS_KEY_ID"], self.env["AWS_SECRET_ACCESS_KEY"]),
-                  "emr-serverless", self.env["AWS_DEFAULT_REGION"]).add_auth(request)
-        response = requests.delete(request.url, headers=dict(request.headers), timeout=30,
-                                   verify=self.env.get("AWS_CA_BUNDLE", True))
+        response = self.serverless_livy("DELETE", application_id, f"/sessions/{livy_id}")
         assert response.status_code == 200, response.text
+
+    def open_serverless_sessions(self, application_id: str) -> list[dict[str, Any]]:
+        """The Livy sessions of an application's Livy endpoint that are not over."""
+        response = self.serverless_livy("GET", application_id, "/sessions")
+        assert response.status_code == 200, response.text
+        return [s for s in response.json()["sessions"] if s["state"] in OPEN_STATES]
 
     def cluster_ids(self) -> dict[str, str]:
         """Cluster IDs by name, in every state the default world has (terminated included)."""

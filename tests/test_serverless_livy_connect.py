@@ -1,0 +1,159 @@
+"""``%connect --application-id`` on an EMR Serverless application's Livy endpoint, in a real
+kernel with real sparkmagic, against the emulator: every request SigV4-signed by the notebook's
+own AWS identity, the session running as the job role named in its conf.
+
+What is open on the endpoint is read from the endpoint (a signed GET /sessions), never from our
+objects.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+
+import pytest
+from demo_world import ACCOUNT, ELECTRONICS, MARKETING, MARKETING_ARN, SALES, SALES_ARN, WHO_AM_I
+from emulators import RunningEmulator
+from kernels import NotebookKernel, connected
+
+NOT_TRUSTED = f"arn:aws:iam::{ACCOUNT}:role/not-trusted-by-serverless"
+
+
+def _kernel(emulator: RunningEmulator, notebook: Callable[..., NotebookKernel],
+            **env: str | None) -> NotebookKernel:
+    kernel = notebook(emulator, **env)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    return kernel
+
+
+def _new_application(emulator: RunningEmulator, **settings: object) -> str:
+    """An application of this test's own, as an admin's script creates it (CREATED, never
+    started), with the Livy endpoint on."""
+    admin = emulator.admin("emr-serverless")
+    application_id = admin.create_application(
+        name=f"test-{uuid.uuid4().hex[:10]}", releaseLabel="emr-7.1.0", type="SPARK",
+        interactiveConfiguration={"livyEndpointEnabled": True}, **settings)["applicationId"]
+    return str(application_id)
+
+
+def _state(emulator: RunningEmulator, application_id: str) -> str:
+    return str(emulator.admin("emr-serverless").get_application(
+        applicationId=application_id)["application"]["state"])
+
+
+def test_two_roles_on_one_application_each_its_identity_and_none_left_running(
+        emulator: RunningEmulator, applications: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    application = applications["serverless-livy"]
+    kernel = _kernel(emulator, notebook)
+    sales_id = connected(kernel.ok(f"%connect --application-id {application}"), SALES,
+                         application, "sales-data-access")
+    marketing_id = connected(kernel.ok(f"%connect --application-id {application} --role-arn "
+                                       f"{MARKETING} --name mkt"), MARKETING, application, "mkt")
+    sales = kernel.ok("%%spark -s sales-data-access\n" + WHO_AM_I)
+    marketing = kernel.ok("%%spark -s mkt\n" + WHO_AM_I)
+    assert SALES_ARN in sales and MARKETING_ARN not in sales
+    assert MARKETING_ARN in marketing and SALES_ARN not in marketing
+    open_ids = {s["id"] for s in emulator.open_serverless_sessions(application)}
+    assert {sales_id, marketing_id} <= open_ids
+    table = kernel.ok("%emr_sessions")
+    assert "mkt" in table and application in table
+
+    kernel.ok("%disconnect --all")
+    assert not {s["id"] for s in emulator.open_serverless_sessions(application)} & {
+        sales_id, marketing_id}
+
+
+def test_kernel_shutdown_leaves_no_session(
+        emulator: RunningEmulator, applications: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    application = applications["serverless-livy"]
+    kernel = _kernel(emulator, notebook)
+    session_id = connected(kernel.ok(f"%connect --application-id {application} --name bye"),
+                           SALES, application, "bye")
+    kernel.shutdown(now=False)
+    assert session_id not in {s["id"] for s in emulator.open_serverless_sessions(application)}
+
+
+def test_a_stopped_application_is_started_by_the_connect(
+        emulator: RunningEmulator, notebook: Callable[..., NotebookKernel]) -> None:
+    application = _new_application(emulator)
+    assert _state(emulator, application) in ("CREATING", "CREATED")
+    kernel = _kernel(emulator, notebook)
+    output = kernel.ok(f"%connect --application-id {application} --name started")
+    connected(output, SALES, application, "started")
+    assert _state(emulator, application) == "STARTED"
+    assert SALES_ARN in kernel.ok("%%spark -s started\n" + WHO_AM_I)
+
+
+def test_a_stopped_application_with_auto_start_off_is_left_alone(
+        emulator: RunningEmulator, notebook: Callable[..., NotebookKernel]) -> None:
+    application = _new_application(emulator, autoStartConfiguration={"enabled": False})
+    kernel = _kernel(emulator, notebook)
+    output = kernel.refused(f"%connect --application-id {application}")
+    assert "auto-start is off" in output and "start-application" in output
+    assert _state(emulator, application) in ("CREATING", "CREATED")
+
+
+@pytest.mark.parametrize(("name", "engine", "said"), [
+    ("serverless-release-too-old", "livy", "has no Livy endpoint (it needs emr-6.14.0"),
+    ("serverless-spark-connect", "livy", "livyEndpointEnabled=true"),
+])
+def test_an_application_that_cannot_run_the_engine_is_one_paragraph(
+        name: str, engine: str, said: str, emulator: RunningEmulator,
+        applications: dict[str, str], notebook: Callable[..., NotebookKernel]) -> None:
+    kernel = _kernel(emulator, notebook)
+    output = kernel.refused(f"%connect --application-id {applications[name]} --engine {engine}")
+    assert said in output and f"%emr_doctor --application-id {applications[name]}" in output
+
+
+def test_an_unknown_application_and_a_malformed_id_are_one_paragraph(
+        emulator: RunningEmulator, notebook: Callable[..., NotebookKernel]) -> None:
+    kernel = _kernel(emulator, notebook)
+    output = kernel.refused("%connect --application-id 00fabcdefghij999")
+    assert "00fabcdefghij999" in output and "does not exist" in output
+    output = kernel.refused("%connect --application-id 00FABCDEFGHIJ999")
+    assert "upper-case" in output
+    output = kernel.refused("%connect --application-id 00fabcdefghij999 --cluster-id j-ABC")
+    assert "one of them, not both" in output
+
+
+def test_a_role_the_caller_may_not_pass_is_refused_by_the_endpoint(
+        emulator: RunningEmulator, applications: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    application = applications["serverless-livy"]
+    kernel = _kernel(emulator, notebook)
+    before = {s["id"] for s in emulator.open_serverless_sessions(application)}
+    output = kernel.refused(f"%connect --application-id {application} --role-arn {ELECTRONICS}")
+    assert "iam:PassRole" in output and "refused your signed request" in output
+    assert {s["id"] for s in emulator.open_serverless_sessions(application)} <= before
+
+
+def test_a_caller_without_access_to_livy_endpoints_is_refused(
+        emulator: RunningEmulator, applications: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    iam = emulator.admin("iam")
+    user = f"no-livy-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="only", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": ["emr-serverless:GetApplication", "iam:PassRole"],
+             "Resource": "*"}]}))
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    kernel = _kernel(emulator, notebook, AWS_ACCESS_KEY_ID=key["AccessKeyId"],
+                     AWS_SECRET_ACCESS_KEY=key["SecretAccessKey"])
+    output = kernel.refused(f"%connect --application-id {applications['serverless-livy']} "
+                            f"--role-arn {SALES}")
+    assert "AccessLivyEndpoints" in output and "refused your signed request" in output
+
+
+def test_a_role_emr_serverless_may_not_assume_ends_the_session_with_its_reason(
+        emulator: RunningEmulator, applications: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    admin = emulator.env_of("platform-admin")
+    kernel = _kernel(emulator, notebook, AWS_ACCESS_KEY_ID=admin["AWS_ACCESS_KEY_ID"],
+                     AWS_SECRET_ACCESS_KEY=admin["AWS_SECRET_ACCESS_KEY"])
+    output = kernel.refused(f"%connect --application-id {applications['serverless-livy']} "
+                            f"--role-arn {NOT_TRUSTED}")
+    assert "emr-serverless.amazonaws.com" in output, output
