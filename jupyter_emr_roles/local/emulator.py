@@ -40,8 +40,10 @@ from .issued import CredentialRegistry, Identity
 from .livy.gateway import LivyGateway
 from .livy.sessions import ClusterBehaviour
 from .runtime_roles import refusal_of
-from .serverless import ServerlessSettings
-from .state import ADMIN_PREFIX, LIVY_CA_ENV, STATE_FILE
+from .serverless import EmrServerless, ServerlessSettings, role_refusal
+from .serverless_livy import PREFIX as SERVERLESS_LIVY_PREFIX
+from .serverless_livy import ServerlessLivy
+from .state import ADMIN_PREFIX, LIVY_CA_ENV, SERVERLESS_LIVY_URL_ENV, STATE_FILE
 from .operations import Call
 from .steps import StepSettings
 from .studio import StudioDomain, StudioSpace
@@ -136,6 +138,7 @@ class Emulator:
     aws_tls: LocalTls | None = None
     seeded: SeededWorld | None = None
     endpoint: str = ""
+    serverless_livy_url: str = ""  # the Livy endpoints' URL template, {application_id} in it
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
     _token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     _server: BaseWSGIServer | None = None
@@ -174,6 +177,7 @@ class Emulator:
             moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
             self.control_plane.router.enforce_iam = True
         await self._serve_livy()
+        await self._serve_serverless_livy(serverless)
         for name in self.seeded.users:
             write_atomically(self.roles_path(name), dumps(self.seeded.roles_file(name)))
         self._write_state()
@@ -234,6 +238,21 @@ class Emulator:
             self.placements[cluster_id] = LivyPlacement(port, cluster.livy_port_in)
             self.plain_http[cluster_id] = cluster.livy == "http" or self.tls is None
 
+    async def _serve_serverless_livy(self, serverless: ServerlessSettings) -> None:
+        """Every EMR Serverless application's Livy endpoint, on one port of the gateway with
+        the AWS endpoint's certificate (it is an AWS endpoint, not a cluster's Livy)."""
+        assert self.seeded is not None and self._gateway is not None
+        applications = next(service.backends for service in self.control_plane.router.services
+                            if isinstance(service, EmrServerless))
+        front = ServerlessLivy(self._gateway, applications, self.seeded.region,
+                               self.control_plane.router, self.control_plane.sts.identities,
+                               self._serverless_env)
+        serverless.interactive.append(front)
+        port = await self._gateway.serve(front, SERVERLESS_LIVY_PREFIX, ssl_context=(
+            self.aws_tls.server_context() if self.aws_tls else None))
+        scheme = "https" if self.aws_tls else "http"
+        self.serverless_livy_url = f"{scheme}://127.0.0.1:{port}/{{application_id}}"
+
     def _cluster_created(self, call: Call, cluster_id: str) -> None:
         """A cluster created through the API once the world is up (an admin's script, say)
         is served as a seeded one is: a Livy with the port in its livy-conf when it runs Livy.
@@ -283,6 +302,7 @@ class Emulator:
             env["AWS_CA_BUNDLE"] = str(self.aws_tls.ca_bundle)
         if self.tls:
             env[LIVY_CA_ENV] = str(self.tls.ca_bundle)
+        env[SERVERLESS_LIVY_URL_ENV] = self.serverless_livy_url
         return env
 
     def status(self) -> dict[str, Any]:
@@ -310,6 +330,7 @@ class Emulator:
             "partner_accounts": [{"account": p.account, "access_role": p.access_role,
                                   "roles": p.roles} for p in self.seeded.partners],
             "sessions": sessions,
+            "serverless_livy_url": self.serverless_livy_url,
         }
 
     def _livy_url(self, cluster_id: str) -> str:
@@ -336,12 +357,26 @@ class Emulator:
         refused = refusal_of(identity)
         if refused is not None:
             raise PermissionError(refused)
-        session_name = re.sub(r"[^\w+=,.@-]", "-", identity.caller_arn.rsplit("/", 1)[-1])[:64]
-        role_account = identity.role_arn.split(":")[4]
-        assumed = sts_backends[role_account]["aws"].assume_role(
+        session_name = _session_name(identity)
+        env = self._role_env(identity.role_arn, session_name)
+        self.control_plane.runtime_role_assumed(identity, session_name, env["AWS_ACCESS_KEY_ID"])
+        return env
+
+    def _serverless_env(self, identity: Identity) -> dict[str, str]:
+        """Credentials of a Serverless Livy session's role, as EMR Serverless assumes it:
+        refused here, as the session starts, where the role does not trust the service."""
+        refused = role_refusal(identity.role_arn)
+        if refused is not None:
+            raise PermissionError(refused)
+        return self._role_env(identity.role_arn, _session_name(identity))
+
+    def _role_env(self, role_arn: str, session_name: str) -> dict[str, str]:
+        """The variables of a worker that runs as the role: its credentials (an STS session
+        named ``session_name``) and this emulator's endpoint."""
+        assert self.seeded is not None
+        assumed = sts_backends[role_arn.split(":")[4]]["aws"].assume_role(
             region_name=self.seeded.region, role_session_name=session_name.ljust(2, "-"),
-            role_arn=identity.role_arn, policy="", duration=3600, external_id="")
-        self.control_plane.runtime_role_assumed(identity, session_name, assumed.access_key_id)
+            role_arn=role_arn, policy="", duration=3600, external_id="")
         env = {"AWS_ACCESS_KEY_ID": assumed.access_key_id,
                "AWS_SECRET_ACCESS_KEY": assumed.secret_access_key,
                "AWS_SESSION_TOKEN": assumed.session_token,
@@ -366,6 +401,11 @@ class Emulator:
             self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self.stop()))
             return _reply(start_response, "202 Accepted", {"message": "stopping"})
         return _reply(start_response, "404 Not Found", {"message": f"no admin command {command}"})
+
+
+def _session_name(identity: Identity) -> str:
+    """The STS session name of a worker's role: the caller's own name, in STS's characters."""
+    return re.sub(r"[^\w+=,.@-]", "-", identity.caller_arn.rsplit("/", 1)[-1])[:64]
 
 
 def _closed_port() -> int:
