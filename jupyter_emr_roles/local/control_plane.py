@@ -8,8 +8,8 @@ node's names and Livy port), EMR's Spark Connect sessions (``emr_sessions.py``),
 AssumeRole with AWS's trust rules and source identity (``sts.py``), CloudTrail's
 LookupEvents over every recorded call (``cloudtrail.py``, ``trail.py``), IAM's
 SimulatePrincipalPolicy (``iam_simulation.py``), S3 Access Grants (``access_grants.py``),
-SageMaker Studio's domain (``studio.py``) and EMR Serverless applications with AWS's states
-(``serverless.py``). Errors use the shapes AWS uses (JSON ``__type`` for EMR, XML for STS),
+SageMaker Studio's domain (``studio.py``), EMR Serverless applications with AWS's states
+(``serverless.py``) and their job runs (``serverless_jobs.py``). Errors use the shapes AWS uses (JSON ``__type`` for EMR, XML for STS),
 so clients are tested against the real wire format.
 """
 
@@ -29,6 +29,7 @@ from .operations import Service
 from .protocols import WsgiStartResponse
 from .router import Router
 from .serverless import EmrServerless, ServerlessSettings
+from .serverless_jobs import EmrServerlessJobs
 from .studio import Studio, StudioDomain
 from .sts import Sts
 from .trail import Trail
@@ -45,9 +46,12 @@ class ControlPlane:
         self.trail = Trail(trail_delay)
         self.sts = Sts(moto, emr.identities, access_role_ttl)
         self.clusters = EmrClustersService(emr, moto)
+        serverless = serverless or ServerlessSettings()
+        applications = EmrServerless(serverless)
+        self.jobs = EmrServerlessJobs(applications, serverless)
         services: list[Service] = [CloudTrail(self.trail), *([Studio(studio)] if studio else []),
                                    EmrSessions(emr), self.clusters, self.sts, Iam(),
-                                   AccessGrants(), EmrServerless(serverless or ServerlessSettings())]
+                                   AccessGrants(), self.jobs, applications]
         self.router = Router(services, self.trail, moto, enforce_iam)
 
     def __call__(self, environ: dict[str, Any],
@@ -59,5 +63,6 @@ class ControlPlane:
         self.trail.record(self.sts.runtime_role_assumed(identity, session_name, issued))
 
     def close(self) -> None:
-        """Stop every step still running."""
+        """Stop every step and EMR Serverless job run still running."""
         self.clusters.close()
+        self.jobs.close()

@@ -10,8 +10,9 @@ kept for what it gets right (its ID of 16 lower-case alphanumerics, its ARN, the
 auto-start and auto-stop of 15 minutes, its release check), and the states move by the clock:
 each transition takes ``transition`` seconds, and a minute of idle time is ``minute``
 seconds, so a test may watch an auto-stop without waiting a quarter of an hour. States are
-worked out whenever an application is read, so no thread keeps time. A job run is moto's
-model (it has run when submitted); what it runs is not this module's.
+worked out whenever an application is read, so no thread keeps time. Job runs are
+``serverless_jobs.py``'s, interactive sessions ``serverless_livy.py``'s and
+``serverless_sessions.py``'s: each keeps its application from stopping idle while it lasts.
 """
 
 from __future__ import annotations
@@ -24,10 +25,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import parse_qs
 
-from moto.emrserverless.models import Application, JobRun
+from moto.emrserverless.models import Application
 
 from .callers import AwsError
 from .operations import Backends, Call, Operation, Service, rows
@@ -62,11 +64,16 @@ class ServerlessSettings:
     """How fast applications move: seconds per state transition, and seconds per minute of
     ``idleTimeoutMinutes`` (60 as on AWS; less to watch an auto-stop in a test). One object
     the applications share, so the emulator can seed its world at once and then slow down.
-    ``interactive``: the interactive work of every application (``Interactive``)."""
+    ``interactive``: the interactive work of every application (``Interactive``). Job runs
+    run with ``engine`` ("fake" or "real") in ``folder``, as their execution role, whose
+    credentials ``role_credentials(role_arn, session_name)`` gives (None: no job runs)."""
 
     transition: float = 0.5
     minute: float = 60.0
     interactive: list[Interactive] = field(default_factory=list)
+    role_credentials: Callable[[str, str], dict[str, str]] | None = None
+    engine: str = "fake"
+    folder: Path | None = None
 
 
 def not_found(application_id: str) -> AwsError:
@@ -101,7 +108,6 @@ class ServerlessApplication(Application):
         self.state = "CREATING"
         self.upcoming: tuple[str, float] | None = None
         self.idle_since = time.monotonic()
-        self.job_runs: dict[str, JobRun] = {}
         self.configure(params)
         self.move("CREATED")
 
@@ -210,11 +216,15 @@ class ServerlessApplication(Application):
         return answer
 
 
+def release_version(release: str) -> tuple[int, int]:
+    """The (major, minor) a release label names; (0, 0) for a label of another shape."""
+    found = _RELEASE.match(release)
+    return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
+
+
 def check_interactive(release: str, interactive: dict[str, bool]) -> None:
     """A Livy endpoint needs emr-6.14.0 or later."""
-    found = _RELEASE.match(release)
-    version = (int(found.group(1)), int(found.group(2))) if found else (0, 0)
-    if interactive.get("livyEndpointEnabled") and version < LIVY_RELEASE:
+    if interactive.get("livyEndpointEnabled") and release_version(release) < LIVY_RELEASE:
         raise AwsError("ValidationException", f"Livy endpoint is not supported for release "
                        f"label {release}; it needs emr-6.14.0 or later.")
 
@@ -269,7 +279,7 @@ class ServerlessApplications:
         query = call.params["query"]
         states = query.get("states") or ["CREATING", "CREATED", "STARTING", "STARTED",
                                          "STOPPING", "STOPPED"]
-        size = _max_results(query.get("maxResults", [str(_PAGE)])[0])
+        size = max_results(query.get("maxResults", [str(_PAGE)])[0])
         with self._lock:
             for application in self.applications.values():
                 application.refresh()
@@ -314,35 +324,6 @@ class ServerlessApplications:
             application.updated_at = datetime.now(timezone.utc)
         return {}
 
-    def start_job_run(self, call: Call) -> dict[str, Any]:
-        """A job submitted to the application, which starts it where auto-start is on."""
-        params = call.params
-        with self._lock:
-            application = self.find(call)
-            application.submitted()
-            job = JobRun(application.id, params.get("clientToken", ""),
-                         params["executionRoleArn"], self.account, self.region,
-                         application.release_label, application.type, params.get("jobDriver"),
-                         params.get("configurationOverrides"), params.get("tags"),
-                         application.network_configuration,
-                         params.get("executionTimeoutMinutes"), params.get("name"))
-            job.created_by = call.caller.arn
-            application.job_runs[job.id] = job
-        return {"applicationId": application.id, "jobRunId": job.id, "arn": job.arn}
-
-    def get_job_run(self, call: Call) -> dict[str, Any]:
-        with self._lock:
-            job = self.find(call).job_runs.get(call.params["jobRunId"])
-        if job is None:
-            raise AwsError("ResourceNotFoundException",
-                           f"Job run {call.params['jobRunId']} does not exist", 404)
-        return {"jobRun": {
-            "applicationId": job.application_id, "jobRunId": job.id, "name": job.name,
-            "arn": job.arn, "createdBy": job.created_by, "executionRole": job.execution_role,
-            "createdAt": job.created_at.timestamp(), "updatedAt": job.updated_at.timestamp(),
-            "state": job.state, "stateDetails": job.state_details or "",
-            "releaseLabel": job.release_label, "jobDriver": job.job_driver or {}}}
-
 
 def role_refusal(role_arn: str) -> str | None:
     """Why EMR Serverless cannot assume a job's or a session's execution role, in STS's words
@@ -370,7 +351,8 @@ def _created(application: ServerlessApplication) -> dict[str, Any]:
     return {"applicationId": application.id, "name": application.name, "arn": application.arn}
 
 
-def _max_results(text: str) -> int:
+def max_results(text: str) -> int:
+    """A page size a List call asked for, within AWS's bounds (1 to 50)."""
     size = int(text) if text.isdigit() else 0
     if not 1 <= size <= _PAGE:
         raise AwsError("ValidationException", "1 validation error detected: Value at "
@@ -379,13 +361,48 @@ def _max_results(text: str) -> int:
     return size
 
 
+def newest_page(items: list[Any], query: dict[str, list[str]], state: Callable[[Any], str],
+                created: Callable[[Any], float]) -> tuple[list[Any], str | None]:
+    """A page of a List call over an application's job runs or sessions: the items in the
+    asked ``states``, created between ``createdAtAfter`` and ``createdAtBefore``, newest first,
+    from the place ``nextToken`` names; and the next page's token, if there is a next page."""
+    states = query.get("states")
+    after, before = (epoch(query.get(key)) for key in ("createdAtAfter", "createdAtBefore"))
+    kept = sorted((item for item in items if (not states or state(item) in states)
+                   and (after is None or created(item) >= after)
+                   and (before is None or created(item) <= before)), key=created, reverse=True)
+    size = max_results(query.get("maxResults", [str(_PAGE)])[0])
+    token = query.get("nextToken", ["0"])[0]
+    if not token.isdigit():
+        raise AwsError("ValidationException", "Invalid pagination token.")
+    first = int(token)
+    return kept[first:first + size], str(first + size) if first + size < len(kept) else None
+
+
+def epoch(values: list[str] | None) -> float | None:
+    """A timestamp botocore put in a query string (ISO 8601), in seconds since the epoch."""
+    if not values:
+        return None
+    try:
+        return datetime.fromisoformat(values[0].replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise AwsError("ValidationException", f"Invalid timestamp {values[0]}.") from None
+
+
 def check_application_id(params: dict[str, Any]) -> None:
     """The application ID's pattern, checked before anything else as AWS validates first."""
-    application_id = params.get("applicationId")
-    if application_id is not None and not _ID.match(application_id):
-        raise AwsError("ValidationException", "1 validation error detected: Value "
-                       f"'{application_id}' at 'applicationId' failed to satisfy constraint: "
-                       "Member must satisfy regular expression pattern: [0-9a-z]+")
+    check_ids(params, "applicationId")
+
+
+def check_ids(params: dict[str, Any], *names: str) -> None:
+    """The patterns of the IDs ``names`` (applicationId, jobRunId, sessionId: all [0-9a-z]+)
+    where the request has them, checked before anything else as AWS validates first."""
+    for name in names:
+        value = params.get(name)
+        if value is not None and not _ID.match(value):
+            raise AwsError("ValidationException", f"1 validation error detected: Value "
+                           f"'{value}' at '{name}' failed to satisfy constraint: Member must "
+                           "satisfy regular expression pattern: [0-9a-z]+")
 
 
 def application_arn(call: Call) -> str:
@@ -406,8 +423,8 @@ _ONE = "/applications/{applicationId}"
 
 
 class EmrServerless(Service):
-    """The ``emr-serverless`` calls on applications (and the job runs that start them);
-    moto answers every other call signed for the service."""
+    """The ``emr-serverless`` calls on applications; the job runs' and sessions' services
+    answer theirs, and moto every other call signed for the service."""
 
     name = "emr-serverless"
     operations = rows(
@@ -420,9 +437,6 @@ class EmrServerless(Service):
         _row("DeleteApplication", _A.delete_application, "DELETE", _ONE),
         _row("StartApplication", _A.start_application, "POST", _ONE + "/start"),
         _row("StopApplication", _A.stop_application, "POST", _ONE + "/stop"),
-        _row("StartJobRun", _A.start_job_run, "POST", _ONE + "/jobruns", passes_role=True,
-             role_parameter="executionRoleArn"),
-        _row("GetJobRun", _A.get_job_run, "GET", _ONE + "/jobruns/{jobRunId}"),
     )
 
     def __init__(self, settings: ServerlessSettings) -> None:
