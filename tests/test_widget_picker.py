@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from emulators import RunningEmulator, start_changed_world, start_emulator
 from kernels import NotebookKernel
-from widget_front_end import picker
+from widget_front_end import FrontEnd, picker
 from demo_world import (
     ACCOUNT,
     MARKETING,
@@ -31,6 +31,11 @@ from demo_world import (
 )
 
 FILLERS = 50  # with the default world's clusters: two ListClusters pages
+
+
+def cluster_rows(front: FrontEnd) -> list[str]:
+    """The list's clusters (its EMR Serverless applications left out), by their kind."""
+    return [label for label in front.labels("cluster") if " — cluster, " in label]
 
 
 @pytest.fixture(scope="module")
@@ -59,11 +64,12 @@ def test_picker_pages_clusters_and_connects_the_chosen_role_as_connect_does(
     front = picker(kernel)
 
     first = front.selected("cluster")
-    assert len(front.labels("cluster")) == 50 and front.shown("more")
+    assert len(cluster_rows(front)) == 50 and front.shown("more")
     front.click("more")
-    listed = front.labels("cluster")
+    listed = cluster_rows(front)
     assert len(listed) == len(clusters) - 1 and not front.shown("more"), "all but the terminated"
     assert not [label for label in listed if label.startswith("terminated ")]
+    assert front.labels("cluster")[:len(listed)] == listed, "the applications come after"
     assert front.selected("cluster") == first, "loading a page keeps the selection"
     assert front.labels("language") == ["python", "scala", "r", "sql"]
 
@@ -172,6 +178,9 @@ def test_another_accounts_clusters_through_its_access_role(
                                        f"{PARTNER_ACCOUNT} (through emr-notebook-access)"]
     front.choose("account", PARTNER_ACCOUNT)
     assert [label.split(" (")[0] for label in front.labels("cluster")] == ["partner-analytics"]
+    note = front.state("applications-note")["value"]
+    assert f"applications of {PARTNER_ACCOUNT} are not listed" in note, note
+    assert "emr-serverless:ListApplications" in note, "the access role's missing permission"
     assert front.state("readiness")["value"].startswith("<b>ready</b>")
     assert [label.split(" (")[1] for label in front.labels("role")] == [f"{PARTNER_ROLE})"]
     front.click("connect")
@@ -245,3 +254,46 @@ def test_only_the_engines_that_work_on_the_cluster_are_offered(
     readiness = front.state("readiness")["value"]
     assert readiness.startswith("<b>not ready</b>") and "plain HTTP" in readiness, readiness
     assert front.labels("engine") == ["Automatic (Livy)"]
+
+
+def test_applications_follow_the_clusters_with_their_kind_and_engines_and_connect(
+        emulator: RunningEmulator, applications: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    """The account's EMR Serverless applications are rows of the same list, each with its kind
+    and the engines it offers; one that offers none says why, and Connect on one opens the
+    session there with --application-id's request, as the role chosen."""
+    kernel = notebook(emulator)
+    front = picker(kernel)
+    front.all_pages()
+    rows = [label for label in front.labels("cluster") if " — serverless, " in label]
+    assert rows == [
+        f"serverless-livy ({applications['serverless-livy']}) — serverless, STARTED, Livy",
+        f"serverless-spark-connect ({applications['serverless-spark-connect']}) — serverless, "
+        "STARTED, Spark Connect sessions",
+        f"serverless-stopped-auto-start ({applications['serverless-stopped-auto-start']}) — "
+        "serverless, STOPPED, Spark Connect sessions and Livy",
+        f"serverless-release-too-old ({applications['serverless-release-too-old']}) — "
+        "serverless, STARTED, no notebook engine"]
+
+    front.choose("cluster", "serverless-release-too-old")
+    readiness = front.state("readiness")["value"]
+    assert readiness.startswith("<b>not ready</b>") and "emr-6.14.0 or later" in readiness
+    assert front.labels("engine") == ["Automatic (Livy)"]
+    front.choose("cluster", "serverless-spark-connect")
+    assert front.labels("engine") == ["Automatic (Spark Connect)",
+                                      "Spark Connect (spark in this kernel)"]
+
+    front.choose("cluster", "serverless-livy")
+    assert "(EMR Serverless, emr-7.1.0) can run runtime-role sessions (Livy)." in front.state(
+        "readiness")["value"]
+    assert front.selected("role") == f"Sales ({SALES})"
+    front.choose("role", "Marketing")
+    front.update("name", value="on-serverless")
+    front.click("connect")
+    text = front.output_text()
+    application = applications["serverless-livy"]
+    assert f"connected as {MARKETING} on {application} (session on-serverless" in text, \
+        front.output()
+    assert "Traceback" not in text
+    assert MARKETING_ARN in kernel.ok("%%spark -s on-serverless\n" + WHO_AM_I)
+    kernel.ok("%disconnect --all")

@@ -169,8 +169,9 @@ class EmrRolesMagics(Magics):
     @magic_options(options.DOCTOR)
     @line_magic
     def emr_doctor(self, line: str) -> Report:
-        """Check a cluster and a runtime role before connecting, as `jupyter-emr-roles doctor`
-        does: every check with pass, warn, fail or unknown, and the fix. The report is kept by
+        """Check a cluster (or, with --application-id, an EMR Serverless application) and a
+        runtime role before connecting, as `jupyter-emr-roles doctor` does: every check with
+        pass, warn, fail or unknown, and the fix. The report is kept by
         `report = %emr_doctor ...` (`report.ready`, `report.as_json()`)."""
         args = parse_argstring(self.emr_doctor, line)
         with _as_usage_errors():
@@ -196,7 +197,9 @@ class EmrRolesMagics(Magics):
         """Pick a cluster and a runtime role with widgets, then connect: %connect for
         front ends without the Lab extension (Notebook 7, VS Code).
 
-        Shows the RUNNING and WAITING clusters ("More clusters…" loads the next page),
+        Shows the RUNNING and WAITING clusters ("More clusters…" loads the next page)
+        and after them the account's EMR Serverless applications (kind serverless,
+        with the engines each offers; Connect then starts a stopped one),
         whether the selected one can take a runtime-role session and why not, the
         runtime roles your roles files list for its account (the default one
         preselected), the language and the session name (empty: the role name).

@@ -2,8 +2,8 @@
 
 For front ends without the Lab extension (Notebook 7 pages, VS Code): the same
 choice (the account, your own or one reached through its access role; cluster
-with its readiness, runtime role of the cluster's account, language, session
-name), and Connect goes through the very
+or EMR Serverless application with its kind and readiness, runtime role of its
+account, language, engine, session name), and Connect goes through the very
 ``Connections.connect`` that ``%connect`` calls, so both behave alike.
 
 Everything happens on the kernel's shell thread, in the handlers of the
@@ -13,8 +13,14 @@ thread-safe, a thread replacing the options could reset a selection the user
 is making at that moment, and one ListClusters page (50) holds every RUNNING
 or WAITING cluster of most accounts, so the button rarely shows at all.
 
+The account's EMR Serverless applications follow its clusters in the same list,
+all of them at once (an account holds few; ListApplications pages are followed
+to the end), each labelled with its kind and the engines it offers; an account
+whose applications cannot be listed says why under the list, and its clusters
+stay usable.
+
 Widget state can be saved into the notebook file, so the widgets hold only
-cluster IDs, names and states, role ARNs and labels, and messages. The output
+cluster and application IDs, names and states, role ARNs and labels, and messages. The output
 area is written by the kernel through its ``outputs`` state (not captured from
 print), so what a front end shows is exactly what that state holds.
 """
@@ -29,12 +35,14 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from .. import roles
+from .. import application_list, roles
+from ..application_list import ApplicationSummary
 from ..aws.clients import READY_STATES, Emr
+from ..aws.serverless import Serverless
 from ..cluster_target import account_emr
 from ..clusters import ClusterSummary, Readiness, assess, list_page
 from ..errors import EmrRolesError
-from ..identifiers import AccountId, ClusterId, RoleArn, account_in_arn
+from ..identifiers import AccountId, ApplicationId, ClusterId, RoleArn, account_in_arn
 from ..connect_request import ConnectRequest
 from ..identifiers import SessionName
 from ..options import option
@@ -89,13 +97,25 @@ def _engine_options(usable: dict[str, bool]) -> list[tuple[str, str]]:
 _NAMED_FIRST = ("spark-connect", "livy")
 
 
-def _readiness_html(cluster: ClusterSummary, readiness: Readiness) -> str:
+def _cluster_label(cluster: ClusterSummary) -> str:
+    return f"{cluster.name} ({cluster.id}) — cluster, {cluster.state}"
+
+
+def _application_label(application: ApplicationSummary) -> str:
+    """An application's row: its kind, state and the engines it offers."""
+    offered = " and ".join(ENGINE_NAMES[name] for name in application.engines)
+    return (f"{application.name} ({application.id}) — serverless, {application.state}, "
+            f"{offered or 'no notebook engine'}")
+
+
+def _readiness_html(cluster: ClusterSummary | ApplicationSummary, readiness: Readiness) -> str:
     """The readiness line: which engines can run a session here, or why none can."""
     if not readiness.ready:
         return "<b>not ready</b>: " + html.escape(" ".join(readiness.reasons))
     usable = [ENGINE_NAMES[name] for name in _NAMED_FIRST if readiness.engines[name].ready]
+    where = "EMR Serverless, " if isinstance(cluster, ApplicationSummary) else ""
     return "<b>ready</b>: " + html.escape(
-        f"{cluster.name} ({readiness.release}) can run runtime-role sessions "
+        f"{cluster.name} ({where}{readiness.release}) can run runtime-role sessions "
         f"({' and '.join(usable)}).")
 
 
@@ -125,8 +145,10 @@ class Picker:
         self._account: AccountId | None = None
         self._refilling = False
         self._role_note = ""
+        self._applications: list[ApplicationSummary] = []
         first = self._next_clusters()
         self._build()
+        self._load_applications()
         self.account.observe(self._on_account, names="value")
         self.cluster.observe(self._on_cluster, names="value")
         self.role.observe(self._on_role, names="value")
@@ -144,6 +166,7 @@ class Picker:
                                         style=_STYLE, layout=widgets.Layout(**_WIDE))
         self.more = widgets.Button(description="More clusters…",
                                    tooltip="Load the next page of clusters")
+        self.applications_note = widgets.HTML()
         self.readiness = widgets.HTML()
         self.role = widgets.Dropdown(description="Runtime role", options=[],
                                      style=_STYLE, layout=widgets.Layout(**_WIDE))
@@ -160,7 +183,7 @@ class Picker:
                                       tooltip="Open a Spark session under the runtime role")
         self.output = widgets.Output()
         for widget, css in ((self.account, "account"), (self.cluster, "cluster"),
-                            (self.more, "more"),
+                            (self.more, "more"), (self.applications_note, "applications-note"),
                             (self.readiness, "readiness"), (self.role, "role"),
                             (self.role_note, "role-note"), (self.language, "language"),
                             (self.engine, "engine"),
@@ -168,7 +191,8 @@ class Picker:
                             (self.output, "output")):
             widget.add_class(f"jp-EmrRoles-{css}")
         self.widget = widgets.VBox([
-            self.account, widgets.HBox([self.cluster, self.more]), self.readiness, self.role,
+            self.account, widgets.HBox([self.cluster, self.more]), self.applications_note,
+            self.readiness, self.role,
             self.role_note, self.language, self.engine, self.name, self.connect, self.output])
 
     def _emr(self) -> Emr:
@@ -179,6 +203,8 @@ class Picker:
         (the role refused) says why where the clusters were."""
         self._account = AccountId(change["new"], "the Account list") if change["new"] else None
         self._marker = None
+        self._applications = []
+        self.applications_note.value = ""
         self._refilling = True
         self.cluster.options = []
         self._refilling = False
@@ -190,7 +216,28 @@ class Picker:
                                                f"not be listed: {exc}")
             self._show_roles("")
             return
+        self._load_applications()
         self._add_clusters(found)
+
+    def _load_applications(self) -> None:
+        """Every EMR Serverless application of the account, to follow its clusters in the
+        list; one that cannot be listed (no emr-serverless permission) is said under the
+        list, and the clusters stay usable."""
+        serverless = Serverless(self._emr().session)
+        found: list[ApplicationSummary] = []
+        marker: str | None = None
+        try:
+            while True:
+                page = application_list.list_page(serverless, marker)
+                found += page.applications
+                marker = page.marker
+                if marker is None:
+                    break
+        except EmrRolesError as exc:
+            self.applications_note.value = html.escape(
+                f"The EMR Serverless applications of {self._account or 'your account'} are "
+                f"not listed: {exc}")
+        self._applications = found
 
     def _next_clusters(self) -> list[ClusterSummary]:
         """The next non-empty page (EMR may answer an empty page that still has a marker)."""
@@ -206,8 +253,10 @@ class Picker:
         current = self.cluster.value
         ready: dict[str, Readiness] = {} if current is not None else self._ready_among(found)
         found = sorted(found, key=lambda cluster: cluster.id not in ready)
-        options = [*self.cluster.options,
-                   *((f"{c.name} ({c.id}) — {c.state}", c) for c in found)]
+        options = [*((label, c) for label, c in self.cluster.options
+                     if isinstance(c, ClusterSummary)),
+                   *((_cluster_label(c), c) for c in found),
+                   *((_application_label(a), a) for a in self._applications)]
         self._refilling = True
         try:
             self.cluster.options = options
@@ -241,26 +290,33 @@ class Picker:
         if not self._refilling:
             self._show_cluster(change["new"])
 
-    def _show_cluster(self, cluster: ClusterSummary | None,
+    def _show_cluster(self, cluster: ClusterSummary | ApplicationSummary | None,
                       known: Readiness | None = None) -> None:
-        """The readiness line and the roles of the cluster's account (``known``: its
-        readiness, checked a moment ago)."""
+        """The readiness line and the roles of the account of the cluster (or application);
+        ``known``: its readiness, checked a moment ago."""
         if cluster is None:
             self.readiness.value = html.escape(
                 f"No {' or '.join(READY_STATES)} cluster was found. Start one, or check the "
                 "region and credentials the kernel uses (run %emr_picker --region REGION).")
             self._show_roles("")
             return
-        account: str = account_in_arn(cluster.arn, "ListClusters") or ""
+        account: str = account_in_arn(cluster.arn, "the list's ARN") or ""
         try:
-            readiness = known or assess(self._emr(), ClusterId(cluster.id, "ListClusters"))
+            readiness = known or self._assess(cluster)
         except EmrRolesError as exc:
-            self.readiness.value = html.escape(f"Could not check this cluster: {exc}")
+            self.readiness.value = html.escape(f"Could not check this one: {exc}")
         else:
             account = readiness.account or account
             self._offer_engines({name: engine.ready for name, engine in readiness.engines.items()})
             self.readiness.value = _readiness_html(cluster, readiness)
         self._show_roles(account)
+
+    def _assess(self, chosen: ClusterSummary | ApplicationSummary) -> Readiness:
+        """The chosen row's readiness now: a cluster described, an application read again."""
+        if isinstance(chosen, ApplicationSummary):
+            serverless = Serverless(self._emr().session)
+            return application_list.assess(serverless, ApplicationId(chosen.id, "the list"))
+        return assess(self._emr(), ClusterId(chosen.id, "ListClusters"))
 
     def _offer_engines(self, usable: dict[str, bool]) -> None:
         """Only the engines that can open a session on the cluster."""
@@ -299,7 +355,7 @@ class Picker:
     def _on_connect(self) -> None:
         self.output.outputs = ()
         request = self._request()
-        progress = _output_progress(self.output, connecting(request.who(), request.cluster_id))
+        progress = _output_progress(self.output, connecting(request.who(), request.where))
         connection = self._connections.connect(request, progress, self._warn)
         progress.done(connected_line(connection))
         links = connection.links()
@@ -311,16 +367,18 @@ class Picker:
             else f"Run cells in it with %%spark -s {connection.name}"),)
 
     def _request(self) -> ConnectRequest:
-        cluster: ClusterSummary | None = self.cluster.value
-        if cluster is None:
+        chosen: ClusterSummary | ApplicationSummary | None = self.cluster.value
+        if chosen is None:
             raise EmrRolesError("Pick a cluster first.")
         role: RoleArn | None = self.role.value
         if role is None:
             raise EmrRolesError(self._role_note or "Pick a runtime role first.")
         name = self.name.value.strip()
+        where: dict[str, Any] = {"application_id": ApplicationId(chosen.id, "the Cluster list")} \
+            if isinstance(chosen, ApplicationSummary) \
+            else {"cluster_id": ClusterId(chosen.id, "the Cluster list")}
         return ConnectRequest(
-            cluster_id=ClusterId(cluster.id, "the Cluster list"),
-            role_arn=RoleArn(role, "the Runtime role list"),
+            **where, role_arn=RoleArn(role, "the Runtime role list"),
             name=SessionName(name, "the Session name box") if name else None,
             language=self.language.value, engine=self.engine.value, region=self._region,
             profile=self._profile,
