@@ -43,6 +43,7 @@ def test_ts_patterns_are_the_python_patterns() -> None:
     constants = _ts_constants()
     assert _ts_string(constants["ACCOUNT_PATTERN"]) == identifiers.ACCOUNT_PATTERN
     assert _ts_string(constants["CLUSTER_PATTERN"]) == identifiers.CLUSTER_PATTERN
+    assert _ts_string(constants["APPLICATION_PATTERN"]) == identifiers.APPLICATION_PATTERN
     assert _ts_string(constants["ROLE_ARN_PATTERN"]) == identifiers.ROLE_ARN_PATTERN
     assert _ts_string(constants["SESSION_NAME_PATTERN"]) == identifiers.SESSION_NAME_PATTERN
     assert int(constants["ROLE_PATH_MAX"]) == identifiers._MAX_PATH
@@ -103,7 +104,8 @@ def test_jest_suite_passes(tmp_path: Path) -> None:
     cases = tmp_path / "identifier_cases.json"
     cases.write_text(json.dumps({name: getattr(identifier_cases, name) for name in (
         "GOOD_ACCOUNTS", "BAD_ACCOUNTS", "GOOD_CLUSTERS", "BAD_CLUSTERS",
-        "GOOD_ROLE_ARNS", "BAD_ROLE_ARNS")}), encoding="utf-8")
+        "GOOD_ROLE_ARNS", "BAD_ROLE_ARNS", "GOOD_APPLICATIONS", "BAD_APPLICATIONS")}),
+        encoding="utf-8")
     result = jlpm("test", "--ci", "--verbose", EMR_ROLES_IDENTIFIER_CASES=str(cases))
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-6000:]

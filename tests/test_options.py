@@ -46,14 +46,16 @@ def _cells_the_lab_writes(tmp_path: Path) -> list[str]:
 
 def test_every_cell_the_lab_extension_writes_is_accepted_by_connect(tmp_path: Path) -> None:
     cells = _cells_the_lab_writes(tmp_path)
-    assert len(cells) == 96, "4 languages x 3 engines x name x access role x settings"
+    assert len(cells) == 192, ("4 languages x 3 engines x name x access role x settings x "
+                               "cluster or EMR Serverless application")
     for cell in cells:
         line, _, body = cell.partition("\n")
         magic, _, argstring = line.partition(" ")
         assert magic == ("%%connect" if body else "%connect"), cell
         args = EmrRolesMagics.connect.parser.parse_argstring(argstring)
         request = options.request(args, options.CONNECT, json.loads(body) if body else None)
-        assert (request.cluster_id, request.role_arn) == ("j-1K48XXXXXXHCB", SALES), cell
+        assert request.where in ("j-1K48XXXXXXHCB", "00fabcdefghij012"), cell
+        assert request.role_arn == SALES and request.serverless == ("--application-id" in line)
         assert f"--language {request.language}" in line
         assert (f"--engine {request.engine}" in line) == (request.engine != "auto"), cell
         assert request.name in (None, "sales_eu-2") and request.access_role_arn in (

@@ -42,6 +42,23 @@ export interface IClusterPage {
   marker: string | null;
 }
 
+/** What a row of the dialog's list is: an EMR cluster or an EMR Serverless application. */
+export type Kind = 'cluster' | 'serverless';
+
+/** An EMR Serverless application as `GET applications` lists it: the engines it offers and
+ *  its readiness come with the row. */
+export interface IApplicationSummary extends IClusterSummary {
+  kind: 'serverless';
+  release: string;
+  engines: SessionEngine[];
+  readiness: IReadiness;
+}
+
+export interface IApplicationPage {
+  applications: IApplicationSummary[];
+  marker: string | null;
+}
+
 export interface IReadinessCheck {
   key: string;
   passed: boolean | null;
@@ -72,10 +89,14 @@ export interface IReadiness {
   engines: Record<SessionEngine, IEngineReadiness>;
   /** Whether the cluster runs EMR's Spark Connect sessions (its SessionEnabled). */
   session_enabled: boolean;
+  /** A cluster's readiness, or an EMR Serverless application's. */
+  kind: Kind;
 }
 
+/** The server's answer names the readiness by the kind checked. */
 export interface ICheckResult {
-  cluster: IReadiness;
+  cluster?: IReadiness;
+  application?: IReadiness;
   role: IRole;
 }
 
@@ -179,34 +200,37 @@ export class EmrRolesClient {
     return this.request<IClusterPage>(this.url('clusters', query));
   }
 
-  /**
-   * Every page of clusters, one at a time, so the first page can be shown at
-   * once. An empty page with a marker is not the end: only a null marker is.
-   * A marker seen twice would loop forever, so it ends the listing with an error.
-   */
-  async *clusterPages(
+  /** Every page of clusters, one at a time, so the first page can be shown at once. */
+  clusterPages(
     states: string[] = [],
     account: string | null = null
   ): AsyncGenerator<IClusterSummary[]> {
-    const seen = new Set<string>();
-    let next: Promise<IClusterPage> | null = this.clusterPage(null, states, account);
-    while (next !== null) {
-      const page: IClusterPage = await next;
-      next = null;
-      if (page.marker !== null) {
-        if (seen.has(page.marker)) {
-          throw new ApiError(
-            'BadMarker',
-            'The cluster list repeated a page marker, so it was stopped. Reopen the dialog to try again.'
-          );
-        }
-        seen.add(page.marker);
-        // Asked for while this page is drawn; a caller that stops early leaves it unread.
-        next = this.clusterPage(page.marker, states, account);
-        next.catch(() => undefined);
-      }
-      yield page.clusters;
+    return pages(marker =>
+      this.clusterPage(marker, states, account).then(page => [page.clusters, page.marker])
+    );
+  }
+
+  /** One page of EMR Serverless applications, with their engines and readiness; `marker`
+   *  and `account` as for `clusterPage`. */
+  applicationPage(
+    marker: string | null = null,
+    account: string | null = null
+  ): Promise<IApplicationPage> {
+    const query: Record<string, string> = {};
+    if (marker !== null) {
+      query.marker = marker;
     }
+    if (account !== null) {
+      query.account = account;
+    }
+    return this.request<IApplicationPage>(this.url('applications', query));
+  }
+
+  /** Every page of EMR Serverless applications, as `clusterPages`. */
+  applicationPages(account: string | null = null): AsyncGenerator<IApplicationSummary[]> {
+    return pages(marker =>
+      this.applicationPage(marker, account).then(page => [page.applications, page.marker])
+    );
   }
 
   /** A cluster's details and runtime-role readiness; `account` as for `clusterPage`. */
@@ -216,16 +240,25 @@ export class EmrRolesClient {
     return this.request<IReadiness>(this.url(path, query));
   }
 
-  /** Ask the server whether a cluster + role choice is allowed before a cell is written. */
+  /** An EMR Serverless application's readiness, in a cluster's shape. */
+  application(applicationId: string, account: string | null = null): Promise<IReadiness> {
+    const query: Record<string, string> = account === null ? {} : { account };
+    const path = `applications/${encodeURIComponent(applicationId)}`;
+    return this.request<IReadiness>(this.url(path, query));
+  }
+
+  /** Ask the server whether a cluster (or application) + role choice is allowed before a
+   *  cell is written. */
   check(
-    clusterId: string,
+    id: string,
     roleArn: string,
-    accessRoleArn: string | null = null
+    accessRoleArn: string | null = null,
+    kind: Kind = 'cluster'
   ): Promise<ICheckResult> {
     return this.request<ICheckResult>(this.url('check'), {
       method: 'POST',
       body: JSON.stringify({
-        cluster_id: clusterId,
+        [kind === 'serverless' ? 'application_id' : 'cluster_id']: id,
         role_arn: roleArn,
         access_role_arn: accessRoleArn
       })
@@ -254,5 +287,34 @@ export class EmrRolesClient {
         response.status
       );
     }
+  }
+}
+
+/**
+ * Every page ``ask`` gives, one at a time, the next asked for while this one is drawn (a
+ * caller that stops early leaves it unread). An empty page with a marker is not the end:
+ * only a null marker is. A marker seen twice would loop forever, so it ends the listing
+ * with an error.
+ */
+async function* pages<T>(
+  ask: (marker: string | null) => Promise<[T[], string | null]>
+): AsyncGenerator<T[]> {
+  const seen = new Set<string>();
+  let next: Promise<[T[], string | null]> | null = ask(null);
+  while (next !== null) {
+    const [rows, marker]: [T[], string | null] = await next;
+    next = null;
+    if (marker !== null) {
+      if (seen.has(marker)) {
+        throw new ApiError(
+          'BadMarker',
+          'The list repeated a page marker, so it was stopped. Reopen the dialog to try again.'
+        );
+      }
+      seen.add(marker);
+      next = ask(marker);
+      next.catch(() => undefined);
+    }
+    yield rows;
   }
 }

@@ -15,6 +15,7 @@ import options from './options.json';
 import {
   Engine,
   ENGINES,
+  isApplicationId,
   isClusterId,
   isEngine,
   isLanguage,
@@ -35,7 +36,10 @@ export const LOAD_EXT = '%load_ext jupyter_emr_roles';
 export const MAX_SETTINGS_CHARS = 65536;
 
 export interface IConnectChoice {
+  /** The cluster; '' when the choice is an EMR Serverless application. */
   clusterId: string;
+  /** The EMR Serverless application, instead of a cluster. */
+  applicationId?: string;
   roleArn: string;
   /** The session name; empty means the magic's default (the role name). */
   name: string;
@@ -93,7 +97,14 @@ export function parseSettings(text: string): Record<string, unknown> | null {
 
 /** Throw InvalidChoice unless every field has its documented shape. */
 export function validateChoice(choice: IConnectChoice): void {
-  if (!isClusterId(choice.clusterId)) {
+  if (choice.applicationId !== undefined) {
+    if (choice.clusterId !== '' || !isApplicationId(choice.applicationId)) {
+      throw new InvalidChoice(
+        'The EMR Serverless application ID is not valid: expected 1 to 64 lower-case ' +
+          'letters and digits, and no cluster beside it.'
+      );
+    }
+  } else if (!isClusterId(choice.clusterId)) {
     throw new InvalidChoice(
       "The cluster ID is not valid: expected 'j-' followed by upper-case letters and digits."
     );
@@ -131,8 +142,9 @@ export function connectCell(choice: IConnectChoice): string {
   const settings = parseSettings(choice.settings);
   const parts = [
     settings === null ? '%connect' : '%%connect',
-    FLAGS.cluster_id,
-    choice.clusterId,
+    ...(choice.applicationId !== undefined
+      ? [FLAGS.application_id, choice.applicationId]
+      : [FLAGS.cluster_id, choice.clusterId]),
     FLAGS.role_arn,
     choice.roleArn
   ];

@@ -1,11 +1,13 @@
 /**
  * The dialog's cluster list: a listbox filled page by page, kept keyboard
- * friendly (arrows, Home, End, Enter), with each row's readiness badge. Rows
- * coming into view are reported, so readiness is asked only for what a user
- * can see (every row where the browser cannot tell what is in view).
+ * friendly (arrows, Home, End, Enter), with each row's kind (cluster, or
+ * serverless for an EMR Serverless application, listed after the clusters) and
+ * readiness badge. Rows coming into view are reported, so readiness is asked
+ * only for what a user can see (every row where the browser cannot tell what
+ * is in view).
  */
 
-import { ApiError, IClusterSummary } from './api';
+import { ApiError, IApplicationSummary, IClusterSummary } from './api';
 import { describeError, element, usableNames } from './dom';
 import { arnAccount } from './patterns';
 import { Readiness } from './readiness';
@@ -71,10 +73,11 @@ export class ClusterList {
     return this.clusters.get(clusterId);
   }
 
-  add(cluster: IClusterSummary): void {
+  add(cluster: IClusterSummary | IApplicationSummary): void {
     if (this.clusters.has(cluster.id)) {
       return;
     }
+    const kind = 'kind' in cluster ? cluster.kind : 'cluster';
     const option = element('div', {
       role: 'option',
       id: `${this.prefix}-option-${this.clusters.size}`,
@@ -82,17 +85,20 @@ export class ClusterList {
       class: 'jp-EmrRoles-cluster'
     });
     option.dataset.clusterId = cluster.id;
+    option.dataset.kind = kind;
     option.append(
       element('span', { class: 'jp-EmrRoles-clusterName' }, cluster.name),
       element('span', { class: 'jp-EmrRoles-clusterId' }, cluster.id),
       element('span', { class: 'jp-EmrRoles-clusterAccount' }, arnAccount(cluster.arn)),
+      element('span', { class: 'jp-EmrRoles-clusterKind' }, kind),
       element('span', { class: 'jp-EmrRoles-clusterState' }, cluster.state.toLowerCase()),
       element('span', { class: 'jp-EmrRoles-clusterRelease' }, ''),
       element('span', { class: 'jp-EmrRoles-badge', title: 'Readiness not checked yet' }, '')
     );
     this.clusters.set(cluster.id, cluster);
     this.options.set(cluster.id, option);
-    this.node.append(option);
+    const application = this.node.querySelector('[data-kind="serverless"]');
+    this.node.insertBefore(option, kind === 'cluster' ? application : null);
     if (this.observer) {
       this.observer.observe(option);
     } else {

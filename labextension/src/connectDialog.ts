@@ -1,17 +1,26 @@
 /**
  * The "Connect to EMR" dialog: the cluster list (clusterList.ts) filled page
- * by page, readiness asked only for the rows in view or selected
- * (readiness.ts), and the fields of the choice (choiceFields.ts). Clusters
- * found usable move to the top; the dialog preselects the notebook's last
- * cluster if it is usable, else the first usable one, never one that is not. On
- * Connect the choice is checked by the server before the dialog closes, and
- * problems are shown inside the dialog.
+ * by page, with the EMR Serverless applications after the clusters (their
+ * readiness comes with their rows), readiness asked only for the rows in view
+ * or selected (readiness.ts), and the fields of the choice (choiceFields.ts).
+ * Clusters found usable move to the top; the dialog preselects the notebook's
+ * last cluster or application if it is usable, else the first usable cluster,
+ * never one that is not. On Connect the choice is checked by the server before
+ * the dialog closes, and problems are shown inside the dialog.
  */
 
 import { Dialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
-import { ApiError, EmrRolesClient, IAccount, IClusterSummary, IRolesCatalog } from './api';
+import {
+  ApiError,
+  EmrRolesClient,
+  IAccount,
+  IApplicationSummary,
+  IClusterSummary,
+  IRolesCatalog,
+  Kind
+} from './api';
 import { IConnectChoice, validateChoice } from './cell';
 import { ChoiceFields, RolesState } from './choiceFields';
 import { ClusterList } from './clusterList';
@@ -33,11 +42,11 @@ export class ConnectBody extends Widget implements Dialog.IBodyWidget<IConnectCh
     super();
     this.addClass('jp-EmrRoles-dialog');
     this.sources = new ClusterSources(client, {
-      page: clusters => this.onPage(clusters),
-      failed: (account, error) => this.onFailed(account, error)
+      page: rows => this.onPage(rows),
+      failed: (account, error, kind) => this.onFailed(account, error, kind)
     });
     this.readiness = new ReadinessQueue(
-      id => client.cluster(id, this.sources.account(id)),
+      id => this.sources.readiness(id),
       id => this.onReadiness(id)
     );
     this.list = new ClusterList({
@@ -46,7 +55,7 @@ export class ConnectBody extends Widget implements Dialog.IBodyWidget<IConnectCh
       done: () => this.fields.focus()
     });
     this.fields = new ChoiceFields(initial);
-    const label = element('div', { class: 'jp-EmrRoles-fieldLabel' }, 'Cluster');
+    const label = element('div', { class: 'jp-EmrRoles-fieldLabel' }, 'Cluster or application');
     const { alert, status } = this.notices;
     this.node.append(alert, label, this.list.node, status, this.details, ...this.fields.rows);
     this.fillRoles();
@@ -69,9 +78,10 @@ export class ConnectBody extends Widget implements Dialog.IBodyWidget<IConnectCh
 
   /** The choice as the form shows it now, not yet validated. */
   currentChoice(): IConnectChoice {
-    const clusterId = this.list.selected ?? '';
-    const accessRoleArn = this.sources.accessRole(clusterId);
-    return { clusterId, ...this.fields.values(), ...(accessRoleArn ? { accessRoleArn } : {}) };
+    const id = this.list.selected ?? '';
+    const accessRoleArn = this.sources.accessRole(id);
+    const access = accessRoleArn ? { accessRoleArn } : {};
+    return { ...placeOf(id, this.sources.kind(id)), ...this.fields.values(), ...access };
   }
 
   /** Validate, then ask the server (POST check) whether the role may be used on the cluster;
@@ -89,10 +99,12 @@ export class ConnectBody extends Widget implements Dialog.IBodyWidget<IConnectCh
     this.checking = true;
     this.notices.say('Checking the cluster and role…');
     try {
+      const [id, kind] = idOf(choice);
       const access = choice.accessRoleArn ?? null;
-      const { cluster } = await this.client.check(choice.clusterId, choice.roleArn, access);
-      this.readiness.set(cluster.id, cluster);
-      const refused = refusal(cluster, choice.engine);
+      const answer = await this.client.check(id, choice.roleArn, access, kind);
+      const found = (answer.cluster ?? answer.application)!;
+      this.readiness.set(found.id, found);
+      const refused = refusal(found, choice.engine);
       this.accepted = refused === null ? choice : null;
       this.notices.set('submit', refused);
     } catch (error) {
@@ -132,27 +144,29 @@ export class ConnectBody extends Widget implements Dialog.IBodyWidget<IConnectCh
     }
   }
 
-  private onPage(clusters: IClusterSummary[]): void {
+  /** Rows of a page; an application's readiness comes with it. */
+  private onPage(rows: (IClusterSummary | IApplicationSummary)[]): void {
     if (!this.isDisposed) {
-      clusters.forEach(cluster => this.list.add(cluster));
+      rows.forEach(row => this.list.add(row));
+      rows.forEach(row => 'readiness' in row && this.readiness.set(row.id, row.readiness));
       this.preselect();
     }
   }
 
-  /** The caller's own clusters failing is the dialog's problem; another account's is a row. */
-  private onFailed(account: IAccount | null, error: unknown): void {
-    if (!this.isDisposed && account === null) {
+  /** The caller's own clusters failing is the dialog's problem; another list's is a row. */
+  private onFailed(account: IAccount | null, error: unknown, kind: Kind): void {
+    if (!this.isDisposed && account === null && kind === 'cluster') {
       this.notices.set('clusters', 'The clusters could not be listed. ' + describeError(error));
-    } else if (!this.isDisposed && account !== null) {
-      this.list.addProblem(accountProblem(account, error));
+    } else if (!this.isDisposed) {
+      this.list.addProblem(listProblem(account, error, kind));
     }
   }
 
   /** Until the user picks, select what ``preselection`` says. */
   private preselect(): void {
-    const wanted = this.touched
-      ? undefined
-      : preselection(this.list.ids, this.initial.clusterId, this.readiness);
+    const last = this.initial.applicationId ?? this.initial.clusterId;
+    const ids = this.list.ids.filter(id => id === last || this.sources.kind(id) === 'cluster');
+    const wanted = this.touched ? undefined : preselection(ids, last, this.readiness);
     if (wanted !== undefined && wanted !== this.list.selected) {
       this.list.select(wanted, false);
     }
@@ -172,7 +186,7 @@ export class ConnectBody extends Widget implements Dialog.IBodyWidget<IConnectCh
     }
     const checking = this.readiness.isChecking(clusterId);
     this.list.renderBadge(clusterId, this.readiness.get(clusterId), checking);
-    if (this.readiness.isReady(clusterId)) {
+    if (this.readiness.isReady(clusterId) && this.sources.kind(clusterId) === 'cluster') {
       this.list.promote(clusterId);
     }
     if (clusterId === this.list.selected) {
@@ -220,10 +234,27 @@ export class ConnectBody extends Widget implements Dialog.IBodyWidget<IConnectCh
   private accepted: IConnectChoice | null = null;
 }
 
-/** The row shown for an account whose clusters could not be listed. */
-function accountProblem(account: IAccount, error: unknown): string {
-  const through = roleName(account.access_role ?? '');
-  return `Account ${account.account} (through ${through}): ${describeError(error)}`;
+/** The row shown for an account whose clusters (or applications) could not be listed. */
+function listProblem(account: IAccount | null, error: unknown, kind: Kind): string {
+  const what = kind === 'serverless' ? 'EMR Serverless applications of ' : '';
+  const whose =
+    account === null
+      ? 'your account'
+      : `account ${account.account} (through ${roleName(account.access_role ?? '')})`;
+  const text = `${what}${whose}: ${describeError(error)}`;
+  return text[0].toUpperCase() + text.slice(1);
+}
+
+/** A choice's fields that name the cluster or the application. */
+function placeOf(id: string, kind: Kind): Pick<IConnectChoice, 'clusterId' | 'applicationId'> {
+  return kind === 'serverless' ? { clusterId: '', applicationId: id } : { clusterId: id };
+}
+
+/** The choice's cluster or application, and which it is. */
+function idOf(choice: IConnectChoice): [string, Kind] {
+  return choice.applicationId !== undefined
+    ? [choice.applicationId, 'serverless']
+    : [choice.clusterId, 'cluster'];
 }
 
 /** The notebook's last cluster once it is known to be ready (it is asked first), else the first
@@ -253,7 +284,8 @@ function preselection(
 
 /** What is wrong with a choice before the server is asked, or null. */
 function localProblem(choice: IConnectChoice, readiness: ReadinessQueue): string | null {
-  if (!choice.clusterId) {
+  const [id] = idOf(choice);
+  if (!id) {
     return 'Choose a cluster.';
   }
   if (!choice.roleArn) {
@@ -264,7 +296,7 @@ function localProblem(choice: IConnectChoice, readiness: ReadinessQueue): string
   } catch (error) {
     return (error as Error).message;
   }
-  const answer = readiness.get(choice.clusterId);
+  const answer = readiness.get(id);
   return answer && !(answer instanceof ApiError) ? refusal(answer, choice.engine) : null;
 }
 

@@ -10,7 +10,14 @@ import { IStateDB } from '@jupyterlab/statedb';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
 import { IConnectChoice } from './cell';
-import { isClusterId, isEngine, isLanguage, isRoleArn, isSessionName } from './patterns';
+import {
+  isApplicationId,
+  isClusterId,
+  isEngine,
+  isLanguage,
+  isRoleArn,
+  isSessionName
+} from './patterns';
 
 const PREFIX = 'jupyter-emr-roles:last-choice:';
 
@@ -27,6 +34,8 @@ export class ChoiceMemory {
     const choice: Partial<IConnectChoice> = {};
     if (isClusterId(saved.clusterId)) {
       choice.clusterId = saved.clusterId;
+    } else if (isApplicationId(saved.applicationId)) {
+      choice.applicationId = saved.applicationId;
     }
     if (isRoleArn(saved.roleArn)) {
       choice.roleArn = saved.roleArn;

@@ -10,6 +10,8 @@
 
 export const ACCOUNT_PATTERN = '^[0-9]{12}$';
 export const CLUSTER_PATTERN = '^j-[0-9A-Z]{1,64}$';
+/** An EMR Serverless application ID (botocore's shape; AWS hands out 16 characters). */
+export const APPLICATION_PATTERN = '^[0-9a-z]{1,64}$';
 export const ROLE_ARN_PATTERN =
   '^arn:(aws|aws-cn|aws-us-gov):iam::[0-9]{12}:role/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,64}$';
 export const SESSION_NAME_PATTERN = '^[A-Za-z0-9+=,.@_-]{1,64}$';
@@ -28,6 +30,7 @@ export type Engine = (typeof ENGINES)[number];
 
 const ACCOUNT_RE = new RegExp(ACCOUNT_PATTERN);
 const CLUSTER_RE = new RegExp(CLUSTER_PATTERN);
+const APPLICATION_RE = new RegExp(APPLICATION_PATTERN);
 const ROLE_ARN_RE = new RegExp(ROLE_ARN_PATTERN);
 const SESSION_NAME_RE = new RegExp(SESSION_NAME_PATTERN);
 
@@ -41,6 +44,10 @@ export function isAccountId(value: unknown): value is string {
 
 export function isClusterId(value: unknown): value is string {
   return matches(CLUSTER_RE, value);
+}
+
+export function isApplicationId(value: unknown): value is string {
+  return matches(APPLICATION_RE, value);
 }
 
 export function isRoleArn(value: unknown): value is string {

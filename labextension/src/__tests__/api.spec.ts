@@ -116,6 +116,30 @@ describe('EmrRolesClient requests', () => {
   });
 });
 
+describe('EmrRolesClient applications', () => {
+  it('asks for a page of applications of an account, and for one by ID', async () => {
+    const page = { applications: [], marker: null };
+    const { client, seen } = clientWith(json(200, page), json(200, { id: '00fab' }));
+    expect(await client.applicationPage('m1', '210987654321')).toEqual(page);
+    expect(await client.application('00fab')).toEqual({ id: '00fab' });
+    expect(seen.map(request => request.url)).toEqual([
+      'http://localhost:8888/user/ana/jupyter-emr-roles/applications?marker=m1&account=210987654321',
+      'http://localhost:8888/user/ana/jupyter-emr-roles/applications/00fab'
+    ]);
+  });
+
+  it('posts a check of an application with application_id', async () => {
+    const { client, seen } = clientWith(json(200, { application: {}, role: {} }));
+    const arn = 'arn:aws:iam::123456789012:role/sales-data-access';
+    await client.check('00fab', arn, null, 'serverless');
+    expect(JSON.parse(seen[0].body!)).toEqual({
+      application_id: '00fab',
+      role_arn: arn,
+      access_role_arn: null
+    });
+  });
+});
+
 describe('EmrRolesClient.clusterPages', () => {
   it('follows markers through empty pages until the marker is null', async () => {
     const { client, seen } = clientWith(

@@ -57,6 +57,21 @@ describe('connectCell with valid choices', () => {
     );
   });
 
+  it('names an EMR Serverless application with --application-id, never --cluster-id', () => {
+    const cell = connectCell({ ...GOOD, clusterId: '', applicationId: '00fabcdefghij012' });
+    expect(cell).toBe(
+      '%connect --application-id 00fabcdefghij012 ' +
+        '--role-arn arn:aws:iam::123456789012:role/sales-data-access --language python'
+    );
+  });
+
+  it('refuses an application ID of the wrong shape, or one beside a cluster', () => {
+    for (const applicationId of ['00FAB', 'j-1K48XXXXXXHCB', '00fab --no-verify', '']) {
+      refused({ ...GOOD, clusterId: '', applicationId });
+    }
+    refused({ ...GOOD, applicationId: '00fabcdefghij012' });
+  });
+
   it('names the access role of a cluster reached through one', () => {
     const access = 'arn:aws:iam::210987654321:role/emr-notebook-access';
     expect(connectCell({ ...GOOD, accessRoleArn: access })).toBe(

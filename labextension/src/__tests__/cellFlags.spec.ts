@@ -12,6 +12,8 @@ import options from '../options.json';
 import { ENGINES, LANGUAGES } from '../patterns';
 
 const ACCESS = 'arn:aws:iam::210987654321:role/emr-notebook-access';
+/** A cluster, or an EMR Serverless application (--application-id). */
+const PLACES = [{ clusterId: 'j-1K48XXXXXXHCB' }, { clusterId: '', applicationId: '00fabcdefghij012' }];
 
 function everyChoice(): IConnectChoice[] {
   const choices: IConnectChoice[] = [];
@@ -20,15 +22,17 @@ function everyChoice(): IConnectChoice[] {
       for (const name of ['', 'sales_eu-2']) {
         for (const accessRoleArn of [undefined, ACCESS]) {
           for (const settings of ['', '{"conf": {"spark.sql.shuffle.partitions": "64"}}']) {
-            choices.push({
-              clusterId: 'j-1K48XXXXXXHCB',
-              roleArn: 'arn:aws:iam::123456789012:role/sales-data-access',
-              name,
-              language,
-              engine,
-              settings,
-              accessRoleArn
-            });
+            for (const where of PLACES) {
+              choices.push({
+                ...where,
+                roleArn: 'arn:aws:iam::123456789012:role/sales-data-access',
+                name,
+                language,
+                engine,
+                settings,
+                accessRoleArn
+              });
+            }
           }
         }
       }

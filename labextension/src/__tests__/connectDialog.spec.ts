@@ -1,4 +1,11 @@
-import { ApiError, EmrRolesClient, IClusterSummary, IRolesCatalog } from '../api';
+import {
+  ApiError,
+  EmrRolesClient,
+  IApplicationSummary,
+  IClusterSummary,
+  IRolesCatalog,
+  SessionEngine
+} from '../api';
 import { ConnectBody } from '../connectDialog';
 
 const ACCOUNT = '123456789012';
@@ -43,19 +50,45 @@ function engines(id: string) {
   };
 }
 
+/** An EMR Serverless application of the account that offers ``offered``. */
+function application(id: string, name: string, offered: SessionEngine[]): IApplicationSummary {
+  const engine = (ready: boolean) => ({ ready, reasons: ready ? [] : [`${name} runs none.`] });
+  const ready = offered.length > 0;
+  const arn = `arn:aws:emr-serverless:us-east-1:${ACCOUNT}:/applications/${id}`;
+  const readiness = {
+    id, name, state: 'STARTED', release: 'emr-7.13.0', account: ACCOUNT, ready, checks: [],
+    reasons: ready ? [] : [`${name} runs none.`], session_enabled: offered.includes('spark-connect'),
+    kind: 'serverless' as const,
+    engines: { livy: engine(offered.includes('livy')), 'spark-connect': engine(offered.includes('spark-connect')) }
+  };
+  return { id, name, state: 'STARTED', release: 'emr-7.13.0', arn, kind: 'serverless', engines: offered, readiness };
+}
+
+/** Yield each page, or throw it. */
+async function* yieldAll<T>(pages: (T[] | ApiError)[]): AsyncGenerator<T[]> {
+  for (const page of pages) {
+    if (page instanceof ApiError) {
+      throw page;
+    }
+    yield page;
+  }
+}
+
 /** A stand-in for the REST client: pages, readiness and check answers given by the test. */
-function fakeClient(pages: (IClusterSummary[] | ApiError)[], catalog = CATALOG) {
+function fakeClient(
+  pages: (IClusterSummary[] | ApiError)[],
+  catalog = CATALOG,
+  applications: (IApplicationSummary[] | ApiError)[] = []
+) {
   const asked: string[] = [];
   const checks: [string, string][] = [];
   const client = {
     roles: async () => catalog,
-    async *clusterPages() {
-      for (const page of pages) {
-        if (page instanceof ApiError) {
-          throw page;
-        }
-        yield page;
-      }
+    clusterPages: () => yieldAll(pages),
+    applicationPages: (account: string | null = null) => yieldAll(account ? [] : applications),
+    application: async (id: string) => {
+      asked.push(id);
+      return application(id, id, []).readiness;
     },
     cluster: async (id: string) => {
       asked.push(id);
@@ -79,12 +112,17 @@ function fakeClient(pages: (IClusterSummary[] | ApiError)[], catalog = CATALOG) 
         session_enabled: ['j-CONNECT', 'j-SESSIONS'].includes(id)
       };
     },
-    check: async (clusterId: string, roleArn: string) => {
-      checks.push([clusterId, roleArn]);
+    check: async (id: string, roleArn: string, _access: string | null, kind = 'cluster') => {
+      checks.push([id, roleArn]);
       if (roleArn === MARKETING) {
         throw new ApiError('RoleNotListed', 'The role is not listed for this account.', 403);
       }
-      return { cluster: await client.cluster(clusterId), role: CATALOG.accounts[0].roles[1] };
+      const role = CATALOG.accounts[0].roles[1];
+      if (kind === 'serverless') {
+        const found = applications.flat().find(row => !(row instanceof ApiError) && row.id === id);
+        return { application: (found as IApplicationSummary).readiness, role };
+      }
+      return { cluster: await client.cluster(id), role };
     }
   };
   return { client: client as unknown as EmrRolesClient, asked, checks };
@@ -350,5 +388,53 @@ describe('ConnectBody', () => {
     row(/j-SHARED/).click();
     expect(body.currentChoice().accessRoleArn).toBeUndefined();
     expect(asked).toEqual([]);
+  });
+
+  it('lists applications after the clusters with their kind, offers their engines and writes --application-id', async () => {
+    const { client, asked, checks } = fakeClient(
+      [[cluster('j-SHARED', 'shared-analytics')]],
+      CATALOG,
+      [[application('00livy', 'serverless-livy', ['livy']), application('00old', 'too-old', [])]]
+    );
+    const body = new ConnectBody(client);
+    await settled(body);
+    const rows = [...body.node.querySelectorAll<HTMLElement>('[role="option"]')];
+    const kinds = rows.map(row => row.querySelector('.jp-EmrRoles-clusterKind')!.textContent);
+    expect(rows.map(row => row.dataset.clusterId)).toEqual(['j-SHARED', '00livy', '00old']);
+    expect(kinds).toEqual(['cluster', 'serverless', 'serverless']);
+    expect(rows[0].getAttribute('aria-selected')).toBe('true');
+    expect(rows[2].querySelector('.jp-EmrRoles-badge')!.textContent).toBe('not ready');
+    expect(rows[1].querySelector('.jp-EmrRoles-clusterRelease')!.textContent).toBe('emr-7.13.0');
+    expect(asked).toEqual(['j-SHARED']);
+
+    rows[1].click();
+    await settled(body);
+    const engine = q<HTMLSelectElement>(body, 'select[aria-label="Engine"]');
+    expect([...engine.options].map(item => item.textContent)).toEqual([
+      'Automatic (Livy)', 'Livy (%%spark cells, through sparkmagic)']);
+    expect(await body.submit()).toBe(true);
+    expect(checks).toEqual([['00livy', SALES]]);
+    expect(body.getValue()).toMatchObject({ clusterId: '', applicationId: '00livy', roleArn: SALES });
+  });
+
+  it('says why applications are missing in a row, and keeps the clusters', async () => {
+    const denied = new ApiError('AccessDenied', 'emr-serverless:ListApplications was denied.', 403);
+    const { client } = fakeClient([[cluster('j-SHARED', 'shared-analytics')]], CATALOG, [denied]);
+    const body = new ConnectBody(client);
+    await settled(body);
+    const problem = q<HTMLElement>(body, '.jp-EmrRoles-listProblem');
+    expect(problem.textContent).toBe(
+      'EMR Serverless applications of your account: Permission problem: ' +
+        'emr-serverless:ListApplications was denied.');
+    expect(q<HTMLElement>(body, '[role="alert"]').hidden).toBe(true);
+    expect(q<HTMLElement>(body, '[data-cluster-id="j-SHARED"]').getAttribute('aria-selected')).toBe('true');
+  });
+
+  it('preselects the notebook\'s last application once its readiness is in', async () => {
+    const { client } = fakeClient([[cluster('j-SHARED', 'shared-analytics')]], CATALOG, [
+      [application('00livy', 'serverless-livy', ['livy'])]]);
+    const body = new ConnectBody(client, { clusterId: '', applicationId: '00livy' });
+    await settled(body);
+    expect(body.currentChoice()).toMatchObject({ clusterId: '', applicationId: '00livy' });
   });
 });

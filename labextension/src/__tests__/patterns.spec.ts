@@ -1,6 +1,14 @@
 import * as fs from 'fs';
 
-import { arnAccount, isAccountId, isClusterId, isRoleArn, isSessionName, roleName } from '../patterns';
+import {
+  arnAccount,
+  isAccountId,
+  isApplicationId,
+  isClusterId,
+  isRoleArn,
+  isSessionName,
+  roleName
+} from '../patterns';
 
 /**
  * tests/test_labextension_units.py passes tests/identifier_cases.py as JSON in
@@ -16,6 +24,8 @@ interface ICases {
   BAD_CLUSTERS: string[];
   GOOD_ROLE_ARNS: string[];
   BAD_ROLE_ARNS: string[];
+  GOOD_APPLICATIONS: string[];
+  BAD_APPLICATIONS: string[];
 }
 
 const BUILT_IN: ICases = {
@@ -31,7 +41,9 @@ const BUILT_IN: ICases = {
     'arn:aws:iam::123456789012:role/sales\n',
     'arn:aws:iam::123456789012:role/s ales',
     'arn:aws:iam::123456789012:user/sales'
-  ]
+  ],
+  GOOD_APPLICATIONS: ['00fabcdefghij012', '0', 'a'.repeat(64)],
+  BAD_APPLICATIONS: ['00FABC', 'j-ABC', '00fab\n', 'a'.repeat(65), '00-fab', '']
 };
 
 const tables: [string, ICases][] = [['built-in', BUILT_IN]];
@@ -53,6 +65,11 @@ describe.each(tables)('identifier checks (%s table)', (_, cases) => {
   it('accept the good and refuse the bad role ARNs', () => {
     expect(cases.GOOD_ROLE_ARNS.filter(value => !isRoleArn(value))).toEqual([]);
     expect(cases.BAD_ROLE_ARNS.filter(isRoleArn)).toEqual([]);
+  });
+
+  it('accept the good and refuse the bad EMR Serverless application IDs', () => {
+    expect(cases.GOOD_APPLICATIONS.filter(value => !isApplicationId(value))).toEqual([]);
+    expect(cases.BAD_APPLICATIONS.filter(isApplicationId)).toEqual([]);
   });
 });
 

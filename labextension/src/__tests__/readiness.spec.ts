@@ -12,7 +12,7 @@ function controlled() {
     });
   const answer = async (id: string, ready = true) => {
     pending.get(id)!({ id, name: id, state: 'WAITING', release: 'emr-7.1.0', account: '1',
-      ready, reasons: [], checks: [], session_enabled: false,
+      ready, reasons: [], checks: [], session_enabled: false, kind: 'cluster',
       engines: { livy: { ready, reasons: [] }, 'spark-connect': { ready: false, reasons: [] } } });
     await new Promise(resolve => setTimeout(resolve, 0));
   };
