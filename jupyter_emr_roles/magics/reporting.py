@@ -30,7 +30,7 @@ class ProgressLine:
         self._what = what
         self._show = show
         self._shown = -PROGRESS_EVERY
-        show(f"{what}: looking up the cluster")
+        show(f"{what}: looking it up")
 
     def __call__(self, elapsed: float, status: str) -> None:
         if elapsed - self._shown >= PROGRESS_EVERY:
