@@ -7,13 +7,12 @@ import re
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
 import botocore.exceptions
-import grpc
 import pytest
 from demo_world import ELECTRONICS, SALES
 from emulators import RunningEmulator
+from spark_connect_clients import remote_spark
 
 LIVE = ("STARTED", "IDLE", "BUSY")
 
@@ -37,34 +36,9 @@ def started(emulator: RunningEmulator, cluster_id: str, role: str = SALES) -> st
 
 
 def version_with(endpoint: str, metadata: dict[str, str], ca_bundle: str) -> str:
-    """``spark.version`` through PySpark's Connect client, dialling ``endpoint`` as AWS's page
-    says (the https URL's host on its port, TLS) and sending ``metadata`` on every call, with
-    no retries."""
-    from pyspark.sql.connect.client import ChannelBuilder
-    from pyspark.sql.connect.session import SparkSession
-
-    url = urlsplit(endpoint)
-    target = f"{url.hostname}:{url.port or 443}"
-    with open(ca_bundle, "rb") as stream:
-        roots = stream.read()
-
-    def plugin(_context: Any, callback: Callable[..., None]) -> None:
-        callback(tuple(metadata.items()), None)
-
-    class Builder(ChannelBuilder):
-        host = url.hostname
-
-        def toChannel(self) -> Any:
-            credentials = grpc.composite_channel_credentials(
-                grpc.ssl_channel_credentials(roots), grpc.metadata_call_credentials(plugin))
-            return self._secure_channel(target, credentials)
-
-    session = SparkSession.builder.channelBuilder(Builder()).create()
-    session.client.set_retry_policies([])
-    try:
-        return session.version
-    finally:
-        session.client.close()
+    """``spark.version`` through PySpark's Connect client with ``metadata`` on every call."""
+    with remote_spark(endpoint, metadata, ca_bundle) as spark:
+        return spark.version
 
 
 def proxy_auth(session_id: str, token: str) -> dict[str, str]:

@@ -31,7 +31,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -77,7 +77,13 @@ class BookSettings:
 
 
 @dataclass
-class _Session:
+class Session:
+    """One session, EMR's or EMR Serverless's: ``cluster_id`` is the ID of what it runs on
+    (a cluster, or a Serverless application). ``id_header`` names the metadata entry that must
+    carry the session's ID (EMR's proxy: ``authorization``; None where the proxy takes the token
+    alone, as Serverless's does); ``minute`` is how many seconds a minute of its idle timeout
+    lasts."""
+
     id: str
     cluster_id: str
     arn: str
@@ -99,6 +105,8 @@ class _Session:
     tokens: dict[str, float] = field(default_factory=dict)  # token -> when it expires
     process: subprocess.Popen[str] | None = None
     front: Any = None
+    id_header: str | None = "authorization"
+    minute: float = 60.0
 
     def start_answer(self) -> dict[str, Any]:
         return {"Id": self.id, "ClusterId": self.cluster_id, "Arn": self.arn,
@@ -126,9 +134,9 @@ class SessionBook:
     def __init__(self, settings: BookSettings) -> None:
         self.settings = settings
         self.enabled: set[str] = set()  # clusters created with SessionEnabled
-        self._sessions: dict[tuple[str, str], _Session] = {}
+        self._sessions: dict[tuple[str, str], Session] = {}
         # (cluster, ClientRequestToken) -> the parameters it came with and the session it started
-        self._requests: dict[tuple[str, str], tuple[dict[str, Any], _Session]] = {}
+        self._requests: dict[tuple[str, str], tuple[dict[str, Any], Session]] = {}
         self._lock = threading.Lock()
         self._closed = threading.Event()
         threading.Thread(target=self._reap, name="session-reaper", daemon=True).start()
@@ -137,9 +145,12 @@ class SessionBook:
               region: str) -> dict[str, Any]:
         """StartSession, once IAM allowed it: EMR's checks, then a session SUBMITTED; a
         ClientRequestToken seen before answers with the session it started."""
-        earlier = self._earlier_request(cluster.id, params)
+        earlier = self.earlier(cluster.id, params.get("ClientRequestToken"))
         if earlier is not None:
-            return earlier.start_answer()
+            if earlier[0] != params:
+                raise _invalid(f"ClientRequestToken {params['ClientRequestToken']} was used "
+                               "with other parameters; use a new token for a new session.")
+            return earlier[1].start_answer()
         role_arn = params.get("ExecutionRoleArn")
         check_ready(cluster, SESSIONS_RELEASE, "Spark Connect sessions")
         check_sessions_supported(cluster)
@@ -151,26 +162,41 @@ class SessionBook:
                            "an ExecutionRoleArn.")
         check_role_exists(cluster, role_arn)
         session = self._new_session(cluster, params, region)
-        threading.Thread(target=self._run, args=(session, identity),
-                         name=f"session-{session.id}", daemon=True).start()
+        self.launch(session, lambda: self.settings.credentials(identity))
         return session.start_answer()
 
-    def _earlier_request(self, cluster_id: str, params: dict[str, Any]) -> _Session | None:
-        """The session a retried StartSession (same ClientRequestToken) started; the same token
-        with other parameters is refused, as AWS's idempotent calls refuse it."""
-        token = params.get("ClientRequestToken")
+    def earlier(self, owner: str, token: str | None) -> tuple[dict[str, Any], Session] | None:
+        """The parameters and the session of an earlier StartSession on ``owner`` with the
+        same client token (a retried call starts no second session); None for a new token."""
         if not token:
             return None
         with self._lock:
-            earlier = self._requests.get((cluster_id, token))
-        if earlier is None:
-            return None
-        if earlier[0] != params:
-            raise _invalid(f"ClientRequestToken {token} was used with other parameters; use "
-                           "a new token for a new session.")
-        return earlier[1]
+            return self._requests.get((owner, token))
 
-    def _new_session(self, cluster: Any, params: dict[str, Any], region: str) -> _Session:
+    def add(self, session: Session, token: str | None, params: dict[str, Any]) -> None:
+        """Keep a new session, and the client token that started it."""
+        with self._lock:
+            self._sessions[(session.cluster_id, session.id)] = session
+            if token:
+                self._requests[(session.cluster_id, token)] = (params, session)
+
+    def launch(self, session: Session, environment: Callable[[], dict[str, str]],
+               before: Callable[[], None] | None = None) -> None:
+        """Run the session's life on a thread of its own: ``before`` (what must happen first,
+        e.g. its application starting), then its server with the variables ``environment``
+        gives (the role's credentials), then its front."""
+        def life() -> None:
+            if before is not None:
+                try:
+                    before()
+                except Exception as exc:  # the session fails; the emulator goes on
+                    self._stop(session, "FAILED", str(exc))
+                    return
+            self._run(session, environment)
+
+        threading.Thread(target=life, name=f"session-{session.id}", daemon=True).start()
+
+    def _new_session(self, cluster: Any, params: dict[str, Any], region: str) -> Session:
         configurations = params.get("EngineConfigurations") or []
         for configuration in configurations:
             if configuration.get("Classification") != "spark-defaults":
@@ -178,17 +204,14 @@ class SessionBook:
                                "EngineConfigurations takes the classification spark-defaults.")
         session_id = "is-" + "".join(secrets.choice(_ID_CHARACTERS) for _ in range(_ID_LENGTH))
         account = cluster.emr_backend.account_id
-        session = _Session(
+        session = Session(
             session_id, cluster.id,
             f"arn:aws:elasticmapreduce:{region}:{account}:cluster/{cluster.id}/session/"
             f"{session_id}", account, region, cluster.release_label, params["ExecutionRoleArn"],
             params.get("Name"), int(params.get("SessionIdleTimeoutInMinutes")
                                     or DEFAULT_IDLE_MINUTES),
             configurations, params.get("Tags") or [])
-        with self._lock:
-            self._sessions[(cluster.id, session_id)] = session
-            if params.get("ClientRequestToken"):
-                self._requests[(cluster.id, params["ClientRequestToken"])] = (params, session)
+        self.add(session, params.get("ClientRequestToken"), params)
         return session
 
     def get(self, cluster_id: str, session_id: Any) -> dict[str, Any]:
@@ -197,9 +220,7 @@ class SessionBook:
     def list(self, cluster_id: str, params: dict[str, Any]) -> dict[str, Any]:
         """Newest first, filtered by state, a page at a time."""
         states = params.get("SessionStates") or None
-        with self._lock:
-            found = [s for (cluster, _), s in self._sessions.items() if cluster == cluster_id
-                     and (states is None or s.state in states)]
+        found = [s for s in self.sessions_of(cluster_id) if states is None or s.state in states]
         found.sort(key=lambda session: session.created, reverse=True)
         start = int(params.get("NextToken") or 0)
         size = int(params.get("MaxResults") or 50)
@@ -213,24 +234,47 @@ class SessionBook:
         are kept (until the session ends) so that an expired one is told apart from a wrong
         one, as AWS's proxy tells them apart."""
         session = self._find(cluster_id, session_id)
-        with self._lock:
-            if session.state not in LIVE_STATES or session.front is None:
-                raise _invalid(f"Session {session.id} is {session.state}; its endpoint is "
-                               "available once the session has STARTED.")
-            token, expires = secrets.token_urlsafe(32), time.time() + self.settings.token_ttl
-            session.tokens[token] = expires
-            port = session.front.port
+        issued = self.token(session)
+        if issued is None:
+            raise _invalid(f"Session {session.id} is {session.state}; its endpoint is "
+                           "available once the session has STARTED.")
+        token, expires, port = issued
         host = f"{session.id}.{ENDPOINT_DOMAIN.format(region=session.region)}".lower()
         return {"Endpoint": f"https://{host}:{port}", "AuthToken": token,
                 "AuthTokenExpirationTime": expires}
 
+    def token(self, session: Session) -> tuple[str, float, int] | None:
+        """A new token for a live session, when it expires, and its front's port; None while
+        the session is not live."""
+        with self._lock:
+            if session.state not in LIVE_STATES or session.front is None:
+                return None
+            token, expires = secrets.token_urlsafe(32), time.time() + self.settings.token_ttl
+            session.tokens[token] = expires
+            return token, expires, session.front.port
+
     def terminate(self, cluster_id: str, session_id: Any) -> dict[str, Any]:
         session = self._find(cluster_id, session_id)
-        if session.state not in ENDED_STATES:
-            self._set(session, "TERMINATING", "Terminated by the user (TerminateSession).")
+        self.end(session, "Terminated by the user (TerminateSession).")
+        return {"ClusterId": cluster_id, "SessionId": session.id, "State": session.state}
+
+    def end(self, session: Session, reason: str) -> None:
+        """TERMINATING now, TERMINATED once its server and front are gone (a session already
+        ending or over is left as it is, its reason kept)."""
+        if session.state not in ("TERMINATING", *ENDED_STATES):
+            self._set(session, "TERMINATING", reason)
             threading.Thread(target=self._stop, args=(session, "TERMINATED"),
                              daemon=True).start()
-        return {"ClusterId": cluster_id, "SessionId": session.id, "State": session.state}
+
+    def lookup(self, owner: str, session_id: Any) -> Session | None:
+        """The session ``owner`` (a cluster or application ID) has by that ID."""
+        with self._lock:
+            return self._sessions.get((owner, session_id)) if isinstance(session_id, str) \
+                else None
+
+    def sessions_of(self, owner: str) -> list[Session]:
+        with self._lock:
+            return [s for (kept, _), s in self._sessions.items() if kept == owner]
 
     def close(self) -> None:
         """Stop every session's server (the emulator is shutting down)."""
@@ -241,10 +285,13 @@ class SessionBook:
             if session.state not in ENDED_STATES:
                 self._stop(session, "TERMINATED")
 
-    def check(self, session: _Session, sent_id: str, token: str) -> str:
-        """The proxy's verdict on a call to ``session``'s endpoint: "admitted" for the session's
-        own ID, to the letter, with a token handed out for it; "expired" for such a token past
-        its time; "refused" for anything else."""
+    def check(self, session: Session, sent: Mapping[str, str]) -> str:
+        """The proxy's verdict on a call to ``session``'s endpoint, from the metadata ``sent``:
+        "admitted" for a token handed out for the session (and, where the proxy wants it, the
+        session's own ID, to the letter); "expired" for such a token past its time; "refused"
+        for anything else."""
+        token = sent.get("x-aws-proxy-auth", "")
+        sent_id = sent.get(session.id_header, "") if session.id_header else session.id
         with self._lock:
             expires = next((when for known, when in session.tokens.items()
                             if hmac.compare_digest(token.encode(), known.encode())), None)
@@ -252,15 +299,13 @@ class SessionBook:
             return "refused"
         return "admitted" if time.time() < expires else "expired"
 
-    def _find(self, cluster_id: str, session_id: Any) -> _Session:
-        with self._lock:
-            session = self._sessions.get((cluster_id, session_id)) \
-                if isinstance(session_id, str) else None
+    def _find(self, cluster_id: str, session_id: Any) -> Session:
+        session = self.lookup(cluster_id, session_id)
         if session is None:
             raise _invalid(f"Session {session_id} was not found on cluster {cluster_id}.")
         return session
 
-    def _set(self, session: _Session, state: str, reason: str = "") -> None:
+    def _set(self, session: Session, state: str, reason: str = "") -> None:
         with self._lock:
             if session.state in ENDED_STATES:
                 return
@@ -275,17 +320,17 @@ class SessionBook:
                 session.ended = session.updated
         log.info("session %s on %s: %s %s", session.id, session.cluster_id, state, reason)
 
-    def _busy(self, session: _Session, busy: bool) -> None:
+    def _busy(self, session: Session, busy: bool) -> None:
         if session.state in ("IDLE", "BUSY", "STARTED"):
             self._set(session, "BUSY" if busy else "IDLE")
 
-    def _run(self, session: _Session, identity: Identity) -> None:
+    def _run(self, session: Session, environment: Callable[[], dict[str, str]]) -> None:
         """The session's life: its server started as the role, then its front; FAILED with the
         reason when either cannot start."""
         try:
             self._set(session, "STARTING")
             port = _free_port()
-            session.process = self._launch(session, identity, port)
+            session.process = self._launch(session, environment, port)
             _wait_ready(session.process, self.settings.start_timeout)
             session.front = self._front(session, port)
             self._set(session, "STARTED")
@@ -296,10 +341,10 @@ class SessionBook:
             return
         threading.Thread(target=self._watch_server, args=(session,), daemon=True).start()
 
-    def _launch(self, session: _Session, identity: Identity,
+    def _launch(self, session: Session, environment: Callable[[], dict[str, str]],
                 port: int) -> subprocess.Popen[str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
-        env.update(self.settings.credentials(identity))
+        env.update(environment())
         conf = [f"{key}={value}" for configuration in session.configurations
                 for key, value in (configuration.get("Properties") or {}).items()]
         self.settings.log_dir.mkdir(parents=True, exist_ok=True)
@@ -311,24 +356,24 @@ class SessionBook:
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file, env=env,
                 text=True, start_new_session=True)
 
-    def _front(self, session: _Session, port: int) -> Any:
-        from .front import Activity, SessionFront
+    def _front(self, session: Session, port: int) -> Any:
+        from .front import Activity, SessionFront, refused
 
         if self.settings.tls is None:
             raise RuntimeError("the emulator serves session endpoints over TLS only; start it "
                                "with --aws-tls (or --strict)")
-        return SessionFront(port, self.settings.tls,
-                            lambda sent_id, token: self.check(session, sent_id, token),
-                            Activity(lambda busy: self._busy(session, busy)))
+        return SessionFront(port, self.settings.tls, lambda sent: self.check(session, sent),
+                            Activity(lambda busy: self._busy(session, busy)),
+                            refused(session.id_header))
 
-    def _watch_server(self, session: _Session) -> None:
+    def _watch_server(self, session: Session) -> None:
         """A server that exits on its own fails its session, as a dead driver does on EMR."""
         assert session.process is not None
         code = session.process.wait()
         if session.state not in ("TERMINATING", *ENDED_STATES):
             self._stop(session, "FAILED", f"The Spark Connect server exited with code {code}.")
 
-    def _stop(self, session: _Session, state: str, reason: str = "") -> None:
+    def _stop(self, session: Session, state: str, reason: str = "") -> None:
         if session.front is not None:
             session.front.close()
         process = session.process
@@ -339,14 +384,14 @@ class SessionBook:
         self._set(session, state, reason)
 
     def _reap(self) -> None:
-        """Sessions idle longer than their SessionIdleTimeoutInMinutes, or alive longer than
-        the maximum lifetime, are terminated, with which of the two as the reason."""
+        """Sessions idle longer than their idle timeout, or alive longer than the maximum
+        lifetime, are terminated, with which of the two as the reason."""
         while not self._closed.wait(1):
             for session, reason in self._expired(time.time()):
                 self._set(session, "TERMINATING", reason)
                 self._stop(session, "TERMINATED")
 
-    def _expired(self, now: float) -> list[tuple[_Session, str]]:
+    def _expired(self, now: float) -> list[tuple[Session, str]]:
         lifetime = self.settings.max_lifetime
         with self._lock:
             live = [s for s in self._sessions.values() if s.state in LIVE_STATES]
@@ -356,7 +401,7 @@ class SessionBook:
                 ended.append((session, f"Session reached its maximum lifetime of "
                                        f"{_duration(lifetime)}."))
             elif session.state == "IDLE" and session.idle_since \
-                    and now - session.idle_since > session.idle_minutes * 60:
+                    and now - session.idle_since > session.idle_minutes * session.minute:
                 ended.append((session, f"Session idle for more than {session.idle_minutes} "
                                        "minutes."))
         return ended

@@ -4,7 +4,8 @@ EMR hands a session's Spark Connect endpoint out with a time-limited token
 (GetSessionEndpoint), and its managed authentication proxy takes two gRPC
 metadata entries on every call: ``x-aws-proxy-auth``, the token, and
 ``authorization``, the session's ID exactly as StartSession gave it (not
-``Bearer <token>``). Spark Connect's own server has no TLS and no changing
+``Bearer <token>``); EMR Serverless's proxy takes the token alone, so which
+entries a call needs is the ``check``'s to say. Spark Connect's own server has no TLS and no changing
 tokens, so each session's server listens on loopback only and this front, a
 gRPC server with the emulator's AWS certificate, passes every call of the
 Spark Connect service through to it, byte for byte, once ``check`` admits the
@@ -34,15 +35,21 @@ _CHANNEL_OPTIONS = [("grpc.max_send_message_length", _MESSAGE_LIMIT),
                     ("grpc.max_receive_message_length", _MESSAGE_LIMIT)]
 # Metadata that belongs to one hop, not to the call: never passed to the server.
 _HOP_METADATA = ("authorization", "x-aws-proxy-auth", "user-agent")
-REFUSED = ("The request needs x-aws-proxy-auth (a token GetSessionEndpoint gave for this "
-           "session) and authorization (the session's ID); call GetSessionEndpoint for a new "
-           "token.")
 # Seconds beyond which a call's time remaining means it has no deadline at all.
 _NO_DEADLINE = 10.0 ** 9
 # What AWS's proxy answers to a token that has expired (not UNAUTHENTICATED).
 EXPIRED = (grpc.StatusCode.UNKNOWN, "Stream removed")
-# check(session ID sent, token sent) -> "admitted", "expired" or "refused"
-Check = Callable[[str, str], str]
+# check(the call's metadata) -> "admitted", "expired" or "refused"
+Check = Callable[[dict[str, str]], str]
+
+
+def refused(id_header: str | None) -> str:
+    """What a refused call is told: the entries the proxy wants (``id_header``: the one that
+    carries the session's ID, where it wants one)."""
+    wanted = "x-aws-proxy-auth (a token GetSessionEndpoint gave for this session)"
+    if id_header:
+        wanted += f" and {id_header} (the session's ID)"
+    return f"The request needs {wanted}; call GetSessionEndpoint for a new token."
 
 
 def _method_kinds() -> dict[str, tuple[bool, bool]]:
@@ -59,14 +66,15 @@ class SessionFront:
     """A TLS gRPC server on a loopback port that admits the session's token only."""
 
     def __init__(self, backend_port: int, tls: LocalTls, check: Check,
-                 activity: Callable[[int], None]) -> None:
+                 activity: Callable[[int], None], refusal: str) -> None:
         """``activity(+1)`` and ``activity(-1)`` are called as statements begin and end
-        (busy/idle)."""
+        (busy/idle); ``refusal`` is what a call the check refuses is told."""
         self._backend = grpc.insecure_channel(f"127.0.0.1:{backend_port}",
                                               options=_CHANNEL_OPTIONS)
         self._server = grpc.server(ThreadPoolExecutor(max_workers=16, thread_name_prefix="front"),
                                    options=_CHANNEL_OPTIONS)
-        self._server.add_generic_rpc_handlers([_Proxy(self._backend, check, activity)])
+        self._server.add_generic_rpc_handlers([_Proxy(self._backend, check, activity,
+                                                      refusal)])
         credentials = grpc.ssl_server_credentials(
             [(tls.server_key.read_bytes(), tls.server_certificate.read_bytes())])
         self.port = self._server.add_secure_port("127.0.0.1:0", credentials)
@@ -78,11 +86,12 @@ class SessionFront:
 
 
 class _Proxy(grpc.GenericRpcHandler):
-    def __init__(self, backend: grpc.Channel, check: Check,
-                 activity: Callable[[int], None]) -> None:
+    def __init__(self, backend: grpc.Channel, check: Check, activity: Callable[[int], None],
+                 refusal: str) -> None:
         self._backend = backend
         self._check = check
         self._activity = activity
+        self._refusal = refusal
         self._kinds = _method_kinds()
 
     def service(self, handler_call_details: Any) -> grpc.RpcMethodHandler | None:
@@ -108,11 +117,11 @@ class _Proxy(grpc.GenericRpcHandler):
         here as AWS's proxy ends it."""
         metadata = list(context.invocation_metadata())
         sent = {key: value for key, value in metadata if isinstance(value, str)}
-        verdict = self._check(sent.get("authorization", ""), sent.get("x-aws-proxy-auth", ""))
+        verdict = self._check(sent)
         if verdict == "expired":
             context.abort(*EXPIRED)
         if verdict != "admitted":
-            context.abort(grpc.StatusCode.UNAUTHENTICATED, REFUSED)
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, self._refusal)
         return [(key, value) for key, value in metadata if key not in _HOP_METADATA]
 
     def _unary(self, call: Any, request: Any, context: grpc.ServicerContext) -> Any:
