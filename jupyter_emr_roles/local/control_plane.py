@@ -9,7 +9,8 @@ AssumeRole with AWS's trust rules and source identity (``sts.py``), CloudTrail's
 LookupEvents over every recorded call (``cloudtrail.py``, ``trail.py``), IAM's
 SimulatePrincipalPolicy (``iam_simulation.py``), S3 Access Grants (``access_grants.py``),
 SageMaker Studio's domain (``studio.py``), EMR Serverless applications with AWS's states
-(``serverless.py``) and their job runs (``serverless_jobs.py``). Errors use the shapes AWS uses (JSON ``__type`` for EMR, XML for STS),
+(``serverless.py``), their Spark Connect sessions (``serverless_sessions.py``) and job runs
+(``serverless_jobs.py``). Errors use the shapes AWS uses (JSON ``__type`` for EMR, XML for STS),
 so clients are tested against the real wire format.
 """
 
@@ -30,6 +31,7 @@ from .protocols import WsgiStartResponse
 from .router import Router
 from .serverless import EmrServerless, ServerlessSettings
 from .serverless_jobs import EmrServerlessJobs
+from .serverless_sessions import EmrServerlessSessions
 from .studio import Studio, StudioDomain
 from .sts import Sts
 from .trail import Trail
@@ -51,7 +53,9 @@ class ControlPlane:
         self.jobs = EmrServerlessJobs(applications, serverless)
         services: list[Service] = [CloudTrail(self.trail), *([Studio(studio)] if studio else []),
                                    EmrSessions(emr), self.clusters, self.sts, Iam(),
-                                   AccessGrants(), self.jobs, applications]
+                                   AccessGrants(),
+                                   EmrServerlessSessions(applications, emr.sessions, serverless),
+                                   self.jobs, applications]
         self.router = Router(services, self.trail, moto, enforce_iam)
 
     def __call__(self, environ: dict[str, Any],

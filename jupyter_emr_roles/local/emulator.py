@@ -43,6 +43,7 @@ from .runtime_roles import refusal_of
 from .serverless import EmrServerless, ServerlessSettings, role_refusal
 from .serverless_livy import PREFIX as SERVERLESS_LIVY_PREFIX
 from .serverless_livy import ServerlessLivy
+from .serverless_sessions import ENDPOINT_DOMAIN as SERVERLESS_ENDPOINT_DOMAIN
 from .state import ADMIN_PREFIX, LIVY_CA_ENV, SERVERLESS_LIVY_URL_ENV, STATE_FILE
 from .operations import Call
 from .steps import StepSettings
@@ -163,7 +164,9 @@ class Emulator:
                           steps=StepSettings(self._worker_env, options.spark,
                                              options.state_dir / "steps"),
                           sessions=self.sessions)
-        serverless = ServerlessSettings(minute=options.serverless_minute)
+        serverless = ServerlessSettings(minute=options.serverless_minute,
+                                        role_credentials=self._role_env, engine=options.spark,
+                                        folder=options.state_dir / "job-runs")
         self.control_plane = ControlPlane(emr, enforce_iam=False,
                                           access_role_ttl=options.access_role_ttl,
                                           trail_delay=options.trail_delay,
@@ -202,10 +205,12 @@ class Emulator:
         os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
         tls_folder = self.options.state_dir / "tls"
         # The AWS certificate also names the Spark Connect sessions' endpoints, as AWS's names
-        # *.elasticmapreduce-services.REGION.amazonaws.com.
-        sessions = "*." + ENDPOINT_DOMAIN.format(region=self.options.world.region)
-        self.aws_tls = make_local_tls(tls_folder, ("127.0.0.1", "localhost", sessions), "aws") \
-            if self.options.aws_tls else None
+        # *.elasticmapreduce-services.REGION.amazonaws.com and
+        # *.s.emr-serverless-services.REGION.amazonaws.com.
+        sessions = tuple("*." + domain.format(region=self.options.world.region)
+                         for domain in (ENDPOINT_DOMAIN, SERVERLESS_ENDPOINT_DOMAIN))
+        self.aws_tls = make_local_tls(tls_folder, ("127.0.0.1", "localhost", *sessions),
+                                      "aws") if self.options.aws_tls else None
         self._server = make_server(
             "127.0.0.1", self.options.port, self._wsgi, threaded=True,
             request_handler=_NoDelayHandler,
