@@ -14,11 +14,14 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
+import boto3
+
 from ..aws.clients import service_client
 from ..aws.calls import aws_call
 from ..cluster_target import Target
 from ..connect_request import ConnectRequest
 from ..errors import AwsCallError, EmrRolesError
+from ..identifiers import AccountId, RoleArn
 
 T = TypeVar("T")
 _ASSUMED = re.compile(r"arn:([\w-]+):sts::(\d{12}):assumed-role/([^/]+)/.+")
@@ -32,59 +35,26 @@ class NotAllowed(EmrRolesError):
         self.action = action
 
 
-class Facts:
-    """The cluster, role and account facts of one report; thread-safe."""
+class AccountFacts:
+    """What any report asks of the account it looks into, whatever it checks (a cluster, an
+    EMR Serverless application): the runtime role as IAM has it, who the caller is and what
+    IAM's simulator lets it do; each answer asked once, thread-safe."""
 
-    def __init__(self, target: Target, request: ConnectRequest) -> None:
-        self.target = target
+    def __init__(self, session: boto3.Session, account: AccountId, role_arn: RoleArn | None,
+                 request: ConnectRequest) -> None:
+        self.session = session
+        self.account = account
+        self.role_arn = role_arn
         self.request = request
-        self.cluster = target.cluster
-        self.role_arn = target.role
         self._lock = threading.Lock()
         self._locks: dict[tuple[str, Hashable], threading.Lock] = {}
         self._known: dict[tuple[str, Hashable], tuple[Any, Exception | None]] = {}
-
-    def security_configuration(self) -> dict[str, Any] | None:
-        name = self.cluster.get("SecurityConfiguration")
-        if not name:
-            return None
-        return self._once("elasticmapreduce:DescribeSecurityConfiguration",
-                          lambda: self.target.emr.security_configuration(name))
-
-    def iam_configuration(self) -> dict[str, Any]:
-        """The security configuration's IAMConfiguration ({} without one)."""
-        document = self.security_configuration() or {}
-        return document.get("AuthorizationConfiguration", {}).get("IAMConfiguration", {})
-
-    def primary_node_count(self) -> int:
-        return self._once("elasticmapreduce:ListInstanceGroups",
-                          lambda: self.target.emr.primary_node_count(self.cluster))
 
     def role(self) -> dict[str, Any] | None:
         """IAM's GetRole answer for the runtime role; None when IAM says it does not exist."""
         arn = self.role_arn
         assert arn is not None
         return self._once("iam:GetRole", lambda: self._get_role(arn.name))
-
-    def profile_role_arns(self) -> list[str]:
-        """The roles of the cluster's EC2 instance profile: who assumes the runtime role."""
-        name = self.cluster.get("Ec2InstanceAttributes", {}).get("IamInstanceProfile", "")
-        return self._once("iam:GetInstanceProfile", lambda: self._profile_roles(name))
-
-    @property
-    def partition(self) -> str:
-        """The cluster's partition (aws, aws-cn, aws-us-gov), which is the caller's: every ARN
-        the doctor writes into a fix is of it."""
-        arn = self.cluster.get("ClusterArn") or ""
-        if arn.count(":") >= 5:
-            return arn.split(":")[1]
-        region = self.target.session.region_name
-        return self.target.session.get_partition_for_region(region) if region else "aws"
-
-    def cluster_arn(self) -> str:
-        return self.cluster.get("ClusterArn") or (
-            f"arn:{self.partition}:elasticmapreduce:{self.target.session.region_name}:"
-            f"{self.target.account}:cluster/{self.cluster['Id']}")
 
     def caller_principal(self) -> str:
         """The caller as IAM's simulator names it: its user or role ARN (an assumed role's
@@ -110,15 +80,27 @@ class Facts:
         return {result["EvalActionName"]: result["EvalDecision"]
                 for result in answer.get("EvaluationResults", [])}
 
-    def data_lake_settings(self) -> dict[str, Any]:
-        return self._once("lakeformation:GetDataLakeSettings", lambda: aws_call(
-            "reading Lake Formation's data lake settings",
-            lambda: self._client("lakeformation").get_data_lake_settings())
-            .get("DataLakeSettings", {}))
+    def refused(self, asks: list[tuple[list[str], str, dict[str, str] | None]]) -> list[str]:
+        """The actions IAM's simulator does not allow the caller, of ``asks`` (each: actions,
+        the resource, the context), in their order."""
+        caller = self.caller_principal()
+        decisions: dict[str, str] = {}
+        for actions, resource, context in asks:
+            decisions.update(self.decisions(caller, actions, resource, context))
+        return [action for action, decision in decisions.items() if decision != "allowed"]
 
-    def access_grants_instance(self) -> dict[str, Any] | None:
-        """The account's S3 Access Grants instance; None when it has none."""
-        return self._once("s3:GetAccessGrantsInstance", self._grants_instance)
+    @property
+    def partition(self) -> str:
+        """The partition (aws, aws-cn, aws-us-gov) every ARN the doctor writes into a fix is
+        of: the checked resource's, which is the caller's."""
+        return self.partition_of("")
+
+    def partition_of(self, arn: str) -> str:
+        """The partition (aws, aws-cn, aws-us-gov) of ``arn``, else of the session's region."""
+        if arn.count(":") >= 5:
+            return arn.split(":")[1]
+        region = self.session.region_name
+        return self.session.get_partition_for_region(region) if region else "aws"
 
     def _get_role(self, name: str) -> dict[str, Any] | None:
         try:
@@ -129,24 +111,8 @@ class Facts:
                 return None
             raise
 
-    def _profile_roles(self, name: str) -> list[str]:
-        if not name:
-            return []
-        answer = aws_call(f"reading the instance profile {name}", lambda: self._client(
-            "iam").get_instance_profile(InstanceProfileName=name.rpartition("/")[2]))
-        return [role["Arn"] for role in answer["InstanceProfile"].get("Roles", [])]
-
-    def _grants_instance(self) -> dict[str, Any] | None:
-        try:
-            return aws_call("reading the account's S3 Access Grants instance", lambda: self._client(
-                "s3control").get_access_grants_instance(AccountId=self.target.account))
-        except AwsCallError as exc:
-            if exc.code == "NotFound":
-                return None
-            raise
-
     def _client(self, service: str) -> Any:
-        return service_client(self.target.session, service, min(60.0, self.request.timeout))
+        return service_client(self.session, service, min(60.0, self.request.timeout))
 
     def _once(self, action: str, fetch: Callable[[], T], key: Hashable = None) -> T:
         """``fetch``'s answer, asked once per ``action`` (and ``key``, where one action asks
@@ -165,3 +131,68 @@ class Facts:
         if error is not None:
             raise error
         return value
+
+
+class Facts(AccountFacts):
+    """The cluster, role and account facts of one report; thread-safe."""
+
+    def __init__(self, target: Target, request: ConnectRequest) -> None:
+        super().__init__(target.session, target.account, target.role, request)
+        self.target = target
+        self.cluster = target.cluster
+
+    def security_configuration(self) -> dict[str, Any] | None:
+        name = self.cluster.get("SecurityConfiguration")
+        if not name:
+            return None
+        return self._once("elasticmapreduce:DescribeSecurityConfiguration",
+                          lambda: self.target.emr.security_configuration(name))
+
+    def iam_configuration(self) -> dict[str, Any]:
+        """The security configuration's IAMConfiguration ({} without one)."""
+        document = self.security_configuration() or {}
+        return document.get("AuthorizationConfiguration", {}).get("IAMConfiguration", {})
+
+    def primary_node_count(self) -> int:
+        return self._once("elasticmapreduce:ListInstanceGroups",
+                          lambda: self.target.emr.primary_node_count(self.cluster))
+
+    def profile_role_arns(self) -> list[str]:
+        """The roles of the cluster's EC2 instance profile: who assumes the runtime role."""
+        name = self.cluster.get("Ec2InstanceAttributes", {}).get("IamInstanceProfile", "")
+        return self._once("iam:GetInstanceProfile", lambda: self._profile_roles(name))
+
+    @property
+    def partition(self) -> str:
+        return self.partition_of(self.cluster.get("ClusterArn") or "")
+
+    def cluster_arn(self) -> str:
+        return self.cluster.get("ClusterArn") or (
+            f"arn:{self.partition}:elasticmapreduce:{self.target.session.region_name}:"
+            f"{self.target.account}:cluster/{self.cluster['Id']}")
+
+    def data_lake_settings(self) -> dict[str, Any]:
+        return self._once("lakeformation:GetDataLakeSettings", lambda: aws_call(
+            "reading Lake Formation's data lake settings",
+            lambda: self._client("lakeformation").get_data_lake_settings())
+            .get("DataLakeSettings", {}))
+
+    def access_grants_instance(self) -> dict[str, Any] | None:
+        """The account's S3 Access Grants instance; None when it has none."""
+        return self._once("s3:GetAccessGrantsInstance", self._grants_instance)
+
+    def _profile_roles(self, name: str) -> list[str]:
+        if not name:
+            return []
+        answer = aws_call(f"reading the instance profile {name}", lambda: self._client(
+            "iam").get_instance_profile(InstanceProfileName=name.rpartition("/")[2]))
+        return [role["Arn"] for role in answer["InstanceProfile"].get("Roles", [])]
+
+    def _grants_instance(self) -> dict[str, Any] | None:
+        try:
+            return aws_call("reading the account's S3 Access Grants instance", lambda: self._client(
+                "s3control").get_access_grants_instance(AccountId=self.target.account))
+        except AwsCallError as exc:
+            if exc.code == "NotFound":
+                return None
+            raise

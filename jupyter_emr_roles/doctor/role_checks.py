@@ -16,12 +16,12 @@ from ..engines.livy.credentials import session_login
 from ..errors import AwsCallError, EmrRolesError
 from ..engines.livy.endpoint import find_livy, trust_for, wanted_for
 from .cluster_checks import sessions_problem
-from .facts import Facts
+from .facts import AccountFacts, Facts
 from .report import Outcome
 from .trust import Trust, trust_for_principal
 
 NO_ROLE = ("No runtime role to check: none was given and the roles files name no default for "
-           "the cluster's account.")
+           "the account of the {}.")
 # What EMR's instance profile role must be allowed on a runtime role, in its trust and its policy.
 ASSUME_ACTIONS = ("sts:AssumeRole", "sts:TagSession")
 SESSION_ACTIONS = ("elasticmapreduce:GetSession", "elasticmapreduce:GetSessionEndpoint",
@@ -31,8 +31,10 @@ _REMEDY = re.compile(r"(?<=[.;]) (?=(?:Check|Enable|If|Ask|Pick|Use|Give|Wait|wa
                      r"Create|Connect|Leave|Set|Run|Add)\b)")
 
 
-def _no_role(facts: Facts) -> Outcome:
-    return Outcome("unknown", NO_ROLE, "jupyter-emr-roles doctor --cluster-id ID "
+def no_role(facts: AccountFacts) -> Outcome:
+    what, where = (("application", "--application-id ID") if facts.request.serverless
+                   else ("cluster", "--cluster-id ID"))
+    return Outcome("unknown", NO_ROLE.format(what), f"jupyter-emr-roles doctor {where} "
                    f"--role-arn arn:{facts.partition}:iam::ACCOUNT:role/NAME")
 
 
@@ -45,18 +47,19 @@ def split_remedy(text: str) -> tuple[str, str | None]:
     return text[:found.start()].rstrip(";.") + ".", text[found.end():]
 
 
-def _other_account(facts: Facts) -> bool:
-    return facts.role_arn is not None and facts.role_arn.account != facts.target.account
+def other_account(facts: AccountFacts) -> bool:
+    return facts.role_arn is not None and facts.role_arn.account != facts.account
 
 
-def role_exists(facts: Facts) -> Outcome:
+def role_exists(facts: AccountFacts) -> Outcome:
     arn = facts.role_arn
     if arn is None:
-        return _no_role(facts)
-    if _other_account(facts):
+        return no_role(facts)
+    if other_account(facts):
+        decides = ("EMR Serverless decides when a session starts" if facts.request.serverless
+                   else "the gcsc check says whether EMR can use it")
         return Outcome("unknown", f"{arn} is a role of account {arn.account}, "
-                       f"and IAM of account {facts.target.account} cannot read it; the gcsc "
-                       "check says whether EMR can use it.")
+                       f"and IAM of account {facts.account} cannot read it; {decides}.")
     if facts.role() is None:
         return Outcome("fail", f"There is no role {arn.name} in account "
                        f"{arn.account}: the ARN is wrong, or the role was deleted.",
@@ -67,7 +70,7 @@ def role_exists(facts: Facts) -> Outcome:
 def profile_trust(facts: Facts) -> tuple[str, Trust] | None:
     """The instance profile role the runtime role trusts best, and how; None when the role
     cannot be read (another account, or missing)."""
-    role = facts.role() if facts.role_arn is not None and not _other_account(facts) else None
+    role = facts.role() if facts.role_arn is not None and not other_account(facts) else None
     if role is None:
         return None
     profile_roles = facts.profile_role_arns()
@@ -82,7 +85,7 @@ def role_trust(facts: Facts) -> Outcome:
     sts:AssumeRole and sts:TagSession (with the security configuration's ExternalId), and the
     profile role's own policy allows both on it."""
     if facts.role_arn is None:
-        return _no_role(facts)
+        return no_role(facts)
     found = profile_trust(facts)
     if found is None:
         return Outcome("unknown", "The role's trust policy could not be read (see "
@@ -139,7 +142,7 @@ def profile_policy(facts: Facts, profile_arn: str,
 def gcsc(facts: Facts) -> Outcome:
     arn = facts.role_arn
     if arn is None:
-        return _no_role(facts)
+        return no_role(facts)
     try:
         # Under the doctor's own user agent, so the audit does not count the probe as a login.
         session_login(Emr(facts.target.session, user_agent_extra=DOCTOR_USER_AGENT),
@@ -159,7 +162,7 @@ def gcsc(facts: Facts) -> Outcome:
 
 def _known_missing(facts: Facts) -> bool:
     """Whether IAM said the role does not exist (False when it could not be asked)."""
-    if _other_account(facts):
+    if other_account(facts):
         return False
     try:
         return facts.role() is None
@@ -208,16 +211,13 @@ def session_permissions(facts: Facts) -> Outcome:
         return Outcome("pass", "Spark Connect sessions are not enabled "
                        "on this cluster, so it needs no session permissions.")
     if arn is None:
-        return _no_role(facts)
+        return no_role(facts)
     caller, cluster = facts.caller_principal(), facts.cluster_arn()
-    decisions = {
-        **facts.decisions(caller, ["elasticmapreduce:StartSession"], cluster,
-                          {"elasticmapreduce:ExecutionRoleArn": arn}),
-        **facts.decisions(caller, ["elasticmapreduce:ListSessions"], cluster),
-        **facts.decisions(caller, list(SESSION_ACTIONS), f"{cluster}/session/*"),
-        **facts.decisions(caller, ["iam:PassRole"], arn,
-                          {"iam:PassedToService": "elasticmapreduce.amazonaws.com"})}
-    refused = [action for action, decision in decisions.items() if decision != "allowed"]
+    refused = facts.refused([
+        (["elasticmapreduce:StartSession"], cluster, {"elasticmapreduce:ExecutionRoleArn": arn}),
+        (["elasticmapreduce:ListSessions"], cluster, None),
+        (list(SESSION_ACTIONS), f"{cluster}/session/*", None),
+        (["iam:PassRole"], arn, {"iam:PassedToService": "elasticmapreduce.amazonaws.com"})])
     if not refused:
         return Outcome("pass", f"IAM allows {caller} to start Spark "
                        f"Connect sessions as {arn.name} here and to use them.")
