@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
@@ -25,6 +27,27 @@ def one_paragraph_error(proc: subprocess.CompletedProcess[str]) -> str:
     assert message.startswith("Error: "), message
     assert "\n" not in message, message
     return message
+
+
+def doctor_report(cli: RunCli, env: dict[str, str], *args: str) -> tuple[int, dict[str, Any]]:
+    """``jupyter-emr-roles doctor ARGS --json``'s exit status and report, asserting the
+    contract every report keeps: no traceback, and every failure with its fix."""
+    proc = cli("doctor", "--json", *args, env=env)
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "Traceback" not in proc.stderr
+    report = json.loads(proc.stdout)
+    assert all(c["fix"] for c in report["checks"] if c["status"] == "fail"), "every failure's fix"
+    return proc.returncode, report
+
+
+def statuses(report: dict[str, Any]) -> dict[str, str]:
+    """A doctor report's status of each check, by id."""
+    return {check["id"]: check["status"] for check in report["checks"]}
+
+
+def by_id(report: dict[str, Any], check_id: str) -> dict[str, Any]:
+    """A doctor report's finding of one check."""
+    return next(check for check in report["checks"] if check["id"] == check_id)
 
 
 def build_wheel(folder: Path) -> Path:

@@ -13,7 +13,7 @@ import botocore.exceptions
 import pytest
 from demo_world import ACCOUNT, PARTNER_ACCESS, PARTNER_ROLE, SALES
 from emulators import RunningEmulator
-from helpers import RunCli
+from helpers import RunCli, by_id, doctor_report, statuses
 from kernels import NotebookKernel
 
 from jupyter_emr_roles.connect_request import ConnectRequest
@@ -39,21 +39,8 @@ def role(name: str) -> str:
 
 def doctor(cli: RunCli, emulator: RunningEmulator, cluster_id: str,
            *args: str, env: dict[str, str] | None = None) -> tuple[int, dict]:
-    proc = cli("doctor", "--cluster-id", cluster_id, "--json", *args,
-               env={**emulator.env, **(env or {})})
-    assert proc.returncode in (0, 1), proc.stderr
-    assert "Traceback" not in proc.stderr
-    report = json.loads(proc.stdout)
-    assert all(c["fix"] for c in report["checks"] if c["status"] == "fail"), "every failure's fix"
-    return proc.returncode, report
-
-
-def statuses(report: dict) -> dict[str, str]:
-    return {check["id"]: check["status"] for check in report["checks"]}
-
-
-def by_id(report: dict, check_id: str) -> dict:
-    return next(check for check in report["checks"] if check["id"] == check_id)
+    return doctor_report(cli, {**emulator.env, **(env or {})}, "--cluster-id", cluster_id,
+                         *args)
 
 
 def test_every_check_is_run_once_in_the_contract_order() -> None:

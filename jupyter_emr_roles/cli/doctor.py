@@ -1,4 +1,5 @@
-"""`jupyter-emr-roles doctor`: is a cluster and runtime role ready, before anyone connects."""
+"""`jupyter-emr-roles doctor`: is a cluster (or an EMR Serverless application) and runtime role
+ready, before anyone connects."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ._common import click_options
 @click_options(options.DOCTOR)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object for scripts.")
 def doctor(as_json: bool, **given: Any) -> None:
-    """Check a cluster and a runtime role before connecting.
+    """Check a cluster (or an EMR Serverless application) and a runtime role before connecting.
 
     Every check at once: the cluster's state, release, applications and primary
     nodes; its security configuration (runtime roles, in-transit encryption,
@@ -23,9 +24,19 @@ def doctor(as_json: bool, **given: Any) -> None:
     whether EMR issues a Livy login for it, dropped at once); Livy's address and
     certificate as %connect finds them; on a cluster with Spark Connect sessions,
     whether IAM lets you start and use them as the role; S3 Access Grants and
-    EMRFS credentials providers. Each says pass, warn, fail or unknown (not
-    allowed to look), with the fix. Exit status 0 when nothing fails, 1 when something does, 2 for a
-    malformed option.
+    EMRFS credentials providers.
+
+    With --application-id: the application's state (and whether a connect can
+    start it), which engines its release and interactive configuration offer
+    (Livy endpoint, Spark Connect sessions), the role's trust in
+    emr-serverless.amazonaws.com, whether IAM lets you use each engine there
+    (AccessLivyEndpoints, StartSession, iam:PassRole), and its network (no VPC
+    while this notebook reads S3 through a VPC endpoint warns). No session is
+    opened.
+
+    Each says pass, warn, fail or unknown (not allowed to look), with the fix.
+    Exit status 0 when nothing fails, 1 when something does, 2 for a malformed
+    option.
     """
     from ..doctor import diagnose
 

@@ -1,4 +1,5 @@
-"""The pre-flight doctor: is this cluster and role ready, and what governs the role's data.
+"""The pre-flight doctor: is this cluster (or EMR Serverless application) and role ready, and
+what governs the role's data.
 
 One report, every check at once: the checks run concurrently over shared facts
 (``facts.py``), and a check that may not read what it needs says ``unknown`` and
@@ -9,7 +10,9 @@ A check is declared once, as one row of ``CHECKS``: its id (the report's contrac
 the report's order) and the function that finds its outcome. The function does not
 name itself, and every report runs every row, so a check added there is run and shown
 with nothing else to change. The pickers' readiness and a step's checks read some of
-the rows again, by id.
+the rows again, by id. An EMR Serverless application (``--application-id``) has a table of
+its own, ``APPLICATION_CHECKS``: it has no security configuration, instance profile or Livy
+to probe, and its own facts (``application_facts.py``).
 """
 
 from __future__ import annotations
@@ -17,16 +20,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
+from ..application_target import find_application
 from ..cluster_target import Target, find_target
 from ..connect_request import ConnectRequest
 from ..errors import EmrRolesError
 from ..identifiers import ClusterId
-from . import cluster_checks, governance_checks, role_checks
+from . import application_checks, cluster_checks, governance_checks, role_checks
+from .application_facts import ApplicationFacts
 from .facts import Facts, NotAllowed
 from .report import Finding, Outcome, Report
 
 Check = Callable[[Facts], Outcome]
+ApplicationCheck = Callable[[ApplicationFacts], Outcome]
 
 CHECKS: dict[str, Check] = {
     "cluster-state": cluster_checks.cluster_state,
@@ -48,6 +55,19 @@ CHECKS: dict[str, Check] = {
 }
 # Every report holds each check exactly once, in this order.
 CHECK_IDS = tuple(CHECKS)
+
+# The checks of an EMR Serverless application's report, in its order.
+APPLICATION_CHECKS: dict[str, ApplicationCheck] = {
+    "application-state": application_checks.application_state,
+    "livy": application_checks.livy,
+    "spark-connect": application_checks.spark_connect,
+    "role-exists": role_checks.role_exists,
+    "role-trust": application_checks.role_trust,
+    "livy-permissions": application_checks.livy_permissions,
+    "session-permissions": application_checks.session_permissions,
+    "network": application_checks.network,
+}
+APPLICATION_CHECK_IDS = tuple(APPLICATION_CHECKS)
 
 
 # The checks the pickers' readiness shows (clusters.assess): the cluster's, and how each engine
@@ -116,19 +136,25 @@ def step_blockers(target: Target) -> list[str]:
 
 
 def diagnose(request: ConnectRequest, warn: Callable[[str], None]) -> Report:
-    """The report for the request's cluster and role (else the account's default role).
+    """The report for the request's cluster or EMR Serverless application and role (else the
+    account's default role).
 
-    A cluster that cannot be described at all is an error, not a report: nothing else can be
-    checked without it."""
-    target = find_target(request, warn)
-    facts = Facts(target, request)
-    rows = list(CHECKS.items())
+    A cluster or application that cannot be read at all is an error, not a report: nothing
+    else can be checked without it."""
+    if request.serverless:
+        found = find_application(request, warn)
+        facts: Facts | ApplicationFacts = ApplicationFacts(found, request)
+        rows: list[tuple[str, Callable[[Any], Outcome]]] = list(APPLICATION_CHECKS.items())
+    else:
+        target = find_target(request, warn)
+        facts, rows = Facts(target, request), list(CHECKS.items())
     with ThreadPoolExecutor(max_workers=len(rows), thread_name_prefix="doctor") as pool:
         findings = tuple(pool.map(lambda row: _run(*row, facts), rows))
-    return Report(request.cluster_id, target.role, findings)
+    return Report(str(request.where), facts.role_arn, findings, serverless=request.serverless)
 
 
-def _run(check_id: str, check: Check, facts: Facts) -> Finding:
+def _run(check_id: str, check: Callable[[Any], Outcome], facts: Facts | ApplicationFacts
+         ) -> Finding:
     """The check's outcome under the id its row gives it; one that could not look is
     unknown, and says why."""
     try:
@@ -139,5 +165,5 @@ def _run(check_id: str, check: Check, facts: Facts) -> Finding:
         return Finding(check_id, "unknown", f"Not checked: {exc}")
 
 
-__all__ = ["CHECKS", "CHECK_IDS", "ENGINE_CHECKS", "READINESS_IDS", "Check", "ClusterReadiness",
+__all__ = ["APPLICATION_CHECKS", "APPLICATION_CHECK_IDS", "CHECKS", "CHECK_IDS", "ENGINE_CHECKS", "READINESS_IDS", "Check", "ClusterReadiness",
            "Finding", "Outcome", "Report", "cluster_readiness", "diagnose", "step_blockers"]

@@ -1,8 +1,8 @@
 """What the doctor says: one finding per check, as JSON, a table, or text an admin pastes.
 
-The check ids (``doctor.CHECKS``) and the JSON shape are a contract (the CLI's
-``--json``, the REST API and the Lab dialog's readiness read them); the words
-are for people: what was found, why it matters, and the exact fix.
+The check ids (``doctor.CHECKS``, ``doctor.APPLICATION_CHECKS``) and the JSON
+shape are a contract (the CLI's ``--json``, the REST API and the Lab dialog's
+readiness read them); the words are for people: what was found, why it matters, and the exact fix.
 """
 
 from __future__ import annotations
@@ -42,9 +42,13 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Report:
-    cluster_id: str
+    """The checks of one cluster (``where`` its ID), or with ``serverless`` of one EMR
+    Serverless application, with one role."""
+
+    where: str
     role_arn: str | None
     checks: tuple[Finding, ...]
+    serverless: bool = False
 
     @property
     def ready(self) -> bool:
@@ -52,14 +56,17 @@ class Report:
         return all(finding.status != "fail" for finding in self.checks)
 
     def as_json(self) -> dict[str, Any]:
-        return {"cluster_id": self.cluster_id, "role_arn": self.role_arn, "ready": self.ready,
+        """The contract's shape: the ID as ``cluster_id``, or ``application_id`` for an
+        application, then the role, the verdict and the checks."""
+        return {"application_id" if self.serverless else "cluster_id": self.where,
+                "role_arn": self.role_arn, "ready": self.ready,
                 "checks": [asdict(finding) for finding in self.checks]}
 
     def text(self) -> str:
         """For a terminal or a ticket: a verdict line, then each check with its fix."""
         verdict = "ready" if self.ready else "NOT ready"
         role = self.role_arn or "no role (give --role-arn)"
-        lines = [f"{self.cluster_id} with {role}: {verdict}"]
+        lines = [f"{self.where} with {role}: {verdict}"]
         for finding in self.checks:
             lines.append(f"  [{_MARKS[finding.status]:>4}] {finding.id}: {finding.message}")
             if finding.fix:
@@ -73,7 +80,7 @@ class Report:
             f"<td><code>{html.escape(f.fix or '')}</code></td></tr>" for f in self.checks)
         verdict = "ready" if self.ready else "<b>NOT ready</b>"
         role = html.escape(self.role_arn or "no role (give --role-arn)")
-        return (f"<p>{html.escape(self.cluster_id)} with {role}: {verdict}</p><table><tr>"
+        return (f"<p>{html.escape(self.where)} with {role}: {verdict}</p><table><tr>"
                 f"<th></th><th>check</th><th>found</th><th>fix</th></tr>{rows}</table>")
 
     # As IPython's own results (%timeit -o): `report = %emr_doctor ...` keeps the value, and

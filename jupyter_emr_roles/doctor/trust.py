@@ -1,9 +1,10 @@
 """Reading a runtime role's trust policy the way STS reads it, for the few questions the
-doctor asks: does it let the cluster's instance profile role assume it, tag the session and
-set a source identity, and which ExternalId does it demand.
+doctor asks: does it let the cluster's instance profile role (or EMR Serverless, a service
+principal) assume it, tag the session and set a source identity, and which ExternalId (or
+source account) does it demand.
 
 A general IAM evaluator is far more than this needs; these are Allow statements of one
-principal, their actions with wildcards, and two condition keys, read literally.
+principal, their actions with wildcards, and a few condition keys, read literally.
 """
 
 from __future__ import annotations
@@ -56,6 +57,16 @@ def trust_for_principal(document: Any, principal_arn: str) -> Trust:
         elif f"arn:{partition}:iam::{account}:root" in principals or account in principals:
             rooted.append(statement)
     return Trust(tuple(own or rooted), through_account=not own and bool(rooted))
+
+
+def trust_for_service(document: Any, service: str) -> Trust:
+    """The statements that trust the AWS service principal ``service``
+    (``emr-serverless.amazonaws.com``), which assumes a job role as a service, not as a role
+    of an account."""
+    found = [statement for statement in _statements(document)
+             if statement.get("Effect") == "Allow" and isinstance(statement.get("Principal"), dict)
+             and service in _listed(statement["Principal"].get("Service"))]
+    return Trust(tuple(found), through_account=False)
 
 
 def _statements(document: Any) -> list[dict[str, Any]]:
