@@ -123,7 +123,7 @@ OPTIONS: tuple[Option, ...] = (
            "not listed there is tried with a warning: IAM decides.", parse=RoleArn, shown=(
                *faces(CONNECT, LAB_CELL),
                Shown(DOCTOR, "The runtime role to check. Default: the default role of the "
-                     "cluster's account in your roles files."),
+                     "cluster's (or application's) account in your roles files."),
                Shown(STEP, "The runtime role the step runs as. Default: the default role of "
                      "the cluster's account in your roles files."),
                Shown(GRANTS, "The runtime role whose grants to list.", required=True))),
