@@ -180,14 +180,22 @@ def _readiness(cache: ReadinessCache, key: ClusterId | ApplicationId,
     return cache.get((type(key).__name__, key, access_role_arn, account, caller), compute)
 
 
-def doctor_json(cluster_id: str | None, role_arn: str | None) -> dict[str, Any]:
-    """``GET doctor``: the doctor's report, as ``jupyter-emr-roles doctor --json`` prints it.
-    Its warnings (a role the roles files do not list) are logged, not answered."""
+def doctor_json(cluster_id: str | None, role_arn: str | None,
+                application_id: str | None = None) -> dict[str, Any]:
+    """``GET doctor``: the doctor's report of a cluster, or of an EMR Serverless application
+    (``application_id``, instead), as ``jupyter-emr-roles doctor --json`` prints it. Its
+    warnings (a role the roles files do not list) are logged, not answered."""
     from ..doctor import diagnose
 
-    request = ConnectRequest(
-        cluster_id=ClusterId(cluster_id, "the cluster_id query parameter"),
-        role_arn=RoleArn(role_arn, "the role_arn query parameter") if role_arn else None)
+    role = RoleArn(role_arn, "the role_arn query parameter") if role_arn else None
+    if application_id is None:
+        request = ConnectRequest(
+            cluster_id=ClusterId(cluster_id, "the cluster_id query parameter"), role_arn=role)
+    elif cluster_id is None:
+        request = ConnectRequest(application_id=ApplicationId(
+            application_id, "the application_id query parameter"), role_arn=role)
+    else:
+        raise BadRequest("Give cluster_id or application_id, not both.")
     return diagnose(request, lambda warning: log.info("doctor: %s", warning)).as_json()
 
 

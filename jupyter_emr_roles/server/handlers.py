@@ -134,7 +134,9 @@ class DoctorHandler(EmrRolesHandler):
         with user_errors():
             cluster_id = self.get_query_argument("cluster_id", None)
             role_arn = self.get_query_argument("role_arn", None)
-            self.finish(json.dumps(await self.off_loop(api.doctor_json, cluster_id, role_arn)))
+            application_id = self.get_query_argument("application_id", None)
+            self.finish(json.dumps(await self.off_loop(api.doctor_json, cluster_id, role_arn,
+                                                       application_id)))
 
 
 class CheckHandler(EmrRolesHandler):
