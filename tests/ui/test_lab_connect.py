@@ -238,6 +238,39 @@ def test_a_spark_connect_session_from_the_dialog_is_spark_in_the_kernel(
                                                                  timeout=CELL_TIMEOUT)
 
 
+def test_the_dialog_lists_the_applications_and_connects_serverless_livy(
+        lab: Any, emulator: Any, page: Any, artifacts: Path) -> None:
+    """The account's EMR Serverless applications follow its clusters, each of kind serverless
+    with its readiness; connecting to serverless-livy writes --application-id (no
+    --cluster-id), runs the cell, and a %%spark cell then runs as the role chosen."""
+    applications = emulator.application_ids()
+    name = "serverless.ipynb"
+    new_notebook(lab, name, ["%%spark -s on-serverless\n" + WHO_AM_I])
+    panel = open_notebook(page, lab, name)
+    cell = select_cell(page, panel, "-s on-serverless")
+    panel.locator(".jp-NotebookPanel-toolbar").get_by_role("button", name="EMR").click()
+    dialog = page.locator(".jp-Dialog").filter(has_text="Connect to EMR")
+    options = dialog.get_by_role("listbox", name="Clusters").get_by_role("option")
+    for listed in ("serverless-livy", "serverless-spark-connect",
+                   "serverless-stopped-auto-start", "serverless-release-too-old"):
+        row = options.filter(has_text=applications[listed])
+        expect(row.locator(".jp-EmrRoles-clusterKind")).to_have_text("serverless")
+    expect(options.filter(has_text="shared-analytics").locator(
+        ".jp-EmrRoles-clusterKind")).to_have_text("cluster")
+    expect(options.filter(has_text="serverless-release-too-old").locator(
+        ".jp-EmrRoles-badge")).to_have_text("not ready")
+    dialog.screenshot(path=str(artifacts / "applications.png"))
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="detached")
+
+    connect(page, panel, "Marketing", artifacts, session="on-serverless",
+            cluster="serverless-livy", engine="Livy (%%spark cells, through sparkmagic)")
+    source = connected_cell(panel, MARKETING)
+    assert f"--application-id {applications['serverless-livy']}" in source, source
+    assert "--cluster-id" not in source, source
+    assert MARKETING_ARN in run_cell(cell, MARKETING_ARN, CONNECT_TIMEOUT)
+
+
 def test_a_first_open_preselects_a_usable_cluster_and_offers_only_its_engines(
         lab: Any, page: Any, artifacts: Path) -> None:
     """The badge means what the doctor means: livy-plain-http (whose Livy %connect refuses) is
