@@ -251,7 +251,8 @@ def test_a_session_ends_idle_holds_its_application_and_its_tokens_expire(
     """On an emulator whose minute lasts half a second and whose tokens live 10 s: the
     application (auto-stop after one minute) stays STARTED while its session lives; a token
     past its time is answered as AWS's proxy answers it; the session ends idle after its
-    idleTimeoutMinutes, and then the application stops."""
+    idleTimeoutMinutes, and then the application stops; the emulator's shutdown ends a session
+    still live."""
     with start_emulator(tmp_path, "--spark", "fake", "--serverless-minute", "0.5",
                         "--session-token-ttl", "10") as fast:
         job_role = role(fast, "emr-serverless.amazonaws.com")
@@ -283,3 +284,9 @@ def test_a_session_ends_idle_holds_its_application_and_its_tokens_expire(
                 "state"] != "STOPPED":
             assert time.monotonic() < deadline
             time.sleep(0.2)
+        live = analyst.start_session(applicationId=application_id,
+                                     executionRoleArn=job_role)["sessionId"]
+        state_of(analyst, application_id, live, ("IDLE",))
+        left = analyst.get_session_endpoint(applicationId=application_id,
+                                            sessionId=live)["endpoint"]
+    assert port_closed(left)
