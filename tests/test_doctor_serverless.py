@@ -21,7 +21,9 @@ from jupyter_emr_roles.doctor import APPLICATION_CHECK_IDS
 pytestmark = pytest.mark.own_world
 
 NOT_TRUSTED = f"arn:aws:iam::{ACCOUNT}:role/not-trusted-by-serverless"
-S3_INTERFACE_ENDPOINT = "https://bucket.vpce-0a1b2c3d4e5f67890-abcd1234.s3.us-east-1.vpce.amazonaws.com"
+# An S3 interface VPC endpoint's own name, as a notebook's AWS_ENDPOINT_URL_S3 gives it.
+S3_INTERFACE_ENDPOINT = ("https://bucket.vpce-0a1b2c3d4e5f67890-abcd1234.s3.us-east-1"
+                         ".vpce.amazonaws.com")
 
 
 def doctor(cli: RunCli, env: dict[str, str], application_id: str,

@@ -165,5 +165,6 @@ def _run(check_id: str, check: Callable[[Any], Outcome], facts: Facts | Applicat
         return Finding(check_id, "unknown", f"Not checked: {exc}")
 
 
-__all__ = ["APPLICATION_CHECKS", "APPLICATION_CHECK_IDS", "CHECKS", "CHECK_IDS", "ENGINE_CHECKS", "READINESS_IDS", "Check", "ClusterReadiness",
-           "Finding", "Outcome", "Report", "cluster_readiness", "diagnose", "step_blockers"]
+__all__ = ["APPLICATION_CHECKS", "APPLICATION_CHECK_IDS", "CHECKS", "CHECK_IDS", "ENGINE_CHECKS",
+           "READINESS_IDS", "ApplicationCheck", "Check", "ClusterReadiness", "Finding", "Outcome",
+           "Report", "cluster_readiness", "diagnose", "step_blockers"]
