@@ -16,6 +16,10 @@ endpoint is ``https://<session id>.elasticmapreduce-services.<region>`` under
 ``.amazonaws.com``; its host is lower-case, as DNS gives it back. A
 ClientRequestToken makes StartSession idempotent: a retried call starts no
 second session.
+
+The book also keeps EMR Serverless's sessions (``serverless_sessions.py``
+checks and answers for them, and hands them to ``add`` and ``launch``): the
+same servers, fronts, tokens and ends, with the proxy taking the token alone.
 """
 
 from __future__ import annotations
