@@ -117,12 +117,14 @@ class Connections:
         deleted first. ``request.timeout`` bounds all of it."""
         key = _guess_key(request)
         guess = self._guesses.get(key)
-        early = ENGINES[guess.engine]().early(guess.emr, request.cluster_id, guess.role) \
-            if guess else None
-        flow = _ConnectFlow(request, progress, warn)
-        found = self._guesses[key] = _Guess(flow.emr, flow.role, flow.implementation)
-        session = flow.run(lambda: self.disconnect(flow.name, missing_ok=True), self._shell,
-                           early if found == guess else None)
+        early = ENGINES[guess.engine]().early(guess.emr, request, guess.role) if guess else None
+        try:
+            flow = _ConnectFlow(request, progress, warn)
+            found = self._guesses[key] = _Guess(flow.emr, flow.role, flow.implementation)
+            session = flow.run(lambda: self.disconnect(flow.name, missing_ok=True), self._shell,
+                               early if found == guess else None)
+        finally:
+            _discard(early)
         connection = Connection(flow.name, request.where, flow.place_name, flow.role,
                                 request.language, session, datetime.now(timezone.utc), person())
         with self._lock:
@@ -368,6 +370,22 @@ def _sessions_unsupported(request: ConnectRequest, target: Target) -> list[str]:
     except NotAllowed as exc:
         log.info("whether the cluster runs Spark Connect sessions is not known: %s", exc)
         return []
+
+
+def _discard(early: Future[Any] | None) -> None:
+    """Undo what an engine's early call made (a session posted ahead), unless the start took it
+    over; once the call is done, without waiting for it."""
+    if early is not None:
+        early.add_done_callback(_discard_result)
+
+
+def _discard_result(done: Future[Any]) -> None:
+    discard = getattr(done.result(), "discard", None) if done.exception() is None else None
+    if discard is not None:
+        try:
+            discard()
+        except Exception as exc:  # noqa: BLE001  a cleanup's failure is not the connect's
+            log.warning("could not undo an early call: %s", exc)
 
 
 def _close(connection: Connection) -> None:

@@ -67,6 +67,36 @@ def test_two_roles_on_one_application_each_its_identity_and_none_left_running(
         sales_id, marketing_id}
 
 
+def _roles_file(path: Path, default: str) -> str:
+    path.write_text(json.dumps({"version": 1, "accounts": {ACCOUNT: {"roles": [
+        {"arn": SALES, "default": default == SALES},
+        {"arn": MARKETING, "default": default == MARKETING}]}}}))
+    return str(path)
+
+
+def test_a_session_posted_ahead_and_not_used_is_deleted(
+        emulator: RunningEmulator, applications: dict[str, str], tmp_path: Path,
+        notebook: Callable[..., NotebookKernel]) -> None:
+    """A repeat connect posts its session while GetApplication runs, as the role the connect
+    before found; when the roles file's default role changed meanwhile, that session is not
+    the one wanted, and it is deleted, not left running."""
+    application = applications["serverless-livy"]
+    roles = tmp_path / "roles.json"
+    kernel = _kernel(emulator, notebook, JUPYTER_EMR_ROLES_FILE=_roles_file(roles, SALES))
+    before = {s["id"] for s in emulator.open_serverless_sessions(application)}
+    first = connected(kernel.ok(f"%connect --application-id {application} --name ahead"),
+                      SALES, application, "ahead")
+    _roles_file(roles, MARKETING)
+    second = connected(kernel.ok(f"%connect --application-id {application} --name ahead"),
+                       MARKETING, application, "ahead")
+    deadline = time.monotonic() + 15
+    while (left := {s["id"] for s in emulator.open_serverless_sessions(application)} - before) \
+            != {second} and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert left == {second}, (first, second, left)
+    kernel.ok("%disconnect ahead")
+
+
 def test_kernel_shutdown_leaves_no_session(
         emulator: RunningEmulator, applications: dict[str, str],
         notebook: Callable[..., NotebookKernel]) -> None:

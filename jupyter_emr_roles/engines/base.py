@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..connect_request import ConnectRequest
-from ..identifiers import ClusterId, RoleArn, SessionName
+from ..identifiers import RoleArn, SessionName
 
 if TYPE_CHECKING:
     from ..aws.clients import Emr
@@ -120,7 +120,9 @@ class Engine(Protocol):
         """A session started as ``plan`` says, ready for statements but not yet registered;
         nothing is left running when this raises."""
 
-    def early(self, emr: Emr, cluster_id: ClusterId, role: RoleArn) -> Future[Any] | None:
-        """The engine's first AWS call, started now on a thread of its own for a connect whose
-        cluster is still being described, to be handed back in ``StartPlan.early``; None
-        where the engine has none worth starting early."""
+    def early(self, emr: Emr, request: ConnectRequest, role: RoleArn) -> Future[Any] | None:
+        """The engine's first call, started now on a thread of its own for a connect whose
+        cluster (or application) is still being described, to be handed back in
+        ``StartPlan.early``; None where the engine has none worth starting early. A result
+        that made something (a session) has ``discard()``, which undoes it unless the start
+        took it over: the connect calls it when it ends, used or not."""

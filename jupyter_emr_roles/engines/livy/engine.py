@@ -23,20 +23,22 @@ from .sparkmagic_bridge import LivyHandle, LivyTarget, allow_unverified, start_s
 
 if TYPE_CHECKING:
     from ...aws.clients import Emr
-    from ...identifiers import ClusterId, RoleArn
+    from ...connect_request import ConnectRequest
+    from ...identifiers import RoleArn
 
 
 class LivyEngine:
     """Livy sessions through sparkmagic, as the runtime role."""
 
-    def early(self, emr: Emr, cluster_id: ClusterId, role: RoleArn) -> Future[LivyLogin]:
+    def early(self, emr: Emr, request: ConnectRequest, role: RoleArn) -> Future[LivyLogin]:
         """The first login, asked for while the cluster is described: on a repeat connect its
         round trip overlaps DescribeCluster's instead of following it."""
         future: Future[LivyLogin] = Future()
+        assert request.cluster_id is not None
 
         def ask() -> None:
             try:
-                future.set_result(session_login(emr, cluster_id, role))
+                future.set_result(session_login(emr, request.cluster_id, role))
             except BaseException as exc:  # handed to the connect that takes the login
                 future.set_exception(exc)
 

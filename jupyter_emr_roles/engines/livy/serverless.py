@@ -11,7 +11,10 @@ verifies it, not a cluster's Livy CA.
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
+import time
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
@@ -20,13 +23,16 @@ from botocore.httpsession import get_cert_path
 from ..base import StartPlan
 from ...aws.serverless import wait_started
 from .signed import SignedRequests
-from .sparkmagic_bridge import LivyHandle, LivyTarget, start_session
+from .sparkmagic_bridge import LivyHandle, LivyTarget, Posted, start_session
 
 if TYPE_CHECKING:
     import boto3
 
     from ...aws.clients import Emr
-    from ...identifiers import ClusterId, RoleArn
+    from ...connect_request import ConnectRequest
+    from ...identifiers import RoleArn
+
+log = logging.getLogger(__name__)
 
 # Where an application's Livy endpoint is: AWS's name for it, or another (an emulator, a
 # private endpoint) given as the same template in this variable.
@@ -38,21 +44,53 @@ ROLE_CONF = "emr-serverless.session.executionRoleArn"
 class ServerlessLivyEngine:
     """Livy sessions on an EMR Serverless application's Livy endpoint, as the job role."""
 
-    def early(self, emr: Emr, cluster_id: ClusterId, role: RoleArn) -> Future[Any] | None:
-        return None
+    def early(self, emr: Emr, request: ConnectRequest, role: RoleArn) -> Future[Posted]:
+        """The session's POST, sent while GetApplication runs, where the connect before found
+        this application STARTED with the same engine and role: the endpoint itself refuses
+        it where the application cannot take it now, so nothing starts that AWS would not
+        start, and a POST the connect does not use is deleted again (``Posted.discard``)."""
+        future: Future[Posted] = Future()
+
+        def post() -> None:
+            try:
+                target = _target(request, emr.session, role, time.monotonic() + request.timeout)
+                future.set_result(Posted(target, _signer(request, emr.session)))
+            except BaseException as exc:  # the connect posts again, with its own message
+                future.set_exception(exc)
+
+        threading.Thread(target=post, name="emr-roles-early-post", daemon=True).start()
+        return future
 
     def start(self, plan: StartPlan) -> LivyHandle:
         assert plan.serverless is not None
-        request, serverless = plan.request, plan.serverless
-        application_id = str(request.application_id)
-        wait_started(serverless, plan.cluster, plan.deadline, plan.progress)
+        request, session = plan.request, plan.serverless.session
+        wait_started(plan.serverless, plan.cluster, plan.deadline, plan.progress)
         plan.make_room()
-        url = livy_url(request.livy_url, application_id, serverless.region)
-        target = LivyTarget(url, aws_trust(serverless.session), request.language,
-                            with_role(request.config, plan.role), plan.deadline,
-                            request.timeout)
-        signer = SignedRequests(serverless.session, serverless.region, application_id)
-        return start_session(plan.shell, plan.name, target, signer, plan.progress)
+        target = _target(request, session, plan.role, plan.deadline)
+        return start_session(plan.shell, plan.name, target, _signer(request, session),
+                             plan.progress, _posted(plan.early))
+
+
+def _target(request: ConnectRequest, session: boto3.Session, role: RoleArn,
+            deadline: float) -> LivyTarget:
+    url = livy_url(request.livy_url, str(request.application_id), session.region_name)
+    return LivyTarget(url, aws_trust(session), request.language,
+                      with_role(request.config, role), deadline, request.timeout)
+
+
+def _signer(request: ConnectRequest, session: boto3.Session) -> SignedRequests:
+    return SignedRequests(session, session.region_name, str(request.application_id))
+
+
+def _posted(early: Future[Any] | None) -> Posted | None:
+    """The POST sent ahead, where it went out (else the connect posts now)."""
+    if early is None:
+        return None
+    try:
+        return early.result()
+    except Exception as exc:  # noqa: BLE001  a speculative POST's failure is not the connect's
+        log.info("the session's POST sent ahead failed (%s); posting again", exc)
+        return None
 
 
 def livy_url(given: str | None, application_id: str, region: str) -> str:

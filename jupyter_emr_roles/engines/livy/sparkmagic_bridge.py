@@ -366,18 +366,64 @@ class LivyHandle:
         return self._magics.spark_controller.session_manager
 
 
-def start_session(shell: Any, name: str, target: LivyTarget, credentials: Signer,
-                  progress: Progress) -> LivyHandle:
-    """Start a Livy session and wait until it is idle; registering it is the caller's next step.
+class Posted:
+    """A session's POST sent ahead, on a thread of its own, while the connect still reads the
+    application (a repeat connect's; see ``Engine.early``): the client it used and Livy's
+    answer, handed to :func:`start_session` by ``adopt``, or the session deleted again by
+    ``discard`` when the connect does not use it. ``answer`` is None where Livy did not make a
+    session: the connect then posts as usual, with its own messages."""
 
-    On any failure after Livy created the session, the session is deleted again."""
+    def __init__(self, target: LivyTarget, credentials: Signer) -> None:
+        check_scheme(target)
+        self.target = target
+        self.credentials = credentials
+        self.http = _client(target, credentials)
+        self.properties = _properties(target.language, target.config)
+        response = _send_post(self.http, target, self.properties)
+        self.answer: dict[str, Any] | None = response.json() \
+            if response.status_code == 201 else None
+        self._lock = threading.Lock()
+
+    def adopt(self) -> dict[str, Any] | None:
+        """Livy's answer, now the connect's to use (and delete on failure); None twice."""
+        with self._lock:
+            answer, self.answer = self.answer, None
+        return answer
+
+    def discard(self) -> None:
+        answer = self.adopt()
+        if answer is not None:
+            log.info("deleting Livy session %s, posted ahead and not used", answer["id"])
+            _livy(f"deleting Livy session {answer['id']}",
+                  lambda: self.http.delete_session(answer["id"]))
+
+
+def check_scheme(target: LivyTarget) -> None:
     if urlsplit(target.url).scheme != "https" and not target.insecure_http:
         raise LivyError(f"Refusing to send Livy credentials to {target.url}: only https is used.")
-    magics = spark_magics(shell)
+
+
+def _client(target: LivyTarget, credentials: Signer) -> _LivyClient:
     http = _LivyClient(Endpoint(target.url, LivyAuth(target.url, credentials)))
     http._http_client.verify_ssl = target.verify  # sparkmagic passes it to requests as ``verify``
-    properties = _properties(target.language, target.config)
-    answer = _post_session(http, target, properties)
+    return http
+
+
+def start_session(shell: Any, name: str, target: LivyTarget, credentials: Signer,
+                  progress: Progress, posted: Posted | None = None) -> LivyHandle:
+    """Start a Livy session and wait until it is idle; registering it is the caller's next step.
+    ``posted``: the session's POST sent ahead, used where Livy made the session.
+
+    On any failure after Livy created the session, the session is deleted again."""
+    check_scheme(target)
+    magics = spark_magics(shell)
+    answer = posted.adopt() if posted is not None else None
+    if posted is not None and answer is not None:
+        http, properties, credentials = posted.http, posted.properties, posted.credentials
+    else:
+        http, properties = _client(target, credentials), _properties(target.language,
+                                                                     target.config)
+        answer = _post_session(http, target, properties)
     try:
         session = _attach(http, properties, magics.ipython_display, answer)
     except BaseException:
