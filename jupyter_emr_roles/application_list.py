@@ -6,7 +6,9 @@ ListApplications' summaries say no interactive configuration and no auto-start, 
 is read with GetApplication: what an application offers (``applications.offered_engines``)
 and whether a connect can bring it to STARTED (``aws.serverless.auto_start``) are known only
 from there. An account holds few applications, so a page costs a handful of calls; the
-readiness comes with the row and needs no call of its own.
+readiness comes with the row and needs no call of its own. Its verdicts are the doctor's
+(``doctor.application_checks``: the state and each engine, from GetApplication alone); the
+doctor's other application checks need a role, which a picker has not chosen yet.
 """
 
 from __future__ import annotations
@@ -15,21 +17,17 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from .applications import ENGINES, engine_refusal, offered_engines
-from .aws.serverless import Serverless, auto_start, idle_stop
+from .applications import ENGINES, offered_engines
+from .aws.serverless import Serverless
 from .clusters import EngineReadiness, Readiness
-from .doctor import Finding
+from .doctor.application_checks import engine_outcome, state_outcome
 from .errors import AwsCallError
 from .identifiers import ApplicationId, account_in_arn
-from .vocabulary import ENGINE_NAMES
 
 log = logging.getLogger(__name__)
 
 # What a list row and a readiness say an application is, beside a cluster's "cluster".
 KIND = "serverless"
-# States a connect waits through (aws.serverless.wait_started), and those it starts.
-_WAITED_FOR = ("CREATING", "STARTING", "STOPPING")
-_STARTABLE = ("CREATED", "STOPPED")
 
 
 @dataclass(frozen=True)
@@ -93,8 +91,9 @@ def assess(serverless: Serverless, application_id: ApplicationId) -> Readiness:
 def readiness(application: dict[str, Any]) -> Readiness:
     """Whether each engine can open a session on the application: its state lets a connect
     bring it to STARTED, and its release and interactive configuration offer the engine."""
-    state = _state_finding(application)
-    offered = {engine: _engine_finding(application, engine) for engine in ENGINES}
+    state = state_outcome(application).finding("application-state")
+    offered = {engine: engine_outcome(application, engine).finding(engine)
+               for engine in ENGINES}
     engines = {engine: EngineReadiness(tuple(f for f in (state, finding) if f.status == "fail"))
                for engine, finding in offered.items()}
     interactive = application.get("interactiveConfiguration", {})
@@ -105,36 +104,3 @@ def readiness(application: dict[str, Any]) -> Readiness:
                                             "the application's ARN") or "",
                      checks=(state, *offered.values()), engines=engines,
                      session_enabled=interactive.get("sessionEnabled") is True, kind=KIND)
-
-
-def _state_finding(application: dict[str, Any]) -> Finding:
-    """A connect starts a created or stopped application whose auto-start is on, and waits
-    through a passing state; a deleted one, or one a notebook may not start, stops it."""
-    application_id, state = application.get("applicationId", ""), application.get("state", "")
-    stops = idle_stop(application)
-    if state == "STARTED" or state in _WAITED_FOR:
-        waits = "" if state == "STARTED" else "; a connect waits until it is STARTED"
-        return Finding("application-state", "pass",
-                       f"The application is {state}{waits} ({stops}).")
-    if state in _STARTABLE and auto_start(application):
-        return Finding("application-state", "pass", f"The application is {state}; a connect "
-                       f"starts it, as its auto-start is on, and waits for it ({stops}).")
-    if state in _STARTABLE:
-        return Finding("application-state", "fail", f"The application is {state} and its "
-                       "auto-start is off, so a notebook does not start it.",
-                       f"aws emr-serverless start-application --application-id "
-                       f"{application_id} (or ask your admin to turn auto-start on).")
-    return Finding("application-state", "fail", f"The application is {state or 'unknown'}.",
-                   "Pick an application that is not deleted.")
-
-
-def _engine_finding(application: dict[str, Any], engine: str) -> Finding:
-    """Whether the application's type, release and interactive configuration offer
-    ``engine``; the refusal's clause after its first ";" is the fix."""
-    refusal = engine_refusal(application, engine)
-    if refusal is None:
-        return Finding(engine, "pass", f"It runs {ENGINE_NAMES[engine]} "
-                       f"({application.get('releaseLabel', 'release unknown')}).")
-    why, _, fix = refusal.partition("; ")
-    return Finding(engine, "fail", f"It runs no {ENGINE_NAMES[engine]}: {why}.",
-                   f"{fix[:1].upper()}{fix[1:]}." if fix else None)
