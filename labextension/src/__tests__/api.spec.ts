@@ -123,7 +123,8 @@ describe('EmrRolesClient applications', () => {
     expect(await client.applicationPage('m1', '210987654321')).toEqual(page);
     expect(await client.application('00fab')).toEqual({ id: '00fab' });
     expect(seen.map(request => request.url)).toEqual([
-      'http://localhost:8888/user/ana/jupyter-emr-roles/applications?marker=m1&account=210987654321',
+      'http://localhost:8888/user/ana/jupyter-emr-roles/applications?' +
+        'marker=m1&account=210987654321',
       'http://localhost:8888/user/ana/jupyter-emr-roles/applications/00fab'
     ]);
   });

@@ -13,7 +13,10 @@ import { ENGINES, LANGUAGES } from '../patterns';
 
 const ACCESS = 'arn:aws:iam::210987654321:role/emr-notebook-access';
 /** A cluster, or an EMR Serverless application (--application-id). */
-const PLACES = [{ clusterId: 'j-1K48XXXXXXHCB' }, { clusterId: '', applicationId: '00fabcdefghij012' }];
+const PLACES = [
+  { clusterId: 'j-1K48XXXXXXHCB' },
+  { clusterId: '', applicationId: '00fabcdefghij012' }
+];
 
 function everyChoice(): IConnectChoice[] {
   const choices: IConnectChoice[] = [];

@@ -55,13 +55,19 @@ function application(id: string, name: string, offered: SessionEngine[]): IAppli
   const engine = (ready: boolean) => ({ ready, reasons: ready ? [] : [`${name} runs none.`] });
   const ready = offered.length > 0;
   const arn = `arn:aws:emr-serverless:us-east-1:${ACCOUNT}:/applications/${id}`;
+  const sessions = offered.includes('spark-connect');
+  const row = { id, name, state: 'STARTED', release: 'emr-7.13.0' };
   const readiness = {
-    id, name, state: 'STARTED', release: 'emr-7.13.0', account: ACCOUNT, ready, checks: [],
-    reasons: ready ? [] : [`${name} runs none.`], session_enabled: offered.includes('spark-connect'),
+    ...row,
+    account: ACCOUNT,
+    ready,
+    checks: [],
+    reasons: ready ? [] : [`${name} runs none.`],
+    session_enabled: sessions,
     kind: 'serverless' as const,
-    engines: { livy: engine(offered.includes('livy')), 'spark-connect': engine(offered.includes('spark-connect')) }
+    engines: { livy: engine(offered.includes('livy')), 'spark-connect': engine(sessions) }
   };
-  return { id, name, state: 'STARTED', release: 'emr-7.13.0', arn, kind: 'serverless', engines: offered, readiness };
+  return { ...row, arn, kind: 'serverless', engines: offered, readiness };
 }
 
 /** Yield each page, or throw it. */
@@ -390,7 +396,7 @@ describe('ConnectBody', () => {
     expect(asked).toEqual([]);
   });
 
-  it('lists applications after the clusters with their kind, offers their engines and writes --application-id', async () => {
+  it('lists applications after clusters, with their engines; writes --application-id', async () => {
     const { client, asked, checks } = fakeClient(
       [[cluster('j-SHARED', 'shared-analytics')]],
       CATALOG,
@@ -414,7 +420,11 @@ describe('ConnectBody', () => {
       'Automatic (Livy)', 'Livy (%%spark cells, through sparkmagic)']);
     expect(await body.submit()).toBe(true);
     expect(checks).toEqual([['00livy', SALES]]);
-    expect(body.getValue()).toMatchObject({ clusterId: '', applicationId: '00livy', roleArn: SALES });
+    expect(body.getValue()).toMatchObject({
+      clusterId: '',
+      applicationId: '00livy',
+      roleArn: SALES
+    });
   });
 
   it('says why applications are missing in a row, and keeps the clusters', async () => {
@@ -427,7 +437,8 @@ describe('ConnectBody', () => {
       'EMR Serverless applications of your account: Permission problem: ' +
         'emr-serverless:ListApplications was denied.');
     expect(q<HTMLElement>(body, '[role="alert"]').hidden).toBe(true);
-    expect(q<HTMLElement>(body, '[data-cluster-id="j-SHARED"]').getAttribute('aria-selected')).toBe('true');
+    const shared = q<HTMLElement>(body, '[data-cluster-id="j-SHARED"]');
+    expect(shared.getAttribute('aria-selected')).toBe('true');
   });
 
   it('preselects the notebook\'s last application once its readiness is in', async () => {
