@@ -225,4 +225,5 @@ def network(facts: ApplicationFacts) -> Outcome:
                    f"While the application is stopped: aws emr-serverless update-application "
                    f"--application-id {facts.application_id} --network-configuration "
                    "'{\"subnetIds\": [\"subnet-...\"], \"securityGroupIds\": [\"sg-...\"]}' "
-                   "(private subnets of the notebook's VPC, with its S3 gateway endpoint).")
+                   "(private subnets of the notebook's VPC, whose S3 traffic goes through the "
+                   "VPC endpoint your buckets' policies name).")
