@@ -223,10 +223,10 @@ class Picker:
         """Every EMR Serverless application of the account, to follow its clusters in the
         list; one that cannot be listed (no emr-serverless permission) is said under the
         list, and the clusters stay usable."""
-        serverless = Serverless(self._emr().session)
         found: list[ApplicationSummary] = []
         marker: str | None = None
         try:
+            serverless = Serverless(self._emr().session)
             while True:
                 page = application_list.list_page(serverless, marker)
                 found += page.applications
