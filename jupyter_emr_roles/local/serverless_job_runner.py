@@ -175,8 +175,9 @@ class JobRunner:
             _signal(job.process, signal.SIGTERM)
         code = self._wait(job, work)
         if code != 0 and not job.cancelled.is_set():
-            job.move("FAILED", f"{FAILED_DETAILS} ExitCode: {code}. Last few exceptions: "
-                               f"{_last_line(work / 'stderr')}")
+            last = _last_line(work / "stderr")
+            job.move("FAILED", f"{FAILED_DETAILS} ExitCode: {code}."
+                               + (f" Last few exceptions: {last}" if last else ""))
         elif not job.cancelled.is_set():
             job.move("SUCCESS")
         _upload(job, work)
