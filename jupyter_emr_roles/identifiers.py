@@ -59,6 +59,8 @@ SESSION_NAME_SHAPE = "1 to 64 letters, digits or + = , . @ _ -, e.g. sales"
 STEP_SHAPE = "'s-' followed by upper-case letters and digits, e.g. s-1XYZ2ABC3DEF4"
 APPLICATION_SHAPE = ("1 to 64 lower-case letters and digits, e.g. 00fabcdefghij012 (EMR Serverless "
                      "gives 16)")
+JOB_RUN_SHAPE = ("1 to 64 lower-case letters and digits, e.g. 00fabcdefghij345 (EMR Serverless "
+                 "gives 16)")
 
 
 def show(value: object, limit: int = 100) -> str:
@@ -242,6 +244,21 @@ class ApplicationId(_Identifier):
         if len(value) > 64:
             return "it is longer than 64 characters"
         return "it has characters other than a-z and 0-9"
+
+
+class JobRunId(ApplicationId):
+    """An EMR Serverless job run ID such as ``00fabcdefghij345``: the shape of an application
+    ID (EMR Serverless makes both alike)."""
+
+    __slots__ = ()
+    KIND = "Job run ID"
+    SHAPE = JOB_RUN_SHAPE
+
+    @staticmethod
+    def _reason(value: str) -> str:
+        if value.startswith("s-"):
+            return "it is an EMR step ID (a step of a cluster: give --cluster-id with it)"
+        return ApplicationId._reason(value)
 
 
 def account_in_arn(arn: str, source: str) -> AccountId | None:

@@ -33,7 +33,8 @@ LAB_CELL = "lab-cell"  # the %connect cell the Lab extension's dialog writes
 DOCTOR = "doctor"  # %emr_doctor and `jupyter-emr-roles doctor`
 GRANTS = "grants"  # %emr_grants and `jupyter-emr-roles grants`
 STEP = "step"  # %emr_step and `jupyter-emr-roles steps submit`
-CLUSTER = "cluster"  # `jupyter-emr-roles steps list|cancel|logs` and `audit`
+RUNS = "runs"  # `jupyter-emr-roles steps list|cancel|logs`
+CLUSTER = "cluster"  # `jupyter-emr-roles audit`
 PICKER = "picker"  # %emr_picker
 
 
@@ -110,22 +111,26 @@ _ENGINE_HELP = ("What runs the session: "
 
 OPTIONS: tuple[Option, ...] = (
     Option("--cluster-id", "The EMR cluster, e.g. j-1K48XXXXXXHCB.", parse=ClusterId, shown=(
-        *faces(STEP, CLUSTER, required=True),
+        *faces(CLUSTER, required=True),
         *(Shown(face, "The EMR cluster, e.g. j-1K48XXXXXXHCB (or give --application-id).")
-          for face in (CONNECT, LAB_CELL, DOCTOR)))),
+          for face in (CONNECT, LAB_CELL, DOCTOR, STEP, RUNS)))),
     Option("--application-id", "The EMR Serverless application, e.g. 00fabcdefghij012 (instead "
            "of --cluster-id): a stopped one is started.", parse=ApplicationId, shown=(
                *faces(CONNECT, LAB_CELL),
                Shown(DOCTOR, "The EMR Serverless application to check, e.g. 00fabcdefghij012 "
-                     "(instead of --cluster-id)."))),
+                     "(instead of --cluster-id)."),
+               *(Shown(face, "The EMR Serverless application whose job runs these are, e.g. "
+                       "00fabcdefghij012 (instead of --cluster-id); a stopped one with "
+                       "auto-start on starts for a job.") for face in (STEP, RUNS)))),
     Option("--role-arn", "The runtime role the session runs as. Default: the default role of "
            "the cluster's account in your roles files (`jupyter-emr-roles roles list`). A role "
            "not listed there is tried with a warning: IAM decides.", parse=RoleArn, shown=(
                *faces(CONNECT, LAB_CELL),
                Shown(DOCTOR, "The runtime role to check. Default: the default role of the "
                      "cluster's (or application's) account in your roles files."),
-               Shown(STEP, "The runtime role the step runs as. Default: the default role of "
-                     "the cluster's account in your roles files."),
+               Shown(STEP, "The runtime role the step (or job run) runs as. Default: the "
+                     "default role of the cluster's (or application's) account in your roles "
+                     "files."),
                Shown(GRANTS, "The runtime role whose grants to list.", required=True))),
     Option("--name", "The session's name for `%%spark -s NAME`. Default: the role name. "
            "Connecting a name again deletes its old session first.", parse=SessionName,
@@ -141,18 +146,18 @@ OPTIONS: tuple[Option, ...] = (
     Option("--access-role-arn", "A role of the cluster's account to assume first "
            "(cross-account). Default: the access role your roles files give for it.",
            parse=RoleArn, shown=(
-               *faces(CONNECT, LAB_CELL, DOCTOR, STEP, CLUSTER),
+               *faces(CONNECT, LAB_CELL, DOCTOR, STEP, RUNS, CLUSTER),
                Shown(GRANTS, "A role of the role's account to assume first. Default: the "
                      "access role your roles files give for that account."))),
     Option("--region", "AWS region of the cluster. Default: boto3's (AWS_DEFAULT_REGION, "
            "profile).", shown=(
-               *faces(CONNECT, DOCTOR, STEP, CLUSTER),
+               *faces(CONNECT, DOCTOR, STEP, RUNS, CLUSTER),
                Shown(GRANTS, "AWS region of the Access Grants instance. Default: boto3's "
                      "(AWS_DEFAULT_REGION, profile)."),
                Shown(PICKER, "AWS region whose clusters are listed. Default: boto3's "
                      "(AWS_DEFAULT_REGION, profile)."))),
     Option("--profile", "AWS profile to use. Default: boto3's (AWS_PROFILE, default).",
-           shown=faces(CONNECT, DOCTOR, GRANTS, STEP, CLUSTER, PICKER)),
+           shown=faces(CONNECT, DOCTOR, GRANTS, STEP, RUNS, CLUSTER, PICKER)),
     Option("--ca-bundle", "PEM file of the CA that signed Livy's certificate. Default: "
            "$JUPYTER_EMR_ROLES_CA_BUNDLE, else the ca_bundle your roles file gives the cluster's "
            "account, else the system's CAs. AWS_CA_BUNDLE is not used for Livy: it is "

@@ -1,4 +1,5 @@
-"""Batch steps under a runtime role: add one, follow it to its end, list, cancel, read its log.
+"""Steps of an EMR cluster under a runtime role: add one, follow it to its end, list, cancel,
+read its log.
 
 A step added with ``ExecutionRoleArn`` runs its command as that role, as a
 ``%connect`` session does, so the cluster is found and the role chosen the same
@@ -18,62 +19,35 @@ cluster mode leaves its YARN application running, and the cancel says which.
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import logging
 import re
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
-from .aws.clients import service_client
-from .aws.calls import answer_field, aws_call
-from .cluster_target import Target
-from .errors import AwsCallError, StepError
-from .identifiers import RoleArn, StepId
-from .polling import PollPolicy
+from ..aws.calls import answer_field, aws_call
+from ..cluster_target import Target
+from ..errors import AwsCallError, StepError
+from ..identifiers import RoleArn, StepId
+from .common import RunView, follow, log_prefix, read_gzip, upload_script, utc
 
 log = logging.getLogger(__name__)
 
-FINAL_STATES = ("COMPLETED", "CANCELLED", "FAILED", "INTERRUPTED")
 LOG_STREAMS = ("stderr", "stdout", "controller", "syslog")
 COMMAND_RUNNER = "command-runner.jar"
 # Steps a list shows unless asked for more: one ListSteps page, and as many DescribeStep calls.
 DEFAULT_LIST_LIMIT = 50
 _MAX_NAME = 256
 _DESCRIBERS = 8
-# A step's progress is looked at after a tenth of the time followed so far, at least every 10 s.
-_FOLLOW_POLLS = PollPolicy(floor=0.25, ceiling=10.0)
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _NEEDS_QUOTES = re.compile(r"[\s\"'\\]")
 _APPLICATION = re.compile(r"\bapplication_\d+_\d+\b")
 # spark-submit's options that take no value (every other option takes one).
 _SPARK_SUBMIT_FLAGS = ("--verbose", "-v", "--supervise", "--version", "--help", "-h")
-_PYSPARK_PREAMBLE = (
-    "# Submitted by %%emr_step (jupyter-emr-roles): spark and sc, as a Livy session makes them.\n"
-    "from pyspark.sql import SparkSession\n\n"
-    "spark = SparkSession.builder.getOrCreate()\n"
-    "sc = spark.sparkContext\n\n")
 
 
-@dataclass(frozen=True)
-class StepView:
-    """One step as a person follows it: what it runs, as which role, where it is, and why
-    it ended the way it did."""
-
-    id: str
-    name: str
-    state: str
-    role_arn: str | None
-    args: tuple[str, ...]
-    created: datetime | None
-    started: datetime | None
-    ended: datetime | None
-    reason: str | None
-    log_file: str | None
+class StepView(RunView):
+    """One step as EMR describes it."""
 
     @classmethod
     def from_api(cls, step: dict[str, Any]) -> StepView:
@@ -84,56 +58,39 @@ class StepView:
                           if part) or status.get("StateChangeReason", {}).get("Message")
         return cls(step.get("Id", ""), step.get("Name", ""), status.get("State", ""),
                    step.get("ExecutionRoleArn"), tuple(step.get("Config", {}).get("Args", [])),
-                   _utc(timeline.get("CreationDateTime")), _utc(timeline.get("StartDateTime")),
-                   _utc(timeline.get("EndDateTime")), reason or None,
+                   utc(timeline.get("CreationDateTime")), utc(timeline.get("StartDateTime")),
+                   utc(timeline.get("EndDateTime")), reason or None,
                    failure.get("LogFile") or None)
-
-    @property
-    def final(self) -> bool:
-        return self.state in FINAL_STATES
-
-    def elapsed(self, now: datetime | None = None) -> float:
-        """Seconds since the step was added, up to its end."""
-        if self.created is None:
-            return 0.0
-        end = self.ended or now or datetime.now(timezone.utc)
-        return max(0.0, (end - self.created).total_seconds())
-
-    def as_json(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "state": self.state,
-                "role_arn": self.role_arn, "args": list(self.args),
-                "created": _iso(self.created), "started": _iso(self.started),
-                "ended": _iso(self.ended), "reason": self.reason, "log_file": self.log_file}
-
-    def progress(self) -> str:
-        return f"step {self.id} {self.state}, {_duration(self.elapsed())}"
-
-    def outcome(self) -> str:
-        """The last line a follower shows: how it ended, why, and where its log is."""
-        text = f"Step {self.id} ({self.name}) {self.state} after {_duration(self.elapsed())}"
-        if self.state == "COMPLETED":
-            return text + "."
-        text += f": {self.reason}" if self.reason else "."
-        if self.log_file:
-            text += f" Log: {self.log_file}"
-        return text
 
 
 class ClusterSteps:
-    """The steps of one cluster, reached as ``target`` reached the cluster."""
+    """The steps of one cluster, reached as ``target`` reached the cluster. ``where`` and
+    ``FLAG`` name the cluster as a command line does, as ``ApplicationJobs`` names its
+    application: the faces use either through the same calls."""
+
+    FLAG = "--cluster-id"
+    NOUN = "step"
 
     def __init__(self, target: Target) -> None:
         self.target = target
         self.cluster_id: str = target.cluster["Id"]
+        self.where = self.cluster_id
         self._client = target.emr.client
 
-    def submit(self, args: Sequence[str], name: str | None = None) -> StepId:
+    def submit(self, args: Sequence[str], name: str | None = None,
+               log_uri: str | None = None) -> StepId:
         """Add one step that runs ``args`` with command-runner.jar as the target's role.
 
         The cluster is checked first, so a step EMR would refuse is not added; a role IAM
-        refuses comes back from AddJobFlowSteps as one paragraph, and nothing is added."""
-        from .doctor import step_blockers
+        refuses comes back from AddJobFlowSteps as one paragraph, and nothing is added. A
+        cluster's steps log where the cluster was told to when it was created: no
+        ``log_uri``."""
+        from ..doctor import step_blockers
 
+        if log_uri:
+            raise StepError(f"--log-uri is for job runs of an EMR Serverless application; the "
+                            f"steps of {self.cluster_id} log under the log URI the cluster was "
+                            "created with. No step was added.")
         role = self.target.required_role()
         blockers = step_blockers(self.target)
         if blockers:
@@ -156,17 +113,9 @@ class ClusterSteps:
                                                                    StepId=step_id))
         return StepView.from_api(answer_field(answer, what, "Step"))
 
-    def follow(self, step_id: str, show: Callable[[StepView], None],
-               sleep: Callable[[float], None] = time.sleep) -> StepView:
-        """Describe the step until it ends, showing each look; polled after a tenth of the
-        time followed so far (at least every 10 s), as a connect waits."""
-        wait = _FOLLOW_POLLS.start(sleep=sleep)
-        while True:
-            view = self.describe(step_id)
-            show(view)
-            if view.final:
-                return view
-            wait.again()
+    def follow(self, step_id: str, show: Callable[[RunView], None]) -> RunView:
+        """Describe the step until it ends, showing each look (``common.follow``)."""
+        return follow(self.describe, step_id, show)
 
     def list(self, limit: int = DEFAULT_LIST_LIMIT,
              since: datetime | None = None) -> list[StepView]:
@@ -184,7 +133,7 @@ class ClusterSteps:
             page = aws_call(f"listing the steps of {self.cluster_id}", lambda: self._client
                             .list_steps(ClusterId=self.cluster_id, **marker))
             for step in page.get("Steps", []):
-                created = _utc(step.get("Status", {}).get("Timeline", {}).get("CreationDateTime"))
+                created = utc(step.get("Status", {}).get("Timeline", {}).get("CreationDateTime"))
                 if since is not None and created is not None and created < since:
                     return step_ids[:limit]
                 step_ids.append(step["Id"])
@@ -259,23 +208,16 @@ class ClusterSteps:
                     "application application_...` of the step's stderr."))
 
     def _read(self, location: tuple[str, str]) -> str:
-        bucket, key = location
-        answer = aws_call(f"reading s3://{bucket}/{key}", lambda: service_client(
-            self.target.session, "s3").get_object(Bucket=bucket, Key=key))
-        return gzip.decompress(answer["Body"].read()).decode("utf-8", "replace")
+        return read_gzip(self.target.session, *location)
 
     def upload_script(self, upload_to: str, body: str, name: str | None = None) -> str:
-        """Put a notebook cell in S3 as a PySpark script that makes ``spark`` and ``sc`` first,
-        as a Livy session does; named after its content, so the same cell is one object."""
-        bucket, prefix = parse_s3_prefix(upload_to, "--upload-to")
-        script = _PYSPARK_PREAMBLE + body.rstrip() + "\n"
-        digest = hashlib.sha256(script.encode()).hexdigest()[:12]
-        key = f"{prefix}{_slug(name)}-{digest}.py"
-        aws_call(f"uploading the script to s3://{bucket}/{key}", lambda: service_client(
-            self.target.session, "s3").put_object(Bucket=bucket, Key=key, Body=script.encode()),
-            denied_fix=f"Uploading needs s3:PutObject on s3://{bucket}/{prefix}*; ask your admin, "
-                       "or give an --upload-to you may write. No step was added.")
-        return f"s3://{bucket}/{key}"
+        """A notebook cell as a PySpark script in S3 (``common.upload_script``)."""
+        return upload_script(self.target.session, upload_to, body, name)
+
+    @staticmethod
+    def script_command(script_uri: str, script_args: Sequence[str] = ()) -> list[str]:
+        """The step command that runs an uploaded PySpark script on the cluster's YARN."""
+        return ["spark-submit", "--deploy-mode", "cluster", script_uri, *script_args]
 
     def _log_object(self, step_id: str, stream: str) -> tuple[str, str]:
         bucket, prefix = self._log_prefix()
@@ -283,30 +225,13 @@ class ClusterSteps:
 
     def _log_prefix(self) -> tuple[str, str]:
         """(bucket, ``<prefix>/<clusterId>/``) of the cluster's logs under its log URI."""
-        uri = self.target.cluster.get("LogUri") or ""
-        scheme, _, rest = uri.partition("://")
-        if scheme not in ("s3", "s3n", "s3a") or not rest:
+        location = log_prefix(self.target.cluster.get("LogUri") or "")
+        if location is None:
             raise StepError(f"Cluster {self.cluster_id} keeps no logs in S3 (it was created "
                             "without a log URI), so EMR kept step logs on the cluster only. "
                             "See them in the cluster's Spark history server, or create "
                             "clusters with --log-uri s3://BUCKET/logs/.")
-        bucket, _, prefix = rest.partition("/")
-        prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
-        return bucket, f"{prefix}{self.cluster_id}/"
-
-
-def pyspark_command(script_uri: str, script_args: Sequence[str] = ()) -> list[str]:
-    """The step command that runs an uploaded PySpark script on the cluster's YARN."""
-    return ["spark-submit", "--deploy-mode", "cluster", script_uri, *script_args]
-
-
-def parse_s3_prefix(value: str, source: str) -> tuple[str, str]:
-    """``s3://bucket/some/prefix`` → (``bucket``, ``some/prefix/``)."""
-    bucket, _, prefix = value.removeprefix("s3://").partition("/")
-    if not value.startswith("s3://") or not _BUCKET.fullmatch(bucket):
-        raise StepError(f"{source} {value!r} is not an S3 prefix; give s3://BUCKET/PREFIX/, "
-                        "e.g. s3://my-bucket/steps/.")
-    return bucket, prefix if not prefix or prefix.endswith("/") else prefix + "/"
+        return location[0], f"{location[1]}{self.cluster_id}/"
 
 
 def command_runner_args(args: Sequence[str]) -> list[str]:
@@ -354,22 +279,3 @@ def _not_uploaded(view: StepView, bucket: str, key: str, stream: str) -> str:
     return (f"s3://{bucket}/{key} does not exist: the step ended {view.state} without writing "
             f"to {stream}, or EMR has not uploaded it yet (it does within about five minutes "
             f"of the end). Other streams: {', '.join(LOG_STREAMS)}.")
-
-
-def _slug(name: str | None) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name or "").strip("-.")[:64] or "emr-step"
-
-
-def _utc(value: Any) -> datetime | None:
-    if not isinstance(value, datetime):
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _duration(seconds: float) -> str:
-    minutes, rest = divmod(int(seconds), 60)
-    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
