@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -210,30 +210,51 @@ def _caller_role(emulator: RunningEmulator) -> str:
     return str(arn)
 
 
+@pytest.fixture(scope="module")
+def slow_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
+    """An emulator whose assumed roles' keys live 20 s and whose applications take 30 s for
+    each state change (the world's own are seeded in theirs)."""
+    with start_emulator(tmp_path_factory.mktemp("slow"), "--spark", "fake", "--access-role-ttl",
+                        "20", "--serverless-transition", "30") as running:
+        yield running
+
+
+@pytest.mark.long
+def test_an_application_slow_to_start_ends_the_connect_at_its_timeout(
+        slow_emulator: RunningEmulator, notebook: Callable[..., NotebookKernel]) -> None:
+    application = slow_emulator.application_ids()["serverless-stopped-auto-start"]
+    kernel = _kernel(slow_emulator, notebook)
+    output = kernel.refused(f"%connect --application-id {application} --engine livy "
+                            "--timeout 3")
+    assert f"application {application} did not reach STARTED within" in output, output
+    assert "--timeout" in output
+    assert _state(slow_emulator, application) == "STARTING"
+
+
 @pytest.mark.long
 def test_signing_keys_are_renewed_across_their_expiry(
-        tmp_path: Path, notebook: Callable[..., NotebookKernel]) -> None:
+        slow_emulator: RunningEmulator, tmp_path: Path,
+        notebook: Callable[..., NotebookKernel]) -> None:
     """The notebook's own keys come from an assumed role that lives 20 s: cells for 90 s all
     run, each request signed with keys botocore renewed in time."""
-    with start_emulator(tmp_path / "emulator", "--spark", "fake",
-                        "--access-role-ttl", "20") as emulator:
-        application = emulator.application_ids()["serverless-livy"]
-        config, keys = tmp_path / "aws-config", tmp_path / "aws-credentials"
-        config.write_text(f"[profile caller]\nrole_arn = {_caller_role(emulator)}\n"
-                          "source_profile = base\n")
-        keys.write_text(f"[base]\naws_access_key_id = {emulator.env['AWS_ACCESS_KEY_ID']}\n"
-                        f"aws_secret_access_key = {emulator.env['AWS_SECRET_ACCESS_KEY']}\n")
-        kernel = _kernel(emulator, notebook, AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None,
-                         AWS_CONFIG_FILE=str(config), AWS_SHARED_CREDENTIALS_FILE=str(keys),
-                         AWS_PROFILE="caller")
-        connected(kernel.ok(f"%connect --application-id {application} --role-arn {SALES} "
-                            "--name renewing"), SALES, application, "renewing")
-        rows = "import json\nrows = %emr_sessions\nprint(json.dumps(rows.rows, default=str))"
-        first = json.loads(kernel.ok(rows))[0]["credentials_expire"]
-        deadline, cells = time.monotonic() + 90, 0
-        while time.monotonic() < deadline:
-            assert SALES_ARN in kernel.ok("%%spark -s renewing\n" + WHO_AM_I)
-            cells += 1
-            time.sleep(2)
-        last = json.loads(kernel.ok(rows))[0]
-        assert cells >= 20 and first and last["credentials_expire"] > first, (first, last)
+    emulator = slow_emulator
+    application = emulator.application_ids()["serverless-livy"]
+    config, keys = tmp_path / "aws-config", tmp_path / "aws-credentials"
+    config.write_text(f"[profile caller]\nrole_arn = {_caller_role(emulator)}\n"
+                      "source_profile = base\n")
+    keys.write_text(f"[base]\naws_access_key_id = {emulator.env['AWS_ACCESS_KEY_ID']}\n"
+                    f"aws_secret_access_key = {emulator.env['AWS_SECRET_ACCESS_KEY']}\n")
+    kernel = _kernel(emulator, notebook, AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None,
+                     AWS_CONFIG_FILE=str(config), AWS_SHARED_CREDENTIALS_FILE=str(keys),
+                     AWS_PROFILE="caller")
+    connected(kernel.ok(f"%connect --application-id {application} --role-arn {SALES} "
+                        "--name renewing"), SALES, application, "renewing")
+    rows = "import json\nrows = %emr_sessions\nprint(json.dumps(rows.rows, default=str))"
+    first = json.loads(kernel.ok(rows))[0]["credentials_expire"]
+    deadline, cells = time.monotonic() + 90, 0
+    while time.monotonic() < deadline:
+        assert SALES_ARN in kernel.ok("%%spark -s renewing\n" + WHO_AM_I)
+        cells += 1
+        time.sleep(2)
+    last = json.loads(kernel.ok(rows))[0]
+    assert cells >= 20 and first and last["credentials_expire"] > first, (first, last)

@@ -105,6 +105,11 @@ STRICT_TRAIL_DELAY = 2.0
               show_default=True,
               help="Seconds a minute of an EMR Serverless application's idle timeout lasts "
                    "(autoStopConfiguration.idleTimeoutMinutes); short, to watch an auto-stop.")
+@click.option("--serverless-transition", type=click.FloatRange(0, 600), default=0.5,
+              show_default=True,
+              help="Seconds each state change of an EMR Serverless application takes once the "
+                   "world is up (STARTING to STARTED, say; a minute or two on AWS); long, to "
+                   "watch a connect give up waiting for one to start.")
 @_state_dir_option
 @click.pass_context
 def up(ctx: click.Context, detach: bool, world_file: Path | None, filler_clusters: int,
@@ -112,7 +117,7 @@ def up(ctx: click.Context, detach: bool, world_file: Path | None, filler_cluster
        no_enforce_iam: bool, strict: bool, split_names: bool, aws_tls: bool,
        credential_propagation: float | None, access_role_ttl: int | None,
        trail_delay: float | None, session_token_ttl: float, session_lifetime: float,
-       lose_answers: tuple[str, ...], serverless_minute: float,
+       lose_answers: tuple[str, ...], serverless_minute: float, serverless_transition: float,
        state_dir: Path | None) -> None:
     """Start the emulator and print `export` lines for your shell.
 
@@ -141,7 +146,8 @@ def up(ctx: click.Context, detach: bool, world_file: Path | None, filler_cluster
         aws_tls=aws_tls or strict, access_role_ttl=access_role_ttl,
         trail_delay=_or_strict(trail_delay, strict, STRICT_TRAIL_DELAY),
         session_token_ttl=session_token_ttl, session_lifetime=session_lifetime,
-        lose_answers=lose_answers, serverless_minute=serverless_minute)
+        lose_answers=lose_answers, serverless_minute=serverless_minute,
+        serverless_transition=serverless_transition)
     click.echo("Starting the local EMR emulator...", err=True)
     runner.run_foreground(options, _print_ready)
     _exit_without_teardown()

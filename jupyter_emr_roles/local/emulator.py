@@ -100,7 +100,8 @@ class EmulatorOptions:
     ``session_lifetime`` how long such a session may live (EMR: 24 hours). ``lose_answers``
     names EMR operations whose first answer is lost after the call is done.
     ``serverless_minute`` is how many seconds a minute of an EMR Serverless application's
-    idle timeout lasts (60; less to watch an auto-stop)."""
+    idle timeout lasts (60; less to watch an auto-stop), ``serverless_transition`` how long
+    each of its state changes takes once the world is up."""
 
     world: World
     state_dir: Path
@@ -120,6 +121,7 @@ class EmulatorOptions:
     session_lifetime: float = MAX_LIFETIME_SECONDS
     lose_answers: tuple[str, ...] = ()
     serverless_minute: float = 60.0
+    serverless_transition: float = 0.5
 
     @property
     def names(self) -> PrimaryNames:
@@ -165,6 +167,7 @@ class Emulator:
                                              options.state_dir / "steps"),
                           sessions=self.sessions)
         serverless = ServerlessSettings(minute=options.serverless_minute,
+                                        transition=options.serverless_transition,
                                         role_credentials=self._role_env, engine=options.spark,
                                         folder=options.state_dir / "job-runs")
         self.control_plane = ControlPlane(emr, enforce_iam=False,
