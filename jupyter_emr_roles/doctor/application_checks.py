@@ -26,7 +26,7 @@ from .trust import trust_for_service
 SERVICE = "emr-serverless.amazonaws.com"
 _WAITED_FOR = ("CREATING", "STARTING", "STOPPING")
 _STARTABLE = ("CREATED", "STOPPED")
-_OFFERS = {"livy": "Livy endpoint", "spark-connect": "Spark Connect sessions"}
+_OFFERS = {"livy": "Livy endpoint", "spark-connect": ENGINE_NAMES["spark-connect"]}
 _SETTINGS = {"livy": "livyEndpointEnabled", "spark-connect": "sessionEnabled"}
 SESSION_ACTIONS = ("emr-serverless:GetSession", "emr-serverless:GetSessionEndpoint",
                    "emr-serverless:TerminateSession")
