@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from connect_magic import connect_rows, connect_target
 from jupyter_client.manager import KernelManager
-from measure import timed
+from measure import alternately
 
 HERE = Path(__file__).resolve().parent
 
@@ -70,15 +69,9 @@ def kernel_figures(propagation: float, start_delay: float, repeat: int,
             bare, clean_up = kernel.cell("bare.connect()"), kernel.cell("bare.clean_up()")
             connect()  # warm-up: imports boto3 and sparkmagic, finds the Livy URL
             bare()
-            ours_samples, bare_samples = [], []
-            for _ in range(repeat):  # alternately, so a busy moment falls on both sides
-                ours_samples.append(timed(connect, 1, before=disconnect))
-                bare_samples.append(timed(bare, 1, before=clean_up))
-            disconnect()
-            clean_up()
+            return alternately(connect, disconnect, bare, clean_up, repeat)
         finally:
             kernel.close()
-        return statistics.median(ours_samples), statistics.median(bare_samples)
 
 
 def main() -> None:

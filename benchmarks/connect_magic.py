@@ -46,7 +46,7 @@ from pathlib import Path
 import boto3
 import jupyter_emr_roles.local
 import requests
-from measure import timed
+from measure import alternately, timed
 
 CLI = [sys.executable, "-m", "jupyter_emr_roles"]
 SALES = "arn:aws:iam::123456789012:role/sales-data-access"
@@ -202,13 +202,7 @@ def connect_figures(propagation: float, start_delay: float, repeat: int,
         connect()  # warm-up: imports boto3 and sparkmagic, finds the Livy URL
         disconnect = quiet(lambda: shell.run_line_magic("disconnect", "bench"))
         bare = Bare(cluster_id, url, ca_bundle)
-        ours_samples, bare_samples = [], []
-        for _ in range(repeat):  # alternately, so a busy moment falls on both sides
-            ours_samples.append(timed(connect, 1, before=disconnect))
-            bare_samples.append(timed(bare.connect, 1, before=bare.clean_up))
-        disconnect()
-        bare.clean_up()
-        return statistics.median(ours_samples), statistics.median(bare_samples)
+        return alternately(connect, disconnect, bare.connect, bare.clean_up, repeat)
 
 
 def cell_figures(statements: int, repeat: int) -> tuple[float, float]:

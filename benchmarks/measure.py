@@ -18,3 +18,18 @@ def timed(function: Callable[[], object], repeat: int,
         function()
         samples.append(time.perf_counter() - started)
     return statistics.median(samples)
+
+
+def alternately(ours: Callable[[], object], ours_reset: Callable[[], object],
+                baseline: Callable[[], object], baseline_reset: Callable[[], object],
+                repeat: int) -> tuple[float, float]:
+    """(ours, baseline) median seconds of ``repeat`` calls each, timed in turn so a busy moment
+    of the machine falls on both; each side's reset runs untimed before each of its calls and
+    once after the last."""
+    ours_samples, baseline_samples = [], []
+    for _ in range(repeat):
+        ours_samples.append(timed(ours, 1, before=ours_reset))
+        baseline_samples.append(timed(baseline, 1, before=baseline_reset))
+    ours_reset()
+    baseline_reset()
+    return statistics.median(ours_samples), statistics.median(baseline_samples)

@@ -19,7 +19,6 @@ import contextlib
 import json
 import os
 import shlex
-import statistics
 import subprocess
 import tempfile
 import time
@@ -31,7 +30,7 @@ import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from connect_magic import CLI, SALES, prepare_environment, quiet
-from measure import timed
+from measure import alternately
 
 APPLICATION = "serverless-livy"
 
@@ -108,13 +107,7 @@ def connect_figures(repeat: int) -> tuple[float, float]:
             application_id=application_id, region=os.environ["AWS_DEFAULT_REGION"]))
         bare.connect()
         bare.clean_up()
-        ours, baseline = [], []
-        for _ in range(repeat):
-            ours.append(timed(connect, 1, before=disconnect))
-            baseline.append(timed(bare.connect, 1, before=bare.clean_up))
-        disconnect()
-        bare.clean_up()
-        return statistics.median(ours), statistics.median(baseline)
+        return alternately(connect, disconnect, bare.connect, bare.clean_up, repeat)
 
 
 def main() -> None:

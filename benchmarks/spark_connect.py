@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
-from measure import timed
+from measure import alternately, timed
 
 CLI = [sys.executable, "-m", "jupyter_emr_roles"]
 SALES = "arn:aws:iam::123456789012:role/sales-data-access"
@@ -124,13 +124,7 @@ def connect_figures(repeat: int) -> tuple[float, float]:
         disconnect = quiet(lambda: shell.run_line_magic("disconnect", "--all"))
         connect()  # warm-up: imports boto3 and PySpark's client
         bare = Bare(cluster_id)
-        ours_samples, bare_samples = [], []
-        for _ in range(repeat):
-            ours_samples.append(timed(connect, 1, before=disconnect))
-            bare_samples.append(timed(bare.connect, 1, before=bare.clean_up))
-        disconnect()
-        bare.clean_up()
-        return statistics.median(ours_samples), statistics.median(bare_samples)
+        return alternately(connect, disconnect, bare.connect, bare.clean_up, repeat)
 
 
 def action_figures(actions: int) -> tuple[float, float]:

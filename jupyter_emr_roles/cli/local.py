@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,13 @@ _state_dir_option = click.option(
     "--state-dir", type=click.Path(path_type=Path, file_okay=False),
     help="Where the running emulator keeps its state, CA and logs "
          "(default: $JUPYTER_EMR_ROLES_LOCAL_DIR, else Jupyter's runtime folder).")
+
+
+def _seconds(flag: str, bounds: tuple[float, float], default: float,
+             text: str) -> Callable[[Any], Any]:
+    """A ``local up`` option of a number of seconds within ``bounds``, its default shown."""
+    return click.option(flag, type=click.FloatRange(*bounds), default=default,
+                        show_default=True, help=text)
 
 
 @click.group()
@@ -89,27 +97,23 @@ STRICT_TRAIL_DELAY = 2.0
 @click.option("--trail-delay", type=click.FloatRange(0, 900), default=None,
               help="Seconds before CloudTrail's LookupEvents shows a call (CloudTrail takes "
                    f"minutes). Default: 0, or {STRICT_TRAIL_DELAY:g} with --strict.")
-@click.option("--session-token-ttl", type=click.FloatRange(5, 43200), default=3600.0,
-              show_default=True,
-              help="Seconds a Spark Connect session's token (GetSessionEndpoint) is accepted; "
-                   "short, to test its renewal in minutes.")
-@click.option("--session-lifetime", type=click.FloatRange(5, 86400), default=86400.0,
-              show_default=True,
-              help="Seconds a Spark Connect session may live before EMR ends it (24 hours on "
-                   "EMR); short, to watch a notebook meet that end.")
+@_seconds("--session-token-ttl", (5, 43200), 3600.0,
+          "Seconds a Spark Connect session's token (GetSessionEndpoint) is accepted; short, to "
+          "test its renewal in minutes.")
+@_seconds("--session-lifetime", (5, 86400), 86400.0,
+          "Seconds a Spark Connect session may live before EMR ends it (24 hours on EMR); "
+          "short, to watch a notebook meet that end.")
 @click.option("--lose-first-answer", "lose_answers", multiple=True, metavar="OPERATION",
               help="Do the first call of this EMR operation (e.g. StartSession), then close the "
                    "connection instead of answering, as a network fault loses an answer; to "
                    "watch a client retry it. Repeatable.")
-@click.option("--serverless-minute", type=click.FloatRange(0.1, 60), default=60.0,
-              show_default=True,
-              help="Seconds a minute of an EMR Serverless application's idle timeout lasts "
-                   "(autoStopConfiguration.idleTimeoutMinutes); short, to watch an auto-stop.")
-@click.option("--serverless-transition", type=click.FloatRange(0, 600), default=0.5,
-              show_default=True,
-              help="Seconds each state change of an EMR Serverless application takes once the "
-                   "world is up (STARTING to STARTED, say; a minute or two on AWS); long, to "
-                   "watch a connect give up waiting for one to start.")
+@_seconds("--serverless-minute", (0.1, 60), 60.0,
+          "Seconds a minute of an EMR Serverless application's idle timeout lasts "
+          "(autoStopConfiguration.idleTimeoutMinutes); short, to watch an auto-stop.")
+@_seconds("--serverless-transition", (0, 600), 0.5,
+          "Seconds each state change of an EMR Serverless application takes once the world is "
+          "up (STARTING to STARTED, say; a minute or two on AWS); long, to watch a connect give "
+          "up waiting for one to start.")
 @_state_dir_option
 @click.pass_context
 def up(ctx: click.Context, detach: bool, world_file: Path | None, filler_clusters: int,
