@@ -64,13 +64,16 @@ class ServerlessSettings:
     """How fast applications move: seconds per state transition, and seconds per minute of
     ``idleTimeoutMinutes`` (60 as on AWS; less to watch an auto-stop in a test). One object
     the applications share, so the emulator can seed its world at once and then slow down.
-    ``interactive``: the interactive work of every application (``Interactive``). Job runs
+    ``interactive``: the interactive work of every application (``Interactive``);
+    ``stop_refusals``: why StopApplication may not stop an application now, if it may not
+    (each given the application's ID; None where it may). Job runs
     run with ``engine`` ("fake" or "real") in ``folder``, as their execution role, whose
     credentials ``role_credentials(role_arn, session_name)`` gives (None: no job runs)."""
 
     transition: float = 0.5
     minute: float = 60.0
     interactive: list[Interactive] = field(default_factory=list)
+    stop_refusals: list[Callable[[str], str | None]] = field(default_factory=list)
     role_credentials: Callable[[str, str], dict[str, str]] | None = None
     engine: str = "fake"
     folder: Path | None = None
@@ -170,11 +173,14 @@ class ServerlessApplication(Application):
 
     def stop(self) -> None:
         """StopApplication: a started application stops; a stopping, stopped or created one is
-        left as it is."""
+        left as it is; one whose work refuses it (``stop_refusals``) is refused."""
         if self.state in ("STOPPING", "STOPPED", "CREATED"):
             return
         if self.state != "STARTED":
             raise wrong_state(self.id, self.state, ("STARTED",))
+        refused = next(filter(None, (why(self.id) for why in self.settings.stop_refusals)), None)
+        if refused is not None:
+            raise AwsError("ValidationException", refused)
         self.state = "STOPPING"
         self.move("STOPPED")
         for work in self.settings.interactive:

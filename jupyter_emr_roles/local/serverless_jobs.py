@@ -11,7 +11,7 @@ on the application's ARN, GetJobRun and CancelJobRun on the job run's
 (``.../applications/ID/jobruns/JOB_RUN_ID``, the ARN the API gives a job run).
 
 Each job run really runs (``serverless_job_runner.py``), and one that has not ended keeps its
-application from stopping idle; an application that is stopped ends its job runs.
+application from stopping idle and StopApplication from stopping it.
 """
 
 from __future__ import annotations
@@ -116,6 +116,7 @@ class EmrServerlessJobs(EmrServerless):
                                 settings.folder or Path("job-runs"), role_refusal,
                                 self._wait_started)
         settings.interactive.append(self)
+        settings.stop_refusals.append(self.stop_refusal)
 
     def backend(self, call: Call) -> Any:
         return self
@@ -208,12 +209,20 @@ class EmrServerlessJobs(EmrServerless):
                        for job in self.jobs.values())
 
     def stop(self, application_id: str) -> None:
-        """The application is stopping: its job runs are cancelled (``Interactive``)."""
+        """The application is stopping (``Interactive``): StopApplication refused it while a job
+        run had not ended (``stop_refusal``), and it stops idle only once none is left."""
+
+    def stop_refusal(self, application_id: str) -> str | None:
+        """Why StopApplication may not stop the application: "All scheduled and running jobs
+        must be completed or cancelled before stopping an application" (its API reference)."""
         with self._lock:
-            jobs = [job for job in self.jobs.values() if job.application_id == application_id
-                    and job.state not in ENDED]
-        for job in jobs:
-            job.cancel(0.0)
+            live = sorted(job.id for job in self.jobs.values()
+                          if job.application_id == application_id and job.state not in ENDED)
+        if not live:
+            return None
+        return (f"Application {application_id} has job runs that have not completed "
+                f"({', '.join(live)}); cancel them or wait for them to complete before "
+                "stopping the application.")
 
     def close(self) -> None:
         with self._lock:

@@ -173,6 +173,24 @@ def test_cancel_stops_a_running_job_and_an_ended_one_is_not_cancellable(
     assert code == "ValidationException" and "not in a cancellable state" in message
 
 
+def test_an_application_with_a_running_job_is_not_stopped(emulator: RunningEmulator) -> None:
+    """AWS's StopApplication: "All scheduled and running jobs must be completed or cancelled
+    before stopping an application"."""
+    admin = emulator.admin("emr-serverless")
+    application_id = admin.create_application(name=f"busy-{uuid.uuid4().hex[:8]}",
+                                              releaseLabel="emr-7.1.0", type="SPARK")[
+        "applicationId"]
+    assert states_of_application(admin, application_id, "CREATED")
+    job_run_id = submit(admin, application_id, "sleeps.py", "600")
+    states(admin, application_id, job_run_id, until=("RUNNING",))
+    code, message = refused(admin.stop_application, applicationId=application_id)
+    assert code == "ValidationException" and job_run_id in message
+    admin.cancel_job_run(applicationId=application_id, jobRunId=job_run_id)
+    assert states(admin, application_id, job_run_id)[-1] == "CANCELLED"
+    admin.stop_application(applicationId=application_id)
+    assert states_of_application(admin, application_id, "STOPPED")
+
+
 def test_list_job_runs_newest_first_by_state_a_page_at_a_time(
         serverless, applications: dict[str, str]) -> None:
     application_id = applications["serverless-spark-connect"]
