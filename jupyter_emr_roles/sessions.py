@@ -35,6 +35,7 @@ from .identifiers import ApplicationId, ClusterId, RoleArn, SessionName
 from .engines.livy.engine import LivyEngine
 from .engines.livy.serverless import ServerlessLivyEngine
 from .engines.spark_connect.engine import SparkConnectEngine
+from .engines.spark_connect.serverless import ServerlessSparkConnectEngine
 from .vocabulary import PICKED_NAMES, ConnectionRow
 
 if TYPE_CHECKING:
@@ -53,7 +54,9 @@ CLOSE_DEADLINE = 10.0
 SERVERLESS = "serverless-"
 ENGINES: dict[str, Callable[[], Engine]] = {"livy": LivyEngine,
                                             "spark-connect": SparkConnectEngine,
-                                            SERVERLESS + "livy": ServerlessLivyEngine}
+                                            SERVERLESS + "livy": ServerlessLivyEngine,
+                                            SERVERLESS + "spark-connect":
+                                                ServerlessSparkConnectEngine}
 
 
 @dataclass
@@ -334,14 +337,12 @@ def pick_application_engine(request: ConnectRequest, application: dict[str, Any]
     if engine == "auto":
         engine = "livy"
         if request.language == "python" and set(request.config) <= {"conf"} and \
-                SERVERLESS + "spark-connect" in ENGINES and \
                 engine_refusal(application, "spark-connect") is None:
             from .engines.spark_connect.client import missing_client
 
             if missing_client() is None:
                 engine = "spark-connect"
-    refusal = engine_refusal(application, engine) if SERVERLESS + engine in ENGINES else \
-        "this version of jupyter-emr-roles does not run them on EMR Serverless yet"
+    refusal = engine_refusal(application, engine)
     if refusal:
         raise EmrRolesError(f"EMR Serverless application {request.application_id} cannot run a "
                             f"{PICKED_NAMES[engine]} session: {refusal}.")

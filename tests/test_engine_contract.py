@@ -47,18 +47,26 @@ def _terminate(emulator: RunningEmulator, cluster_id: str, session_id: str | int
     emulator.client("emr").terminate_session(ClusterId=cluster_id, SessionId=str(session_id))
 
 
+def _terminate_serverless(emulator: RunningEmulator, application_id: str,
+                          session_id: str | int) -> None:
+    emulator.client("emr-serverless").terminate_session(applicationId=application_id,
+                                                        sessionId=str(session_id))
+
+
 def _delete_serverless_livy(emulator: RunningEmulator, application_id: str,
                             session_id: str | int) -> None:
     emulator.delete_serverless_session(application_id, int(session_id))
 
 
 LIVY_CELL = "%%spark -s contract\nprint(6 * 7)"
+CONNECT_CELL = "print(contract.range(7).count() * 6)"
 CASES = {
     "livy": EngineCase("shared-analytics", LIVY_CELL, _delete_livy, GONE),
     "serverless-livy": EngineCase("serverless-livy", LIVY_CELL, _delete_serverless_livy, GONE,
                                   serverless=True, expires=False),
-    "spark-connect": EngineCase("connect-analytics", "print(contract.range(7).count() * 6)",
-                                _terminate, ENDED),
+    "spark-connect": EngineCase("connect-analytics", CONNECT_CELL, _terminate, ENDED),
+    "serverless-spark-connect": EngineCase("serverless-spark-connect", CONNECT_CELL,
+                                           _terminate_serverless, ENDED, serverless=True),
 }
 
 # The first cell: everything a live session answers, then a watch for what comes next.

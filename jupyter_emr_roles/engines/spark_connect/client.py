@@ -3,10 +3,12 @@
 It is imported on the first Spark Connect connect only, so ``%load_ext`` stays
 instant. The channel is TLS, trusted as botocore trusts AWS (the endpoint,
 ``https://<session id>.elasticmapreduce-services.<region>.amazonaws.com``, is
-EMR's managed authentication proxy, not the cluster's Livy). Every call carries
-the proxy's two metadata entries: ``x-aws-proxy-auth``, the session's token,
-read from a :class:`TokenSource` at every call, and ``authorization``, the
-session's ID exactly as StartSession gave it. A renewed token is used by the
+EMR's managed authentication proxy, not the cluster's Livy; EMR Serverless's is
+``https://<session id>.s.emr-serverless-services.<region>.amazonaws.com``). Every
+call carries ``x-aws-proxy-auth``, the session's token, read from a
+:class:`TokenSource` at every call; EMR on EC2's proxy also wants
+``authorization``, the session's ID exactly as StartSession gave it, which EMR
+Serverless's proxy does not take. A renewed token is used by the
 next call without rebuilding the user's session, so a notebook open for hours
 keeps its ``spark`` and its DataFrames. The proxy answers an expired token with
 ``UNKNOWN`` "Stream removed" (not ``UNAUTHENTICATED``): either is taken for a
@@ -131,10 +133,11 @@ def token_problem(error: BaseException) -> bool:
         status[0] == "UNKNOWN" and "stream removed" in status[1].lower()))
 
 
-def build_session(url: str, session_id: str, tokens: TokenSource, roots: bytes | None,
+def build_session(url: str, session_id: str | None, tokens: TokenSource, roots: bytes | None,
                   user_id: str, closing: threading.Event) -> Any:
-    """A PySpark Connect session on ``url`` whose every call names ``session_id`` and sends
-    ``tokens.current()``; once ``closing`` is set, no call is tried again.
+    """A PySpark Connect session on ``url`` whose every call sends ``tokens.current()`` and,
+    unless ``session_id`` is None (EMR Serverless), names the session as ``authorization``;
+    once ``closing`` is set, no call is tried again.
 
     ``SPARK_CONNECT_MODE_ENABLED`` is set while a session is open, as PySpark's own builder
     sets it: ``pyspark.sql.functions`` (``F.udf`` and friends) then work against Connect
@@ -241,7 +244,7 @@ def _channel_builder_class() -> type:
     class EmrChannelBuilder(ChannelBuilder):  # type: ignore[misc]
         """A TLS channel whose call credentials read the current token."""
 
-        def __init__(self, host: str, port: int, session_id: str, tokens: TokenSource,
+        def __init__(self, host: str, port: int, session_id: str | None, tokens: TokenSource,
                      roots: bytes | None, user_id: str) -> None:
             super().__init__(params={ChannelBuilder.PARAM_USER_ID: user_id,
                                      ChannelBuilder.PARAM_USER_AGENT: "jupyter-emr-roles"})
@@ -262,12 +265,14 @@ def _channel_builder_class() -> type:
     return EmrChannelBuilder
 
 
-def _proxy_auth(session_id: str, current: Callable[[], str]) -> Any:
-    """The metadata EMR's authentication proxy reads on every call."""
+def _proxy_auth(session_id: str | None, current: Callable[[], str]) -> Any:
+    """The metadata EMR's authentication proxy reads on every call: the token, and the session's
+    ID where the proxy wants it."""
+    named = (("authorization", session_id),) if session_id is not None else ()
 
     def plugin(_context: Any, callback: Callable[..., None]) -> None:
         try:
-            callback((("x-aws-proxy-auth", current()), ("authorization", session_id)), None)
+            callback((("x-aws-proxy-auth", current()), *named), None)
         except Exception as exc:  # gRPC ends the call with it, and the cell shows it
             callback((), EmrRolesError(f"{NO_TOKEN} {exc}"))
 

@@ -26,9 +26,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ...aws.access_roles import person
-from .emr_sessions import ENDED_STATES, LIVE_STATES, EmrSessions, SessionEndpoint
+from .emr_sessions import ENDED_STATES, LIVE_STATES, EmrSessions, SessionCalls, SessionEndpoint
 from ..base import ENDED, GONE, StartPlan
-from ...errors import EmrRolesError
+from ...errors import AwsCallError, EmrRolesError
 from ...identifiers import ClusterId, RoleArn
 from ...polling import CONNECT_POLLS
 
@@ -115,26 +115,30 @@ class SparkConnectEngine:
         cluster_id = plan.request.cluster_id
         if not plan.cluster.get("SessionEnabled"):
             raise EmrRolesError(not_enabled(cluster_id))
-        configurations = engine_configurations(plan.request.config)
-        calls = EmrSessions(plan.emr)
-        plan.make_room()
-        plan.progress(0.0, "asking EMR to start a Spark Connect session")
-        # One token per connect: a StartSession botocore retries after a lost answer starts
-        # no second driver.
-        session_id = calls.start(cluster_id, plan.role, f"jupyter-emr-roles {plan.name}",
-                                 configurations, str(uuid.uuid4()),
-                                 plan.request.engine_options.get("idle_timeout"))
-        handle = SparkConnectHandle(calls, cluster_id, session_id, plan)
-        try:
-            handle.open()
-        except BaseException:
-            handle.close()
-            raise
-        return handle
+        return open_session(EmrSessions(plan.emr, cluster_id), plan)
 
 
-def engine_configurations(config: dict[str, Any]) -> list[dict[str, Any]]:
-    """The %%connect cell's settings as StartSession's EngineConfigurations: EMR takes Spark's
+def open_session(calls: SessionCalls, plan: StartPlan) -> SparkConnectHandle:
+    """A session started by ``calls`` as the plan's role, with ``spark`` built on it; nothing
+    is left running when this raises."""
+    properties = spark_properties(plan.request.config)
+    plan.make_room()
+    plan.progress(0.0, "asking EMR to start a Spark Connect session")
+    # One token per connect: a StartSession botocore retries after a lost answer starts
+    # no second driver.
+    session_id = calls.start(plan.role, f"jupyter-emr-roles {plan.name}", properties,
+                             str(uuid.uuid4()), plan.request.engine_options.get("idle_timeout"))
+    handle = SparkConnectHandle(calls, session_id, plan)
+    try:
+        handle.open()
+    except BaseException:
+        handle.close()
+        raise
+    return handle
+
+
+def spark_properties(config: dict[str, Any]) -> dict[str, str]:
+    """The %%connect cell's settings as the session's Spark properties: EMR takes Spark's
     runtime properties only, so only ``conf`` has a meaning here."""
     others = sorted(set(config) - {"conf"})
     conf = config.get("conf") or {}
@@ -143,10 +147,7 @@ def engine_configurations(config: dict[str, Any]) -> list[dict[str, Any]]:
             "A Spark Connect session takes Spark properties only: write the cell body as "
             '{"conf": {"spark.sql.shuffle.partitions": "64"}}'
             + (f" (not {', '.join(others)}, which are Livy's)." if others else "."))
-    if not conf:
-        return []
-    return [{"Classification": "spark-defaults",
-             "Properties": {str(key): str(value) for key, value in conf.items()}}]
+    return {str(key): str(value) for key, value in conf.items()}
 
 
 def not_enabled(cluster_id: str) -> str:
@@ -161,11 +162,10 @@ class SparkConnectHandle:
 
     kind = KIND
 
-    def __init__(self, calls: EmrSessions, cluster_id: ClusterId, session_id: str,
-                 plan: StartPlan) -> None:
+    def __init__(self, calls: SessionCalls, session_id: str, plan: StartPlan) -> None:
         self.id = session_id
         self.reason = ""
-        self._calls, self._cluster_id, self._plan = calls, cluster_id, plan
+        self._calls, self._plan = calls, plan
         self._state = "submitted"
         self._watchers: list[Callable[[], None]] = []
         self._closed = False
@@ -181,9 +181,9 @@ class SparkConnectHandle:
 
         self._wait_live()
         self._plan.progress(0.0, f"Spark Connect session {self.id}: asking EMR for its endpoint")
-        self.token = SessionToken(lambda: self._calls.endpoint(self._cluster_id, self.id),
-                                  self._changed)
-        self.spark = build_session(self.token.endpoint.url, self.id, self.token,
+        self.token = SessionToken(lambda: self._calls.endpoint(self.id), self._changed)
+        self.spark = build_session(self.token.endpoint.url,
+                                   self.id if self._calls.id_header else None, self.token,
                                    trusted_roots(self._plan.emr.session), person(), self._closing)
         self._plan.progress(0.0, f"Spark Connect session {self.id}: first action")
         self._run(lambda: self.spark.range(1).count(), "its first action")
@@ -194,19 +194,18 @@ class SparkConnectHandle:
     def _wait_live(self) -> None:
         plan = self._plan
         wait = CONNECT_POLLS.start(plan.deadline, lambda elapsed: EmrRolesError(
-            f"The Spark Connect session {self.id} on {self._cluster_id} was still "
+            f"The Spark Connect session {self.id} on {self._calls.where} was still "
             f"{self._state.upper()} after {elapsed:.0f} s; it has been terminated. Try again "
-            "with a longer --timeout, or when the cluster is less busy."))
+            "with a longer --timeout, or when EMR is less busy."))
         while True:
-            session = self._calls.get(self._cluster_id, self.id)
-            state = str(session.get("State", "")).upper()
+            state, reason = self._calls.get(self.id)
             self._state = state.lower()
             if state in LIVE_STATES:
                 return
             if state in ENDED_STATES:
-                raise EmrRolesError(
-                    f"The Spark Connect session {self.id} on {self._cluster_id} is {state}: "
-                    f"{session.get('StateChangeReason') or 'EMR gave no reason'}.")
+                raise EmrRolesError(f"The Spark Connect session {self.id} on "
+                                    f"{self._calls.where} is {state}: "
+                                    f"{reason.rstrip('.') or 'EMR gave no reason'}.")
             plan.progress(wait.elapsed, f"Spark Connect session {self.id} {state.lower()}")
             wait.again()
 
@@ -214,7 +213,7 @@ class SparkConnectHandle:
         try:
             return action()
         except Exception as exc:  # a gRPC or Spark error, as one paragraph
-            raise EmrRolesError(f"The Spark Connect session {self.id} on {self._cluster_id} "
+            raise EmrRolesError(f"The Spark Connect session {self.id} on {self._calls.where} "
                                 f"failed {what}: {_reason(exc)}") from None
 
     @property
@@ -231,16 +230,16 @@ class SparkConnectHandle:
         if self._closed:
             return self._state
         try:
-            session = self._calls.get(self._cluster_id, self.id)
+            state, reason = self._calls.get(self.id)
         except EmrRolesError as exc:
-            if "not found" not in str(exc).lower():
+            if "not found" not in str(exc).lower() and \
+                    not (isinstance(exc, AwsCallError) and exc.code == "NotFound"):
                 raise
-            session = {"State": "TERMINATED", "StateChangeReason": "EMR no longer knows it."}
-        state = str(session.get("State", "")).upper()
+            state, reason = "TERMINATED", "EMR no longer knows it."
         if state in ENDED_STATES and self._state != ENDED:
-            self.reason = str(session.get("StateChangeReason") or f"EMR says {state}.")
+            self.reason = reason or f"EMR says {state}."
             self._closing.set()
-            log.warning("Spark Connect session %s on %s ended: %s", self.id, self._cluster_id,
+            log.warning("Spark Connect session %s on %s ended: %s", self.id, self._calls.where,
                         self.reason)
         self._state = ENDED if state in ENDED_STATES else state.lower()
         return self._state
@@ -296,7 +295,7 @@ class SparkConnectHandle:
             return
         self.forget()
         try:
-            self._calls.terminate(self._cluster_id, self.id)
+            self._calls.terminate(self.id)
         except EmrRolesError as exc:
             log.warning("could not terminate Spark Connect session %s: %s", self.id, exc)
         if self.spark is not None:
