@@ -184,7 +184,8 @@ OPTIONS: tuple[Option, ...] = (
            f"Default: {DEFAULT_TIMEOUT:g}.", parse=_positive("seconds"), kind=float,
            default=DEFAULT_TIMEOUT, shown=faces(CONNECT)),
     Option("--idle-timeout", "Minutes a Spark Connect session may stay idle before EMR "
-           "terminates it (StartSession's SessionIdleTimeoutInMinutes). Default: EMR's, 60. "
+           "terminates it (StartSession's SessionIdleTimeoutInMinutes; idleTimeoutMinutes on "
+           "EMR Serverless). Default: EMR's, 60. "
            "Not used by a Livy session.", parse=_positive("whole minutes"), kind=int,
            metavar="MINUTES", engine="spark-connect", shown=faces(CONNECT)),
 )
