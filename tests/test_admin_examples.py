@@ -68,12 +68,10 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], d
                                              PolicyName="instance-profile-policy",
                                              PolicyDocument=json.dumps(profile_policy))
         found["sessions"] = _sessions(running, ids["example-sessions"])
+        found["serverless"] = _doctor(running, "--application-id",
+                                      running.application_ids()["serverless-livy"], EXAMPLE_ROLE)
         for cluster, role in asked:
-            proc = subprocess.run([CLI, "doctor", "--cluster-id", ids[cluster], "--role-arn",
-                                   role, "--json"], capture_output=True, text=True, timeout=120,
-                                  env={**os.environ, **running.env})
-            assert "Traceback" not in proc.stderr, proc.stderr
-            found[(cluster, role)] = json.loads(proc.stdout)
+            found[(cluster, role)] = _doctor(running, "--cluster-id", ids[cluster], role)
             found[("step", role)] = subprocess.run(
                 [CLI, "steps", "submit", "--cluster-id", ids[cluster], "--role-arn", role,
                  "--json", "--", "spark-submit", "--version"], capture_output=True, text=True,
@@ -81,16 +79,21 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], d
     return found
 
 
+def _doctor(running: RunningEmulator, flag: str, place: str, role: str) -> dict:
+    proc = subprocess.run([CLI, "doctor", flag, place, "--role-arn", role, "--json"],
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **running.env})
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return json.loads(proc.stdout)
+
+
 def _sessions(running: RunningEmulator, cluster_id: str) -> tuple[dict, str]:
     """The doctor on the session cluster, and what EMR answers the example user's GetSession
     of a session that does not exist (IAM authorizes it on cluster/ID/session/ID first)."""
-    proc = subprocess.run([CLI, "doctor", "--cluster-id", cluster_id, "--role-arn", EXAMPLE_ROLE,
-                           "--json"], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **running.env})
-    assert "Traceback" not in proc.stderr, proc.stderr
+    report = _doctor(running, "--cluster-id", cluster_id, EXAMPLE_ROLE)
     with pytest.raises(botocore.exceptions.ClientError) as caught:
         running.client("emr").get_session(ClusterId=cluster_id, SessionId="is-0000000000000")
-    return json.loads(proc.stdout), caught.value.response["Error"]["Code"]
+    return report, caught.value.response["Error"]["Code"]
 
 
 def statuses(report: dict) -> dict[str, str]:
@@ -132,6 +135,16 @@ def test_the_caller_policy_lets_its_roles_start_and_use_spark_connect_sessions(
     assert statuses(report)["session-permissions"] == "pass", report
     assert report["ready"] is True, [c for c in report["checks"] if c["status"] == "fail"]
     assert get_session != "AccessDeniedException", "cluster/*/session/* covers the session"
+
+
+def test_the_caller_policy_and_trust_policy_serve_an_emr_serverless_application(
+        reports: dict) -> None:
+    """The same role and caller, on the world's Livy-endpoint application: the role trusts
+    EMR Serverless of its account, and the caller may reach the endpoint and pass the role."""
+    report = reports["serverless"]
+    found = statuses(report)
+    assert report["ready"] is True, [c for c in report["checks"] if c["status"] == "fail"]
+    assert found["role-trust"] == found["livy-permissions"] == "pass", report
 
 
 def test_the_emrfs_provider_is_reported_with_what_it_means(reports: dict) -> None:
