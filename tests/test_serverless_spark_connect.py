@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
-from demo_world import ACCOUNT, MARKETING, MARKETING_ARN, SALES, SALES_ARN
+from demo_world import ACCOUNT, ELECTRONICS, MARKETING, MARKETING_ARN, SALES, SALES_ARN
 from emulators import RunningEmulator, start_emulator
 from kernels import NotebookKernel
 
@@ -201,6 +201,18 @@ def test_an_application_without_sessions_is_one_paragraph_with_the_fix(
     assert "cannot run a Spark Connect session" in output and said in output, output
     assert name or "sessionEnabled=true" in output
     assert live_sessions(emulator, application_id) == []
+
+
+def test_a_role_the_user_may_not_pass_is_refused_and_starts_nothing(
+        emulator: RunningEmulator, application: str,
+        notebook: Callable[..., NotebookKernel]) -> None:
+    kernel = kernel_of(emulator, notebook)
+
+    output = kernel.refused(f"%connect --application-id {application} --role-arn {ELECTRONICS} "
+                            "--engine spark-connect")
+
+    assert "AWS denied StartSession" in output and "iam:PassRole" in output, output
+    assert live_sessions(emulator, application) == []
 
 
 def test_a_role_emr_serverless_may_not_assume_fails_the_session_with_its_reason(
