@@ -1,2 +1,3 @@
-"""An EMR Spark Connect session: StartSession and its kin, and the PySpark client whose
-calls carry a token renewed in place (the one module that imports pyspark and grpc)."""
+"""An EMR Spark Connect session, on a cluster or an EMR Serverless application: StartSession
+and its kin (``emr_sessions.py``, ``serverless.py``), and the PySpark client whose calls carry a
+token renewed in place (the one module that imports pyspark and grpc)."""

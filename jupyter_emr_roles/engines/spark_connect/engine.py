@@ -9,6 +9,8 @@ proxy refused it (:class:`SessionToken`). Closing the connection
 (``%disconnect``, kernel exit) terminates the EMR session first and only then
 lets go of the local client, within a short deadline and with no retries, so
 nothing is left running on the cluster and a dead endpoint holds up nothing.
+The handle makes its calls through the :class:`SessionCalls` it is given, so
+EMR Serverless's sessions (``serverless.py``) are the same handle on other calls.
 """
 
 from __future__ import annotations
