@@ -259,13 +259,18 @@ external_ids() {
     .ApplicationScopedIAMRoleConfiguration.ExternalId // empty)'
 }
 
-# runtime-role-trust-policy.json for this account's instance profile role and ExternalIds.
+# runtime-role-trust-policy.json for this account's instance profile role and ExternalIds, and
+# EMR Serverless of this account.
 runtime_trust() {
-  jq -c --arg principal "$ROLE_ARN_PREFIX/$PROFILE_ROLE" --argjson external "$1" '
-    .Statement |= map(.Principal.AWS = $principal
-      | if .Condition == null then .
-        elif $external == [] then del(.Condition)
-        else .Condition.StringEquals["sts:ExternalId"] = $external end)' \
+  jq -c --arg principal "$ROLE_ARN_PREFIX/$PROFILE_ROLE" --argjson external "$1" \
+    --arg account "$ACCOUNT" '
+    .Statement |= map(
+      if .Principal.Service then .Condition.StringEquals["aws:SourceAccount"] = $account
+      else .Principal.AWS = $principal
+        | if .Condition == null then .
+          elif $external == [] then del(.Condition)
+          else .Condition.StringEquals["sts:ExternalId"] = $external end
+      end)' \
     "$HERE/runtime-role-trust-policy.json"
 }
 
