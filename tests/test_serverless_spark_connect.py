@@ -142,17 +142,19 @@ def token_expiry(listed: str) -> str:
     return str(expiry)
 
 
-def test_kernel_shutdown_terminates_its_session(
+def test_settings_reach_the_session_and_shutdown_terminates_it(
         emulator: RunningEmulator, application: str,
         notebook: Callable[..., NotebookKernel]) -> None:
+    """--idle-timeout and the cell's Spark properties reach StartSession; a kernel that shuts
+    down terminates its session."""
     kernel = kernel_of(emulator, notebook)
-    kernel.ok(f"%connect --application-id {application} --engine spark-connect --idle-timeout 5")
-    assert live_sessions(emulator, application)
-    (listed,) = emulator.admin("emr-serverless").list_sessions(
-        applicationId=application)["sessions"][:1]
+    sid = session_id(kernel.ok(
+        f"%%connect --application-id {application} --engine spark-connect --idle-timeout 5\n"
+        '{"conf": {"spark.sql.shuffle.partitions": "7"}}'), SALES, application, "spark")
     described = emulator.admin("emr-serverless").get_session(
-        applicationId=application, sessionId=listed["sessionId"])["session"]
+        applicationId=application, sessionId=sid)["session"]
     assert described["idleTimeoutMinutes"] == 5 and described["executionRoleArn"] == SALES
+    assert kernel.ok("print(spark.conf.get('spark.sql.shuffle.partitions'))").strip() == "7"
 
     kernel.shutdown(now=False)
 
