@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .application_target import find_application
 from .applications import engine_refusal
 from .aws.access_roles import person
+from .aws.serverless import idle_stop
 from .cluster_target import Target, find_target
 from .connect_request import ConnectRequest
 from .doctor.cluster_checks import sessions_unsupported
@@ -72,6 +73,7 @@ class Connection:
     session: EngineSession
     created: datetime
     who: str  # the person (access_roles.person): the source identity of access-role sessions
+    note: str = ""  # what the connect's last line adds: an application's state and auto-stop
 
     def summary(self) -> ConnectionRow:
         """What the status bar shows, from what the kernel already knows: no request."""
@@ -129,7 +131,8 @@ class Connections:
         finally:
             _discard(early)
         connection = Connection(flow.name, request.where, flow.place_name, flow.role,
-                                request.language, session, datetime.now(timezone.utc), person())
+                                request.language, session, datetime.now(timezone.utc), person(),
+                                flow.note)
         with self._lock:
             self._by_name[flow.name] = connection
         # Exit hooks run last registered first: ours goes after those the engine's clients
@@ -277,6 +280,15 @@ class _ConnectFlow:
     def implementation(self) -> str:
         """The key in ENGINES of what runs the session."""
         return (SERVERLESS if self.serverless else "") + self.engine
+
+    @property
+    def note(self) -> str:
+        """An application's state once connected, and when it stops by itself: a session
+        keeps it up, and its idle timeout then runs from the session's end."""
+        if self.serverless is None:
+            return ""
+        return f"application {self.place_name or self.request.where} is STARTED " \
+               f"({idle_stop(self.cluster)})"
 
     @property
     def place_name(self) -> str:

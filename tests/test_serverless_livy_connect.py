@@ -115,6 +115,7 @@ def test_a_stopped_application_is_started_by_the_connect(
     kernel = _kernel(emulator, notebook)
     output = kernel.ok(f"%connect --application-id {application} --name started")
     connected(output, SALES, application, "started")
+    assert "is STARTED (stops after 15 idle minutes)" in output, "AWS's default auto-stop"
     assert _state(emulator, application) == "STARTED"
     assert SALES_ARN in kernel.ok("%%spark -s started\n" + WHO_AM_I)
 

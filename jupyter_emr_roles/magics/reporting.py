@@ -46,8 +46,10 @@ def connecting(who: str, cluster_id: str) -> str:
 
 
 def connected_line(connection: Any) -> str:
+    note = f"; {connection.note}" if connection.note else ""
     return (f"connected as {connection.role_arn} on {connection.cluster_id} "
-            f"(session {connection.name}, {connection.session.kind} id {connection.session.id})")
+            f"(session {connection.name}, {connection.session.kind} id {connection.session.id})"
+            f"{note}")
 
 
 def links_html(links: dict[str, str]) -> str:
