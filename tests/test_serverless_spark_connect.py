@@ -10,9 +10,11 @@ session (a UDF asks STS who it is), never from our own objects. The module's emu
 from __future__ import annotations
 
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from demo_world import ACCOUNT, ELECTRONICS, MARKETING, MARKETING_ARN, SALES, SALES_ARN
@@ -174,6 +176,26 @@ def test_a_stopped_application_is_started_by_the_connect(
     assert kernel.ok("print(spark.range(2).count())").strip() == "2"
     kernel.ok("%disconnect --all")
     assert live_sessions(emulator, created) == []
+
+
+def test_a_client_of_another_spark_line_than_the_session_is_warned(
+        emulator: RunningEmulator, application: str,
+        notebook: Callable[..., NotebookKernel]) -> None:
+    """EMR Serverless runs Spark 3.5; here a kernel with pyspark-client 4.0 meets the emulator's
+    Spark of another line: one line says so, and the session works."""
+    client_4_0 = Path(sys.prefix) / "pyspark-client-4.0"
+    assert (client_4_0 / "pyspark").is_dir(), "scripts/test.sh installs pyspark-client 4.0 there"
+    from pyspark.version import __version__ as server_version  # the emulator's Spark
+
+    assert not server_version.startswith("4.0."), "the emulator's Spark must be of another line"
+    kernel = kernel_of(emulator, notebook, PYTHONPATH=str(client_4_0))
+
+    output = kernel.ok(f"%connect --application-id {application} --engine spark-connect")
+
+    assert re.search(r"This kernel's PySpark client is 4\.0\.\d+ and the session's Spark is "
+                     + re.escape(server_version), output), output
+    assert kernel.ok("print(spark.range(5).count())").strip() == "5"
+    kernel.ok("%disconnect --all")
 
 
 def new_application(emulator: RunningEmulator, **interactive: bool) -> str:
