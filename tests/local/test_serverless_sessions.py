@@ -24,12 +24,6 @@ from spark_connect_clients import remote_spark
 
 ACCOUNT = "123456789012"
 ENDED = ("TERMINATED", "FAILED")
-# A UDF runs in the session's Python workers, with the session's credentials.
-WHO = """
-def who(_):
-    import boto3
-    return boto3.client("sts").get_caller_identity()["Arn"]
-"""
 
 
 def error_of(call, **kwargs) -> tuple[str, str]:
@@ -99,11 +93,15 @@ def who_and_version(endpoint: str, metadata: dict[str, str], ca_bundle: str) -> 
     from pyspark.sql.connect.functions import udf
     from pyspark.sql.types import StringType
 
+    def who(_: int) -> str:
+        """A UDF, run in the session's Python workers with the session's credentials (a
+        nested function: the worker gets it by value, as it cannot import this module)."""
+        import boto3
+
+        return boto3.client("sts").get_caller_identity()["Arn"]
+
     with remote_spark(endpoint, metadata, ca_bundle) as spark:
-        namespace: dict[str, Any] = {}
-        exec(WHO, namespace)
-        who = udf(namespace["who"], StringType())
-        return spark.range(1).select(who("id")).first()[0], spark.version
+        return spark.range(1).select(udf(who, StringType())("id")).first()[0], spark.version
 
 
 def port_closed(endpoint: str) -> bool:
