@@ -93,7 +93,7 @@ def who_and_version(endpoint: str, metadata: dict[str, str], ca_bundle: str) -> 
     from pyspark.sql.connect.functions import udf
     from pyspark.sql.types import StringType
 
-    def who(_: int) -> str:
+    def who(_):  # no type hints: PySpark would read them as a pandas UDF's
         """A UDF, run in the session's Python workers with the session's credentials (a
         nested function: the worker gets it by value, as it cannot import this module)."""
         import boto3
