@@ -6,6 +6,8 @@ SALES = f"arn:aws:iam::{ACCOUNT}:role/sales-data-access"
 MARKETING = f"arn:aws:iam::{ACCOUNT}:role/marketing-data-access"
 # A role that exists but the demo user may not use.
 ELECTRONICS = f"arn:aws:iam::{ACCOUNT}:role/electronics-data-access"
+# A job role whose trust names no EMR Serverless: sessions and job runs as it fail.
+NOT_TRUSTED_BY_SERVERLESS = f"arn:aws:iam::{ACCOUNT}:role/not-trusted-by-serverless"
 SALES_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/sales-data-access/"
 MARKETING_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/marketing-data-access/"
 WHO_AM_I = 'import boto3\nprint(boto3.client("sts").get_caller_identity()["Arn"])'

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable
 
 import pytest
-from demo_world import ACCOUNT, SALES
+from demo_world import ACCOUNT, NOT_TRUSTED_BY_SERVERLESS, SALES
 from emulators import RunningEmulator
 from helpers import RunCli, by_id, doctor_report, one_paragraph_error, statuses
 from kernels import NotebookKernel
@@ -20,7 +20,6 @@ from jupyter_emr_roles.doctor import APPLICATION_CHECK_IDS
 # Creates applications and IAM users: a world of its own.
 pytestmark = pytest.mark.own_world
 
-NOT_TRUSTED = f"arn:aws:iam::{ACCOUNT}:role/not-trusted-by-serverless"
 # An S3 interface VPC endpoint's own name, as a notebook's AWS_ENDPOINT_URL_S3 gives it.
 S3_INTERFACE_ENDPOINT = ("https://bucket.vpce-0a1b2c3d4e5f67890-abcd1234.s3.us-east-1"
                          ".vpce.amazonaws.com")
@@ -93,7 +92,7 @@ def test_a_release_too_old_fails_both_engines(
 def test_a_role_emr_serverless_may_not_assume_fails_the_trust_check(
         cli: RunCli, emulator: RunningEmulator, applications: dict[str, str]) -> None:
     code, report = doctor(cli, emulator.env, applications["serverless-livy"],
-                          "--role-arn", NOT_TRUSTED)
+                          "--role-arn", NOT_TRUSTED_BY_SERVERLESS)
     assert code == 1
     trust = by_id(report, "role-trust")
     assert trust["status"] == "fail" and "emr-serverless.amazonaws.com" in trust["message"]

@@ -15,11 +15,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from demo_world import ACCOUNT, ELECTRONICS, MARKETING, MARKETING_ARN, SALES, SALES_ARN, WHO_AM_I
+from demo_world import (
+    ACCOUNT,
+    ELECTRONICS,
+    MARKETING,
+    MARKETING_ARN,
+    NOT_TRUSTED_BY_SERVERLESS,
+    SALES,
+    SALES_ARN,
+    WHO_AM_I,
+)
 from emulators import RunningEmulator, start_emulator
 from kernels import NotebookKernel, connected
 
-NOT_TRUSTED = f"arn:aws:iam::{ACCOUNT}:role/not-trusted-by-serverless"
 
 
 def _kernel(emulator: RunningEmulator, notebook: Callable[..., NotebookKernel],
@@ -188,7 +196,7 @@ def test_a_role_emr_serverless_may_not_assume_ends_the_session_with_its_reason(
     kernel = _kernel(emulator, notebook, AWS_ACCESS_KEY_ID=admin["AWS_ACCESS_KEY_ID"],
                      AWS_SECRET_ACCESS_KEY=admin["AWS_SECRET_ACCESS_KEY"])
     output = kernel.refused(f"%connect --application-id {applications['serverless-livy']} "
-                            f"--role-arn {NOT_TRUSTED}")
+                            f"--role-arn {NOT_TRUSTED_BY_SERVERLESS}")
     assert "emr-serverless.amazonaws.com" in output, output
 
 

@@ -4,7 +4,7 @@ behind a front that admits the token alone (``x-aws-proxy-auth``, no ``authoriza
 
 What runs where is read from the emulator (emr-serverless ListSessions) and from inside the
 session (a UDF asks STS who it is), never from our own objects. The module's emulator issues
-20-second session tokens, so a test that waits past one sees it renewed.
+10-second session tokens, so a test that waits past one sees it renewed.
 """
 
 from __future__ import annotations
@@ -17,14 +17,20 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from demo_world import ACCOUNT, ELECTRONICS, MARKETING, MARKETING_ARN, SALES, SALES_ARN
+from demo_world import (
+    ELECTRONICS,
+    MARKETING,
+    MARKETING_ARN,
+    NOT_TRUSTED_BY_SERVERLESS,
+    SALES,
+    SALES_ARN,
+)
 from emulators import RunningEmulator, start_emulator
 from kernels import NotebookKernel
 
 pytestmark = pytest.mark.long  # mostly waits: scheduled first (tests/conftest.py)
 
-TOKEN_LIFETIME = 20
-NOT_TRUSTED = f"arn:aws:iam::{ACCOUNT}:role/not-trusted-by-serverless"
+TOKEN_LIFETIME = 10
 # The states of a session nobody asked to end (TerminateSession answers TERMINATING, and EMR
 # Serverless gets to TERMINATED on its own time).
 LIVE = ("SUBMITTED", "STARTING", "STARTED", "IDLE", "BUSY")
@@ -83,7 +89,7 @@ def kernel_of(emulator: RunningEmulator, notebook: Callable[..., NotebookKernel]
     return kernel
 
 
-def test_auto_opens_a_spark_connect_session_running_as_the_role(
+def test_auto_opens_a_session_as_the_role_and_two_roles_do_not_cross_talk(
         emulator: RunningEmulator, application: str,
         notebook: Callable[..., NotebookKernel]) -> None:
     kernel = kernel_of(emulator, notebook)
@@ -93,30 +99,19 @@ def test_auto_opens_a_spark_connect_session_running_as_the_role(
     sid = session_id(output, SALES, application, "spark")
     assert live_sessions(emulator, application) == [sid]
     assert kernel.ok("print(spark.range(5).count())").strip() == "5"
-    assert kernel.ok(WHO.format(name="spark")).strip().startswith(SALES_ARN)
     listed = kernel.ok("%emr_sessions")
     assert "Spark Connect" in listed and sid in listed and application in listed
-    kernel.ok("%disconnect spark")
-    assert live_sessions(emulator, application) == []
-    assert "NameError" in kernel.run("spark").output
-
-
-def test_two_roles_on_one_application_no_cross_talk(
-        emulator: RunningEmulator, application: str,
-        notebook: Callable[..., NotebookKernel]) -> None:
-    kernel = kernel_of(emulator, notebook)
-    kernel.ok(f"%connect --application-id {application} --role-arn {SALES} "
-              "--engine spark-connect --name sales")
     kernel.ok(f"%connect --application-id {application} --role-arn {MARKETING} "
               "--engine spark-connect --name marketing")
-
     assert len(live_sessions(emulator, application)) == 2
-    assert kernel.ok(WHO.format(name="sales")).strip().startswith(SALES_ARN)
+    assert kernel.ok(WHO.format(name="spark")).strip().startswith(SALES_ARN)
     assert kernel.ok(WHO.format(name="marketing")).strip().startswith(MARKETING_ARN)
-    kernel.ok("sales.createDataFrame([(1,)], ['x']).createOrReplaceTempView('mine')")
+    kernel.ok("spark.createDataFrame([(1,)], ['x']).createOrReplaceTempView('mine')")
     assert "TABLE_OR_VIEW_NOT_FOUND" in kernel.run("marketing.table('mine').count()").output
-    output = kernel.ok("%disconnect --all")
-    assert "disconnected sales" in output and "disconnected marketing" in output
+    kernel.ok("%disconnect spark")
+    assert live_sessions(emulator, application) != [] and "NameError" in kernel.run(
+        "spark").output
+    assert "disconnected marketing" in kernel.ok("%disconnect --all")
     assert live_sessions(emulator, application) == []
 
 
@@ -163,39 +158,29 @@ def test_settings_reach_the_session_and_shutdown_terminates_it(
     assert live_sessions(emulator, application) == []
 
 
-def test_a_stopped_application_is_started_by_the_connect(
+def test_a_stopped_application_is_started_and_a_client_of_another_line_warned(
         emulator: RunningEmulator, notebook: Callable[..., NotebookKernel]) -> None:
-    serverless = emulator.admin("emr-serverless")
-    created = new_application(emulator, sessionEnabled=True)
-    kernel = kernel_of(emulator, notebook)
-
-    output = kernel.ok(f"%connect --application-id {created} --engine spark-connect")
-
-    session_id(output, SALES, created, "spark")
-    assert serverless.get_application(applicationId=created)["application"]["state"] == "STARTED"
-    assert kernel.ok("print(spark.range(2).count())").strip() == "2"
-    kernel.ok("%disconnect --all")
-    assert live_sessions(emulator, created) == []
-
-
-def test_a_client_of_another_spark_line_than_the_session_is_warned(
-        emulator: RunningEmulator, application: str,
-        notebook: Callable[..., NotebookKernel]) -> None:
-    """EMR Serverless runs Spark 3.5; here a kernel with pyspark-client 4.0 meets the emulator's
-    Spark of another line: one line says so, and the session works."""
+    """A created application is started by the connect. EMR Serverless runs Spark 3.5; here a
+    kernel with pyspark-client 4.0 meets the emulator's Spark of another line: one line says
+    so, and the session works."""
     client_4_0 = Path(sys.prefix) / "pyspark-client-4.0"
     assert (client_4_0 / "pyspark").is_dir(), "scripts/test.sh installs pyspark-client 4.0 there"
     from pyspark.version import __version__ as server_version  # the emulator's Spark
 
     assert not server_version.startswith("4.0."), "the emulator's Spark must be of another line"
+    serverless = emulator.admin("emr-serverless")
+    created = new_application(emulator, sessionEnabled=True)
     kernel = kernel_of(emulator, notebook, PYTHONPATH=str(client_4_0))
 
-    output = kernel.ok(f"%connect --application-id {application} --engine spark-connect")
+    output = kernel.ok(f"%connect --application-id {created} --engine spark-connect")
 
+    session_id(output, SALES, created, "spark")
+    assert serverless.get_application(applicationId=created)["application"]["state"] == "STARTED"
     assert re.search(r"This kernel's PySpark client is 4\.0\.\d+ and the session's Spark is "
                      + re.escape(server_version), output), output
-    assert kernel.ok("print(spark.range(5).count())").strip() == "5"
+    assert kernel.ok("print(spark.range(2).count())").strip() == "2"
     kernel.ok("%disconnect --all")
+    assert live_sessions(emulator, created) == []
 
 
 def new_application(emulator: RunningEmulator, **interactive: bool) -> str:
@@ -248,7 +233,7 @@ def test_a_role_emr_serverless_may_not_assume_fails_the_session_with_its_reason(
     kernel = kernel_of(emulator, notebook, AWS_ACCESS_KEY_ID=admin["AWS_ACCESS_KEY_ID"],
                        AWS_SECRET_ACCESS_KEY=admin["AWS_SECRET_ACCESS_KEY"])
 
-    output = kernel.refused(f"%connect --application-id {application} --role-arn {NOT_TRUSTED} "
+    output = kernel.refused(f"%connect --application-id {application} --role-arn {NOT_TRUSTED_BY_SERVERLESS} "
                             "--engine spark-connect")
 
     assert re.search(rf"The Spark Connect session [0-9a-z]+ on EMR Serverless application "

@@ -49,7 +49,7 @@ class ControlPlane:
         self.sts = Sts(moto, emr.identities, access_role_ttl)
         self.clusters = EmrClustersService(emr, moto)
         serverless = serverless or ServerlessSettings()
-        applications = EmrServerless(serverless)
+        self.applications = applications = EmrServerless(serverless)
         self.jobs = EmrServerlessJobs(applications, serverless)
         services: list[Service] = [CloudTrail(self.trail), *([Studio(studio)] if studio else []),
                                    EmrSessions(emr), self.clusters, self.sts, Iam(),

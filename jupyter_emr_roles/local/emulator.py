@@ -40,7 +40,7 @@ from .issued import CredentialRegistry, Identity
 from .livy.gateway import LivyGateway
 from .livy.sessions import ClusterBehaviour
 from .runtime_roles import refusal_of
-from .serverless import EmrServerless, ServerlessSettings, role_refusal
+from .serverless import ServerlessSettings, role_refusal
 from .serverless_livy import PREFIX as SERVERLESS_LIVY_PREFIX
 from .serverless_livy import ServerlessLivy
 from .serverless_sessions import ENDPOINT_DOMAIN as SERVERLESS_ENDPOINT_DOMAIN
@@ -250,9 +250,8 @@ class Emulator:
         """Every EMR Serverless application's Livy endpoint, on one port of the gateway with
         the AWS endpoint's certificate (it is an AWS endpoint, not a cluster's Livy)."""
         assert self.seeded is not None and self._gateway is not None
-        applications = next(service.backends for service in self.control_plane.router.services
-                            if isinstance(service, EmrServerless))
-        front = ServerlessLivy(self._gateway, applications, self.seeded.region,
+        front = ServerlessLivy(self._gateway, self.control_plane.applications.backends,
+                               self.seeded.region,
                                self.control_plane.router, self.control_plane.sts.identities,
                                self._serverless_env)
         serverless.interactive.append(front)

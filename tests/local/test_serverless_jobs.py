@@ -14,10 +14,9 @@ from pathlib import Path
 
 import botocore.exceptions
 import pytest
-from demo_world import ACCOUNT, SALES
+from demo_world import NOT_TRUSTED_BY_SERVERLESS, SALES
 from emulators import RunningEmulator, start_emulator
 
-NOT_TRUSTED = f"arn:aws:iam::{ACCOUNT}:role/not-trusted-by-serverless"
 SCRIPTS = "s3://demo-steps/scripts/"
 LOGS = "s3://demo-logs/serverless/"
 ENDED = ("SUCCESS", "FAILED", "CANCELLED")
@@ -153,11 +152,11 @@ def test_a_role_emr_serverless_may_not_assume_fails_the_job(
         emulator: RunningEmulator, applications: dict[str, str]) -> None:
     admin = emulator.admin("emr-serverless")
     application_id = applications["serverless-livy"]
-    job_run_id = submit(admin, application_id, "who.py", role=NOT_TRUSTED)
+    job_run_id = submit(admin, application_id, "who.py", role=NOT_TRUSTED_BY_SERVERLESS)
     assert states(admin, application_id, job_run_id)[-1] == "FAILED"
     assert job_run(admin, application_id, job_run_id)["stateDetails"] == (
         "User: emr-serverless.amazonaws.com is not authorized to perform: sts:AssumeRole on "
-        f"resource: {NOT_TRUSTED}")
+        f"resource: {NOT_TRUSTED_BY_SERVERLESS}")
 
 
 def test_cancel_stops_a_running_job_and_an_ended_one_is_not_cancellable(

@@ -246,20 +246,20 @@ def test_emr_serverless_refuses_sessions_where_it_would(emulator: RunningEmulato
 @pytest.mark.long
 def test_a_session_ends_idle_holds_its_application_and_its_tokens_expire(
         tmp_path: Path) -> None:
-    """On an emulator whose minute lasts half a second and whose tokens live 10 s: the
+    """On an emulator whose minute lasts half a second and whose tokens live 5 s: the
     application (auto-stop after one minute) stays STARTED while its session lives; a token
     past its time is answered as AWS's proxy answers it; the session ends idle after its
     idleTimeoutMinutes, and then the application stops; the emulator's shutdown ends a session
     still live."""
     with start_emulator(tmp_path, "--spark", "fake", "--serverless-minute", "0.5",
-                        "--session-token-ttl", "10") as fast:
+                        "--session-token-ttl", "5") as fast:
         job_role = role(fast, "emr-serverless.amazonaws.com")
         analyst = user(fast, [job_role])
         application_id = application(fast, autoStopConfiguration={
             "enabled": True, "idleTimeoutMinutes": 1})
         session_id = analyst.start_session(applicationId=application_id,
                                            executionRoleArn=job_role,
-                                           idleTimeoutMinutes=30)["sessionId"]
+                                           idleTimeoutMinutes=20)["sessionId"]
         state_of(analyst, application_id, session_id, ("IDLE",))
         endpoint = analyst.get_session_endpoint(applicationId=application_id,
                                                 sessionId=session_id)
