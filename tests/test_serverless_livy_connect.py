@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from demo_world import (
@@ -158,6 +159,22 @@ def test_an_unknown_application_and_a_malformed_id_are_one_paragraph(
     assert "upper-case" in output
     output = kernel.refused("%connect --application-id 00fabcdefghij999 --cluster-id j-ABC")
     assert "one of them, not both" in output
+
+
+def test_an_endpoint_unreachable_or_untrusted_is_one_paragraph_about_aws(
+        emulator: RunningEmulator, applications: dict[str, str], clusters: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    """The endpoint is AWS's: the fix is this notebook's route to AWS and botocore's trust,
+    never a cluster's security group or Livy CA. A cluster's Livy stands in for an endpoint
+    whose certificate AWS_CA_BUNDLE does not trust."""
+    application = applications["serverless-livy"]
+    livy_port = urlsplit(emulator.livy_url(clusters["shared-analytics"])).port
+    for template, said in (("https://127.0.0.1:9/{application_id}", "route to AWS"),
+                           (f"https://127.0.0.1:{livy_port}/{{application_id}}",
+                            "AWS_CA_BUNDLE (or the profile's ca_bundle) must name its CA")):
+        kernel = _kernel(emulator, notebook, JUPYTER_EMR_ROLES_SERVERLESS_LIVY_URL=template)
+        output = kernel.refused(f"%connect --application-id {application} --engine livy")
+        assert said in output and "security group" not in output, output
 
 
 def test_a_role_the_caller_may_not_pass_is_refused_by_the_endpoint(

@@ -23,7 +23,7 @@ from botocore.httpsession import get_cert_path
 from ..base import StartPlan
 from ...aws.serverless import wait_started
 from .signed import SignedRequests
-from .sparkmagic_bridge import LivyHandle, LivyTarget, Posted, start_session
+from .sparkmagic_bridge import Fixes, LivyHandle, LivyTarget, Posted, start_session
 
 if TYPE_CHECKING:
     import boto3
@@ -39,6 +39,13 @@ log = logging.getLogger(__name__)
 URL_ENV = "JUPYTER_EMR_ROLES_SERVERLESS_LIVY_URL"
 AWS_URL = "https://{application_id}.livy.emr-serverless-services.{region}.amazonaws.com"
 ROLE_CONF = "emr-serverless.session.executionRoleArn"
+# An application's endpoint is AWS's, reached and trusted as AWS is.
+FIXES = Fixes(
+    tls="The endpoint is an AWS endpoint, verified with botocore's trust: where a TLS-inspecting "
+        "proxy stands between this notebook and AWS, AWS_CA_BUNDLE (or the profile's ca_bundle) "
+        "must name its CA.",
+    network=f"Check this notebook's route to AWS (a proxy; a VPC without internet access needs "
+            f"an EMR Serverless endpoint in it) and {URL_ENV} if it is set.")
 
 
 class ServerlessLivyEngine:
@@ -75,7 +82,7 @@ def _target(request: ConnectRequest, session: boto3.Session, role: RoleArn,
             deadline: float) -> LivyTarget:
     url = livy_url(request.livy_url, str(request.application_id), session.region_name)
     return LivyTarget(url, aws_trust(session), request.language,
-                      with_role(request.config, role), deadline, request.timeout)
+                      with_role(request.config, role), deadline, request.timeout, fixes=FIXES)
 
 
 def _signer(request: ConnectRequest, session: boto3.Session) -> SignedRequests:

@@ -252,10 +252,24 @@ def _registered_spark_magics(shell: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class Fixes:
+    """What to do when Livy's certificate does not verify, and when Livy cannot be reached
+    (``{port}`` its port): a cluster's Livy and an application's endpoint differ in both."""
+
+    tls: str = ("Give the PEM file of the CA that signed the cluster's certificate with "
+                "--ca-bundle PATH or JUPYTER_EMR_ROLES_CA_BUNDLE (AWS_CA_BUNDLE is for AWS "
+                "only); --no-verify works too but lets anyone in the network path read your "
+                "session.")
+    network: str = ("Check that the cluster's primary node security group allows inbound TCP "
+                    "{port} from this notebook's network, and that Livy runs on the cluster.")
+
+
+@dataclass(frozen=True)
 class LivyTarget:
     """Where and how to start a session: Livy's URL, what verifies its certificate (a path, or
     False), whether plain HTTP was the user's explicit choice, the session's language and
-    settings, and the monotonic deadline of the whole connect and its length in seconds."""
+    settings, the monotonic deadline of the whole connect and its length in seconds, and what
+    to do when Livy cannot be reached or trusted."""
 
     url: str
     verify: str | bool
@@ -264,6 +278,7 @@ class LivyTarget:
     deadline: float
     timeout: float
     insecure_http: bool = False
+    fixes: Fixes = Fixes()
 
 
 class LivyHandle:
@@ -477,20 +492,14 @@ def _send_post(http: LivyReliableHttpClient, target: LivyTarget,
                                     headers=client.get_headers(), auth=client._auth,
                                     verify=target.verify, timeout=timeout)
     except requests.exceptions.SSLError as exc:
-        raise LivyError(
-            f"The TLS certificate of Livy at {url} could not be verified ({_reason(exc)}). "
-            "Give the PEM file of the CA that signed the cluster's certificate with "
-            "--ca-bundle PATH or JUPYTER_EMR_ROLES_CA_BUNDLE (AWS_CA_BUNDLE is for AWS "
-            "only); --no-verify works too but lets anyone in the network path read your "
-            "session.") from None
+        raise LivyError(f"The TLS certificate of Livy at {url} could not be verified "
+                        f"({_reason(exc)}). {target.fixes.tls}") from None
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
         unreachable = LivyError if isinstance(exc, requests.exceptions.ReadTimeout) \
             else LivyUnreachable
-        raise unreachable(
-            f"Livy at {parts.hostname} port {parts.port} could not be reached "
-            f"({_reason(exc)}). Check that the cluster's primary node security group "
-            f"allows inbound TCP {parts.port} from this notebook's network, and that "
-            "Livy runs on the cluster.") from None
+        raise unreachable(f"Livy at {parts.hostname} port {parts.port} could not be reached "
+                          f"({_reason(exc)}). {target.fixes.network.format(port=parts.port)}"
+                          ) from None
 
 
 def _reason(exc: Exception) -> str:
