@@ -6,6 +6,7 @@ import json
 import shlex
 import subprocess
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,6 +135,37 @@ class RunningEmulator:
         """EMR Serverless application IDs by name (the world's, and any a test created)."""
         pages = self.admin("emr-serverless").get_paginator("list_applications").paginate()
         return {app["name"]: app["id"] for page in pages for app in page["applications"]}
+
+    def assumed_caller(self, folder: Path) -> dict[str, str | None]:
+        """A kernel's variables for the demo user acting through a role it assumes, as an SSO
+        user's keys are: keys that expire (as soon as the emulator's --access-role-ttl says)
+        and that botocore renews from an AWS profile. The role may use EMR Serverless and pass
+        the sales role."""
+        iam, name = self.admin("iam"), f"notebook-caller-{uuid.uuid4().hex[:8]}"
+        user = self.client("sts").get_caller_identity()["Arn"]
+        arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"AWS": user},
+                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
+        iam.put_user_policy(UserName=user.rsplit("/", 1)[1], PolicyName=name,
+                            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                                {"Effect": "Allow", "Action": "sts:AssumeRole",
+                                 "Resource": arn}]}))
+        iam.put_role_policy(RoleName=name, PolicyName="serverless", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Action": "emr-serverless:*", "Resource": "*"},
+                {"Effect": "Allow", "Action": "iam:PassRole",
+                 "Resource": f"arn:aws:iam::{arn.split(':')[4]}:role/sales-data-access"}]}))
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "config").write_text(f"[profile caller]\nrole_arn = {arn}\n"
+                                       "source_profile = base\n")
+        (folder / "credentials").write_text(
+            f"[base]\naws_access_key_id = {self.env['AWS_ACCESS_KEY_ID']}\n"
+            f"aws_secret_access_key = {self.env['AWS_SECRET_ACCESS_KEY']}\n")
+        return {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None,
+                "AWS_CONFIG_FILE": str(folder / "config"),
+                "AWS_SHARED_CREDENTIALS_FILE": str(folder / "credentials"),
+                "AWS_PROFILE": "caller"}
 
     def livy_cluster_ids(self) -> dict[str, str]:
         """IDs by name of the clusters with a Livy, in every account of the world."""

@@ -1,16 +1,18 @@
-"""A notebook open longer than its logins live: Livy logins (GetClusterSessionCredentials) and
-Spark Connect tokens (GetSessionEndpoint) of 20 s, cells every few seconds for 90 s, in one
-kernel with a session of each engine, against one emulator; and a token whose renewal AWS
-refuses."""
+"""A notebook open longer than its logins live: Livy logins (GetClusterSessionCredentials),
+Spark Connect tokens (EMR's and EMR Serverless's GetSessionEndpoint) and the notebook's own
+assumed-role keys that sign a Serverless Livy endpoint's requests, all of 20 s, cells every few
+seconds for 90 s, with a session of each of the four engines, against one emulator; a token
+whose renewal AWS refuses; and an application slower to start than the connect may wait."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
-from demo_world import SALES_ARN, WHO_AM_I
+from demo_world import SALES, SALES_ARN, WHO_AM_I
 from emulators import RunningEmulator, start_emulator
 from kernels import NotebookKernel
 
@@ -21,39 +23,58 @@ LIFETIME = 20
 
 @pytest.fixture(scope="module")
 def short_lived(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
-    """Logins and tokens that live 20 s; started from an environment where PySpark is in Spark
-    Connect mode, as a notebook's is after a Spark Connect connect (its sessions' own Spark
-    must not be)."""
+    """Logins, tokens and assumed roles' keys that live 20 s, and EMR Serverless applications
+    that take 30 s for each state change once the world is up; started from an environment
+    where PySpark is in Spark Connect mode, as a notebook's is after a Spark Connect connect
+    (its sessions' own Spark must not be)."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SPARK_CONNECT_MODE_ENABLED", "1")
         running = start_emulator(tmp_path_factory.mktemp("short-lived"), "--spark", "fake",
                                  "--credential-ttl", str(LIFETIME),
-                                 "--session-token-ttl", str(LIFETIME))
+                                 "--session-token-ttl", str(LIFETIME),
+                                 "--access-role-ttl", str(LIFETIME),
+                                 "--serverless-transition", "30")
     with running:
         yield running
 
 
-def test_both_engines_renew_their_logins_without_a_failed_cell(
-        short_lived: RunningEmulator, notebook: Callable[..., NotebookKernel]) -> None:
-    clusters = short_lived.cluster_ids()
+def test_every_engine_renews_its_login_without_a_failed_cell(
+        short_lived: RunningEmulator, tmp_path: Path,
+        notebook: Callable[..., NotebookKernel]) -> None:
+    """One kernel with a Livy and a Spark Connect session on clusters and a Spark Connect
+    session on an application; another, whose own keys come from an assumed role, with a
+    session on an application's Livy endpoint, each request signed with keys botocore renews."""
+    clusters, applications = short_lived.cluster_ids(), short_lived.application_ids()
     kernel = notebook(short_lived)
     kernel.ok("%load_ext jupyter_emr_roles")
     before = short_lived.status()["calls"]
     kernel.ok(f"%connect --cluster-id {clusters['shared-analytics']} --engine livy")
     kernel.ok(f"%connect --cluster-id {clusters['connect-analytics']} --engine spark-connect")
-    kernel.ok("df = spark.range(10)")
+    kernel.ok(f"%connect --application-id {applications['serverless-spark-connect']} "
+              "--engine spark-connect --name serverless")
+    kernel.ok("df, sdf = spark.range(10), serverless.range(7)")
+    signed = notebook(short_lived, **short_lived.assumed_caller(tmp_path / "aws"))
+    signed.ok("%load_ext jupyter_emr_roles")
+    signed.ok(f"%connect --application-id {applications['serverless-livy']} --role-arn {SALES} "
+              "--name signed")
+    expiries = [_expiries(kernel, signed)]
 
     started, failures, cells = time.monotonic(), [], 0
     while time.monotonic() - started < 90:
-        for code, expected in (("%%spark\n" + WHO_AM_I, SALES_ARN), ("print(df.count())", "10")):
-            cell = kernel.run(code)
+        for where, code, expected in (
+                (kernel, "%%spark -s sales-data-access\n" + WHO_AM_I, SALES_ARN),
+                (kernel, "print(df.count(), sdf.count())", "10 7"),
+                (signed, "%%spark -s signed\n" + WHO_AM_I, SALES_ARN)):
+            cell = where.run(code)
             if cell.status != "ok" or expected not in cell.output:
                 failures.append(cell.output)
-        cells += 2
+        cells += 3
         time.sleep(3)
     runtime = time.monotonic() - started
 
     assert failures == [], failures[0]
+    renewed = zip(expiries[0], _expiries(kernel, signed), strict=True)
+    assert all(first < last for first, last in renewed), (expiries, cells)
     calls = short_lived.status()["calls"]
     logins = calls["GetClusterSessionCredentials"] - before.get("GetClusterSessionCredentials", 0)
     tokens = calls["GetSessionEndpoint"] - before.get("GetSessionEndpoint", 0)
@@ -61,6 +82,27 @@ def test_both_engines_renew_their_logins_without_a_failed_cell(
     assert 2 <= logins <= runtime / 15 + 3, (logins, runtime, cells)
     assert runtime // LIFETIME <= tokens <= runtime / 15 + 3, (tokens, runtime, cells)
     kernel.ok("%disconnect --all")
+    signed.ok("%disconnect --all")
+
+
+def _expiries(*kernels: NotebookKernel) -> list[str]:
+    """When each session's login runs out, as %emr_sessions' rows say, by session name."""
+    read = "import json\nrows = %emr_sessions\nprint(json.dumps(sorted((r['name'], " \
+           "r['credentials_expire']) for r in rows.rows)))"
+    return [expiry for kernel in kernels for _, expiry in json.loads(kernel.ok(read))]
+
+
+def test_an_application_slow_to_start_ends_the_connect_at_its_timeout(
+        short_lived: RunningEmulator, notebook: Callable[..., NotebookKernel]) -> None:
+    application = short_lived.application_ids()["serverless-stopped-auto-start"]
+    kernel = notebook(short_lived)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    output = kernel.refused(f"%connect --application-id {application} --engine livy "
+                            "--timeout 3")
+    assert f"application {application} did not reach STARTED within" in output, output
+    assert "--timeout" in output
+    assert short_lived.admin("emr-serverless").get_application(
+        applicationId=application)["application"]["state"] == "STARTING"
 
 
 def test_a_token_that_cannot_be_renewed_is_one_paragraph_once_it_expires(

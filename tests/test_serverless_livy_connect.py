@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,7 +26,7 @@ from demo_world import (
     SALES_ARN,
     WHO_AM_I,
 )
-from emulators import RunningEmulator, start_emulator
+from emulators import RunningEmulator
 from kernels import NotebookKernel, connected
 
 
@@ -215,72 +215,3 @@ def test_a_role_emr_serverless_may_not_assume_ends_the_session_with_its_reason(
     output = kernel.refused(f"%connect --application-id {applications['serverless-livy']} "
                             f"--role-arn {NOT_TRUSTED_BY_SERVERLESS}")
     assert "emr-serverless.amazonaws.com" in output, output
-
-
-def _caller_role(emulator: RunningEmulator) -> str:
-    """A role the demo user assumes to use EMR Serverless, as an SSO user's session is: keys
-    that expire and that botocore renews."""
-    iam = emulator.admin("iam")
-    name = f"notebook-caller-{uuid.uuid4().hex[:8]}"
-    user = emulator.client("sts").get_caller_identity()["Arn"]
-    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": user},
-                                                "Action": "sts:AssumeRole"}]}))["Role"]["Arn"]
-    iam.put_user_policy(UserName=user.rsplit("/", 1)[1], PolicyName=name,
-                        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
-                            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": arn}]}))
-    iam.put_role_policy(RoleName=name, PolicyName="serverless", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "emr-serverless:*", "Resource": "*"},
-            {"Effect": "Allow", "Action": "iam:PassRole", "Resource": SALES}]}))
-    return str(arn)
-
-
-@pytest.fixture(scope="module")
-def slow_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
-    """An emulator whose assumed roles' keys live 20 s and whose applications take 30 s for
-    each state change (the world's own are seeded in theirs)."""
-    with start_emulator(tmp_path_factory.mktemp("slow"), "--spark", "fake", "--access-role-ttl",
-                        "20", "--serverless-transition", "30") as running:
-        yield running
-
-
-@pytest.mark.long
-def test_an_application_slow_to_start_ends_the_connect_at_its_timeout(
-        slow_emulator: RunningEmulator, notebook: Callable[..., NotebookKernel]) -> None:
-    application = slow_emulator.application_ids()["serverless-stopped-auto-start"]
-    kernel = _kernel(slow_emulator, notebook)
-    output = kernel.refused(f"%connect --application-id {application} --engine livy "
-                            "--timeout 3")
-    assert f"application {application} did not reach STARTED within" in output, output
-    assert "--timeout" in output
-    assert _state(slow_emulator, application) == "STARTING"
-
-
-@pytest.mark.long
-def test_signing_keys_are_renewed_across_their_expiry(
-        slow_emulator: RunningEmulator, tmp_path: Path,
-        notebook: Callable[..., NotebookKernel]) -> None:
-    """The notebook's own keys come from an assumed role that lives 20 s: cells for 90 s all
-    run, each request signed with keys botocore renewed in time."""
-    emulator = slow_emulator
-    application = emulator.application_ids()["serverless-livy"]
-    config, keys = tmp_path / "aws-config", tmp_path / "aws-credentials"
-    config.write_text(f"[profile caller]\nrole_arn = {_caller_role(emulator)}\n"
-                      "source_profile = base\n")
-    keys.write_text(f"[base]\naws_access_key_id = {emulator.env['AWS_ACCESS_KEY_ID']}\n"
-                    f"aws_secret_access_key = {emulator.env['AWS_SECRET_ACCESS_KEY']}\n")
-    kernel = _kernel(emulator, notebook, AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None,
-                     AWS_CONFIG_FILE=str(config), AWS_SHARED_CREDENTIALS_FILE=str(keys),
-                     AWS_PROFILE="caller")
-    connected(kernel.ok(f"%connect --application-id {application} --role-arn {SALES} "
-                        "--name renewing"), SALES, application, "renewing")
-    rows = "import json\nrows = %emr_sessions\nprint(json.dumps(rows.rows, default=str))"
-    first = json.loads(kernel.ok(rows))[0]["credentials_expire"]
-    deadline, cells = time.monotonic() + 90, 0
-    while time.monotonic() < deadline:
-        assert SALES_ARN in kernel.ok("%%spark -s renewing\n" + WHO_AM_I)
-        cells += 1
-        time.sleep(2)
-    last = json.loads(kernel.ok(rows))[0]
-    assert cells >= 20 and first and last["credentials_expire"] > first, (first, last)

@@ -3,15 +3,14 @@ against the strict emulator, whose sessions are real Spark Connect servers run a
 behind a front that admits the token alone (``x-aws-proxy-auth``, no ``authorization``).
 
 What runs where is read from the emulator (emr-serverless ListSessions) and from inside the
-session (a UDF asks STS who it is), never from our own objects. The module's emulator issues
-10-second session tokens, so a test that waits past one sees it renewed.
+session (a UDF asks STS who it is), never from our own objects. The token's renewal is
+tests/test_long_notebook.py's, with the other engines'.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,12 +24,11 @@ from demo_world import (
     SALES,
     SALES_ARN,
 )
-from emulators import RunningEmulator, start_emulator
+from emulators import RunningEmulator
 from kernels import NotebookKernel
 
 pytestmark = pytest.mark.long  # mostly waits: scheduled first (tests/conftest.py)
 
-TOKEN_LIFETIME = 10
 # The states of a session nobody asked to end (TerminateSession answers TERMINATING, and EMR
 # Serverless gets to TERMINATED on its own time).
 LIVE = ("SUBMITTED", "STARTING", "STARTED", "IDLE", "BUSY")
@@ -43,13 +41,6 @@ def who(_):
     return boto3.client("sts").get_caller_identity()["Arn"]
 print({name}.range(1).select(who("id")).first()[0])
 """
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
-    with start_emulator(tmp_path_factory.mktemp("serverless-connect"), "--spark", "fake",
-                        "--session-token-ttl", str(TOKEN_LIFETIME)) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
@@ -113,30 +104,6 @@ def test_auto_opens_a_session_as_the_role_and_two_roles_do_not_cross_talk(
         "spark").output
     assert "disconnected marketing" in kernel.ok("%disconnect --all")
     assert live_sessions(emulator, application) == []
-
-
-def test_the_token_is_renewed_across_its_expiry(
-        emulator: RunningEmulator, application: str,
-        notebook: Callable[..., NotebookKernel]) -> None:
-    """Each cell after a token's lifetime works, on a token that expires later than the one
-    before (as %emr_sessions shows it)."""
-    kernel = kernel_of(emulator, notebook)
-    kernel.ok(f"%connect --application-id {application} --engine spark-connect")
-    expiries = [token_expiry(kernel.ok("%emr_sessions"))]
-
-    for rows in (3, 4):
-        time.sleep(TOKEN_LIFETIME + 2)
-        assert kernel.ok(f"print(spark.range({rows}).count())").strip() == str(rows)
-        expiries.append(token_expiry(kernel.ok("%emr_sessions")))
-
-    assert expiries == sorted(set(expiries)), expiries
-    kernel.ok("%disconnect --all")
-
-
-def token_expiry(listed: str) -> str:
-    """The one session's "credentials expire" time in %emr_sessions' table."""
-    (expiry,) = re.findall(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+\-Z][\d:]*", listed)
-    return str(expiry)
 
 
 def test_settings_reach_the_session_and_shutdown_terminates_it(
