@@ -177,6 +177,16 @@ def test_an_endpoint_unreachable_or_untrusted_is_one_paragraph_about_aws(
         assert said in output and "security group" not in output, output
 
 
+def test_a_malformed_endpoint_template_is_one_paragraph(
+        emulator: RunningEmulator, applications: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    kernel = _kernel(emulator, notebook,
+                     JUPYTER_EMR_ROLES_SERVERLESS_LIVY_URL="https://livy.example/{app}")
+    output = kernel.refused(f"%connect --application-id {applications['serverless-livy']} "
+                            "--engine livy")
+    assert "JUPYTER_EMR_ROLES_SERVERLESS_LIVY_URL is 'https://livy.example/{app}'" in output
+
+
 def test_a_role_the_caller_may_not_pass_is_refused_by_the_endpoint(
         emulator: RunningEmulator, applications: dict[str, str],
         notebook: Callable[..., NotebookKernel]) -> None:

@@ -22,6 +22,8 @@ from botocore.httpsession import get_cert_path
 
 from ..base import StartPlan
 from ...aws.serverless import wait_started
+from ...errors import EmrRolesError
+from ...identifiers import show
 from .signed import SignedRequests
 from .sparkmagic_bridge import Fixes, LivyHandle, LivyTarget, Posted, start_session
 
@@ -105,7 +107,12 @@ def livy_url(given: str | None, application_id: str, region: str) -> str:
     if given:
         return given.rstrip("/")
     template = os.environ.get(URL_ENV) or AWS_URL
-    return template.format(application_id=application_id, region=region).rstrip("/")
+    try:
+        return template.format(application_id=application_id, region=region).rstrip("/")
+    except (KeyError, IndexError, ValueError):
+        raise EmrRolesError(f"{URL_ENV} is {show(template)}, which is not a URL template of "
+                            "{application_id} and {region} alone (write a literal brace as {{ "
+                            "or }}); fix or unset it.") from None
 
 
 def aws_trust(session: boto3.Session) -> str:
