@@ -64,6 +64,15 @@ class ConnectRequest:
             raise EmrRolesError("Give --cluster-id (an EMR cluster, j-...) or --application-id "
                                 "(an EMR Serverless application): one of them, not "
                                 f"{'both' if self.cluster_id else 'neither'}.")
+        livy_trust = [flag for flag, given in (("--ca-bundle", self.ca_bundle is not None),
+                                               ("--no-verify", self.no_verify),
+                                               ("--allow-insecure-http", self.allow_insecure_http))
+                      if given]
+        if self.application_id is not None and livy_trust:
+            raise EmrRolesError(f"{', '.join(livy_trust)} concern a cluster's Livy; an EMR "
+                                "Serverless application's endpoint is AWS's, reached over HTTPS "
+                                "and trusted as AWS is (AWS_CA_BUNDLE or the profile's "
+                                "ca_bundle). Leave them out with --application-id.")
 
     @property
     def serverless(self) -> bool:

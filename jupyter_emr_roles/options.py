@@ -123,8 +123,9 @@ OPTIONS: tuple[Option, ...] = (
                        "00fabcdefghij012 (instead of --cluster-id); a stopped one with "
                        "auto-start on starts for a job.") for face in (STEP, RUNS)))),
     Option("--role-arn", "The runtime role the session runs as. Default: the default role of "
-           "the cluster's account in your roles files (`jupyter-emr-roles roles list`). A role "
-           "not listed there is tried with a warning: IAM decides.", parse=RoleArn, shown=(
+           "the cluster's (or application's) account in your roles files (`jupyter-emr-roles "
+           "roles list`). A role not listed there is tried with a warning: IAM decides.",
+           parse=RoleArn, shown=(
                *faces(CONNECT, LAB_CELL),
                Shown(DOCTOR, "The runtime role to check. Default: the default role of the "
                      "cluster's (or application's) account in your roles files."),

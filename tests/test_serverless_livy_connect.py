@@ -159,6 +159,8 @@ def test_an_unknown_application_and_a_malformed_id_are_one_paragraph(
     assert "upper-case" in output
     output = kernel.refused("%connect --application-id 00fabcdefghij999 --cluster-id j-ABC")
     assert "one of them, not both" in output
+    output = kernel.refused("%connect --application-id 00fabcdefghij999 --no-verify")
+    assert "--no-verify concern a cluster's Livy" in output and "AWS_CA_BUNDLE" in output
 
 
 def test_an_endpoint_unreachable_or_untrusted_is_one_paragraph_about_aws(
