@@ -191,7 +191,10 @@ def run_driver(script: Path, args: list[str], engine: str, confs: list[str]) -> 
     try:
         runpy.run_path(str(script), run_name="__main__")
     except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        print(exc.code, file=sys.stderr)  # as Python prints sys.exit("message")
+        return 1
     except BaseException:  # noqa: BLE001  the application's failure is the driver's exit
         traceback.print_exc()
         return 1

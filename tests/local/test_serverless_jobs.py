@@ -30,6 +30,7 @@ SOURCES = {
               "Key='sales/orders.csv')['Body'].read()\n"
               "print(len(orders.splitlines()) - 1, 'orders')\n",
     "fails.py": "raise ValueError('no table orders')\n",
+    "exits.py": "import sys\nsys.exit('bad input: no orders')\n",
     "sleeps.py": "import time\nprint('started', flush=True)\ntime.sleep(float(__import__('sys')"
                  ".argv[1]))\nprint('slept', flush=True)\n",
 }
@@ -138,6 +139,16 @@ def test_a_failing_entry_point_fails_the_job_with_its_exit_and_exception(
     assert "ValueError: no table orders" in details
     assert "ValueError: no table orders" in driver_log(emulator, application_id, job_run_id,
                                                         "stderr")
+
+
+def test_an_entry_point_that_exits_with_a_message_fails_with_it_in_its_log(
+        emulator: RunningEmulator, serverless, applications: dict[str, str]) -> None:
+    """sys.exit("message") is exit code 1, the message on stderr, as Python has it."""
+    application_id = applications["serverless-livy"]
+    job_run_id = submit(serverless, application_id, "exits.py")
+    assert states(serverless, application_id, job_run_id)[-1] == "FAILED"
+    assert "ExitCode: 1." in job_run(serverless, application_id, job_run_id)["stateDetails"]
+    assert "bad input: no orders" in driver_log(emulator, application_id, job_run_id, "stderr")
 
 
 def test_a_missing_entry_point_fails_the_job(serverless, applications: dict[str, str]) -> None:
