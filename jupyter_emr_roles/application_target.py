@@ -43,15 +43,12 @@ def find_application(request: ConnectRequest,
     application_id = request.application_id
     read_timeout = min(DEFAULT_READ_TIMEOUT, request.timeout)
     catalog = load_catalog_for(request, warn)
-    found: dict[int, Serverless] = {}
-
-    def look(emr: Emr) -> dict[str, Any]:
-        found[id(emr)] = Serverless(emr.session, read_timeout)
-        return found[id(emr)].application(application_id)
-
-    session, emr, application = reach(request, catalog, look)
+    session, emr, application = reach(request, catalog, lambda via: Serverless(
+        via.session, read_timeout).application(application_id))
     arn = answer_field(application, f"reading application {application_id}", "arn")
     account = AccountId(account_in_arn(arn, "the application's ARN"), "the application's ARN")
     choices = catalog.account(account) if catalog else None
-    return ApplicationTarget(session, emr, found[id(emr)], application, account, choices,
-                             pick_role(request.role_arn, account, choices, warn))
+    # The client of the session that could read it (clients are kept: no second one is built).
+    return ApplicationTarget(session, emr, Serverless(session, read_timeout), application,
+                             account, choices, pick_role(request.role_arn, account, choices,
+                                                         warn))

@@ -26,8 +26,9 @@ log = logging.getLogger(__name__)
 
 # Starting an application takes a minute or two on AWS: look every few seconds at most.
 STARTS = PollPolicy(floor=0.05, ceiling=3.0)
-_WAIT_THROUGH = ("CREATING", "STARTING", "STOPPING")
-_STARTABLE = ("CREATED", "STOPPED")
+# The states an application passes through by itself, and those a StartApplication leaves.
+WAITED_FOR = ("CREATING", "STARTING", "STOPPING")
+STARTABLE = ("CREATED", "STOPPED")
 
 
 class Serverless:
@@ -73,6 +74,14 @@ def auto_start(application: dict[str, Any]) -> bool:
     return bool(application.get("autoStartConfiguration", {}).get("enabled", True))
 
 
+def start_fix(application_id: str) -> str:
+    """How to start an application whose auto-start is off: the command, or the admin's
+    setting that lets work start it."""
+    return (f"aws emr-serverless start-application --application-id {application_id} (or ask "
+            "your admin to turn auto-start on: update-application --auto-start-configuration "
+            "enabled=true)")
+
+
 def idle_stop(application: dict[str, Any]) -> str:
     """How the application stops by itself, in words: "stops after 15 idle minutes"."""
     stop = application.get("autoStopConfiguration", {})
@@ -97,13 +106,13 @@ def wait_started(serverless: Serverless, application: dict[str, Any], deadline: 
         if state == "TERMINATED":
             raise EmrRolesError(f"EMR Serverless application {application_id} is deleted "
                                 "(TERMINATED); pick another one (`jupyter-emr-roles clusters`).")
-        if state in _STARTABLE and not asked:
+        if state in STARTABLE and not asked:
             _check_auto_start(application_id, application)
             log.info("starting EMR Serverless application %s", application_id)
             serverless.start(application_id)
             asked = True
         progress(time.monotonic() - began, f"application {application_id} {state}"
-                 + ("" if state in _WAIT_THROUGH else ", starting it"))
+                 + ("" if state in WAITED_FOR else ", starting it"))
         wait.again()
         application = serverless.application(application_id)
 
@@ -112,10 +121,8 @@ def _check_auto_start(application_id: ApplicationId, application: dict[str, Any]
     if not auto_start(application):
         raise EmrRolesError(
             f"EMR Serverless application {application_id} is {application['state']} and its "
-            "auto-start is off, so a notebook does not start it. Start it with `aws "
-            f"emr-serverless start-application --application-id {application_id}`, or ask your "
-            "admin to turn auto-start on (update-application --auto-start-configuration "
-            "enabled=true).")
+            f"auto-start is off, so a notebook does not start it. Start it: "
+            f"{start_fix(application_id)}.")
 
 
 def _late(application_id: ApplicationId, elapsed: float) -> EmrRolesError:

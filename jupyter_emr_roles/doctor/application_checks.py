@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from ..applications import ENGINES, engine_refusal
-from ..aws.serverless import auto_start, idle_stop
+from ..aws.serverless import STARTABLE, WAITED_FOR, auto_start, idle_stop, start_fix
 from ..vocabulary import ENGINE_NAMES
 from .application_facts import ApplicationFacts
 from .facts import NotAllowed
@@ -24,8 +24,6 @@ from .trust import trust_for_service
 
 # The principal EMR Serverless assumes a job's or a session's execution role as.
 SERVICE = "emr-serverless.amazonaws.com"
-_WAITED_FOR = ("CREATING", "STARTING", "STOPPING")
-_STARTABLE = ("CREATED", "STOPPED")
 _OFFERS = {"livy": "Livy endpoint", "spark-connect": ENGINE_NAMES["spark-connect"]}
 _SETTINGS = {"livy": "livyEndpointEnabled", "spark-connect": "sessionEnabled"}
 SESSION_ACTIONS = ("emr-serverless:GetSession", "emr-serverless:GetSessionEndpoint",
@@ -37,18 +35,15 @@ def state_outcome(application: dict[str, Any]) -> Outcome:
     auto-start lets a connect start it; deleted, or stopped with auto-start off, it cannot."""
     application_id, state = application.get("applicationId", ""), application.get("state", "")
     stops = idle_stop(application)
-    if state == "STARTED" or state in _WAITED_FOR:
+    if state == "STARTED" or state in WAITED_FOR:
         waits = "" if state == "STARTED" else "; a connect waits until it is STARTED"
         return Outcome("pass", f"The application is {state}{waits} ({stops}).")
-    if state in _STARTABLE and auto_start(application):
+    if state in STARTABLE and auto_start(application):
         return Outcome("pass", f"The application is {state}, and its auto-start is on: a "
                        f"connect starts it (StartApplication) and waits for it ({stops}).")
-    if state in _STARTABLE:
+    if state in STARTABLE:
         return Outcome("fail", f"The application is {state} and its auto-start is off, so a "
-                       "notebook does not start it.",
-                       f"aws emr-serverless start-application --application-id {application_id}"
-                       " (or ask your admin to turn auto-start on: update-application "
-                       "--auto-start-configuration enabled=true).")
+                       "notebook does not start it.", f"{start_fix(application_id)}.")
     return Outcome("fail", f"The application is {state or 'in no known state'}: it is deleted, "
                    "and runs nothing.", "Pick another application (aws emr-serverless "
                    "list-applications).")
@@ -58,7 +53,7 @@ def application_state(facts: ApplicationFacts) -> Outcome:
     """The state as a connect meets it, and for one the connect must start, whether IAM lets
     the caller start it."""
     found = state_outcome(facts.application)
-    if found.status != "pass" or facts.application.get("state") not in _STARTABLE:
+    if found.status != "pass" or facts.application.get("state") not in STARTABLE:
         return found
     try:
         refused = facts.refused([(["emr-serverless:StartApplication"],

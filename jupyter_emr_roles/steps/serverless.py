@@ -23,7 +23,7 @@ from typing import Any
 
 from ..application_target import ApplicationTarget
 from ..aws.calls import answer_field, aws_call
-from ..aws.serverless import auto_start
+from ..aws.serverless import auto_start, start_fix
 from ..errors import AwsCallError, StepError
 from ..identifiers import JobRunId, RoleArn
 from .common import RunView, follow, log_prefix, parse_s3_prefix, read_gzip, upload_script, utc
@@ -106,10 +106,8 @@ class ApplicationJobs:
         if state in _NOT_STARTED and not auto_start(application):
             raise StepError(
                 f"EMR Serverless application {self.where} is {state} and its auto-start is "
-                "off, so it would refuse the job. Start it with `aws emr-serverless "
-                f"start-application --application-id {self.where}`, or ask your admin to turn "
-                "auto-start on (update-application --auto-start-configuration enabled=true). "
-                "Nothing was submitted.")
+                f"off, so it would refuse the job. Start it: {start_fix(self.where)}. Nothing "
+                "was submitted.")
 
     def _get(self, job_run_id: str) -> dict[str, Any]:
         what = f"reading job run {job_run_id} of {self.where}"
