@@ -106,3 +106,22 @@ def test_the_front_is_emrs_proxy_header_by_header(emulator: RunningEmulator,
     assert ended["State"] in ("TERMINATING", "TERMINATED")
     with pytest.raises(botocore.exceptions.ClientError):
         emr.get_session_endpoint(ClusterId=cluster_id, SessionId=first)
+
+
+def test_a_server_that_cannot_start_fails_its_session_with_the_reason(
+        emulator: RunningEmulator, clusters: dict[str, str]) -> None:
+    emr = emulator.client("emr")
+    cluster_id = clusters["connect-analytics"]
+    session_id = emr.start_session(
+        ClusterId=cluster_id, ExecutionRoleArn=SALES,
+        EngineConfigurations=[{"Classification": "spark-defaults",
+                               "Properties": {"spark.plugins": "org.example.NoSuchPlugin"}}])["Id"]
+    deadline = time.monotonic() + 120
+    while (session := emr.get_session(ClusterId=cluster_id, SessionId=session_id)["Session"])[
+            "State"] not in ("FAILED", "TERMINATED", *LIVE):
+        assert time.monotonic() < deadline, session
+        time.sleep(0.2)
+
+    assert session["State"] == "FAILED"
+    assert re.search(r"exited with code \d+ before it was ready: .*org\.example\.NoSuchPlugin",
+                     session["StateChangeReason"]), session

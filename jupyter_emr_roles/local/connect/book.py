@@ -25,11 +25,11 @@ same servers, fronts, tokens and ends, with the proxy taking the token alone.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import os
 import secrets
 import select
-import socket
 import string
 import subprocess
 import sys
@@ -333,9 +333,9 @@ class SessionBook:
         reason when either cannot start."""
         try:
             self._set(session, "STARTING")
-            port = _free_port()
-            session.process = self._launch(session, environment, port)
-            _wait_ready(session.process, self.settings.start_timeout)
+            session.process = self._launch(session, environment)
+            port = _wait_ready(session.process, self.settings.start_timeout,
+                               self._log_path(session))
             session.front = self._front(session, port)
             self._set(session, "STARTED")
             self._set(session, "IDLE")
@@ -345,17 +345,20 @@ class SessionBook:
             return
         threading.Thread(target=self._watch_server, args=(session,), daemon=True).start()
 
-    def _launch(self, session: Session, environment: Callable[[], dict[str, str]],
-                port: int) -> subprocess.Popen[str]:
+    def _log_path(self, session: Session) -> Path:
+        return self.settings.log_dir / f"{session.id}.log"
+
+    def _launch(self, session: Session,
+                environment: Callable[[], dict[str, str]]) -> subprocess.Popen[str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
         env.update(environment())
         conf = [f"{key}={value}" for configuration in session.configurations
                 for key, value in (configuration.get("Properties") or {}).items()]
         self.settings.log_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.settings.log_dir / f"{session.id}.log", "wb") as log_file:
+        with open(self._log_path(session), "wb") as log_file:
             return subprocess.Popen(
-                [sys.executable, "-m", "jupyter_emr_roles.local.connect.server", "--port",
-                 str(port), "--name", f"emr-session-{session.id}",
+                [sys.executable, "-m", "jupyter_emr_roles.local.connect.server",
+                 "--name", f"emr-session-{session.id}",
                  *(argument for item in conf for argument in ("--conf", item))],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log_file, env=env,
                 text=True, start_new_session=True)
@@ -415,24 +418,32 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:g} hours" if seconds >= 3600 else f"{seconds:g} seconds"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_ready(process: subprocess.Popen[str], timeout: float) -> None:
-    """The server's ready line, within ``timeout`` seconds."""
+def _wait_ready(process: subprocess.Popen[str], timeout: float, log_path: Path) -> int:
+    """The port from the server's ready line, within ``timeout`` seconds; a server that exits
+    first is reported with the last error its log holds, so the session's reason says why."""
     stdout: IO[str] | None = process.stdout
     assert stdout is not None
     readable, _, _ = select.select([stdout], [], [], timeout)
     if not readable:
         raise RuntimeError(f"the Spark Connect server did not start within {timeout:g} s")
     line = stdout.readline()
-    if '"ready": true' not in line:
+    try:
+        return int(json.loads(line)["port"])
+    except (ValueError, KeyError, TypeError):
         code = process.wait()
         raise RuntimeError(f"the Spark Connect server exited with code {code} before it was "
-                           "ready")
+                           f"ready{_last_error(log_path)}") from None
+
+
+def _last_error(log_path: Path) -> str:
+    """``: <the log's last error line>``, or nothing when the log names none."""
+    try:
+        lines = log_path.read_text(errors="replace").splitlines()
+    except OSError:
+        return ""
+    errors = [line.strip() for line in lines
+              if "Error" in line or "Exception" in line or line.startswith("ERROR")]
+    return f": {errors[-1]}" if errors else ""
 
 
 def _end_process(process: subprocess.Popen[str]) -> None:

@@ -3,9 +3,12 @@
 The session book starts one of these per session with the runtime role's
 credentials in its environment (so S3 reads and Python UDFs run as the role),
 and the Spark Connect plugin of PySpark 4 listening on a loopback port that
-only the session's front reaches. It prints one JSON line once the server
-answers (``{"ready": true, "appId": ...}``) and runs until its standard input
-closes, as EMR ends a session's driver when the session ends.
+only the session's front reaches. The port is the one the server binds itself
+(port 0), never one probed free and bound seconds later, which another
+process may take while the JVM starts. It prints one JSON line once the
+server answers (``{"ready": true, "appId": ..., "port": ...}``) and runs until
+its standard input closes, as EMR ends a session's driver when the session
+ends.
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ import argparse
 import json
 import os
 import sys
+from typing import Any
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, required=True, help="Loopback port to serve on.")
     parser.add_argument("--name", required=True, help="The Spark application's name.")
     parser.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
                         help="A Spark property of the session (EngineConfigurations).")
@@ -32,7 +35,7 @@ def main() -> None:
     for key, value in {
         "spark.plugins": "org.apache.spark.sql.connect.SparkConnectPlugin",
         "spark.connect.grpc.binding.address": "127.0.0.1",
-        "spark.connect.grpc.binding.port": str(options.port),
+        "spark.connect.grpc.binding.port": "0",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
         "spark.driver.host": "127.0.0.1",
@@ -43,9 +46,19 @@ def main() -> None:
     }.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    print(json.dumps({"ready": True, "appId": spark.sparkContext.applicationId}), flush=True)
+    print(json.dumps({"ready": True, "appId": spark.sparkContext.applicationId,
+                      "port": _bound_port(spark)}), flush=True)
     sys.stdin.read()
     spark.stop()
+
+
+def _bound_port(spark: Any) -> int:
+    """The port the Spark Connect service bound: PySpark has no public call for it, so it is
+    read from the service object in the driver's JVM."""
+    jvm = spark.sparkContext._jvm
+    service = getattr(getattr(jvm.org.apache.spark.sql.connect.service, "SparkConnectService$"),
+                      "MODULE$")
+    return int(service.localPort())
 
 
 if __name__ == "__main__":
