@@ -55,7 +55,7 @@ def no_session_left(emulator: RunningEmulator, cluster: str) -> Iterator[None]:
     emulator.connect_sessions_end(cluster)
 
 
-def test_spark_is_a_pyspark_session_in_the_kernel_running_as_the_role(
+def test_spark_is_a_pyspark_session_in_the_kernel_running_as_the_role_and_two_do_not_cross_talk(
         emulator: RunningEmulator, cluster: str, notebook: Callable[..., NotebookKernel]) -> None:
     kernel = notebook(emulator)
     kernel.ok("%load_ext jupyter_emr_roles")
@@ -70,28 +70,17 @@ def test_spark_is_a_pyspark_session_in_the_kernel_running_as_the_role(
                                   "['id', 'region'])\nprint(f'count={df.count()}')")
     assert kernel.ok("print(type(df.toPandas()).__name__)").strip() == "DataFrame"
     assert kernel.ok(WHO.format(name="spark")).strip().startswith(SALES_ARN)
-    listed = kernel.ok("%emr_sessions")
-    assert "Spark Connect" in listed and sid in listed and cluster in listed
-    kernel.ok("%disconnect spark")
-    assert emulator.connect_sessions_end(cluster)
-    assert "NameError" in kernel.run("spark").output
 
-
-def test_two_roles_two_sessions_no_cross_talk(emulator: RunningEmulator, cluster: str,
-                                              notebook: Callable[..., NotebookKernel]) -> None:
-    kernel = notebook(emulator)
-    kernel.ok("%load_ext jupyter_emr_roles")
-    kernel.ok(f"%connect --cluster-id {cluster} --role-arn {SALES} --engine spark-connect "
-              "--name sales")
     kernel.ok(f"%connect --cluster-id {cluster} --role-arn {MARKETING} --engine spark-connect "
               "--name marketing")
-
-    assert kernel.ok(WHO.format(name="sales")).strip().startswith(SALES_ARN)
     assert kernel.ok(WHO.format(name="marketing")).strip().startswith(MARKETING_ARN)
-    kernel.ok("sales.createDataFrame([(1,)], ['x']).createOrReplaceTempView('mine')")
+    kernel.ok("spark.createDataFrame([(1,)], ['x']).createOrReplaceTempView('mine')")
     assert "TABLE_OR_VIEW_NOT_FOUND" in kernel.run("marketing.table('mine').count()").output
+    listed = kernel.ok("%emr_sessions")
+    assert "Spark Connect" in listed and sid in listed and cluster in listed
     mode = "import os; print(os.environ.get('SPARK_CONNECT_MODE_ENABLED'))"
-    kernel.ok("%disconnect sales")
+    kernel.ok("%disconnect spark")
+    assert "NameError" in kernel.run("spark").output
     assert kernel.ok(mode).strip() == "1", "PySpark's Connect mode while a session is open"
     kernel.ok("%disconnect --all")
     assert emulator.connect_sessions_end(cluster)
@@ -129,18 +118,6 @@ def test_auto_picks_spark_connect_where_sessions_are_enabled_and_livy_elsewhere(
     assert "Livy id" in kernel.ok(f"%connect --cluster-id {clusters['shared-analytics']} "
                                   "--name livy_one")
     kernel.ok("%disconnect --all")
-
-
-def test_kernel_shutdown_terminates_its_sessions(emulator: RunningEmulator, cluster: str,
-                                                 notebook: Callable[..., NotebookKernel]) -> None:
-    kernel = notebook(emulator)
-    kernel.ok("%load_ext jupyter_emr_roles")
-    kernel.ok(f"%connect --cluster-id {cluster} --engine spark-connect")
-    assert emulator.open_connect_sessions(cluster)
-
-    kernel.shutdown(now=False)
-
-    assert emulator.connect_sessions_end(cluster)
 
 
 def test_spark_properties_from_the_cell_body_reach_the_session(
