@@ -350,9 +350,9 @@ def pick_application_engine(request: ConnectRequest, application: dict[str, Any]
         engine = "livy"
         if request.language == "python" and set(request.config) <= {"conf"} and \
                 engine_refusal(application, "spark-connect") is None:
-            from .engines.spark_connect.client import missing_client
+            from .engines.spark_connect.client import SERVERLESS_CLIENT, missing_client
 
-            if missing_client() is None:
+            if missing_client(SERVERLESS_CLIENT) is None:
                 engine = "spark-connect"
     refusal = engine_refusal(application, engine)
     if refusal:

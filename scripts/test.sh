@@ -10,9 +10,10 @@
 # which runs a kernel whose clock is behind AWS's (a token it thinks good is expired). Node.js
 # builds the JupyterLab extension during the install. More environments live in .venv: IPython 8
 # for the magics' kernel test, EMR 8's Spark Connect client line (pyspark-client 4.0, the
-# `connect` extra's pin) for the client-version warning's test, and a JupyterLab 3 one (as Studio
-# Classic images have) that a test installs this checkout's freshly built wheel into; the last
-# boto3/botocore without EMR's session calls sits beside them for one test.
+# `connect` extra's pin) for the client-version warning's test, EMR Serverless's (PySpark 3.5),
+# and a JupyterLab 3 one (as Studio Classic images have) that a test installs this checkout's
+# freshly built wheel into; the last boto3/botocore without EMR's session calls sits beside them
+# for one test.
 set -euo pipefail
 # shellcheck source=scripts/setup-env.sh
 source "$(dirname "$0")/setup-env.sh"
@@ -39,6 +40,9 @@ ensure_venv test
   --target "$VENV/ipython8" 'ipython>=8.12,<9'
 [ -d "$VENV/pyspark-client-4.0/pyspark" ] || pip_quietly "$VENV/bin/python" --no-deps \
   --target "$VENV/pyspark-client-4.0" 'pyspark-client>=4.0,<4.1'
+# EMR Serverless's Spark Connect client line, PySpark 3.5 (it has no client-only package).
+[ -d "$VENV/pyspark-3.5/pyspark" ] || pip_quietly "$VENV/bin/python" --no-deps \
+  --target "$VENV/pyspark-3.5" 'pyspark>=3.5,<3.6'
 # The last boto3/botocore without EMR's session calls, for the test of what %connect says there.
 [ -d "$VENV/botocore-1.43.22/botocore" ] || pip_quietly "$VENV/bin/python" --no-deps \
   --target "$VENV/botocore-1.43.22" 'boto3==1.43.22' 'botocore==1.43.22'

@@ -173,6 +173,23 @@ def test_a_kernel_without_a_spark_connect_client_gets_the_pip_line(
     kernel.ok("%disconnect --all")
 
 
+def test_a_pyspark_3_5_kernel_is_told_emrs_sessions_need_pyspark_4(
+        emulator: RunningEmulator, cluster: str, notebook: Callable[..., NotebookKernel]) -> None:
+    """PySpark 3.5's client is EMR Serverless's line (tests/test_spark_connect_session_life.py),
+    not EMR 8's: a cluster's session is refused with the pip line, and auto picks Livy."""
+    kernel = notebook(emulator, PYTHONPATH=str(Path(sys.prefix) / "pyspark-3.5"))
+    kernel.ok("%load_ext jupyter_emr_roles")
+
+    output = kernel.refused(f"%connect --cluster-id {cluster} --engine spark-connect")
+
+    assert re.search(r"This kernel's PySpark is 3\.5\.\d+; EMR's Spark Connect sessions need a "
+                     r"PySpark 4\.0 or newer client: `pip install 'jupyter-emr-roles\[connect\]'`",
+                     output), output
+    assert "Livy id" in kernel.ok(f"%connect --cluster-id {cluster} --name auto_pick")
+    assert emulator.open_connect_sessions(cluster) == []
+    kernel.ok("%disconnect --all")
+
+
 def test_disconnect_all_does_not_wait_on_an_endpoint_emr_already_ended(
         emulator: RunningEmulator, cluster: str, notebook: Callable[..., NotebookKernel]) -> None:
     """An admin's TerminateSession ends one session behind the kernel's back: closing both

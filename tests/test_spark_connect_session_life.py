@@ -1,7 +1,8 @@
 """A Spark Connect session's life as AWS lives it, in a real kernel: StartSession's answer lost on
 the way back, a token EMR's proxy calls expired ("Stream removed") while the kernel thinks it
 good, and the session's maximum lifetime (24 h on EMR; 55 s here, room for the steps before it
-on a loaded machine).
+on a loaded machine). The token's refusal once more for EMR Serverless, whose Spark is 3.5, in
+a kernel with PySpark 3.5's client, which takes no retry policies.
 
 The kernel's clock runs 30 s behind the emulator's (libfaketime, as on a laptop whose clock has
 drifted): a 20 s token then looks good for 50 s, so the kernel sends it after the proxy stopped
@@ -12,11 +13,13 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from demo_world import SALES_ARN
 from emulators import RunningEmulator, start_emulator
 from kernels import NotebookKernel
 
@@ -78,3 +81,31 @@ def test_a_session_lives_and_ends_as_emr_says(emulator: RunningEmulator,
         listed
     kernel.ok("%disconnect spark")
     assert "No sessions" in kernel.ok("%emr_sessions")
+
+
+def test_a_pyspark_3_5_kernel_gets_a_new_serverless_token_when_the_proxy_refuses_its_own(
+        emulator: RunningEmulator, notebook: Callable[..., NotebookKernel]) -> None:
+    client_3_5 = Path(sys.prefix) / "pyspark-3.5"
+    assert (client_3_5 / "pyspark").is_dir(), "scripts/test.sh installs PySpark 3.5 there"
+    application = emulator.application_ids()["serverless-spark-connect"]
+    kernel = notebook(emulator, LD_PRELOAD=faketime_library(), FAKETIME=f"-{CLOCK_BEHIND}s",
+                      PYTHONPATH=str(client_3_5))
+    kernel.ok("%load_ext jupyter_emr_roles")
+
+    output = kernel.ok(f"%connect --application-id {application} --engine spark-connect")
+
+    assert "Spark Connect id" in output and "PySpark is 3.5" not in output, output
+    assert kernel.ok("import pyspark; print(pyspark.__version__)").startswith("3.5.")
+    assert kernel.ok("print(spark.range(3).count())").strip() == "3"
+    time.sleep(TOKEN_LIFETIME + 3)
+    who = kernel.ok("from pyspark.sql import functions as F\n"
+                    "@F.udf('string')\n"
+                    "def who(_):\n"
+                    "    import boto3\n"
+                    "    return boto3.client('sts').get_caller_identity()['Arn']\n"
+                    "print(spark.range(1).select(who('id')).first()[0])")
+    assert who.strip().startswith(SALES_ARN), who
+    kernel.ok("%disconnect spark")
+    serverless = emulator.admin("emr-serverless")
+    assert {s["state"] for s in serverless.list_sessions(applicationId=application)["sessions"]} \
+        <= {"TERMINATING", "TERMINATED"}

@@ -107,12 +107,12 @@ def spark_connect(facts: ApplicationFacts) -> Outcome:
     found = _engine(facts, "spark-connect")
     if found.status != "pass":
         return found
-    from ..engines.spark_connect.client import INSTALL_LINE, missing_client
+    from ..engines.spark_connect.client import SERVERLESS_CLIENT, missing_client
 
-    problem = missing_client()
+    problem = missing_client(SERVERLESS_CLIENT)
     if problem:
         return Outcome("warn", f"{found.message} But {problem[0].lower()}{problem[1:]}",
-                       INSTALL_LINE)
+                       SERVERLESS_CLIENT.install)
     return Outcome("pass", f"{found.message} This Python has their client. StartSession is "
                    "not tried, since it would start a session.")
 

@@ -23,7 +23,9 @@ import os
 import re
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from ...errors import EmrRolesError
 
@@ -55,25 +57,52 @@ class TokenSource(Protocol):
         """The proxy refused the token last sent: the next :meth:`current` gets a new one."""
 
 
-def missing_client() -> str | None:
-    """Why the kernel cannot use Spark Connect, or None when it can: PySpark 4's Connect client
-    (from ``pyspark-client`` or ``pyspark[connect]``) and gRPC must both import."""
+@dataclass(frozen=True)
+class ClientNeed:
+    """The Connect client a kind of session takes: PySpark ``oldest`` or newer, as installed
+    by ``install``."""
+
+    oldest: tuple[int, int]
+    sessions: str
+    install: str
+
+
+# EMR's sessions run Spark 4 (emr-spark-8.x); EMR Serverless's run Spark 3.5 (7.13 and later),
+# whose client, PySpark 3.5's, is the first that takes a channel builder of its own and only
+# comes whole (pyspark[connect]: pyspark-client begins at 4.0).
+CLUSTER_CLIENT = ClientNeed((4, 0), "EMR's Spark Connect sessions", INSTALL_LINE)
+SERVERLESS_CLIENT = ClientNeed((3, 5), "EMR Serverless's Spark Connect sessions",
+                               "pip install 'pyspark[connect]==3.5.*'")
+
+
+def missing_client(need: ClientNeed = CLUSTER_CLIENT) -> str | None:
+    """Why the kernel cannot use Spark Connect, or None when it can: a PySpark Connect client
+    of ``need``'s line or newer, and gRPC, must both import."""
     try:
         found = importlib.util.find_spec("pyspark.sql.connect") is not None \
             and importlib.util.find_spec("grpc") is not None
     except (ImportError, ValueError):
         found = False
+    oldest = ".".join(map(str, need.oldest))
     if not found:
-        return (f"This kernel has no Spark Connect client: install it with `{INSTALL_LINE}` "
-                "(PySpark 4's pyspark-client; pyspark[connect] 4.x works too) and restart the "
-                "kernel, or connect with --engine livy.")
+        return (f"This kernel has no Spark Connect client: install it with `{need.install}` "
+                f"(PySpark {oldest} or newer with its Connect client) and restart the kernel, "
+                "or connect with --engine livy.")
     from pyspark.version import __version__
 
-    if int(__version__.split(".")[0]) < 4:
-        return (f"This kernel's PySpark is {__version__}; EMR's Spark Connect sessions need a "
-                f"PySpark 4 client: `{INSTALL_LINE}` (in place of pyspark {__version__}), then "
-                "restart the kernel, or connect with --engine livy.")
+    if _client_line() < need.oldest:
+        return (f"This kernel's PySpark is {__version__}; {need.sessions} need a PySpark "
+                f"{oldest} or newer client: `{need.install}` (in place of pyspark "
+                f"{__version__}), then restart the kernel, or connect with --engine livy.")
     return None
+
+
+def _client_line() -> tuple[int, int]:
+    """This kernel's PySpark as (major, minor)."""
+    from pyspark.version import __version__
+
+    major, minor = (*_line(__version__), "0")[:2]
+    return int(major), int(re.match(r"\d*", minor)[0] or 0)  # type: ignore[index]
 
 
 def endpoint_target(url: str) -> tuple[str, int]:
@@ -151,7 +180,14 @@ def build_session(url: str, session_id: str | None, tokens: TokenSource, roots: 
     except BaseException:
         _CONNECT_MODE.leave()
         raise
-    session.client.set_retry_policies(_retry_policies(tokens, closing))
+    if _client_line() < (4, 0):
+        # PySpark 3.5 releases each result from a shared thread pool whose shutdown (on close)
+        # can deadlock with a result collected meanwhile (SPARK-52076, SPARK-55406, fixed in
+        # 4.x): without reattachable execution, a result streams once and nothing is released.
+        session.client.disable_reattachable_execute()
+        _legacy_retries(session.client, tokens, closing)
+    else:
+        session.client.set_retry_policies(_retry_policies(tokens, closing))
     return session
 
 
@@ -206,6 +242,34 @@ def _retry_policies(tokens: TokenSource, closing: threading.Event) -> list[Any]:
     return [NewToken(max_retries=1, initial_backoff=0), Transient(max_backoff=MAX_BACKOFF_MS)]
 
 
+def _legacy_retries(client: Any, tokens: TokenSource, closing: threading.Event) -> None:
+    """The same retries on PySpark 3.5, which takes no retry policies: its client asks its own
+    ``_retrying()`` for every call, and the waits of its retries come from ``_retry_policy``.
+    Both are private, of a line that only has patch releases now."""
+    from pyspark.sql.connect.client.core import Retrying, SparkConnectClient
+
+    client._retry_policy["max_backoff"] = MAX_BACKOFF_MS
+
+    def retrying() -> Any:
+        renewed: list[bool] = []
+
+        def can_retry(exception: BaseException) -> bool:
+            if closing.is_set():
+                return False
+            if token_problem(exception):
+                if renewed:
+                    return False
+                renewed.append(True)
+                tokens.refused()
+                return True
+            return NO_TOKEN not in str(exception) and \
+                bool(SparkConnectClient.retry_exception(exception))
+
+        return Retrying(can_retry=can_retry, **client._retry_policy)
+
+    client._retrying = retrying
+
+
 def release(session: Any, deadline: float) -> None:
     """Let go of a PySpark Connect session whose EMR session was terminated: close its channel
     without asking the server to release it (the endpoint may be gone, and PySpark would retry
@@ -225,12 +289,15 @@ def version_mismatch(server: str) -> str | None:
     than the session's Spark ``server`` (``4.0.2-amzn-0``), else None."""
     from pyspark.version import __version__
 
-    if _line(__version__) == _line(server):
+    line = _line(server)
+    if _line(__version__) == line:
         return None
+    # PySpark's client-only package begins at 4.0; an older line comes whole.
+    package = "pyspark-client" if line[0].isdigit() and int(line[0]) >= 4 else "pyspark[connect]"
     return (f"This kernel's PySpark client is {__version__} and the session's Spark is "
             f"{server}: Spark Connect wants the same major.minor line (`pip install "
-            f"'pyspark-client=={'.'.join(_line(server))}.*'`), and Python UDFs the same Python "
-            "minor version as the cluster's.")
+            f"'{package}=={'.'.join(line)}.*'`), and Python UDFs the same Python minor version "
+            "as the cluster's.")
 
 
 def _line(version: str) -> tuple[str, ...]:
@@ -238,7 +305,19 @@ def _line(version: str) -> tuple[str, ...]:
 
 
 def _channel_builder_class() -> type:
-    import grpc
+    """A channel builder of this kernel's PySpark: 4's takes its parameters, 3.5's parses them
+    from a URL and keeps the host as a plain attribute."""
+    return _legacy_channel_builder() if _client_line() < (4, 0) else _channel_builder()
+
+
+def _builder_params(user_id: str) -> dict[str, str]:
+    from pyspark.sql.connect.client import ChannelBuilder
+
+    return {ChannelBuilder.PARAM_USER_ID: user_id,
+            ChannelBuilder.PARAM_USER_AGENT: "jupyter-emr-roles"}
+
+
+def _channel_builder() -> type:
     from pyspark.sql.connect.client import ChannelBuilder
 
     class EmrChannelBuilder(ChannelBuilder):  # type: ignore[misc]
@@ -246,23 +325,50 @@ def _channel_builder_class() -> type:
 
         def __init__(self, host: str, port: int, session_id: str | None, tokens: TokenSource,
                      roots: bytes | None, user_id: str) -> None:
-            super().__init__(params={ChannelBuilder.PARAM_USER_ID: user_id,
-                                     ChannelBuilder.PARAM_USER_AGENT: "jupyter-emr-roles"})
-            self._target, self._host = f"{host}:{port}", host
-            self._session_id, self._tokens, self._roots = session_id, tokens, roots
+            super().__init__(params=_builder_params(user_id))
+            self._host, self._target = host, f"{host}:{port}"
+            self._credentials = _channel_credentials(session_id, tokens, roots)
 
         @property
         def host(self) -> str:
             return self._host
 
         def toChannel(self) -> Any:
-            credentials = grpc.composite_channel_credentials(
-                grpc.ssl_channel_credentials(root_certificates=self._roots),
-                grpc.metadata_call_credentials(
-                    _proxy_auth(self._session_id, self._tokens.current)))
-            return self._secure_channel(self._target, credentials)
+            return self._secure_channel(self._target, self._credentials)
 
     return EmrChannelBuilder
+
+
+def _legacy_channel_builder() -> type:
+    import grpc
+    from pyspark.sql.connect.client import ChannelBuilder
+
+    class LegacyEmrChannelBuilder(ChannelBuilder):  # type: ignore[misc]
+        """The same on PySpark 3.5."""
+
+        def __init__(self, host: str, port: int, session_id: str | None, tokens: TokenSource,
+                     roots: bytes | None, user_id: str) -> None:
+            super().__init__(f"sc://endpoint:{port}/;" + ";".join(
+                f"{key}={quote(value, safe='')}"
+                for key, value in _builder_params(user_id).items()))
+            self.host, self.port, self._target = host, port, f"{host}:{port}"
+            self._credentials = _channel_credentials(session_id, tokens, roots)
+
+        def toChannel(self) -> Any:
+            return grpc.secure_channel(self._target, self._credentials,
+                                       options=self._channel_options)
+
+    return LegacyEmrChannelBuilder
+
+
+def _channel_credentials(session_id: str | None, tokens: TokenSource,
+                         roots: bytes | None) -> Any:
+    """TLS trusted as ``roots`` say, with the proxy's metadata on every call."""
+    import grpc
+
+    return grpc.composite_channel_credentials(
+        grpc.ssl_channel_credentials(root_certificates=roots),
+        grpc.metadata_call_credentials(_proxy_auth(session_id, tokens.current)))
 
 
 def _proxy_auth(session_id: str | None, current: Callable[[], str]) -> Any:

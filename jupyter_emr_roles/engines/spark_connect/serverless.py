@@ -73,11 +73,11 @@ class ServerlessSparkConnectEngine:
         return None
 
     def start(self, plan: StartPlan) -> SparkConnectHandle:
-        from .client import missing_client
+        from .client import SERVERLESS_CLIENT, missing_client
 
         assert plan.serverless is not None and plan.request.application_id is not None
         serverless = plan.serverless
-        problem = missing_client() or ServerlessSessions.missing_calls(serverless)
+        problem = missing_client(SERVERLESS_CLIENT) or ServerlessSessions.missing_calls(serverless)
         if problem:
             raise EmrRolesError(problem)
         wait_started(serverless, plan.cluster, plan.deadline, plan.progress)
