@@ -69,7 +69,9 @@ CASES = {
                                            _terminate_serverless, ENDED, serverless=True),
 }
 
-# The first cell: everything a live session answers, then a watch for what comes next.
+# The first cell: everything a live session answers, then a watch for what comes next. The
+# service may learn that the cell's statement ended after the client did (the emulator's front
+# when the stream's close reaches it), so idle is awaited, with a deadline.
 LIVE = """
 import json, time
 from jupyter_emr_roles.errors import EmrRolesError
@@ -77,8 +79,11 @@ magics = get_ipython().magics_manager.registry['EmrRolesMagics']
 session = next(c for c in magics.connections._by_name.values() if c.name == 'contract').session
 changes = []
 session.watch(lambda: changes.append(session.last_state))
+deadline = time.monotonic() + 10
+while session.state() != 'idle' and time.monotonic() < deadline:
+    time.sleep(0.1)
 seen = {'kind': session.kind, 'id': session.id, 'registered': session.registered(),
-        'state': session.state(), 'links': session.links(),
+        'state': session.last_state, 'links': session.links(),
         'expires_later': session.credentials_expire.timestamp() > time.time()
                          if session.credentials_expire else None,
         'two': session.statement('1 + 1', time.monotonic() + 60)}

@@ -104,11 +104,12 @@ def test_idle_timeout_reaches_start_session(emulator: RunningEmulator, clusters:
     cluster = clusters["connect-analytics"]
     kernel = notebook(emulator)
     kernel.ok("%load_ext jupyter_emr_roles")
+    before = emulator.open_connect_sessions(cluster)
     for bad, said in (("0", "positive number of whole minutes"), ("1.5", "invalid int value")):
         refused = kernel.refused(f"%connect --cluster-id {cluster} --engine spark-connect "
                                  f"--idle-timeout {bad}")
         assert said in refused and "--idle-timeout" in refused, refused
-    assert emulator.open_connect_sessions(cluster) == []
+    assert emulator.open_connect_sessions(cluster) == before, "a refused option opens nothing"
 
     output = kernel.ok(f"%connect --cluster-id {cluster} --engine spark-connect "
                        "--idle-timeout 7")
