@@ -216,6 +216,11 @@ def test_a_caller_without_access_to_livy_endpoints_is_refused(
     output = kernel.refused(f"%connect --application-id {applications['serverless-livy']} "
                             f"--role-arn {SALES}")
     assert "AccessLivyEndpoints" in output and "refused your signed request" in output
+    resource = f"arn:aws:emr-serverless:us-east-1:{ACCOUNT}:/applications/" \
+               f"{applications['serverless-livy']}"
+    assert f"on resource: {resource}" in output and '"Message"' not in output, \
+        "AWS's own sentence, whole"
+    assert "To check the application and role at once" in output
 
 
 def test_a_role_emr_serverless_may_not_assume_ends_the_session_with_its_reason(

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import boto3
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ..errors import EmrRolesError
 from ..identifiers import AccountId
@@ -99,7 +99,7 @@ class WorldCluster(BaseModel):
 
 
 class WorldServerlessApplication(BaseModel):
-    """An EMR Serverless application of the main account, created and brought to its state
+    """An EMR Serverless application of an account, created and brought to its state
     through the emr-serverless API, as an admin's script would."""
 
     model_config = _MODEL
@@ -175,7 +175,7 @@ class DemoUser(BaseModel):
 
 class AccountWorld(BaseModel):
     """What one AWS account holds: the clusters' instance profile, security configurations,
-    runtime roles and clusters."""
+    runtime roles, clusters and EMR Serverless applications."""
 
     model_config = _MODEL
     account: str = "123456789012"
@@ -189,6 +189,7 @@ class AccountWorld(BaseModel):
     security_configurations: dict[str, dict[str, Any]] = Field(default_factory=dict)
     roles: list[WorldRole] = Field(default_factory=list)
     clusters: list[WorldCluster] = Field(default_factory=list)
+    serverless_applications: list[WorldServerlessApplication] = Field(default_factory=list)
 
 
 class PartnerAccount(AccountWorld):
@@ -205,6 +206,10 @@ class PartnerAccount(AccountWorld):
     access_role_allows_source_identity: bool = Field(
         True, description="Whether the access role's trust lets callers set a source identity "
                           "(sts:SetSourceIdentity)")
+    access_role_serverless_actions: list[str] = Field(
+        default_factory=list,
+        description="EMR Serverless actions the access role may call on this account's "
+                    "applications ([]: it may not even list them)")
 
 
 class WorldEmrSettings(BaseModel):
@@ -253,7 +258,17 @@ class World(AccountWorld):
                                           "`local env --user NAME` prints (the demo user alone "
                                           "reaches the partner accounts)")
     partner_accounts: list[PartnerAccount] = Field(default_factory=list)
-    serverless_applications: list[WorldServerlessApplication] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _application_names_once(self) -> World:
+        """Seeding reports applications by name, whichever account holds them."""
+        names = [app.name for account in (self, *self.partner_accounts)
+                 for app in account.serverless_applications]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError("an EMR Serverless application name is used twice across the "
+                             f"accounts: {', '.join(repeated)}")
+        return self
 
     def all_clusters(self) -> list[tuple[str, WorldCluster]]:
         """Every cluster of every account, with its account."""
@@ -385,7 +400,14 @@ def _read_policy(prefixes: list[str]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
-def _emr_policy(actions: list[str], runtime_roles: list[str]) -> str:
+def _allow(policy: dict[str, Any], actions: list[str]) -> None:
+    """Add ``actions`` on any resource to ``policy``; none adds no statement (an empty Action
+    list is not a valid statement)."""
+    if actions:
+        policy["Statement"].append({"Effect": "Allow", "Action": actions, "Resource": "*"})
+
+
+def _emr_policy(actions: list[str], runtime_roles: list[str]) -> dict[str, Any]:
     """EMR rights of a notebook user: ``actions`` on any cluster, and
     GetClusterSessionCredentials, AddJobFlowSteps and StartSession (with iam:PassRole) for
     ``runtime_roles`` only."""
@@ -402,7 +424,7 @@ def _emr_policy(actions: list[str], runtime_roles: list[str]) -> str:
                                "emr-serverless.amazonaws.com"]}}})
     if actions:
         statements.insert(0, {"Effect": "Allow", "Action": actions, "Resource": "*"})
-    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def seed(world: World, endpoint: str, filler_clusters: int = 0,
@@ -439,7 +461,9 @@ def seed(world: World, endpoint: str, filler_clusters: int = 0,
                                                         access_roles)
     for user in world.other_users:
         seeded.users[user.name] = _seed_user(main.iam, user, seeded.roles, [])
-    seeded.applications = _seed_applications(main.serverless, world.serverless_applications)
+    for account_world, clients in ((world, main), *partners):
+        seeded.applications.update(_seed_applications(clients.serverless,
+                                                      account_world.serverless_applications))
     log.info("seeded %d clusters in %d accounts", len(seeded.clusters), 1 + len(partners))
     return seeded
 
@@ -576,14 +600,14 @@ def _seed_partner_access(clients: _Clients, partner: PartnerAccount, roles: dict
             f"arn:aws:iam::{main_account}:root", actions),
         Description="EMR access role for notebooks of another account")["Role"]["Arn"]
     allowed = [roles[name] for name in partner.demo_roles]
+    policy = _emr_policy(["elasticmapreduce:Describe*", "elasticmapreduce:List*",
+                          "elasticmapreduce:CancelSteps", "elasticmapreduce:GetSession",
+                          "elasticmapreduce:GetSessionEndpoint",
+                          "elasticmapreduce:TerminateSession", "cloudtrail:LookupEvents"],
+                         allowed)
+    _allow(policy, partner.access_role_serverless_actions)
     clients.iam.put_role_policy(RoleName=partner.access_role, PolicyName="emr-notebooks",
-                                PolicyDocument=_emr_policy(
-                                    ["elasticmapreduce:Describe*", "elasticmapreduce:List*",
-                                     "elasticmapreduce:CancelSteps", "elasticmapreduce:GetSession",
-                                     "elasticmapreduce:GetSessionEndpoint",
-                                     "elasticmapreduce:TerminateSession",
-                                     "cloudtrail:LookupEvents"],
-                                    allowed))
+                                PolicyDocument=json.dumps(policy))
     return SeededPartner(partner.account, arn, allowed,
                          roles[partner.default_role] if partner.default_role else None)
 
@@ -594,13 +618,9 @@ def _seed_user(iam: Any, user: DemoUser, roles: dict[str, str],
     for its roles, AssumeRole on the access roles) and an access key."""
     arns = [roles[name] for name in user.roles]
     iam.create_user(UserName=user.name)
-    policy = json.loads(_emr_policy(user.emr_actions, arns))
-    if user.serverless_actions:
-        policy["Statement"].append({"Effect": "Allow", "Action": user.serverless_actions,
-                                    "Resource": "*"})
-    if user.read_actions:
-        policy["Statement"].append({"Effect": "Allow", "Action": user.read_actions,
-                                    "Resource": "*"})
+    policy = _emr_policy(user.emr_actions, arns)
+    _allow(policy, user.serverless_actions)
+    _allow(policy, user.read_actions)
     if access_roles:
         policy["Statement"].append({"Effect": "Allow", "Action": "sts:AssumeRole",
                                     "Resource": access_roles})

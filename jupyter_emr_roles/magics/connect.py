@@ -129,7 +129,8 @@ class EmrRolesMagics(Magics):
             try:
                 connection = self.connections.connect(request, progress, _warn)
             except EmrRolesError as exc:
-                raise EmrRolesError(f"{exc} To check the cluster and role at once, run "
+                place = "application" if request.serverless else "cluster"
+                raise EmrRolesError(f"{exc} To check the {place} and role at once, run "
                                     f"{_doctor_line(request)}") from None
             progress.done(connected_line(connection))
             self._show_links(connection)

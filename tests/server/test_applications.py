@@ -5,11 +5,21 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
-from demo_world import ACCOUNT, MARKETING, PARTNER_ACCOUNT, SALES
+from demo_world import (
+    ACCOUNT,
+    MARKETING,
+    PARTNER_ACCESS,
+    PARTNER_ACCOUNT,
+    PARTNER_ARN,
+    PARTNER_ROLE,
+    SALES,
+    WHO_AM_I,
+)
 from emulators import RunningEmulator, start_changed_world
+from kernels import NotebookKernel, connected
 from rest import RestClient, assert_error, point_at
 
 WORLD = {"serverless-livy": ["livy"], "serverless-spark-connect": ["spark-connect"],
@@ -118,14 +128,25 @@ async def test_a_user_who_may_not_list_applications_gets_403_naming_the_action(
 
 
 FILLERS = 55
+PARTNER_APPLICATION = "partner-serverless"
+# What a partner account's access role needs to list its applications and open Livy sessions
+# on them as one of its roles (passing the role is the access role's already).
+PARTNER_SERVERLESS_ACTIONS = ["emr-serverless:ListApplications", "emr-serverless:GetApplication",
+                              "emr-serverless:AccessLivyEndpoints"]
 
 
 @pytest.fixture(scope="module")
 def crowded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
-    """The default world plus 55 created applications: two ListApplications pages."""
+    """The default world plus 55 created applications (two ListApplications pages), and an
+    application in the partner account, whose access role may list it and open sessions."""
     def fill(world: dict) -> None:
         world["serverless_applications"] += [
             {"name": f"filler-{n:02d}", "state": "CREATED"} for n in range(FILLERS)]
+        (partner,) = world["partner_accounts"]
+        partner["serverless_applications"] = [{
+            "name": PARTNER_APPLICATION, "release": "emr-7.1.0", "livy_endpoint": True,
+            "auto_stop_minutes": None}]
+        partner["access_role_serverless_actions"] = PARTNER_SERVERLESS_ACTIONS
 
     with start_changed_world(tmp_path_factory.mktemp("crowded-applications"), fill,
                              "--spark", "fake") as running:
@@ -149,3 +170,40 @@ async def test_following_markers_gives_every_application_once(
     assert set(names) == set(crowded.application_ids())
     refused = await rest.get("applications", marker="not-a-real-marker")
     assert "first page" in assert_error(refused, 400, "BadRequest")
+
+
+async def test_another_accounts_applications_through_its_access_role(
+        rest: RestClient, crowded: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    point_at(monkeypatch, crowded)
+    answer = await rest.get("applications", account=PARTNER_ACCOUNT)
+    assert answer.status == 200, answer
+    (row,) = answer.body["applications"]
+    assert (row["name"], row["engines"], row["kind"]) == (PARTNER_APPLICATION, ["livy"],
+                                                          "serverless")
+    assert row["arn"].startswith(f"arn:aws:emr-serverless:us-east-1:{PARTNER_ACCOUNT}:")
+    readiness = row["readiness"]
+    assert readiness["account"] == PARTNER_ACCOUNT and readiness["ready"] is True, readiness
+    assert PARTNER_APPLICATION not in {app["name"] for app in (
+        await rest.get("applications")).body["applications"]}, "the caller's own account"
+    checked = await rest.post("check", body={"application_id": row["id"], "role_arn": PARTNER_ROLE,
+                                             "access_role_arn": PARTNER_ACCESS})
+    assert checked.status == 200 and checked.body["application"]["account"] == PARTNER_ACCOUNT
+
+
+def test_a_kernel_connects_to_another_accounts_application_through_its_access_role(
+        crowded: RunningEmulator, notebook: Callable[..., NotebookKernel]) -> None:
+    """The roles file names the partner account's access role: `%connect --application-id`
+    finds the application through it and signs the Livy endpoint's requests with it, and the
+    session runs as the partner's role."""
+    keys = crowded.client("sts").assume_role(RoleArn=PARTNER_ACCESS,
+                                             RoleSessionName="test")["Credentials"]
+    partner = crowded.client("emr-serverless", aws_access_key_id=keys["AccessKeyId"],
+                             aws_secret_access_key=keys["SecretAccessKey"],
+                             aws_session_token=keys["SessionToken"])
+    (application,) = [app["id"] for app in partner.list_applications()["applications"]]
+    kernel = notebook(crowded)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    connected(kernel.ok(f"%connect --application-id {application} --role-arn {PARTNER_ROLE} "
+                        "--name partner"), PARTNER_ROLE, application, "partner")
+    assert PARTNER_ARN in kernel.ok("%%spark -s partner\n" + WHO_AM_I)
+    assert "disconnected partner" in kernel.ok("%disconnect --all")

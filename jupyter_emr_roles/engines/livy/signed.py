@@ -9,6 +9,7 @@ content type and the body: a request changed on the way is refused.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -73,10 +74,23 @@ class SignedRequests:
 
     def refusal(self, url: str, status: int, text: str) -> str:
         return (f"The EMR Serverless Livy endpoint {url} refused your signed request (HTTP "
-                f"{status}: {text[:200].strip()}). Your AWS identity needs "
+                f"{status}: {_aws_message(text)}). Your AWS identity needs "
                 "emr-serverless:AccessLivyEndpoints on the application and iam:PassRole on the "
                 "role; `jupyter-emr-roles doctor --application-id "
                 f"{self._application_id}` checks both.")
 
     def __repr__(self) -> str:
         return f"SignedRequests(region={self._region!r}, expires_at={self.expires_at})"
+
+
+def _aws_message(text: str, limit: int = 600) -> str:
+    """AWS's own sentence from a refusal's body (``{"Message": ...}``), whole up to ``limit``:
+    it names the identity, the action and the resource, and a cut ARN would mislead."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        text = str(body.get("Message") or body.get("message") or text)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit].rstrip() + "…"
