@@ -184,7 +184,7 @@ class RunningEmulator:
     def open_sessions(self, cluster_id: str) -> list[dict[str, Any]]:
         """The Livy sessions of a cluster that are not over."""
         return [s for s in self.status()["sessions"]
-                if s["cluster_id"] == cluster_id and s["state"] in OPEN_STATES]
+                if s.get("cluster_id") == cluster_id and s["state"] in OPEN_STATES]
 
     def open_connect_sessions(self, cluster_id: str) -> list[dict[str, Any]]:
         """The Spark Connect sessions of a cluster that are not over, as ListSessions has them."""

@@ -125,7 +125,7 @@ def _error_cases(clusters: dict[str, str]) -> list[tuple[str, str]]:
 def test_every_error_is_one_paragraph_and_leaves_no_session(
         emulator: RunningEmulator, clusters: dict[str, str],
         notebook: Callable[..., NotebookKernel]) -> None:
-    before = {(s["cluster_id"], s["id"]) for s in emulator.status()["sessions"]}
+    before = {(s.get("cluster_id"), s["id"]) for s in emulator.status()["sessions"]}
     kernel = notebook(emulator)
     kernel.ok("%load_ext jupyter_emr_roles")
     for cell, expected in _error_cases(clusters):
@@ -141,7 +141,7 @@ def test_every_error_is_one_paragraph_and_leaves_no_session(
     bad_key = kernel.run(f"%connect --cluster-id {clusters['shared-analytics']}")
     assert bad_key.status == "error" and "UsageError: " in bad_key.output, bad_key.output
     assert "Traceback" not in bad_key.output
-    after = {(s["cluster_id"], s["id"]) for s in emulator.status()["sessions"]}
+    after = {(s.get("cluster_id"), s["id"]) for s in emulator.status()["sessions"]}
     assert after == before, "no Livy session was created by a failed %connect"
 
 

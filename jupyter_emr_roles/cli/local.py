@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.core import ParameterSource
 
+from ..errors import EmrRolesError
 from ._extras import require_local_extra
 
 if TYPE_CHECKING:
@@ -41,6 +42,18 @@ def _seconds(flag: str, bounds: tuple[float, float], default: float,
     """A ``local up`` option of a number of seconds within ``bounds``, its default shown."""
     return click.option(flag, type=click.FloatRange(*bounds), default=default,
                         show_default=True, help=text)
+
+
+def _valid_faults(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """--faults checked before anything starts (a detached emulator would fail out of sight);
+    kept as given, so it passes on to the detached process as it came."""
+    from ..local.faults import parse_faults
+
+    try:
+        parse_faults(value)
+    except EmrRolesError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--faults: ")) from None
+    return value
 
 
 @click.group()
@@ -107,6 +120,12 @@ STRICT_TRAIL_DELAY = 2.0
               help="Do the first call of this EMR operation (e.g. StartSession), then close the "
                    "connection instead of answering, as a network fault loses an answer; to "
                    "watch a client retry it. Repeatable.")
+@click.option("--faults", default="", metavar="SPEC", callback=_valid_faults,
+              help="Faults to inject into Livy's requests, each a share of them (or, for "
+                   "latency, a wait per answer): `livy-5xx=0.1,drop-answer=0.05,latency=200ms,"
+                   "seed=7`. 5xx is 502 or 503 before Livy acts and 504 after; drop-answer "
+                   "acts, then closes the connection unanswered. A seed repeats a run's "
+                   "faults.")
 @_seconds("--serverless-minute", (0.1, 60), 60.0,
           "Seconds a minute of an EMR Serverless application's idle timeout lasts "
           "(autoStopConfiguration.idleTimeoutMinutes); short, to watch an auto-stop.")
@@ -121,8 +140,8 @@ def up(ctx: click.Context, detach: bool, world_file: Path | None, filler_cluster
        no_enforce_iam: bool, strict: bool, split_names: bool, aws_tls: bool,
        credential_propagation: float | None, access_role_ttl: int | None,
        trail_delay: float | None, session_token_ttl: float, session_lifetime: float,
-       lose_answers: tuple[str, ...], serverless_minute: float, serverless_transition: float,
-       state_dir: Path | None) -> None:
+       lose_answers: tuple[str, ...], faults: str, serverless_minute: float,
+       serverless_transition: float, state_dir: Path | None) -> None:
     """Start the emulator and print `export` lines for your shell.
 
     \b
@@ -131,6 +150,7 @@ def up(ctx: click.Context, detach: bool, world_file: Path | None, filler_cluster
     require_local_extra()
     from ..local import runner
     from ..local.emulator import EmulatorOptions, check_engine
+    from ..local.faults import parse_faults
     from ..local.world import load_world
 
     check_engine(spark)
@@ -150,7 +170,7 @@ def up(ctx: click.Context, detach: bool, world_file: Path | None, filler_cluster
         aws_tls=aws_tls or strict, access_role_ttl=access_role_ttl,
         trail_delay=_or_strict(trail_delay, strict, STRICT_TRAIL_DELAY),
         session_token_ttl=session_token_ttl, session_lifetime=session_lifetime,
-        lose_answers=lose_answers, serverless_minute=serverless_minute,
+        lose_answers=lose_answers, faults=parse_faults(faults), serverless_minute=serverless_minute,
         serverless_transition=serverless_transition)
     click.echo("Starting the local EMR emulator...", err=True)
     runner.run_foreground(options, _print_ready)

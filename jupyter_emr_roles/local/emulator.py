@@ -36,6 +36,7 @@ from ..jsonfile import dumps, write_atomically
 from .connect.book import ENDPOINT_DOMAIN, MAX_LIFETIME_SECONDS, BookSettings, SessionBook
 from .control_plane import ControlPlane
 from .emr import EmrSettings, LivyPlacement, PrimaryNames
+from .faults import Dice, FaultPlan
 from .issued import CredentialRegistry, Identity
 from .livy.gateway import LivyGateway
 from .livy.sessions import ClusterBehaviour
@@ -98,7 +99,8 @@ class EmulatorOptions:
     (CloudTrail's LookupEvents shows a call that long after it). ``session_token_ttl`` is how
     long a Spark Connect session's token (GetSessionEndpoint) is accepted, and
     ``session_lifetime`` how long such a session may live (EMR: 24 hours). ``lose_answers``
-    names EMR operations whose first answer is lost after the call is done.
+    names EMR operations whose first answer is lost after the call is done; ``faults`` are
+    injected into Livy's requests (``faults.py``).
     ``serverless_minute`` is how many seconds a minute of an EMR Serverless application's
     idle timeout lasts (60; less to watch an auto-stop), ``serverless_transition`` how long
     each of its state changes takes once the world is up."""
@@ -120,6 +122,7 @@ class EmulatorOptions:
     session_token_ttl: float = 3600.0
     session_lifetime: float = MAX_LIFETIME_SECONDS
     lose_answers: tuple[str, ...] = ()
+    faults: FaultPlan = field(default_factory=FaultPlan)
     serverless_minute: float = 60.0
     serverless_transition: float = 0.5
 
@@ -233,7 +236,9 @@ class Emulator:
             else None
         self._gateway = LivyGateway(self.registry, self._worker_env, engine=options.spark,
                                     ssl_context=self.tls.server_context() if self.tls else None,
-                                    session_timeout=options.session_timeout)
+                                    session_timeout=options.session_timeout,
+                                    faults=options.faults.of("livy"),
+                                    dice=Dice(options.faults.seed))
         for _, cluster in options.world.all_clusters():
             cluster_id = self.seeded.clusters[cluster.name]
             if cluster.state == "TERMINATED" or "Livy" not in cluster.applications:
@@ -327,6 +332,7 @@ class Emulator:
             "split_names": self.options.split_names, "aws_tls": self.options.aws_tls,
             "credentials_issued": self.registry.issued_count,
             "calls": dict(self.control_plane.router.calls),
+            "livy_faults_injected": self._gateway.injected_faults(),
             "clusters": [{"name": names[cluster_id], "id": cluster_id,
                           "account": self.seeded.cluster_accounts[cluster_id],
                           "livy_url": self._livy_url(cluster_id),

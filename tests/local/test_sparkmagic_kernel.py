@@ -129,14 +129,14 @@ def test_a_notebook_runs_spark_cells_as_the_runtime_role_and_deletes_its_session
     assert "162.6" in kernel.ok("%%spark -s sales\nprint(region_totals['EU'])"), \
         "the second cell runs in the same Livy session as the first"
     rows = [r for r in status_sessions(emulator)
-            if r["cluster_id"] == login.cluster_id and r["id"] == session_id]
+            if r.get("cluster_id") == login.cluster_id and r["id"] == session_id]
     assert [(r["state"], r["role_arn"]) for r in rows] == [("idle", SALES)]
 
     assert f"Name: sales\tSession id: {session_id}\t" in kernel.ok("%spark info")
     kernel.ok("%spark delete -s sales")
     assert session_id not in login.session_ids()
     assert all(r["state"] in ("dead", "killed") for r in status_sessions(emulator)
-               if r["cluster_id"] == login.cluster_id and r["id"] == session_id)
+               if r.get("cluster_id") == login.cluster_id and r["id"] == session_id)
     info = kernel.ok("%spark info")
     assert "Name: sales" not in info
 

@@ -136,7 +136,8 @@ class LivyCredentials:
         """How Livy answered a request sent with ``login``: None to keep the answer, or the
         login to send the same request again with (after waiting, if it must)."""
         if status not in REFUSED:
-            self._accept(login)
+            if status < 500:  # a proxy's 5xx says nothing of whether Livy took the login
+                self._accept(login)
             return None
         with self._lock:
             fallback = self._fall_back(login, status)

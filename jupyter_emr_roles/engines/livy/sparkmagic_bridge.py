@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import secrets
 import threading
 import time
 import warnings
@@ -44,8 +45,9 @@ from sparkmagic.livyclientlib.exceptions import HttpClientException, LivyClientL
 from sparkmagic.livyclientlib.livyreliablehttpclient import LivyReliableHttpClient
 from sparkmagic.livyclientlib.livysession import LivySession
 from sparkmagic.magics.sparkmagicsbase import SparkMagicBase
-from urllib3.exceptions import InsecureRequestWarning
+from urllib3.exceptions import InsecureRequestWarning, NewConnectionError
 
+from . import resilience
 from ..base import GONE, Progress
 from ...errors import LivyError, LivyUnreachable
 from ...polling import CONNECT_POLLS
@@ -59,6 +61,10 @@ SPARKMAGIC_LANGUAGES = {"python": constants.LANG_PYTHON, "scala": constants.LANG
                         "r": constants.LANG_R, "sql": constants.LANG_PYTHON}
 _REJECTED = (401, 403)
 _PROBE_TIMEOUT = 15
+_CONNECT_TIMEOUT = 10
+# Livy answers every request at once (a statement is queued, not run, by its POST): a read
+# this long is a hung connection.
+_READ_TIMEOUT = 60
 _LOG_TAIL = 15
 _STATEMENT_DONE = ("available", "error", "cancelled")
 
@@ -162,18 +168,149 @@ class LivyAuth(Authenticator):
         return f"LivyAuth(url={self.url!r}, credentials={self.credentials!r})"
 
 
+class LivyFault(HttpClientException):
+    """Livy kept failing past the fault budget, or a lost answer cannot be settled: one
+    paragraph, shown by sparkmagic's cells as its message alone."""
+
+
+class _NeverAgain:
+    """sparkmagic's retry policy shape, retrying nothing: sparkmagic would send a POST again
+    on any 5xx (a cell run twice) and never retries a dropped connection; the client below
+    decides instead (``resilience``)."""
+
+    @staticmethod
+    def should_retry(status: int | None, error: bool, retry_count: int) -> bool:
+        return False
+
+    @staticmethod
+    def seconds_to_sleep(retry_count: int) -> float:
+        return 0.0
+
+
 class _LivyClient(LivyReliableHttpClient):
-    """sparkmagic's Livy client, keeping the appInfo of Livy's latest answer about each session
-    (every poll of the start, refresh and heartbeat brings one), so showing a session's links
-    costs no request of its own."""
+    """sparkmagic's Livy client with reads retried through faults and POSTs acted on once
+    (``resilience``), every request with a timeout (sparkmagic's have none, so a hung Livy
+    hung the cell). It keeps the appInfo of Livy's latest answer about each session (every
+    poll brings one), so showing a session's links costs no request of its own, and the last
+    statement ID it saw per session, which tells a lost statement's answer from an older
+    one."""
 
     def __init__(self, endpoint: Endpoint) -> None:
         base = LivyReliableHttpClient.from_endpoint(endpoint)
         super().__init__(base._http_client, base.endpoint)
+        base._http_client._retry_policy = _NeverAgain()
         self.app_info: dict[int, dict[str, Any]] = {}
+        self.last_statement: dict[int, int] = {}
 
     def get_session(self, session_id: int) -> Any:
-        return self.seen(session_id, super().get_session(session_id))
+        return self.seen(session_id, self._read(self._session_url(session_id), (200,),
+                                                f"reading Livy session {session_id}"))
+
+    def get_sessions(self) -> Any:
+        return self._read("/sessions", (200,), "listing Livy sessions")
+
+    def get_statement(self, session_id: int, statement_id: int) -> Any:
+        return self._read(self._statement_url(session_id, statement_id), (200,),
+                          f"reading statement {statement_id} of Livy session {session_id}")
+
+    def get_all_session_logs(self, session_id: int) -> Any:
+        return self._read(self._session_url(session_id) + "/log?from=0", (200,),
+                          f"reading the log of Livy session {session_id}")
+
+    def delete_session(self, session_id: int) -> None:
+        self._read(self._session_url(session_id), (200, 404),
+                   f"deleting Livy session {session_id}", method="DELETE")
+
+    def state_of(self, session_id: int) -> str:
+        """Livy's word on the session now: its state, or :data:`GONE` where Livy forgot it."""
+        answer = self._answer("GET", self._session_url(session_id), (200, 404),
+                              f"reading Livy session {session_id}")
+        if answer.status == 404:
+            return GONE
+        return str(self.seen(session_id, answer.json()).get("state"))
+
+    def post_statement(self, session_id: int, data: dict[str, Any]) -> Any:
+        code, known = data.get("code"), self.last_statement.get(session_id, -1)
+
+        def taken() -> resilience.Answer | None:
+            listed = self._read(self._statements_url(session_id), (200,),
+                                f"listing the statements of Livy session {session_id}")
+            mine = [s for s in listed.get("statements") or []
+                    if s.get("id", -1) > known and s.get("code") == code]
+            return resilience.Answer(201, json.dumps(mine[0])) if mine else None
+
+        answer = self._post(self._statements_url(session_id), data, taken,
+                            f"sending a statement to Livy session {session_id}")
+        statement = self._accepted(answer, (201,), self._statements_url(session_id))
+        self.last_statement[session_id] = max(known, int(statement["id"]))
+        return statement
+
+    def post_session(self, properties: dict[str, Any], key: str | None = None) -> Any:
+        answer = self._post("/sessions", properties, lambda: self.find_session(key),
+                            "starting a Livy session")
+        if key and answer.status == 400 and "Duplicate session name" in answer.text:
+            answer = self.find_session(key) or answer  # the lost POST landed after all
+        return self._accepted(answer, (201,), "/sessions")
+
+    def find_session(self, key: str | None) -> resilience.Answer | None:
+        """The session a POST made, by the unique name ``key`` it carried; without one (a name
+        the user chose may be another session's) Livy's list cannot tell it from the caller's
+        others, so the connect stops there."""
+        name = key
+        if not name:
+            raise LivyFault("The answer to the session's POST was lost, and this endpoint's "
+                            "sessions carry no name to find it by: Livy may have started a "
+                            "session that nothing will use. `%emr_sessions` lists what is "
+                            "open; connect again.")
+        start = 0
+        while True:
+            page = self._read(f"/sessions?from={start}&size=100", (200,), "listing Livy sessions")
+            sessions = page.get("sessions") or []
+            found = [s for s in sessions if s.get("name") == name]
+            if found:
+                return resilience.Answer(201, json.dumps(found[0]))
+            if not sessions:
+                return None
+            start += len(sessions)
+
+    def cancel_statement(self, session_id: int, statement_id: int) -> Any:
+        path = f"{self._statement_url(session_id, statement_id)}/cancel"
+        return self._read(path, (200,), f"cancelling statement {statement_id}", method="POST")
+
+    def _read(self, path: str, accepted: tuple[int, ...], what: str,
+              method: str = "GET") -> Any:
+        return self._accepted(self._answer(method, path, accepted, what), accepted, path)
+
+    def _answer(self, method: str, path: str, accepted: tuple[int, ...],
+                what: str) -> resilience.Answer:
+        try:
+            return resilience.read(self._send, method, path, what)
+        except LivyError as exc:
+            raise LivyFault(str(exc)) from None
+
+    def _post(self, path: str, body: Any, taken: Callable[[], resilience.Answer | None],
+              what: str) -> resilience.Answer:
+        try:
+            return resilience.post_once(self._send, path, body, taken, what)
+        except LivyError as exc:
+            raise LivyFault(str(exc)) from None
+
+    def _accepted(self, answer: resilience.Answer, accepted: tuple[int, ...], path: str) -> Any:
+        """The answer's JSON, or sparkmagic's own words for an unexpected status."""
+        if answer.status not in accepted:
+            raise HttpClientException(f"Invalid status code '{answer.status}' from "
+                                      f"{self._http_client.compose_url(path)} with error "
+                                      f"payload: {answer.text[:500]}")
+        return answer.json() if answer.text.strip() else {}
+
+    def _send(self, method: str, path: str, body: Any) -> requests.Response:
+        """One request through sparkmagic's HTTP session (its adapters, its login), with a
+        timeout."""
+        client = self._http_client
+        return client._session.request(
+            method, client.compose_url(path), headers=client.get_headers(), auth=client._auth,
+            data=None if body is None else json.dumps(body), verify=client.verify_ssl,
+            timeout=(_CONNECT_TIMEOUT, _READ_TIMEOUT))
 
     def seen(self, session_id: int, answer: Any) -> Any:
         """Keep the appInfo of an answer about the session; the answer itself is returned."""
@@ -184,10 +321,7 @@ class _LivyClient(LivyReliableHttpClient):
 def livy_state(session: LivySession) -> str:
     """The session's state as Livy says it now, ``gone`` when Livy no longer knows it (deleted
     behind our back, or forgotten after it died)."""
-    response = session.http_client._http_client.get(f"/sessions/{session.id}", [200, 404])
-    if response.status_code == 404:
-        return GONE
-    return str(session.http_client.seen(session.id, response.json()).get("state"))
+    return str(session.http_client.state_of(session.id))
 
 
 class _Heartbeat(threading.Thread):
@@ -279,6 +413,9 @@ class LivyTarget:
     timeout: float
     insecure_http: bool = False
     fixes: Fixes = Fixes()
+    # Whether the session's POST carries a unique Livy session name, by which a POST whose
+    # answer was lost is found (Apache Livy's; not assumed of EMR Serverless's endpoint).
+    named: bool = True
 
 
 class LivyHandle:
@@ -396,7 +533,7 @@ class Posted:
         self.properties = _properties(target.language, target.config)
         response = _send_post(self.http, target, self.properties)
         self.answer: dict[str, Any] | None = response.json() \
-            if response.status_code == 201 else None
+            if response is not None and response.status_code == 201 else None
         self._lock = threading.Lock()
 
     def adopt(self) -> dict[str, Any] | None:
@@ -436,9 +573,10 @@ def start_session(shell: Any, name: str, target: LivyTarget, credentials: Signer
     if posted is not None and answer is not None:
         http, properties, credentials = posted.http, posted.properties, posted.credentials
     else:
-        http, properties = _client(target, credentials), _properties(target.language,
-                                                                     target.config)
-        answer = _post_session(http, target, properties)
+        http = _client(target, credentials)
+        key = _session_key(name) if target.named else None
+        properties = _properties(target.language, target.config, key)
+        answer = _post_session(http, target, properties, key)
     try:
         session = _attach(http, properties, magics.ipython_display, answer)
     except BaseException:
@@ -459,31 +597,48 @@ def allow_unverified(url: str) -> None:
                             message=f".*host '{host}'")
 
 
-def _post_session(http: LivyReliableHttpClient, target: LivyTarget,
-                  properties: dict[str, Any]) -> dict[str, Any]:
-    """The session's POST, sent first and once by us rather than through sparkmagic's retries,
-    so TLS, network and login problems get their own message instead of "Error sending http
-    request", with no request before it (a probe cost a round trip per connect). While EMR
-    propagates the fresh login, the credentials send it again (up to 15 s). Any other answer
-    than a new session is left to sparkmagic's client, which retries a 5xx as its
-    configuration says and words the error as it always has."""
+def _post_session(http: _LivyClient, target: LivyTarget, properties: dict[str, Any],
+                  key: str | None = None) -> dict[str, Any]:
+    """The session's POST, sent first by us, so TLS, network and login problems get their own
+    message instead of "Error sending http request", with no request before it (a probe cost
+    a round trip per connect). While EMR propagates the fresh login, the credentials send it
+    again (up to 15 s). Where the answer was lost (a 5xx, a dropped connection) or Livy says
+    the name is taken (the lost POST landed after all), the session is looked for by ``key``,
+    the unique name the POST gave it, and the POST sent again only where Livy made none: one
+    connect, one session. A name the user chose is no key (another session may have it)."""
     response = _send_post(http, target, properties)
-    client = http._http_client
-    if response.status_code in _REJECTED:
-        raise LivyError(client._auth.credentials.refusal(target.url, response.status_code,
-                                                         response.text))
-    if response.status_code == 201:
+    if response is not None and response.status_code in _REJECTED:
+        raise LivyError(http._http_client._auth.credentials.refusal(
+            target.url, response.status_code, response.text))
+    if response is not None and response.status_code == 201:
         answer: dict[str, Any] = response.json()
         return answer
+    key = key if key is not None and properties.get("name") == key else None
+    if response is not None and response.status_code not in resilience.UNKNOWN_OUTCOME and not (
+            key is not None and response.status_code == 400
+            and "Duplicate session name" in response.text):
+        return dict(_livy(f"starting a Livy session at {target.url}", lambda: http._accepted(
+            resilience.Answer(response.status_code, response.text), (201,), "/sessions")))
+    found = _livy(f"finding the Livy session just started at {target.url}",
+                  lambda: http.find_session(key))
+    if found is not None:
+        return dict(found.json())
     return dict(_livy(f"starting a Livy session at {target.url}",
-                      lambda: http.post_session(properties)))
+                      lambda: http.post_session(properties, key)))
+
+
+def _session_key(name: str) -> str:
+    """A Livy session name no other session has: Livy refuses a second live session of one
+    name, which makes it the POST's idempotency key."""
+    return f"{name}-{secrets.token_hex(4)}"
 
 
 def _send_post(http: LivyReliableHttpClient, target: LivyTarget,
-               properties: dict[str, Any]) -> requests.Response:
+               properties: dict[str, Any]) -> requests.Response | None:
     """POST /sessions through sparkmagic's own HTTP session (its adapters, and the connection
-    its polls reuse), each failure to get an answer as one paragraph. A read timeout is not
-    "unreachable": Livy may have made the session, so no other name is tried."""
+    its polls reuse), each failure to reach Livy as one paragraph; None where the request
+    went out and its answer was lost (Livy may have made the session, so no other name is
+    tried)."""
     url, client = target.url, http._http_client
     parts = urlsplit(url)
     timeout = max(1.0, min(_PROBE_TIMEOUT, target.deadline - time.monotonic()))
@@ -495,11 +650,28 @@ def _send_post(http: LivyReliableHttpClient, target: LivyTarget,
         raise LivyError(f"The TLS certificate of Livy at {url} could not be verified "
                         f"({_reason(exc)}). {target.fixes.tls}") from None
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-        unreachable = LivyError if isinstance(exc, requests.exceptions.ReadTimeout) \
-            else LivyUnreachable
-        raise unreachable(f"Livy at {parts.hostname} port {parts.port} could not be reached "
-                          f"({_reason(exc)}). {target.fixes.network.format(port=parts.port)}"
-                          ) from None
+        if not _never_sent(exc):
+            log.info("the answer to the session's POST at %s was lost: %s", url, _reason(exc))
+            return None
+        raise LivyUnreachable(f"Livy at {parts.hostname} port {parts.port} could not be "
+                              f"reached ({_reason(exc)}). "
+                              f"{target.fixes.network.format(port=parts.port)}") from None
+
+
+def _never_sent(exc: Exception) -> bool:
+    """Whether the request never left: no connection was made (refused, no route, a name that
+    does not resolve, a connect timeout), as opposed to an answer lost on the way back."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, NewConnectionError):
+            return True
+        reason = getattr(cause, "reason", None)
+        cause = reason if isinstance(reason, BaseException) else (
+            cause.args[0] if cause.args and isinstance(cause.args[0], BaseException)
+            else cause.__context__)
+    return False
 
 
 def _reason(exc: Exception) -> str:
@@ -510,14 +682,18 @@ def _reason(exc: Exception) -> str:
     return str(cause)[:300]
 
 
-def _properties(language: str, config: dict[str, Any]) -> dict[str, Any]:
-    """sparkmagic's session_configs for the language, with the cell's JSON on top."""
+def _properties(language: str, config: dict[str, Any],
+                session_key: str | None = None) -> dict[str, Any]:
+    """sparkmagic's session_configs for the language, with the cell's JSON on top, and
+    ``session_key`` as the session's name where neither names it."""
     properties = conf.get_session_properties(SPARKMAGIC_LANGUAGES[language])
     for key, value in copy.deepcopy(config).items():
         if isinstance(value, dict) and isinstance(properties.get(key), dict):
             properties[key] = {**properties[key], **value}
         else:
             properties[key] = value
+    if session_key is not None and not properties.get("name"):
+        properties["name"] = session_key
     heartbeat = conf.livy_server_heartbeat_timeout_seconds()
     if heartbeat > 0:
         properties[constants.LIVY_HEARTBEAT_TIMEOUT_PARAM] = heartbeat

@@ -35,6 +35,7 @@ import tornado.web
 from tornado.httputil import HTTPServerRequest
 from tornado.ioloop import PeriodicCallback
 
+from ..faults import DROP, NO_FAULTS, Dice, Injector, ServiceFaults
 from ..issued import CredentialRegistry, CredentialRejected, Identity
 from .sessions import (
     ClusterBehaviour,
@@ -116,12 +117,36 @@ class _LivyHandler(tornado.web.RequestHandler):
     identity: Identity
     sessions: ClusterSessions
 
-    def initialize(self, front: LivyFront) -> None:
+    def initialize(self, front: LivyFront, injector: Injector) -> None:
         self.front = front
+        self.injector = injector
+        self._after: int | str | None = None
 
-    def prepare(self) -> None:
+    async def prepare(self) -> None:
+        """The injected faults first (``local up --faults``): the latency, then a proxy's
+        answer in Livy's place, or one noted for after Livy acted."""
+        if self.injector.faults.latency:
+            await asyncio.sleep(self.injector.faults.latency)
+        fault = self.injector.decide()
+        if Injector.before(fault):
+            raise LivyRefusal(int(fault or 0), f"injected fault: HTTP {fault} before Livy")
+        self._after = fault
         endpoint = self.path_kwargs.pop("endpoint", None)
         self.sessions, self.identity = self.front.admit(self.request, endpoint)
+
+    def finish(self, chunk: Any = None) -> Any:
+        """Livy's answer, unless an injected fault takes its place now that Livy acted: the
+        connection closed without an answer, or a proxy's 504."""
+        after, self._after = self._after, None
+        if after == DROP:
+            log.info("injected fault: %s %s done, its answer dropped", self.request.method,
+                     self.request.path)
+            self.request.connection.stream.close()
+        elif after is not None:
+            self.clear()
+            self.set_status(int(after))
+            chunk = {"msg": f"injected fault: HTTP {after} after Livy acted"}
+        return super().finish(chunk)
 
     def body(self) -> dict[str, Any]:
         if not self.request.body.strip():
@@ -242,8 +267,8 @@ class _CancelHandler(_LivyHandler):
 
 
 class _NotFoundHandler(_LivyHandler):
-    def prepare(self) -> None:
-        super().prepare()
+    async def prepare(self) -> None:
+        await super().prepare()
         raise LivyRefusal(404, f"no such resource: {self.request.path}")
 
 
@@ -289,10 +314,11 @@ def _log_request(handler: tornado.web.RequestHandler) -> None:
     log.debug("%s %s -> %d", handler.request.method, handler.request.path, handler.get_status())
 
 
-def _application(front: LivyFront, prefix: str = "") -> tornado.web.Application:
+def _application(front: LivyFront, injector: Injector,
+                 prefix: str = "") -> tornado.web.Application:
     """Livy's routes, each under ``prefix`` (a pattern whose group ``endpoint`` names which
     of the front's endpoints a request is for)."""
-    args = {"front": front}
+    args = {"front": front, "injector": injector}
     sid = prefix + r"/sessions/(?P<session_id>\d+)"
     statement = sid + r"/statements/(?P<statement_id>\d+)"
     return tornado.web.Application(
@@ -317,7 +343,8 @@ class LivyGateway:
     AWS credentials and endpoint) for a session's worker; it may block, so it
     runs in a thread. The gateway must be used from one asyncio loop: the one
     ``add_cluster`` is first awaited on. ``sessions_summary`` may be called
-    from any thread.
+    from any thread. ``faults`` are injected into every endpoint's requests, decided by
+    ``dice``.
     """
 
     def __init__(self, registry: CredentialRegistry, worker_env: WorkerEnv,
@@ -325,7 +352,8 @@ class LivyGateway:
                  session_timeout: float = 3600.0, host: str = "127.0.0.1",
                  python: str = sys.executable, *, start_timeout: float = 180.0,
                  stop_timeout: float = 5.0, dead_retention: float = 600.0,
-                 log_lines: int = 1000) -> None:
+                 log_lines: int = 1000, faults: ServiceFaults = NO_FAULTS,
+                 dice: Dice | None = None) -> None:
         if engine not in ("fake", "real"):
             raise ValueError(f"engine must be 'fake' or 'real', not {engine!r}")
         self._registry = registry
@@ -341,6 +369,7 @@ class LivyGateway:
         self._servers: list[tornado.httpserver.HTTPServer] = []  # other fronts' servers
         self._sweeper: PeriodicCallback | None = None
         self._closed = False
+        self._injector = Injector(faults, dice or Dice(None))
 
     async def add_cluster(self, cluster_id: str, port: int = 0, *,
                           behaviour: ClusterBehaviour = ClusterBehaviour(),
@@ -366,7 +395,7 @@ class LivyGateway:
                                    self._dead_retention, behaviour)
         ssl_context = self._ssl_context if tls else None
         server, bound = self._listen(
-            _application(_ClusterFront(sessions, self._registry)), port, ssl_context,
+            _application(_ClusterFront(sessions, self._registry), self._injector), port, ssl_context,
             tornado.httpserver.HTTPServer if ssl_context else _PlainHttpServer)
         self._clusters[cluster_id] = (sessions, server, bound)
         log.info("Livy for %s listening on %s:%d (%s)", cluster_id, self._host, bound,
@@ -380,7 +409,7 @@ class LivyGateway:
         returns the port."""
         if self._closed:
             raise RuntimeError("the Livy gateway is closed")
-        server, bound = self._listen(_application(front, prefix), port, ssl_context,
+        server, bound = self._listen(_application(front, self._injector, prefix), port, ssl_context,
                                      tornado.httpserver.HTTPServer)
         self._servers.append(server)
         return bound
@@ -418,6 +447,10 @@ class LivyGateway:
         """Requests each cluster's Livy has had, for ``local status`` (a client's cost)."""
         return {cluster_id: sessions.requests
                 for cluster_id, (sessions, _, _) in list(self._clusters.items())}
+
+    def injected_faults(self) -> dict[str, int]:
+        """The faults injected into Livy's requests so far, by kind (502, 503, 504, drop)."""
+        return self._injector.counts()
 
     def _all_sessions(self) -> list[ClusterSessions]:
         return [entry[0] for entry in list(self._clusters.values())] + \

@@ -1,0 +1,74 @@
+"""A notebook on a flaky Livy: `local up --faults` drops answers and answers 5xx in Livy's
+place (before it acts, or after), and every cell still runs exactly once or fails in one
+paragraph; one connect opens one session.
+
+What ran is read from the session's side (a file each cell appends to), never from our
+objects; what is open on the cluster from the emulator's status.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from demo_world import SALES
+from emulators import RunningEmulator, start_emulator
+from helpers import RunCli
+from kernels import NotebookKernel, connected
+
+CELLS = 30
+CONNECTS = 4
+FAULTS = "livy-5xx=0.1,livy-drop-answer=0.05,seed=20261207"
+
+
+@pytest.fixture(scope="module")
+def flaky(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
+    with start_emulator(tmp_path_factory.mktemp("flaky-livy"), "--spark", "fake",
+                        "--faults", FAULTS) as running:
+        yield running
+
+
+def test_thirty_cells_under_5xx_and_dropped_answers_each_run_exactly_once(
+        flaky: RunningEmulator, tmp_path: Path,
+        notebook: Callable[..., NotebookKernel]) -> None:
+    cluster = flaky.livy_cluster_ids()["shared-analytics"]
+    lines = tmp_path / "lines.txt"
+    kernel = notebook(flaky)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    ids = [connected(kernel.ok(f"%connect --cluster-id {cluster} --name s{n}"), SALES, cluster,
+                     f"s{n}") for n in range(CONNECTS)]
+    assert sorted(s["id"] for s in flaky.open_sessions(cluster)) == sorted(ids), \
+        "one connect, one session, lost answers or not"
+    for n in range(1, CONNECTS):
+        kernel.ok(f"%disconnect s{n}")
+
+    outcomes = [kernel.run(f"%%spark -s s0\nwith open({str(lines)!r}, 'a') as out:\n"
+                           f"    out.write('cell {n}\\n')\nprint('wrote', {n})")
+                for n in range(CELLS)]
+
+    written = lines.read_text().splitlines()
+    assert len(written) == len(set(written)), f"a cell ran twice: {written}"
+    for n, outcome in enumerate(outcomes):
+        if f"wrote {n}" in outcome.output:
+            assert f"cell {n}" in written
+        else:
+            paragraph = outcome.output.strip()
+            assert "Traceback" not in paragraph and "\n\n" not in paragraph, paragraph
+    succeeded = sum(f"wrote {n}" in o.output for n, o in enumerate(outcomes))
+    assert succeeded >= CELLS - 2, [o.output for o in outcomes]
+    kernel.ok("%disconnect --all")
+    assert flaky.open_sessions(cluster) == []
+    injected = flaky.status()["livy_faults_injected"]
+    assert {"502", "503", "504", "drop"} <= set(injected), injected
+
+
+def test_the_faults_are_refused_when_malformed_and_listed_by_help(cli: RunCli) -> None:
+    proc = cli("local", "up", "--faults", "livy-5xx=1.5")
+    assert proc.returncode != 0 and "share of requests from 0 to 1" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    unknown = cli("local", "up", "--faults", "livy-teapot=0.1")
+    assert re.search(r"'livy-teapot' is not a fault the emulator injects; it knows .*"
+                     r"livy-drop-answer", unknown.stderr), unknown.stderr
+    assert "--faults" in cli("local", "up", "--help").stdout
