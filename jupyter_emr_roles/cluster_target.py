@@ -16,7 +16,7 @@ from typing import Any
 import boto3
 
 from . import roles
-from .aws.clients import DEFAULT_READ_TIMEOUT, Emr, access_emr, caller_emr
+from .aws.clients import DEFAULT_READ_TIMEOUT, Emr, access_emr, caller_emr, service_client
 from .aws.calls import answer_field, aws_call
 from .connect_request import ConnectRequest
 from .errors import AwsCallError, EmrRolesError, RolesFileError
@@ -120,7 +120,7 @@ def _cluster_account(cluster: dict[str, Any], session: boto3.Session) -> Account
     if account is not None:
         return account
     identity = aws_call("asking STS who you are",
-                        lambda: session.client("sts").get_caller_identity())
+                        lambda: service_client(session, "sts").get_caller_identity())
     return AccountId(answer_field(identity, "asking STS who you are", "Account"),
                      "STS GetCallerIdentity")
 

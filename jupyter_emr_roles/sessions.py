@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from .application_target import find_application
 from .applications import engine_refusal
 from .aws.access_roles import person
+from .aws.calls import retry_notices
 from .aws.serverless import idle_stop
 from .cluster_target import Target, find_target
 from .connect_request import ConnectRequest
@@ -123,11 +124,13 @@ class Connections:
         key = _guess_key(request)
         guess = self._guesses.get(key)
         early = ENGINES[guess.engine]().early(guess.emr, request, guess.role) if guess else None
+        started = time.monotonic()
         try:
-            flow = _ConnectFlow(request, progress, warn)
-            found = self._guesses[key] = _Guess(flow.emr, flow.role, flow.implementation)
-            session = flow.run(lambda: self.disconnect(flow.name, missing_ok=True), self._shell,
-                               early if found == guess else None)
+            with retry_notices(lambda text: progress(time.monotonic() - started, text)):
+                flow = _ConnectFlow(request, progress, warn)
+                found = self._guesses[key] = _Guess(flow.emr, flow.role, flow.implementation)
+                session = flow.run(lambda: self.disconnect(flow.name, missing_ok=True),
+                                   self._shell, early if found == guess else None)
         finally:
             _discard(early)
         connection = Connection(flow.name, request.where, flow.place_name, flow.role,

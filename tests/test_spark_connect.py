@@ -47,12 +47,16 @@ def cluster(clusters: dict[str, str]) -> str:
 @pytest.fixture(autouse=True)
 def no_session_left(emulator: RunningEmulator, cluster: str) -> Iterator[None]:
     """A test that failed midway (its kernel killed, not shut down) leaves no session for the
-    next one to find."""
+    next one to find, nor does another module on the same emulator."""
+    def end_all() -> None:
+        emr = emulator.client("emr")
+        for session in emulator.open_connect_sessions(cluster):
+            emr.terminate_session(ClusterId=cluster, SessionId=session["Id"])
+        emulator.connect_sessions_end(cluster)
+
+    end_all()
     yield
-    emr = emulator.client("emr")
-    for session in emulator.open_connect_sessions(cluster):
-        emr.terminate_session(ClusterId=cluster, SessionId=session["Id"])
-    emulator.connect_sessions_end(cluster)
+    end_all()
 
 
 def test_spark_is_a_pyspark_session_in_the_kernel_running_as_the_role_and_two_do_not_cross_talk(

@@ -27,7 +27,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.credentials import CredentialProvider, CredentialResolver, RefreshableCredentials
 
-from .calls import aws_call
+from .calls import aws_call, observe_retries
 from ..errors import AwsCallError
 from ..identifiers import RoleArn
 from ..roles.studio_domain import STUDIO_METADATA_ENV, studio_metadata
@@ -106,7 +106,8 @@ class _Fixed(CredentialProvider):
 def access_role_session(base: boto3.Session, role_arn: RoleArn, config: Config) -> boto3.Session:
     """A session acting as ``role_arn``, assumed with ``base``'s credentials and renewed
     before its keys expire; AssumeRole failures are one paragraph, at once."""
-    sts = aws_call("creating an STS client", lambda: base.client("sts", config=config))
+    sts = aws_call("creating an STS client",
+                   lambda: observe_retries(base.client("sts", config=config)))
     fetch = _AssumeRole(sts, role_arn, person())
     first = fetch()
     lifetime = datetime.fromisoformat(first["expiry_time"]) - datetime.now(

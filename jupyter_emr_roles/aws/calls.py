@@ -11,7 +11,11 @@ holds a credential: botocore's messages name endpoints and profiles, never keys.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import functools
+import logging
+from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import botocore.exceptions as boto
@@ -20,6 +24,7 @@ from botocore.parsers import ResponseParserError
 from ..errors import AwsCallError
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 ATTEMPTS = 5
 _BAD_CREDENTIALS = ("UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken",
@@ -31,6 +36,53 @@ _LIVY_CA_HINT = ("AWS_CA_BUNDLE is botocore's whole trust store when it is set: 
                  "the CA that signs the AWS endpoint (a TLS-inspecting proxy's, say), never "
                  "the cluster's Livy CA, which belongs in JUPYTER_EMR_ROLES_CA_BUNDLE or "
                  "--ca-bundle.")
+
+
+# Where a retry botocore is about to make is told (a connect's progress line); unset, the log.
+_RETRY_NOTICES: ContextVar[Callable[[str], None] | None] = ContextVar("retry_notices",
+                                                                     default=None)
+
+
+@contextlib.contextmanager
+def retry_notices(show: Callable[[str], None]) -> Iterator[None]:
+    """Within the block, this thread's AWS retries are shown with ``show``: a wait of seconds
+    on a throttled account should not look like a hung cell."""
+    token = _RETRY_NOTICES.set(show)
+    try:
+        yield
+    finally:
+        _RETRY_NOTICES.reset(token)
+
+
+def observe_retries(client: Any) -> Any:
+    """``client`` with its retries announced (botocore's standard mode makes them silently)."""
+    total = (client.meta.config.retries or {}).get("total_max_attempts", ATTEMPTS)
+    client.meta.events.register("needs-retry", functools.partial(_announce_retry, total))
+    return client
+
+
+def _announce_retry(total: int, response: Any = None, attempts: int | None = None,
+                    operation: Any = None, caught_exception: Exception | None = None,
+                    **kwargs: Any) -> None:
+    """Say why a call is tried again; decides nothing (botocore's own handler does)."""
+    if attempts is None or attempts >= total:
+        return None
+    error = (response[1] or {}).get("Error", {}) if response else {}
+    status = response[0].status_code if response else None
+    name = getattr(operation, "name", "the call")
+    if error.get("Code") in _THROTTLED:
+        text = f"AWS is throttling this account ({error['Code']} on {name}); retrying"
+    elif caught_exception is not None or (status or 0) >= 500:
+        text = f"AWS did not answer {name} ({caught_exception or f'HTTP {status}'}); retrying"
+    else:
+        return None
+    text += f", attempt {attempts + 1} of {total}"
+    show = _RETRY_NOTICES.get()
+    if show is None:
+        log.warning("%s", text)
+    else:
+        show(text)
+    return None
 
 
 def aws_call(what: str, call: Callable[[], T], denied_fix: str = "") -> T:

@@ -21,7 +21,7 @@ import boto3
 from botocore.config import Config
 
 from .access_roles import access_role_session
-from .calls import ATTEMPTS, answer_field, aws_call
+from .calls import ATTEMPTS, answer_field, aws_call, observe_retries
 from .settings import aws_settings
 from ..errors import AwsCallError
 from ..identifiers import ClusterId, RoleArn
@@ -39,7 +39,7 @@ def client_config(read_timeout: float = DEFAULT_READ_TIMEOUT,
                   user_agent_extra: str | None = None) -> Config:
     """Standard retries (throttling included), and no single read longer than the caller
     can wait."""
-    return Config(retries={"mode": "standard", "max_attempts": ATTEMPTS},
+    return Config(retries={"mode": "standard", "total_max_attempts": ATTEMPTS},
                   connect_timeout=min(10.0, read_timeout), read_timeout=read_timeout,
                   user_agent_extra=user_agent_extra)
 
@@ -100,7 +100,7 @@ def _cached_client(session: boto3.Session, service: str, read_timeout: float) ->
     config = client_config(read_timeout)
     if service == "s3control":
         return s3control_client(session, config)
-    return session.client(service, config=config)
+    return observe_retries(session.client(service, config=config))
 
 
 def service_client(session: boto3.Session, service: str,
@@ -121,7 +121,7 @@ def s3control_client(session: boto3.Session, config: Config) -> Any:
     are left alone."""
     client = session.client("s3control", config=config)
     client.meta.events.register("before-sign.s3-control", drop_account_from_host)
-    return client
+    return observe_retries(client)
 
 
 _AWS_DOMAINS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
@@ -143,8 +143,8 @@ class Emr:
     def __init__(self, session: boto3.Session, read_timeout: float = DEFAULT_READ_TIMEOUT,
                  user_agent_extra: str | None = None) -> None:
         self.session = session
-        self.client = aws_call("creating an EMR client", lambda: session.client(
-            "emr", config=client_config(read_timeout, user_agent_extra)))
+        self.client = aws_call("creating an EMR client", lambda: observe_retries(session.client(
+            "emr", config=client_config(read_timeout, user_agent_extra))))
 
     def describe(self, cluster_id: ClusterId) -> dict[str, Any]:
         what = f"describing cluster {cluster_id}"

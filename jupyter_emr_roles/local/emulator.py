@@ -36,7 +36,7 @@ from ..jsonfile import dumps, write_atomically
 from .connect.book import ENDPOINT_DOMAIN, MAX_LIFETIME_SECONDS, BookSettings, SessionBook
 from .control_plane import ControlPlane
 from .emr import EmrSettings, LivyPlacement, PrimaryNames
-from .faults import Dice, FaultPlan
+from .faults import Dice, FaultPlan, Injector
 from .issued import CredentialRegistry, Identity
 from .livy.gateway import LivyGateway
 from .livy.sessions import ClusterBehaviour
@@ -151,10 +151,12 @@ class Emulator:
     _gateway: LivyGateway | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _started: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    _dice: Dice = field(default_factory=lambda: Dice(None))
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         options = self.options
+        self._dice = Dice(options.faults.seed)
         check_engine(options.spark)
         for name in _CONNECT_CLIENT_VARIABLES:
             os.environ.pop(name, None)
@@ -182,15 +184,22 @@ class Emulator:
         self._serve_control_plane()
         self.sessions.settings.tls = self.aws_tls
         self.seeded = await self._seed(serverless)
-        if options.enforce_iam:
-            moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
-            self.control_plane.router.enforce_iam = True
+        self._open_to_users()
         await self._serve_livy()
         await self._serve_serverless_livy(serverless)
         for name in self.seeded.users:
             write_atomically(self.roles_path(name), dumps(self.seeded.roles_file(name)))
         self._write_state()
         log.info("emulator ready at %s", self.endpoint)
+
+    def _open_to_users(self) -> None:
+        """Once seeded: IAM enforced (where asked) and the injected faults on, for the world's
+        users, not for the admin who seeded it."""
+        router = self.control_plane.router
+        router.injector = Injector(self.options.faults.of("aws"), self._dice)
+        if self.options.enforce_iam:
+            moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
+            router.enforce_iam = True
 
     async def _seed(self, serverless: ServerlessSettings) -> SeededWorld:
         """The world as admins made it long before anyone connects: its Serverless applications
@@ -237,8 +246,7 @@ class Emulator:
         self._gateway = LivyGateway(self.registry, self._worker_env, engine=options.spark,
                                     ssl_context=self.tls.server_context() if self.tls else None,
                                     session_timeout=options.session_timeout,
-                                    faults=options.faults.of("livy"),
-                                    dice=Dice(options.faults.seed))
+                                    faults=options.faults.of("livy"), dice=self._dice)
         for _, cluster in options.world.all_clusters():
             cluster_id = self.seeded.clusters[cluster.name]
             if cluster.state == "TERMINATED" or "Livy" not in cluster.applications:
@@ -333,6 +341,7 @@ class Emulator:
             "credentials_issued": self.registry.issued_count,
             "calls": dict(self.control_plane.router.calls),
             "livy_faults_injected": self._gateway.injected_faults(),
+            "aws_faults_injected": self.control_plane.router.injector.counts(),
             "clusters": [{"name": names[cluster_id], "id": cluster_id,
                           "account": self.seeded.cluster_accounts[cluster_id],
                           "livy_url": self._livy_url(cluster_id),

@@ -1,11 +1,14 @@
 """Faults the emulator injects on request, so a client can be watched riding them out.
 
-``local up --faults livy-5xx=0.1,drop-answer=0.05,latency=200ms,seed=7``: each key is a
-fault and the share of requests it hits (or, for latency, how long each answer waits),
-for one service (``livy-``) or for every one the emulator fakes this way (no prefix).
-A seed makes a run repeatable: the same requests in the same order meet the same faults.
+``local up --faults throttle=0.2,livy-5xx=0.1,drop-answer=0.05,latency=200ms,seed=7``: each
+key is a fault and the share of requests it hits (or, for latency, how long each answer
+waits), for one service (``livy-``, or ``aws-``: EMR's and EMR Serverless's control planes)
+or for every one that takes it (no prefix). A seed makes a run repeatable: the same
+requests in the same order meet the same faults.
 
-What each fault does is what a network or a proxy does to a real Livy:
+What each fault does is what a network, a proxy or a busy account does to real services:
+
+- ``throttle`` (AWS only): ``ThrottlingException`` ("Rate exceeded") before the call acts.
 
 - ``5xx``: a third each of 502 and 503 answered before Livy sees the request (a proxy with
   no backend, a Livy restarting), and 504 answered after Livy acted on it (a proxy that
@@ -24,8 +27,10 @@ from dataclasses import dataclass, field
 
 from ..errors import EmrRolesError
 
-SERVICES = ("livy",)
-FAULTS = ("5xx", "drop-answer", "latency")
+# The faults each service takes.
+SERVICES = {"livy": ("5xx", "drop-answer", "latency"),
+            "aws": ("throttle", "5xx", "drop-answer", "latency")}
+THROTTLE = "throttle"
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s)?$")
 
 
@@ -37,10 +42,7 @@ class ServiceFaults:
     server_errors: float = 0.0
     drop_answer: float = 0.0
     latency: float = 0.0
-
-    @property
-    def any(self) -> bool:
-        return bool(self.server_errors or self.drop_answer or self.latency)
+    throttle: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -64,24 +66,27 @@ def parse_faults(spec: str) -> FaultPlan:
         if key == "seed":
             seed = _seed(value)
             continue
-        service, fault = _split_key(key)
+        services, fault = _split_key(key)
         number = _duration(value, part) if fault == "latency" else _share(value, part)
-        for name in (service,) if service else SERVICES:
+        for name in services:
             values[name][fault] = number
     return FaultPlan({name: ServiceFaults(given.get("5xx", 0.0), given.get("drop-answer", 0.0),
-                                          given.get("latency", 0.0))
+                                          given.get("latency", 0.0), given.get(THROTTLE, 0.0))
                       for name, given in values.items() if given}, seed)
 
 
-def _split_key(key: str) -> tuple[str | None, str]:
-    for service in SERVICES:
-        if key.startswith(service + "-") and key[len(service) + 1:] in FAULTS:
-            return service, key[len(service) + 1:]
-    if key in FAULTS:
-        return None, key
-    known = ", ".join([*FAULTS, *(f"{s}-{f}" for s in SERVICES for f in FAULTS), "seed"])
+def _split_key(key: str) -> tuple[list[str], str]:
+    """The services a key names (all that take the fault, without a prefix) and its fault."""
+    for service, faults in SERVICES.items():
+        if key.startswith(service + "-") and key[len(service) + 1:] in faults:
+            return [service], key[len(service) + 1:]
+    services = [service for service, faults in SERVICES.items() if key in faults]
+    if services:
+        return services, key
+    known = sorted({*(f for faults in SERVICES.values() for f in faults),
+                    *(f"{s}-{f}" for s, faults in SERVICES.items() for f in faults)})
     raise EmrRolesError(f"--faults: {key!r} is not a fault the emulator injects; it knows "
-                        f"{known}.")
+                        f"{', '.join(known)} and seed.")
 
 
 def _share(value: str, part: str) -> float:
@@ -149,7 +154,9 @@ class Injector:
     def decide(self) -> int | str | None:
         """The fault this request meets: a status, DROP, or None."""
         fault: int | str | None = None
-        if self._dice.hits(self.faults.server_errors):
+        if self._dice.hits(self.faults.throttle):
+            fault = THROTTLE
+        elif self._dice.hits(self.faults.server_errors):
             fault = self._dice.choice((*_BEFORE, 504))
         elif self._dice.hits(self.faults.drop_answer):
             fault = DROP
@@ -165,5 +172,5 @@ class Injector:
 
     @staticmethod
     def before(fault: int | str | None) -> bool:
-        """Whether the fault answers in Livy's place, before it acts."""
-        return fault in _BEFORE
+        """Whether the fault answers in the service's place, before it acts."""
+        return fault in _BEFORE or fault == THROTTLE

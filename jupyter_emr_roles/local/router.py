@@ -13,16 +13,22 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
 from .callers import AwsError, Caller, access_key_id, caller_of
+from .faults import DROP, NO_FAULTS, THROTTLE, Dice, Injector
 from .moto_bridge import Moto
 from .operations import Call, Operation, Service
 from .protocols import Raw, WsgiStartResponse, json_error_code
 from .trail import Trail
+
+
+# The control planes a notebook calls, which `--faults aws-...` reaches.
+FAULTED_SERVICES = ("elasticmapreduce", "emr-serverless")
 
 
 class Router:
@@ -40,6 +46,8 @@ class Router:
         # Operations of watched services whose next answer is lost on the way back (the
         # call itself is done), as a network fault loses one: `local up --lose-first-answer`.
         self.lose_answers: set[str] = set()
+        # Faults injected into the control planes' calls (`local up --faults aws-...`).
+        self.injector = Injector(NO_FAULTS, Dice(None))
 
     def __call__(self, environ: dict[str, Any],
                  start_response: WsgiStartResponse) -> Iterable[bytes]:
@@ -64,13 +72,26 @@ class Router:
                         environ.get("HTTP_USER_AGENT", ""), environ)
         except AwsError as error:
             return service.error(error).send(start_response)
+        fault = self._fault(service)
+        if Injector.before(fault):
+            return service.error(_injected(fault)).send(start_response)
         answer = self._answer(service, row, call)
+        if fault == 504:
+            return service.error(_injected(fault)).send(start_response)
         start_response(answer.status, answer.headers)
-        if service.watched and operation in self.lose_answers:
+        if fault == DROP or (service.watched and operation in self.lose_answers):
             self.lose_answers.discard(operation)
             _drop_connection(environ)
             return []
         return [answer.body]
+
+    def _fault(self, service: Service) -> int | str | None:
+        """The injected fault a control plane's call meets, after the injected latency."""
+        if service.name not in FAULTED_SERVICES:
+            return None
+        if self.injector.faults.latency:
+            time.sleep(self.injector.faults.latency)
+        return self.injector.decide()
 
     def _answer(self, service: Service, row: Operation, call: Call) -> Raw:
         """The backend's answer, or the error, in the service's protocol; recorded in
@@ -119,6 +140,14 @@ def allowed(caller: Caller, action: str, resource: str, conditions: dict[str, st
         raise AwsError("AccessDeniedException",
                        f"User: {caller.arn} is not authorized to perform: {action} on resource: "
                        f"{resource}{detail} because no identity-based policy allows it.")
+
+
+def _injected(fault: int | str | None) -> AwsError:
+    """An injected fault in AWS's words: a busy account's throttling, or a 5xx."""
+    if fault == THROTTLE:
+        return AwsError("ThrottlingException", "Rate exceeded", 400)
+    return AwsError("InternalServerError" if fault != 503 else "ServiceUnavailable",
+                    f"injected fault: HTTP {fault}", int(fault or 500))
 
 
 def _drop_connection(environ: dict[str, Any]) -> None:

@@ -157,13 +157,13 @@ def _client(where: _Where) -> Any:
     import boto3
     from botocore.config import Config
 
-    from ..aws.calls import aws_call
+    from ..aws.calls import aws_call, observe_retries
 
-    config = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=3,
+    config = Config(retries={"mode": "standard", "total_max_attempts": 3}, connect_timeout=3,
                     read_timeout=5)
-    return aws_call("creating a SageMaker client", lambda: boto3.Session(
+    return aws_call("creating a SageMaker client", lambda: observe_retries(boto3.Session(
         profile_name=where.aws_profile, region_name=where.region).client("sagemaker",
-                                                                         config=config))
+                                                                         config=config)))
 
 
 def _domain(client: Any, where: _Where) -> dict[str, Any]:

@@ -48,6 +48,7 @@ def proxy_auth(session_id: str, token: str) -> dict[str, str]:
 def test_emr_refuses_sessions_where_it_would(emulator: RunningEmulator,
                                              clusters: dict[str, str]) -> None:
     emr = emulator.client("emr")
+    before = emr.list_sessions(ClusterId=clusters["connect-analytics"])["Sessions"]
 
     old = refusal(lambda: emr.start_session(ClusterId=clusters["shared-analytics"],
                                             ExecutionRoleArn=SALES))
@@ -66,7 +67,8 @@ def test_emr_refuses_sessions_where_it_would(emulator: RunningEmulator,
     assert unknown[0] == "InvalidRequestException" and "not found" in unknown[1]
     assert not emr.describe_cluster(ClusterId=clusters["shared-analytics"])["Cluster"][
         "SessionEnabled"]
-    assert emr.list_sessions(ClusterId=clusters["connect-analytics"])["Sessions"] == []
+    assert emr.list_sessions(ClusterId=clusters["connect-analytics"])["Sessions"] == before, \
+        "a refused StartSession starts nothing"
 
 
 def test_the_front_is_emrs_proxy_header_by_header(emulator: RunningEmulator,

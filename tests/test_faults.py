@@ -1,6 +1,6 @@
-"""A notebook on a flaky Livy: `local up --faults` drops answers and answers 5xx in Livy's
-place (before it acts, or after), and every cell still runs exactly once or fails in one
-paragraph; one connect opens one session.
+"""A notebook on a flaky network and a busy account: `local up --faults` throttles EMR's calls,
+drops Livy's answers and answers 5xx in Livy's place (before it acts, or after), and every
+connect still opens one session, every cell runs exactly once or fails in one paragraph.
 
 What ran is read from the session's side (a file each cell appends to), never from our
 objects; what is open on the cluster from the emulator's status.
@@ -20,7 +20,7 @@ from kernels import NotebookKernel, connected
 
 CELLS = 30
 CONNECTS = 4
-FAULTS = "livy-5xx=0.1,livy-drop-answer=0.05,seed=20261207"
+FAULTS = "throttle=0.2,livy-5xx=0.1,livy-drop-answer=0.05,seed=20261207"
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +37,14 @@ def test_thirty_cells_under_5xx_and_dropped_answers_each_run_exactly_once(
     lines = tmp_path / "lines.txt"
     kernel = notebook(flaky)
     kernel.ok("%load_ext jupyter_emr_roles")
-    ids = [connected(kernel.ok(f"%connect --cluster-id {cluster} --name s{n}"), SALES, cluster,
-                     f"s{n}") for n in range(CONNECTS)]
+    connects = [kernel.ok(f"%connect --cluster-id {cluster} --name s{n}")
+                for n in range(CONNECTS)]
+    ids = [connected(output, SALES, cluster, f"s{n}") for n, output in enumerate(connects)]
     assert sorted(s["id"] for s in flaky.open_sessions(cluster)) == sorted(ids), \
         "one connect, one session, lost answers or not"
+    throttled = flaky.status()["aws_faults_injected"].get("throttle", 0)
+    assert throttled, "the connects met AWS's throttling"
+    assert "AWS is throttling this account (ThrottlingException on " in "".join(connects)
     for n in range(1, CONNECTS):
         kernel.ok(f"%disconnect s{n}")
 
@@ -71,4 +75,6 @@ def test_the_faults_are_refused_when_malformed_and_listed_by_help(cli: RunCli) -
     unknown = cli("local", "up", "--faults", "livy-teapot=0.1")
     assert re.search(r"'livy-teapot' is not a fault the emulator injects; it knows .*"
                      r"livy-drop-answer", unknown.stderr), unknown.stderr
+    livy_throttle = cli("local", "up", "--faults", "livy-throttle=0.1")
+    assert "'livy-throttle' is not a fault" in livy_throttle.stderr, "Livy does not throttle"
     assert "--faults" in cli("local", "up", "--help").stdout
