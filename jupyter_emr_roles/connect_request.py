@@ -80,9 +80,27 @@ class ConnectRequest:
         return self.application_id is not None
 
     @property
+    def place_kind(self) -> str:
+        """What the request's place is, in words: "cluster" or "application"."""
+        return "application" if self.serverless else "cluster"
+
+    @property
     def where(self) -> ClusterId | ApplicationId:
         """The cluster's or the application's ID, whichever the request names."""
         return self.application_id or self.cluster_id  # type: ignore[return-value]
+
+    def again(self, name: str, role: RoleArn) -> str:
+        """The %connect line that opens this session anew: its place, role and name, and what
+        the request chose besides the defaults."""
+        flag = "--application-id" if self.serverless else "--cluster-id"
+        parts = ["%connect", flag, str(self.where), "--role-arn", str(role), "--name", name]
+        if self.engine != DEFAULT_ENGINE:
+            parts += ["--engine", self.engine]
+        if self.language != "python":
+            parts += ["--language", self.language]
+        if self.access_role_arn:
+            parts += ["--access-role-arn", str(self.access_role_arn)]
+        return "`" + " ".join(parts) + "`"
 
     def who(self) -> str:
         """Whom the connect is for, before the role is known: the name, the role, or the

@@ -31,9 +31,18 @@ from .cluster_target import Target, find_target
 from .connect_request import ConnectRequest
 from .doctor.cluster_checks import sessions_unsupported
 from .doctor.facts import Facts, NotAllowed
-from .engines.base import GONE, READY_CHECK, Engine, EngineSession, Progress, StartPlan
+from .engines.base import (
+    GONE,
+    READY_CHECK,
+    Engine,
+    EngineSession,
+    LeftSession,
+    Progress,
+    StartPlan,
+)
 from .errors import EmrRolesError
 from .identifiers import ApplicationId, ClusterId, RoleArn, SessionName
+from .ledger import Ledger, Orphan, forget
 from .engines.livy.engine import LivyEngine
 from .engines.livy.serverless import ServerlessLivyEngine
 from .engines.spark_connect.engine import SparkConnectEngine
@@ -107,6 +116,7 @@ class Connections:
         self._by_name: dict[str, Connection] = {}
         self._guesses: dict[tuple[Any, ...], _Guess] = {}
         self._lock = threading.Lock()
+        self.ledger = Ledger()
         atexit.register(self._at_exit)
         # A shutdown request sets exit_now: sessions close then, while the kernel still runs,
         # rather than at interpreter exit, after Python has waited for every thread.
@@ -138,6 +148,7 @@ class Connections:
                                 flow.note)
         with self._lock:
             self._by_name[flow.name] = connection
+        self.ledger.record(flow.left(session, connection.created))
         # Exit hooks run last registered first: ours goes after those the engine's clients
         # registered while connecting (PySpark's, which would call a terminated session).
         atexit.unregister(self._at_exit)
@@ -163,7 +174,7 @@ class Connections:
                 raise EmrRolesError(f"There is no session named {name!r} (open sessions: "
                                     f"{known}); see %emr_sessions.")
             return
-        _close(connection)
+        _close(connection, self.ledger)
         self._on_change()
 
     def close_all(self) -> list[str]:
@@ -172,7 +183,7 @@ class Connections:
         self.reconcile()
         with self._lock:
             closing, self._by_name = list(self._by_name.values()), {}
-        workers = [threading.Thread(target=_close, args=(connection,), daemon=True,
+        workers = [threading.Thread(target=_close, args=(connection, self.ledger), daemon=True,
                                     name=f"close-{connection.name}") for connection in closing]
         for worker in workers:
             worker.start()
@@ -222,6 +233,7 @@ class Connections:
             if self._by_name.get(connection.name) is connection:
                 del self._by_name[connection.name]
         connection.session.forget()
+        self.ledger.drop(connection.name)
         log.info("session %s (%s id %s) is gone", connection.name, connection.session.kind,
                  connection.session.id)
         self._on_change()
@@ -292,6 +304,15 @@ class _ConnectFlow:
             return ""
         return f"application {self.place_name or self.request.where} is STARTED " \
                f"({idle_stop(self.cluster)})"
+
+    def left(self, session: EngineSession, opened: datetime) -> LeftSession:
+        """The session as the ledger keeps it: how another process would reach and close it."""
+        request = self.request
+        access = request.access_role_arn or (self.choices.access_role if self.choices else None)
+        return LeftSession(str(self.name), self.implementation, str(request.where),
+                           str(session.id), str(self.role), opened.isoformat(timespec="seconds"),
+                           request.region, request.profile, str(access) if access else None,
+                           session.whereabouts())
 
     @property
     def place_name(self) -> str:
@@ -404,7 +425,9 @@ def _discard_result(done: Future[Any]) -> None:
             log.warning("could not undo an early call: %s", exc)
 
 
-def _close(connection: Connection) -> None:
+def _close(connection: Connection, ledger: Ledger) -> None:
+    """Close one session; the ledger keeps one that could not be closed, so it is found as
+    an orphan once this kernel is gone."""
     log.info("deleting %s session %s (%s)", connection.session.kind, connection.session.id,
              connection.name)
     try:
@@ -412,6 +435,39 @@ def _close(connection: Connection) -> None:
     except Exception as exc:  # noqa: BLE001  one session's failure is not another's
         log.warning("could not close session %s (%s): %s", connection.name,
                     connection.session.id, exc)
+        return
+    ledger.drop(connection.name)
+
+
+def close_orphans(found: list[Orphan]) -> list[str]:
+    """Close each orphan; a line for each: closed, ended already, or why not (one paragraph).
+    A living kernel's session is not touched."""
+    lines = []
+    for orphan in found:
+        name = f"{orphan.session.name} ({orphan.session.session_id} on {orphan.session.place})"
+        if orphan.alive:
+            lines.append(f"left {name} alone: its kernel {orphan.pid} still runs")
+            continue
+        try:
+            closed = close_orphan(orphan)
+        except EmrRolesError as exc:
+            lines.append(f"could not close {name}: {exc}")
+            continue
+        lines.append(f"closed {name}" if closed else f"{name} had ended already; forgotten")
+    return lines
+
+
+def close_orphan(orphan: Orphan) -> bool:
+    """Close a session a dead kernel left, with the credentials of its role, and take it out
+    of its ledger: True where it was open, False where its service had ended it already."""
+    engine = ENGINES.get(orphan.session.engine)
+    if engine is None:
+        raise EmrRolesError(f"The session ledger {orphan.ledger} names an engine this version "
+                            f"does not know ({orphan.session.engine!r}); close session "
+                            f"{orphan.session.session_id} on {orphan.session.place} by hand.")
+    closed = engine().close_left(orphan.session)
+    forget(orphan)
+    return closed
 
 
 def _python_name(name: str) -> bool:

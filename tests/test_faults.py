@@ -78,3 +78,47 @@ def test_the_faults_are_refused_when_malformed_and_listed_by_help(cli: RunCli) -
     livy_throttle = cli("local", "up", "--faults", "livy-throttle=0.1")
     assert "'livy-throttle' is not a fault" in livy_throttle.stderr, "Livy does not throttle"
     assert "--faults" in cli("local", "up", "--help").stdout
+
+
+def _fault(emulator: RunningEmulator, cli: RunCli, *args: str) -> None:
+    done = cli("local", "fault", *args, "--state-dir", str(emulator.state_dir))
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_livy_restart_costs_the_next_cell_one_paragraph_with_the_line_to_reconnect(
+        flaky: RunningEmulator, cli: RunCli, notebook: Callable[..., NotebookKernel]) -> None:
+    cluster = flaky.livy_cluster_ids()["shared-analytics"]
+    kernel = notebook(flaky)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    session_id = connected(kernel.ok(f"%connect --cluster-id {cluster} --name restarted"), SALES,
+                           cluster, "restarted")
+
+    _fault(flaky, cli, "restart-livy", "--cluster-id", cluster)
+    after = kernel.run("%%spark -s restarted\nprint(1)").output
+    listed = kernel.ok("%emr_sessions")
+
+    again = f"`%connect --cluster-id {cluster} --role-arn {SALES} --name restarted`"
+    assert (f"Livy session {session_id} is gone: Livy no longer knows it (Livy restarted, or an "
+            f"administrator deleted it). {again} opens a new one.") in after, after
+    assert "Traceback" not in after and "restarted" not in listed, "no zombie in the registry"
+    assert "Livy id" in kernel.ok(again.strip("`"))
+    kernel.ok("%disconnect --all")
+
+
+def test_a_terminated_cluster_is_named_with_emrs_reason_at_once(
+        flaky: RunningEmulator, cli: RunCli, notebook: Callable[..., NotebookKernel]) -> None:
+    cluster = flaky.livy_cluster_ids()["livy-port-on-instance-group"]
+    kernel = notebook(flaky)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    connected(kernel.ok(f"%connect --cluster-id {cluster} --name doomed"), SALES, cluster,
+              "doomed")
+
+    _fault(flaky, cli, "terminate-cluster", "--cluster-id", cluster)
+    cell = kernel.run("%%spark -s doomed\nprint(1)", timeout=30).output
+    listed = kernel.ok("%emr_sessions")
+
+    reason = f"cluster {cluster} is TERMINATED (USER_REQUEST: Terminated by user request)"
+    assert f"The Livy session is gone: {reason}." in cell, cell
+    assert "ended" in listed and "Terminated by user request" in listed, listed
+    assert flaky.client("emr").describe_cluster(ClusterId=cluster)["Cluster"]["Status"][
+        "StateChangeReason"]["Code"] == "USER_REQUEST"

@@ -21,6 +21,7 @@ from .doctor import doctor
 from .grants import grants
 from .local import local
 from .roles import roles
+from .sessions import sessions
 from .steps import steps
 
 
@@ -45,3 +46,4 @@ main.add_command(doctor)
 main.add_command(grants)
 main.add_command(steps)
 main.add_command(audit)
+main.add_command(sessions)

@@ -220,6 +220,34 @@ def _foreground_argv(ctx: click.Context, state_dir: Path) -> list[str]:
     return argv
 
 
+@local.command("fault")
+@click.argument("fault", type=click.Choice(["restart-livy", "terminate-cluster", "kill-session"]))
+@click.option("--cluster-id", required=True, help="The cluster, as `local status` lists it.")
+@click.option("--session-id", default=None,
+              help="kill-session: the Livy session's number, or a Spark Connect session's "
+                   "is-... ID.")
+@_state_dir_option
+def fault(fault: str, cluster_id: str, session_id: str | None, state_dir: Path | None) -> None:
+    """Break something under a running notebook, as happens on a shared cluster.
+
+    \b
+    restart-livy       Livy restarts: every Livy session of the cluster is lost
+    terminate-cluster  the cluster is terminated (as TerminateJobFlows, reason USER_REQUEST);
+                       its Livy goes with it
+    kill-session       an admin deletes one session (--session-id)
+    """
+    from urllib.parse import urlencode
+
+    from ..local import runner
+
+    if fault == "kill-session" and not session_id:
+        raise click.UsageError("kill-session needs --session-id (see `local status`).")
+    query = urlencode({"cluster_id": cluster_id, "session_id": session_id or ""})
+    answer = runner.admin(runner.read_state(_state_dir(state_dir)), f"fault/{fault}?{query}",
+                          "POST")
+    click.echo(answer["message"])
+
+
 @local.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 @_state_dir_option

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -69,6 +69,34 @@ class StartPlan:
     serverless: Serverless | None = None
 
 
+@dataclass(frozen=True)
+class LeftSession:
+    """A session as a kernel's ledger keeps it (``ledger.py``): enough for another process to
+    close it with the credentials of its role, and no secret. ``engine`` is its key in
+    ``sessions.ENGINES``, ``place`` its cluster's or application's ID, ``whereabouts`` what
+    its engine needs besides (Livy's URL and what verifies its certificate)."""
+
+    name: str
+    engine: str
+    place: str
+    session_id: str
+    role_arn: str
+    opened: str
+    region: str | None = None
+    profile: str | None = None
+    access_role_arn: str | None = None
+    whereabouts: dict[str, Any] = field(default_factory=dict)
+
+
+def aws_session_of(left: LeftSession) -> Any:
+    """The boto3 session a left session was opened with: its profile, region and access role."""
+    from ..aws.clients import make_session
+
+    access = RoleArn(left.access_role_arn, "the session ledger") if left.access_role_arn \
+        else None
+    return make_session(left.profile, left.region, access)
+
+
 class EngineSession(Protocol):
     """One started session as the connect flow, the registry and the faces use it.
 
@@ -112,6 +140,10 @@ class EngineSession(Protocol):
     def close(self) -> None:
         """Delete the session and forget it; safe to call twice."""
 
+    def whereabouts(self) -> dict[str, Any]:
+        """What its engine needs besides the session's place and ID to close it from another
+        process (``Engine.close_left``), as JSON; never a secret."""
+
 
 class Engine(Protocol):
     """Starts sessions of one kind."""
@@ -126,3 +158,8 @@ class Engine(Protocol):
         ``StartPlan.early``; None where the engine has none worth starting early. A result
         that made something (a session) has ``discard()``, which undoes it unless the start
         took it over: the connect calls it when it ends, used or not."""
+
+    def close_left(self, left: LeftSession) -> bool:
+        """Close a session another process opened and left (a killed kernel's), with the
+        credentials of its role: True where it was open, False where its service had already
+        ended or forgotten it; one paragraph (an EmrRolesError) where it cannot be closed."""

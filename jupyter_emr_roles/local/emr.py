@@ -73,8 +73,25 @@ class EmrSettings:
     livy: Callable[[str], LivyPlacement | None] = lambda cluster_id: None
     names: PrimaryNames = PrimaryNames()
     created: Callable[[Call, str], None] = lambda call, cluster_id: None
+    terminated: Callable[[str], None] = lambda cluster_id: None
     steps: StepSettings | None = None
     sessions: SessionBook | None = None
+
+
+# EMR's StateChangeReason message for a cluster TerminateJobFlows ended (code USER_REQUEST).
+USER_REQUEST = "Terminated by user request"
+
+
+def end_cluster(settings: EmrSettings, account: str, region: str, cluster_id: str) -> None:
+    """What EMR does when a user terminates a cluster: TERMINATED, with its reason, and its
+    Livy gone with it."""
+    cluster = emr_backends[account][region].clusters.get(cluster_id)
+    if cluster is None or cluster.termination_protected:
+        return
+    if cluster.state != "TERMINATED":
+        cluster.terminate()
+    cluster.last_state_change_reason = USER_REQUEST
+    settings.terminated(cluster_id)
 
 
 def cluster_of(call: Call, key: str = "ClusterId") -> Any:
@@ -242,12 +259,25 @@ class EmrClusters:
 
         return self._rewritten(call, created)
 
+    def terminate_job_flows(self, call: Call) -> Raw | dict[str, Any]:
+        """EMR's reason on each cluster it ends at a user's request, and its Livy gone with
+        it (moto keeps no reason)."""
+        def ended(answer: dict[str, Any]) -> dict[str, Any]:
+            for cluster_id in call.params.get("JobFlowIds", []):
+                end_cluster(self.settings, call.caller.account, call.region, cluster_id)
+            return answer
+
+        return self._rewritten(call, ended)
+
     def describe_cluster(self, call: Call) -> Raw | dict[str, Any]:
         return self._rewritten(call, self._described)
 
     def _described(self, answer: dict[str, Any]) -> dict[str, Any]:
         cluster, sessions = answer["Cluster"], self.settings.sessions
         cluster["SessionEnabled"] = sessions is not None and cluster["Id"] in sessions.enabled
+        reason = cluster.get("Status", {}).get("StateChangeReason", {})
+        if reason.get("Message") == USER_REQUEST:
+            reason["Code"] = "USER_REQUEST"
         if cluster.get("LogUri", "").startswith("s3://"):  # EMR answers with Hadoop's scheme
             cluster["LogUri"] = "s3n://" + cluster["LogUri"].removeprefix("s3://")
         placement = self.settings.livy(cluster["Id"])
@@ -320,6 +350,7 @@ class EmrClustersService(EmrService):
         emr_row("DescribeStep", EmrClusters.describe_step),
         emr_row("CancelSteps", EmrClusters.cancel_steps),
         emr_row("RunJobFlow", EmrClusters.run_job_flow),
+        emr_row("TerminateJobFlows", EmrClusters.terminate_job_flows),
         emr_row("DescribeCluster", EmrClusters.describe_cluster),
         emr_row("ListInstances", EmrClusters.list_instances),
         emr_row("ListInstanceGroups", EmrClusters.list_instance_groups),

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qsl
 from pathlib import Path
 from typing import Any, Literal
 
@@ -35,7 +36,7 @@ from ..errors import EmrRolesError
 from ..jsonfile import dumps, write_atomically
 from .connect.book import ENDPOINT_DOMAIN, MAX_LIFETIME_SECONDS, BookSettings, SessionBook
 from .control_plane import ControlPlane
-from .emr import EmrSettings, LivyPlacement, PrimaryNames
+from .emr import EmrSettings, LivyPlacement, PrimaryNames, end_cluster
 from .faults import Dice, FaultPlan, Injector
 from .issued import CredentialRegistry, Identity
 from .livy.gateway import LivyGateway
@@ -152,6 +153,7 @@ class Emulator:
     _loop: asyncio.AbstractEventLoop | None = None
     _started: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     _dice: Dice = field(default_factory=lambda: Dice(None))
+    _emr_settings: EmrSettings | None = None
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -167,7 +169,7 @@ class Emulator:
                                                  max_lifetime=options.session_lifetime))
         emr = EmrSettings(self.registry, credential_ttl=options.credential_ttl,
                           livy=self.placements.get, names=options.names,
-                          created=self._cluster_created,
+                          created=self._cluster_created, terminated=self._cluster_terminated,
                           steps=StepSettings(self._worker_env, options.spark,
                                              options.state_dir / "steps"),
                           sessions=self.sessions)
@@ -175,6 +177,7 @@ class Emulator:
                                         transition=options.serverless_transition,
                                         role_credentials=self._role_env, engine=options.spark,
                                         folder=options.state_dir / "job-runs")
+        self._emr_settings = emr
         self.control_plane = ControlPlane(emr, enforce_iam=False,
                                           access_role_ttl=options.access_role_ttl,
                                           trail_delay=options.trail_delay,
@@ -289,6 +292,12 @@ class Emulator:
                                                 self._loop).result(timeout=30)
         self.placements[cluster_id] = LivyPlacement(port)
         self.plain_http[cluster_id] = self.tls is None
+
+    def _cluster_terminated(self, cluster_id: str) -> None:
+        """A terminated cluster's Livy is gone, and its sessions with it."""
+        if self._gateway is not None and self._loop is not None:
+            asyncio.run_coroutine_threadsafe(self._gateway.remove_cluster(cluster_id),
+                                             self._loop).result(timeout=30)
 
     async def stop(self) -> None:
         await asyncio.to_thread(self.sessions.close)
@@ -408,6 +417,28 @@ class Emulator:
             env["AWS_CA_BUNDLE"] = str(self.aws_tls.ca_bundle)
         return env
 
+    def _fault(self, start_response: Any, fault: str, environ: dict[str, Any]) -> list[bytes]:
+        """`local fault`: Livy restarted, the cluster terminated (as TerminateJobFlows does
+        it), or one session killed by an admin (a Livy session, or a Spark Connect one)."""
+        query = dict(parse_qsl(environ.get("QUERY_STRING", "")))
+        cluster_id, session_id = query.get("cluster_id", ""), query.get("session_id", "")
+        assert self._loop and self._gateway and self.seeded and self._emr_settings
+        if fault not in FAULTS or cluster_id not in self.seeded.cluster_accounts:
+            return _reply(start_response, "404 Not Found", {
+                "message": f"no fault {fault!r} for cluster {cluster_id!r}: faults are "
+                           f"{', '.join(FAULTS)}, on a cluster of `local status`"})
+        if fault == "terminate-cluster":
+            end_cluster(self._emr_settings, self.seeded.cluster_accounts[cluster_id],
+                        self.seeded.region, cluster_id)
+            return _reply(start_response, "200 OK", {"message": f"terminated {cluster_id}"})
+        if fault == "kill-session" and session_id.startswith("is-"):
+            self.sessions.terminate(cluster_id, session_id)
+            return _reply(start_response, "200 OK", {"message": f"terminated {session_id}"})
+        work = self._gateway.restart(cluster_id) if fault == "restart-livy" else \
+            self._gateway.kill(cluster_id, int(session_id or -1))
+        asyncio.run_coroutine_threadsafe(work, self._loop).result(timeout=30)
+        return _reply(start_response, "200 OK", {"message": f"{fault} done on {cluster_id}"})
+
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if not path.startswith(ADMIN_PREFIX):
@@ -419,10 +450,15 @@ class Emulator:
         assert self._loop is not None
         if command == "status":
             return _reply(start_response, "200 OK", self.status())
+        if command.startswith("fault/") and environ["REQUEST_METHOD"] == "POST":
+            return self._fault(start_response, command.removeprefix("fault/"), environ)
         if command == "shutdown" and environ["REQUEST_METHOD"] == "POST":
             self._loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self.stop()))
             return _reply(start_response, "202 Accepted", {"message": "stopping"})
         return _reply(start_response, "404 Not Found", {"message": f"no admin command {command}"})
+
+
+FAULTS = ("restart-livy", "terminate-cluster", "kill-session")
 
 
 def _session_name(identity: Identity) -> str:

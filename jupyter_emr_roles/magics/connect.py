@@ -129,11 +129,11 @@ class EmrRolesMagics(Magics):
             try:
                 connection = self.connections.connect(request, progress, _warn)
             except EmrRolesError as exc:
-                place = "application" if request.serverless else "cluster"
-                raise EmrRolesError(f"{exc} To check the {place} and role at once, run "
-                                    f"{_doctor_line(request)}") from None
+                raise EmrRolesError(f"{exc} To check the {request.place_kind} and role at once, "
+                                    f"run {_doctor_line(request)}") from None
             progress.done(connected_line(connection))
             self._show_links(connection)
+            _note_orphans()
 
     @staticmethod
     def _show_links(connection: Connection) -> None:
@@ -160,10 +160,24 @@ class EmrRolesMagics(Magics):
         for name in names:
             print(f"disconnected {name}")
 
+    @magic_arguments()
+    @argument("--orphans", action="store_true",
+              help="List instead the sessions kernels that are gone (killed, out of memory, "
+                   "restarted) left open, from their ledgers in Jupyter's runtime folder.")
+    @argument("--close", action="store_true",
+              help="With --orphans: close them, each with the credentials of its role.")
     @line_magic
-    def emr_sessions(self, line: str) -> Sessions:
+    def emr_sessions(self, line: str) -> Sessions | None:
         """The sessions %connect opened in this kernel: cluster, role, engine and session id,
         state, links. The value is kept by `sessions = %emr_sessions` (its `rows`)."""
+        args = parse_argstring(self.emr_sessions, line)
+        if args.close and not args.orphans:
+            raise UsageError("--close closes what --orphans lists: `%emr_sessions --orphans "
+                             "--close`; `%disconnect` closes this kernel's sessions.")
+        if args.orphans:
+            with _as_usage_errors():
+                print("\n".join(_orphans(args.close)))
+            return None
         return Sessions(self.connections.rows() if self._connections else [])
 
     @magic_arguments()
@@ -222,6 +236,28 @@ def _doctor_line(request: ConnectRequest) -> str:
     where = f"--application-id {request.application_id}" if request.serverless else \
         f"--cluster-id {request.cluster_id}"
     return f"`%emr_doctor {where}{role}`."
+
+
+def _orphans(close: bool) -> list[str]:
+    """What dead kernels left: a line each, or what closing each did."""
+    from ..ledger import orphans
+    from ..sessions import close_orphans
+
+    found = orphans()
+    if not found:
+        return ["No session is left by a kernel that is gone."]
+    return close_orphans(found) if close else [orphan.describe() for orphan in found]
+
+
+def _note_orphans() -> None:
+    """After a connect: once per connect, what kernels that are gone left open."""
+    from ..ledger import orphans
+
+    found = orphans()
+    if found:
+        names = ", ".join(f"{o.session.name} on {o.session.place}" for o in found)
+        _warn(f"Kernels that are gone left {len(found)} session(s) open ({names}); "
+              "`%emr_sessions --orphans --close` closes them.")
 
 
 def _warn(message: str) -> None:

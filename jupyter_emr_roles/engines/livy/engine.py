@@ -15,11 +15,21 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING
 
 from .credentials import LivyCredentials, LivyLogin, session_login
-from ..base import StartPlan
-from ...errors import LivyUnreachable
+
+# A cluster in these states runs nothing again.
+ENDED_CLUSTER_STATES = ("TERMINATING", "TERMINATED", "TERMINATED_WITH_ERRORS")
+from ..base import LeftSession, StartPlan, aws_session_of
+from ...errors import EmrRolesError, LivyUnreachable
+from ...identifiers import ClusterId, RoleArn
 from .endpoint import LivyEndpoint, find_livy, forget, trust_for, wanted_for
 from .tls import LivyTrust
-from .sparkmagic_bridge import LivyHandle, LivyTarget, allow_unverified, start_session
+from .sparkmagic_bridge import (
+    LivyHandle,
+    LivyTarget,
+    allow_unverified,
+    delete_left,
+    start_session,
+)
 
 if TYPE_CHECKING:
     from ...aws.clients import Emr
@@ -44,6 +54,17 @@ class LivyEngine:
 
         threading.Thread(target=ask, name="emr-roles-early-login", daemon=True).start()
         return future
+
+    def close_left(self, left: LeftSession) -> bool:
+        """DELETE on Livy with a new login of the session's role (a login is not kept)."""
+        from ...aws.clients import Emr
+
+        emr = Emr(aws_session_of(left))
+        cluster = ClusterId(left.place, "the session ledger")
+        role = RoleArn(left.role_arn, "the session ledger")
+        credentials = LivyCredentials(lambda: session_login(emr, cluster, role))
+        credentials.label = f"session {left.name} on {cluster}"
+        return delete_left(left.whereabouts, left.session_id, credentials)
 
     def start(self, plan: StartPlan) -> LivyHandle:
         request, cluster_id = plan.request, plan.request.cluster_id
@@ -82,6 +103,23 @@ def _first_login(plan: StartPlan) -> Callable[[], LivyLogin]:
     return login
 
 
+def _terminated(emr: Emr, cluster_id: ClusterId) -> Callable[[], str | None]:
+    """Whether the cluster is gone for good, in EMR's words (its StateChangeReason): asked
+    only once its Livy stops answering."""
+    def gone() -> str | None:
+        try:
+            status = emr.describe(cluster_id)["Status"]
+        except EmrRolesError:
+            return None
+        if status["State"] not in ENDED_CLUSTER_STATES:
+            return None
+        reason = status.get("StateChangeReason") or {}
+        said = ": ".join(str(part) for part in (reason.get("Code"), reason.get("Message")) if part)
+        return f"cluster {cluster_id} is {status['State']}" + (f" ({said})" if said else "")
+
+    return gone
+
+
 def _start(plan: StartPlan, endpoint: LivyEndpoint, trust: LivyTrust,
            credentials: LivyCredentials) -> LivyHandle:
     request = plan.request
@@ -92,5 +130,7 @@ def _start(plan: StartPlan, endpoint: LivyEndpoint, trust: LivyTrust,
     if request.no_verify:
         allow_unverified(endpoint.url)
     target = LivyTarget(endpoint.url, trust.verify, request.language, request.config,
-                        plan.deadline, request.timeout, endpoint.insecure_http)
+                        plan.deadline, request.timeout, endpoint.insecure_http,
+                        gone=_terminated(plan.emr, request.cluster_id),
+                        again=request.again(plan.name, plan.role))
     return start_session(plan.shell, plan.name, target, credentials, plan.progress)

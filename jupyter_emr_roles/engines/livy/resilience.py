@@ -61,18 +61,31 @@ class Answer:
         return json.loads(self.text)
 
 
-class _Failures:
-    """The failures of one request in a row, and the paragraph once they outlast the budget."""
+# Seconds between two looks at whether the session's place is gone for good (a cluster
+# terminated), while Livy keeps failing.
+CHECK_EVERY = 5.0
 
-    def __init__(self, what: str, policy: FaultPolicy) -> None:
+
+class _Failures:
+    """The failures of one request in a row, and the paragraph once they outlast the budget.
+    ``check`` raises where retrying is pointless (the cluster is gone); it is asked at the
+    first failure and every CHECK_EVERY seconds after."""
+
+    def __init__(self, what: str, policy: FaultPolicy,
+                 check: Callable[[], None] | None = None) -> None:
         self.what = what
         self.last = ""
+        self._check = check
+        self._checked = -CHECK_EVERY
         self._wait = policy.waits.start(time.monotonic() + policy.budget, self._late)
 
     def failed(self, reason: str) -> None:
         """Note a failure and wait before the next try; past the budget, raise instead."""
         self.last = reason
         log.info("Livy failed when %s (%s); trying again", self.what, reason)
+        if self._check is not None and self._wait.elapsed - self._checked >= CHECK_EVERY:
+            self._checked = self._wait.elapsed
+            self._check()
         self._wait.again()
 
     def _late(self, elapsed: float) -> LivyError:
@@ -82,11 +95,11 @@ class _Failures:
                          "says whether the session is still there.")
 
 
-def read(send: Send, method: str, path: str, what: str,
-         policy: FaultPolicy = FAULTS) -> Answer:
+def read(send: Send, method: str, path: str, what: str, policy: FaultPolicy = FAULTS,
+         check: Callable[[], None] | None = None) -> Answer:
     """A request safe to repeat (GET, DELETE), sent until it gets an answer other than 502,
     503 or 504; that answer, whatever its status, is the caller's to judge."""
-    failures = _Failures(what, policy)
+    failures = _Failures(what, policy, check)
     while True:
         answer = _try(send, method, path, None)
         if isinstance(answer, Answer) and answer.status not in RETRIED_STATUSES:
@@ -95,10 +108,10 @@ def read(send: Send, method: str, path: str, what: str,
 
 
 def post_once(send: Send, path: str, body: Any, find: Callable[[], Answer | None], what: str,
-              policy: FaultPolicy = FAULTS) -> Answer:
+              policy: FaultPolicy = FAULTS, check: Callable[[], None] | None = None) -> Answer:
     """A POST Livy acts on once: where its answer was lost, ``find()`` says whether Livy
     took it (the answer it would have given) or not (None: sent again)."""
-    failures = _Failures(what, policy)
+    failures = _Failures(what, policy, check)
     while True:
         answer = _try(send, "POST", path, body)
         if isinstance(answer, Answer) and answer.status not in UNKNOWN_OUTCOME:

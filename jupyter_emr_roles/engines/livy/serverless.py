@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.httpsession import get_cert_path
 
-from ..base import StartPlan
+from ..base import LeftSession, StartPlan, aws_session_of
 from ...aws.serverless import wait_started
 from ...errors import EmrRolesError
 from ...identifiers import show
 from .signed import SignedRequests
-from .sparkmagic_bridge import Fixes, LivyHandle, LivyTarget, Posted, start_session
+from .sparkmagic_bridge import Fixes, LivyHandle, LivyTarget, Posted, delete_left, start_session
 
 if TYPE_CHECKING:
     import boto3
@@ -69,6 +69,12 @@ class ServerlessLivyEngine:
 
         threading.Thread(target=post, name="emr-roles-early-post", daemon=True).start()
         return future
+
+    def close_left(self, left: LeftSession) -> bool:
+        """A signed DELETE on the application's Livy endpoint, as the caller that opened it."""
+        session = aws_session_of(left)
+        return delete_left(left.whereabouts, left.session_id,
+                           SignedRequests(session, session.region_name, left.place))
 
     def start(self, plan: StartPlan) -> LivyHandle:
         assert plan.serverless is not None

@@ -48,7 +48,7 @@ from sparkmagic.magics.sparkmagicsbase import SparkMagicBase
 from urllib3.exceptions import InsecureRequestWarning, NewConnectionError
 
 from . import resilience
-from ..base import GONE, Progress
+from ..base import ENDED, GONE, Progress
 from ...errors import LivyError, LivyUnreachable
 from ...polling import CONNECT_POLLS
 
@@ -61,6 +61,7 @@ SPARKMAGIC_LANGUAGES = {"python": constants.LANG_PYTHON, "scala": constants.LANG
                         "r": constants.LANG_R, "sql": constants.LANG_PYTHON}
 _REJECTED = (401, 403)
 _PROBE_TIMEOUT = 15
+_FORGOTTEN = "Livy no longer knows it (Livy restarted, or an administrator deleted it)"
 _CONNECT_TIMEOUT = 10
 # Livy answers every request at once (a statement is queued, not run, by its POST): a read
 # this long is a hung connection.
@@ -173,6 +174,11 @@ class LivyFault(HttpClientException):
     paragraph, shown by sparkmagic's cells as its message alone."""
 
 
+class SessionGone(LivyFault):
+    """The session ended under the notebook (its cluster terminated, Livy restarted, an admin
+    deleted it): why, and the %connect line that opens a new one."""
+
+
 class _NeverAgain:
     """sparkmagic's retry policy shape, retrying nothing: sparkmagic would send a POST again
     on any 5xx (a cell run twice) and never retries a dropped connection; the client below
@@ -201,10 +207,14 @@ class _LivyClient(LivyReliableHttpClient):
         base._http_client._retry_policy = _NeverAgain()
         self.app_info: dict[int, dict[str, Any]] = {}
         self.last_statement: dict[int, int] = {}
+        self.target: LivyTarget | None = None
 
     def get_session(self, session_id: int) -> Any:
-        return self.seen(session_id, self._read(self._session_url(session_id), (200,),
-                                                f"reading Livy session {session_id}"))
+        path = self._session_url(session_id)
+        answer = self._answer("GET", path, (200,), f"reading Livy session {session_id}")
+        if answer.status == 404:
+            raise self.gone(session_id)
+        return self.seen(session_id, self._accepted(answer, (200,), path))
 
     def get_sessions(self) -> Any:
         return self._read("/sessions", (200,), "listing Livy sessions")
@@ -241,6 +251,8 @@ class _LivyClient(LivyReliableHttpClient):
 
         answer = self._post(self._statements_url(session_id), data, taken,
                             f"sending a statement to Livy session {session_id}")
+        if answer.status == 404:
+            raise self.gone(session_id)
         statement = self._accepted(answer, (201,), self._statements_url(session_id))
         self.last_statement[session_id] = max(known, int(statement["id"]))
         return statement
@@ -281,17 +293,33 @@ class _LivyClient(LivyReliableHttpClient):
               method: str = "GET") -> Any:
         return self._accepted(self._answer(method, path, accepted, what), accepted, path)
 
+    def gone(self, session_id: int | None, reason: str | None = None) -> SessionGone:
+        """The session is gone: why (its place's end where the service says so, a cluster's
+        StateChangeReason; else Livy forgot it), and the line that opens a new one."""
+        target = self.target
+        reason = reason or (target.gone() if target else None) or _FORGOTTEN
+        again = f" {target.again} opens a new one." if target and target.again else ""
+        which = f"Livy session {session_id}" if session_id is not None else "The Livy session"
+        return SessionGone(f"{which} is gone: {reason}.{again}")
+
+    def _check_place(self) -> None:
+        """While Livy keeps failing: stop retrying where the session's place is gone."""
+        reason = self.target.gone() if self.target else None
+        if reason:
+            raise self.gone(None, reason)
+
     def _answer(self, method: str, path: str, accepted: tuple[int, ...],
                 what: str) -> resilience.Answer:
         try:
-            return resilience.read(self._send, method, path, what)
+            return resilience.read(self._send, method, path, what, check=self._check_place)
         except LivyError as exc:
             raise LivyFault(str(exc)) from None
 
     def _post(self, path: str, body: Any, taken: Callable[[], resilience.Answer | None],
               what: str) -> resilience.Answer:
         try:
-            return resilience.post_once(self._send, path, body, taken, what)
+            return resilience.post_once(self._send, path, body, taken, what,
+                                        check=self._check_place)
         except LivyError as exc:
             raise LivyFault(str(exc)) from None
 
@@ -354,6 +382,8 @@ class _Heartbeat(threading.Thread):
             wait, before = self.refresh_seconds, session.status
             try:
                 session.status = livy_state(session)
+            except SessionGone:
+                session.status = ENDED
             except Exception as exc:  # noqa: BLE001  a failed refresh is retried, as sparkmagic does
                 log.debug("heartbeat of Livy session %s failed: %s", session.id, exc)
                 wait = self.retry_seconds
@@ -413,6 +443,10 @@ class LivyTarget:
     timeout: float
     insecure_http: bool = False
     fixes: Fixes = Fixes()
+    # Why the session's place is gone for good (a terminated cluster, with EMR's reason), or
+    # None while it stands; and the %connect line that opens a new session.
+    gone: Callable[[], str | None] = lambda: None
+    again: str = ""
     # Whether the session's POST carries a unique Livy session name, by which a POST whose
     # answer was lost is found (Apache Livy's; not assumed of EMR Serverless's endpoint).
     named: bool = True
@@ -454,6 +488,8 @@ class LivyHandle:
     def state(self) -> str:
         try:
             self.session.status = livy_state(self.session)
+        except SessionGone as exc:
+            self.reason, self.session.status = str(exc), ENDED
         except (LivyClientLibException, requests.RequestException) as exc:
             log.debug("could not refresh Livy session %s: %s", self.id, exc)
             return f"unknown ({type(exc).__name__})"
@@ -477,6 +513,10 @@ class LivyHandle:
             raise LivyError(f"Livy session {self.id} started but `{code}` does not evaluate in "
                             f"it ({reason[:300]}). The end of its log: {_log_tail(session)}")
         return str((output.get("data") or {}).get("text/plain", ""))
+
+    def whereabouts(self) -> dict[str, Any]:
+        """Livy's URL and what verifies its certificate (a path, or False): no login."""
+        return {"url": self._target.url, "verify": self._target.verify}
 
     def links(self) -> dict[str, str]:
         """Spark UI and driver log URLs, when Livy reports them, as its latest answer about the
@@ -550,6 +590,29 @@ class Posted:
                   lambda: self.http.delete_session(answer["id"]))
 
 
+def delete_left(whereabouts: dict[str, Any], session_id: str, credentials: Signer) -> bool:
+    """DELETE a session another process left, at the Livy URL its ledger gives: True where
+    Livy had it, False where it had forgotten it already."""
+    url = str(whereabouts.get("url") or "")
+    verify = whereabouts.get("verify", True)
+    if not url.startswith(("https://", "http://")):
+        raise LivyError(f"The session ledger gives no Livy URL for session {session_id}.")
+    try:
+        with requests.Session() as http:
+            response = http.delete(f"{url}/sessions/{session_id}", auth=LivyAuth(url, credentials),
+                                   verify=verify if isinstance(verify, (str, bool)) else True,
+                                   timeout=(_CONNECT_TIMEOUT, _READ_TIMEOUT))
+    except requests.RequestException as exc:
+        raise LivyError(f"Livy at {url} could not be reached to delete session {session_id} "
+                        f"({_reason(exc)}); try again once it answers.") from None
+    if response.status_code in _REJECTED:
+        raise LivyError(credentials.refusal(url, response.status_code, response.text))
+    if response.status_code not in (200, 404):
+        raise LivyError(f"Livy at {url} did not delete session {session_id} (HTTP "
+                        f"{response.status_code}: {response.text[:200]}).")
+    return response.status_code == 200
+
+
 def check_scheme(target: LivyTarget) -> None:
     if urlsplit(target.url).scheme != "https" and not target.insecure_http:
         raise LivyError(f"Refusing to send Livy credentials to {target.url}: only https is used.")
@@ -557,6 +620,7 @@ def check_scheme(target: LivyTarget) -> None:
 
 def _client(target: LivyTarget, credentials: Signer) -> _LivyClient:
     http = _LivyClient(Endpoint(target.url, LivyAuth(target.url, credentials)))
+    http.target = target
     http._http_client.verify_ssl = target.verify  # sparkmagic passes it to requests as ``verify``
     return http
 

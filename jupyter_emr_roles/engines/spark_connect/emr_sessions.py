@@ -143,6 +143,21 @@ class SessionCalls(ABC):
                  lambda: self._client.terminate_session(**self._ids(session_id)))
 
 
+def close_left(calls: SessionCalls, session_id: str) -> bool:
+    """TerminateSession on a session another process left; False where the service had ended
+    (or forgotten) it already."""
+    try:
+        state, _ = calls.get(session_id)
+    except AwsCallError as exc:
+        if exc.code == "NotFound" or "not found" in str(exc).lower():
+            return False
+        raise
+    if state in ENDED_STATES or state == "TERMINATING":
+        return False
+    calls.terminate(session_id)
+    return True
+
+
 class EmrSessions(SessionCalls):
     """The session calls of one EMR client (the caller's, or an access role's) on one
     cluster."""

@@ -28,8 +28,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ...aws.access_roles import person
-from .emr_sessions import ENDED_STATES, LIVE_STATES, EmrSessions, SessionCalls, SessionEndpoint
-from ..base import ENDED, GONE, StartPlan
+from .emr_sessions import (
+    ENDED_STATES,
+    LIVE_STATES,
+    EmrSessions,
+    SessionCalls,
+    SessionEndpoint,
+    close_left,
+)
+from ..base import ENDED, GONE, LeftSession, StartPlan, aws_session_of
 from ...errors import AwsCallError, EmrRolesError
 from ...identifiers import ClusterId, RoleArn
 from ...polling import CONNECT_POLLS
@@ -107,6 +114,12 @@ class SparkConnectEngine:
     def early(self, emr: Emr, cluster_id: ClusterId, role: RoleArn) -> None:
         """Nothing: StartSession starts a session, which a connect must not do before it knows
         the cluster can run it."""
+
+    def close_left(self, left: LeftSession) -> bool:
+        from ...aws.clients import Emr
+
+        calls = EmrSessions(Emr(aws_session_of(left)), ClusterId(left.place, "the session ledger"))
+        return close_left(calls, left.session_id)
 
     def start(self, plan: StartPlan) -> SparkConnectHandle:
         from .client import missing_client
@@ -250,6 +263,11 @@ class SparkConnectHandle:
         """Run Python ``code`` with ``spark`` bound to this session, in a namespace of its own;
         what it prints and the repr of a last expression are the output."""
         return self._run(lambda: _evaluate(code, {"spark": self.spark}), "a statement")
+
+    @staticmethod
+    def whereabouts() -> dict[str, Any]:
+        """Nothing besides its place and ID: TerminateSession takes those."""
+        return {}
 
     def links(self) -> dict[str, str]:
         return {}

@@ -14,11 +14,11 @@ from __future__ import annotations
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from ..base import StartPlan
+from ..base import LeftSession, StartPlan, aws_session_of
 from ...aws.serverless import Serverless, wait_started
 from ...errors import EmrRolesError
 from ...identifiers import ApplicationId, RoleArn
-from .emr_sessions import Names, SessionCalls
+from .emr_sessions import Names, SessionCalls, close_left
 from .engine import SparkConnectHandle, open_session
 
 if TYPE_CHECKING:
@@ -71,6 +71,11 @@ class ServerlessSparkConnectEngine:
     def early(self, emr: Emr, cluster_id: ClusterId, role: RoleArn) -> Future[Any] | None:
         """Nothing: StartSession starts a session, which waits for the application."""
         return None
+
+    def close_left(self, left: LeftSession) -> bool:
+        serverless = Serverless(aws_session_of(left))
+        return close_left(ServerlessSessions(serverless, ApplicationId(
+            left.place, "the session ledger")), left.session_id)
 
     def start(self, plan: StartPlan) -> SparkConnectHandle:
         from .client import SERVERLESS_CLIENT, missing_client

@@ -443,6 +443,20 @@ class LivyGateway:
         if entry is not None:
             await self._shut(*entry[:2])
 
+    async def restart(self, cluster_id: str) -> None:
+        """The cluster's Livy restarted: its sessions are gone (their drivers stopped, and
+        Livy forgets them); it serves again at once, with none."""
+        await self._cluster(cluster_id).forget_all("Livy restarted")
+
+    async def kill(self, cluster_id: str, session_id: int) -> bool:
+        """An admin deleted one session of the cluster's Livy; False if Livy had none."""
+        return await self._cluster(cluster_id).kill(session_id, "killed by an administrator")
+
+    def _cluster(self, cluster_id: str) -> ClusterSessions:
+        if cluster_id not in self._clusters:
+            raise KeyError(f"no Livy is served for cluster {cluster_id}")
+        return self._clusters[cluster_id][0]
+
     def request_counts(self) -> dict[str, int]:
         """Requests each cluster's Livy has had, for ``local status`` (a client's cost)."""
         return {cluster_id: sessions.requests

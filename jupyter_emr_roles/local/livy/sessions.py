@@ -525,6 +525,20 @@ class ClusterSessions:
         with self._lock:
             return any(s.state in LIVE_STATES for s in self._sessions.values())
 
+    async def kill(self, session_id: int, reason: str) -> bool:
+        """End and forget one session whoever owns it (an admin's kill); False if unknown."""
+        with self._lock:
+            session = self._sessions.pop(session_id, None)
+        if session is not None:
+            await session.end("killed", reason)
+        return session is not None
+
+    async def forget_all(self, reason: str) -> None:
+        """Livy restarted: every session ends, and Livy remembers none of them."""
+        await self.close(reason)
+        with self._lock:
+            self._sessions.clear()
+
     async def close(self, reason: str = "the gateway shut down") -> None:
         """Stop every worker of this cluster (the sessions end as ``dead``)."""
         with self._lock:
