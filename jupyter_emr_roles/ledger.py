@@ -48,7 +48,9 @@ def _started(pid: int) -> float | None:
 
 
 class Ledger:
-    """This process's ledger: written on every change, removed once it lists nothing."""
+    """This process's ledger: rewritten after every change by a thread of its own (a synced
+    write costs milliseconds a connect need not wait for), removed once it lists nothing;
+    ``flush`` writes it now (at exit)."""
 
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder or ledger_folder()
@@ -57,29 +59,50 @@ class Ledger:
         self.path = self.folder / f"kernel-{pid}.json"
         self._sessions: dict[str, LeftSession] = {}
         self._lock = threading.Lock()
+        self._changed = threading.Event()
+        self._writer: threading.Thread | None = None
 
     def record(self, session: LeftSession) -> None:
         with self._lock:
             self._sessions[session.name] = session
-            self._write()
+        self._later()
 
     def drop(self, name: str) -> None:
         with self._lock:
-            if self._sessions.pop(name, None) is not None:
-                self._write()
+            dropped = self._sessions.pop(name, None) is not None
+        if dropped:
+            self._later()
+
+    def flush(self) -> None:
+        """Write the ledger as it is now, in this thread."""
+        self._changed.clear()
+        self._write()
+
+    def _later(self) -> None:
+        self._changed.set()
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._write_changes, daemon=True,
+                                            name="jupyter-emr-roles-ledger")
+            self._writer.start()
+
+    def _write_changes(self) -> None:
+        while self._changed.wait():
+            self._changed.clear()
+            self._write()
 
     def _write(self) -> None:
         """A failure to write costs the user nothing now: it is logged, not raised."""
-        try:
-            if not self._sessions:
-                self.path.unlink(missing_ok=True)
-                return
-            self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-            document = {**self._head, "sessions": [dataclasses.asdict(s)
-                                                   for s in self._sessions.values()]}
-            write_atomically(self.path, json.dumps(document, indent=1))
-        except OSError as exc:
-            log.warning("Could not update the session ledger %s: %s", self.path, exc)
+        with self._lock:
+            sessions = [dataclasses.asdict(s) for s in self._sessions.values()]
+            try:
+                if not sessions:
+                    self.path.unlink(missing_ok=True)
+                    return
+                self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+                write_atomically(self.path, json.dumps({**self._head, "sessions": sessions},
+                                                       indent=1))
+            except OSError as exc:
+                log.warning("Could not update the session ledger %s: %s", self.path, exc)
 
 
 @dataclass(frozen=True)

@@ -199,6 +199,7 @@ class Connections:
         closed already)."""
         self._exiting = True
         self.close_all()
+        self.ledger.flush()
 
     def _on_change(self) -> None:
         if self._exiting:

@@ -27,6 +27,18 @@ def _livy_ids(emulator: RunningEmulator, cluster: str) -> set[int]:
     return {s["id"] for s in emulator.open_sessions(cluster)}
 
 
+def _listed(cli: RunCli, env: dict[str, str], *names: str, wait: float = 10) -> bool:
+    """Whether `jupyter-emr-roles sessions` lists these sessions of a running kernel (its
+    ledger is written just after the connect, by a thread of its own)."""
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        rows = json.loads(cli("sessions", "--json", env=env).stdout)
+        if set(names) <= {row["name"] for row in rows if row["kernel_running"]}:
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def _ended(emulator: RunningEmulator, cluster: str, session_id: str, wait: float = 30) -> bool:
     deadline = time.monotonic() + wait
     while session_id in {s["Id"] for s in emulator.open_connect_sessions(cluster)}:
@@ -37,7 +49,7 @@ def _ended(emulator: RunningEmulator, cluster: str, session_id: str, wait: float
 
 
 def test_a_killed_kernels_sessions_are_noted_listed_and_closed_from_a_new_kernel(
-        emulator: RunningEmulator, clusters: dict[str, str], tmp_path: Path,
+        emulator: RunningEmulator, clusters: dict[str, str], tmp_path: Path, cli: RunCli,
         notebook: Callable[..., NotebookKernel]) -> None:
     livy, connect = clusters["shared-analytics"], clusters["connect-analytics"]
     dead = notebook(emulator, **_runtime(tmp_path))
@@ -46,6 +58,7 @@ def test_a_killed_kernels_sessions_are_noted_listed_and_closed_from_a_new_kernel
                         "left_livy")
     sc_id = connect_session_id(dead.ok(f"%connect --cluster-id {connect} --engine spark-connect "
                                        "--name left_sc"), SALES, connect, "left_sc")
+    assert _listed(cli, {**emulator.env, **_runtime(tmp_path)}, "left_livy", "left_sc")
     dead.shutdown(now=True)  # SIGKILL: no exit handler runs
     assert livy_id in _livy_ids(emulator, livy)
     assert sc_id in {s["Id"] for s in emulator.open_connect_sessions(connect)}
@@ -77,6 +90,7 @@ def test_the_command_line_lists_running_kernels_and_closes_only_what_the_dead_le
     for kernel, name in ((dead, "dead_one"), (alive, "alive_one")):
         kernel.ok("%load_ext jupyter_emr_roles")
         kernel.ok(f"%connect --cluster-id {livy} --name {name}")
+    assert _listed(cli, env, "dead_one", "alive_one")
     dead.shutdown(now=True)
 
     everything = json.loads(cli("sessions", "--json", env=env).stdout)
