@@ -235,7 +235,8 @@ give() { [[ -z $OWNER ]] || run chown -h "$OWNER" "$1"; }
 nolink() { [[ -z $OWNER || ! -L $1 ]] || die 1 "$1 is a symbolic link; expected none (root for $OWNER)"; }
 folder() {
 nolink "$1"
-if [[ ! -d $1 ]]; then run mkdir -m "$2" -- "$1"; give "$1"; fi
+if [[ ! -d $1 ]]; then mkdir -m "$2" -- "$1" 2>/dev/null || [[ -d $1 ]] ||
+run mkdir -m "$2" -- "$1"; give "$1"; fi
 }
 put() {
 local f=$1/$3 t
@@ -252,6 +253,13 @@ sync -- "$t" 2>/dev/null || true
 run mv -f -- "$t" "$f"
 changed=$((changed + 1))
 }
+if command -v flock >/dev/null; then
+folder "$J" 755
+nolink "$L"
+{ exec 9>>"$L"; } 2>/dev/null || die 1 "cannot open $L"
+give "$L"
+flock -w 60 9 || die 1 "timed out waiting for $L"
+fi
 D=DO_NOT_DELETE
 put "$H/.sagemaker-analytics-configuration-$D" 700 "emr-configurations-$D.json" "$studio"
 x=$H/.cross-account-configuration-$D/emr-discovery-iam-role-arns-$D.json
@@ -263,13 +271,6 @@ run rm -f -- "$x"
 changed=$((changed + 1))
 fi
 for a in ${PEM[@]+"${!PEM[@]}"}; do put "$J" 755 "emr-livy-ca-$a.pem" "${PEM[$a]}"; done
-if command -v flock >/dev/null; then
-folder "$J" 755
-nolink "$L"
-{ exec 9>>"$L"; } 2>/dev/null || die 1 "cannot open $L"
-give "$L"
-flock -w 60 9 || die 1 "timed out waiting for $L"
-fi
 put "$J" 755 emr-roles.json "$own"
 w="$n roles for ${#ACC[@]} accounts"
 if ((changed)); then w="wrote $w to"; else w="$w already in"; fi

@@ -143,6 +143,29 @@ def test_a_second_run_changes_nothing(home: Path) -> None:
     assert {t: ((home / t).read_bytes(), (home / t).stat().st_mtime_ns) for t in TARGETS} == before
 
 
+def test_several_runs_at_once_each_leave_whole_files(home: Path, tmp_path: Path) -> None:
+    """Eight runs at once (a restart storm), two configurations in turn: every run succeeds,
+    and each file is whole, one configuration's or the other's, with no temporary left."""
+    other_env = {"EMR_ROLES": f"{A1} {SALES} Sales only"}
+    expected = {}
+    for name, env in (("inline", INLINE_ENV), ("other", other_env)):
+        (tmp_path / name).mkdir()
+        alone = make_home(tmp_path / name)
+        assert run(alone, env).returncode == 0
+        expected[name] = {t: (alone / t).read_bytes() for t in (OWN, STUDIO)}
+    runs = [subprocess.Popen(["bash", str(SCRIPT)], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=script_env(home, INLINE_ENV if n % 2 else other_env))
+            for n in range(8)]
+    finished = [(proc.wait(timeout=120), proc.communicate()[1]) for proc in runs]
+
+    assert [status for status, _ in finished] == [0] * 8, finished
+    left = {t: (home / t).read_bytes() for t in (OWN, STUDIO)}
+    assert left[OWN] in (expected["inline"][OWN], expected["other"][OWN])
+    assert left[STUDIO] in (expected["inline"][STUDIO], expected["other"][STUDIO])
+    assert not [p for p in home.rglob("*") if p.name.endswith(".tmp")], "no temporary left"
+
+
 def test_a_rewritten_file_keeps_its_mode(home: Path, old_files: dict) -> None:
     assert run(home, INLINE_ENV).returncode == 0
 
