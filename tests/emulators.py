@@ -7,7 +7,7 @@ import shlex
 import subprocess
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -222,6 +222,13 @@ def start_emulator(state_dir: Path, *args: str,
                           capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr
     return RunningEmulator(state_dir, parse_exports(proc.stdout))
+
+
+def module_emulator(factory: Any, name: str, *args: str) -> Iterator[RunningEmulator]:
+    """A fake-engine emulator of a module's own (``yield from`` it in a module fixture), in a
+    folder named ``name`` of pytest's temporary ones, with ``local up``'s ``args``."""
+    with start_emulator(factory.mktemp(name), "--spark", "fake", *args) as running:
+        yield running
 
 
 def start_changed_world(folder: Path, change: Callable[[dict[str, Any]], None],

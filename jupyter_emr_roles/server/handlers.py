@@ -2,8 +2,10 @@
 
 Each handler is a few lines over ``api``; the one thing decided here is the
 status of each error (docs/rest-api.md, "Errors"). boto3 blocks, so every
-answer is computed in the server's executor while the event loop keeps serving
-the notebooks.
+answer is computed in an executor of the extension's own while the event loop
+keeps serving the notebooks: a burst of slow AWS calls (200 requests at once
+against a throttled account) must not starve the loop's default executor, where
+tornado resolves host names and other extensions run their work.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import functools
 import json
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -23,6 +26,9 @@ from ..errors import AwsCallError, EmrRolesError, InvalidIdentifier, RolesFileEr
 from . import api
 
 T = TypeVar("T")
+# As many AWS calls at once as a botocore client keeps connections (its default pool).
+AWS_WORKERS = 10
+_AWS_CALLS = ThreadPoolExecutor(max_workers=AWS_WORKERS, thread_name_prefix="jupyter-emr-roles")
 NAMESPACE = "jupyter-emr-roles"
 # AwsCallError.code → status; any other code means AWS could not be asked, or refused.
 _AWS_STATUS = {"AccessDenied": 403, "NotFound": 404}
@@ -64,7 +70,7 @@ class EmrRolesHandler(APIHandler):
 
     async def off_loop(self, function: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, functools.partial(function, *args))
+        return await loop.run_in_executor(_AWS_CALLS, functools.partial(function, *args))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         error = kwargs.get("exc_info", (None, None, None))[1]

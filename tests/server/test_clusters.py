@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from rest import RestClient, assert_error, point_at
-from emulators import RunningEmulator, start_changed_world, start_emulator
+from emulators import RunningEmulator, module_emulator, start_changed_world
 
 WORLD_ACTIVE = {"shared-analytics", "connect-analytics", "spark-sessions",
                 "lake-formation-sessions", "no-runtime-roles",
@@ -55,9 +55,7 @@ async def test_a_marker_emr_refuses_is_400(rest: RestClient) -> None:
 @pytest.fixture(scope="module")
 def crowded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
     """The default world plus 1000 filler clusters (seeding takes about ten seconds)."""
-    with start_emulator(tmp_path_factory.mktemp("crowded"), "--spark", "fake",
-                        "--clusters", "1000") as running:
-        yield running
+    yield from module_emulator(tmp_path_factory, "crowded", "--clusters", "1000")
 
 
 async def test_following_markers_gives_every_cluster_once(
