@@ -15,6 +15,7 @@ the deadline, the sleep and the late message are written once, not in each loop.
 from __future__ import annotations
 
 import math
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,15 +26,18 @@ LATE_SHARE = 0.1
 @dataclass(frozen=True)
 class PollPolicy:
     """Sleep ``late_share`` of the time waited so far, at least ``floor`` and at most
-    ``ceiling`` seconds."""
+    ``ceiling`` seconds; with ``spread``, up to that share less at random, so clients that
+    failed together (a Livy restarting under twenty kernels) do not all ask again together."""
 
     floor: float = 0.02
     ceiling: float = 1.0
     late_share: float = LATE_SHARE
+    spread: float = 0.0
 
     def seconds_to_sleep(self, elapsed: float) -> float:
         """Seconds to wait before the next look, ``elapsed`` seconds into the wait."""
-        return min(self.ceiling, max(self.floor, elapsed * self.late_share))
+        sleep = min(self.ceiling, max(self.floor, elapsed * self.late_share))
+        return sleep * (1 - random.uniform(0, self.spread)) if self.spread else sleep
 
     def start(self, deadline: float = math.inf,
               late: Callable[[float], Exception] | None = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import subprocess
 import sys
@@ -62,10 +63,11 @@ def notebook(tmp_path: Path) -> Iterator[Callable[..., NotebookKernel]]:
     """``notebook(emulator, module=..., **env)``: a kernel of this venv with the emulator's
     variables (an env value of None removes that variable); shut down after."""
     kernels: list[NotebookKernel] = []
+    numbers = itertools.count()  # next() of a count is atomic: kernels may start in threads
 
     def start(emulator: RunningEmulator, module: str = "ipykernel_launcher",
               heartbeat_seconds: float = 1, **env: str | None) -> NotebookKernel:
-        folder = tmp_path / f"kernel-{len(kernels)}"
+        folder = tmp_path / f"kernel-{next(numbers)}"
         variables = kernel_env(folder, emulator, trust_emulator_ca=False,
                                heartbeat_seconds=heartbeat_seconds)
         for name, value in env.items():

@@ -37,3 +37,10 @@ def test_a_wait_with_no_late_paragraph_sleeps_as_the_policy_says_however_long() 
     wait.again()
     wait.again()
     assert slept == [0.25, 0.25]
+
+
+def test_a_spread_makes_each_sleep_up_to_that_share_shorter_and_never_longer() -> None:
+    policy = PollPolicy(floor=0.1, ceiling=4.0, late_share=0.5, spread=0.5)
+    sleeps = {policy.seconds_to_sleep(2.0) for _ in range(200)}
+    assert all(0.5 <= sleep <= 1.0 for sleep in sleeps)
+    assert len(sleeps) > 100, "clients that failed together do not retry together"

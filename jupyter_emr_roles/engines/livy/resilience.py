@@ -40,11 +40,12 @@ Send = Callable[[str, str, Any], requests.Response]
 class FaultPolicy:
     """How long a request may keep failing before the user is told, and the waits between
     tries: half the time failed so far, from 0.1 s up to 4 s (a restarting Livy is back in
-    seconds; a flood of retries would slow it down)."""
+    seconds; a flood of retries would slow it down), each up to half shorter at random, so
+    the kernels a fault hit together do not retry together."""
 
     budget: float = 60.0
     waits: PollPolicy = field(default_factory=lambda: PollPolicy(floor=0.1, ceiling=4.0,
-                                                                  late_share=0.5))
+                                                                  late_share=0.5, spread=0.5))
 
 
 FAULTS = FaultPolicy()
