@@ -32,6 +32,7 @@ from .connect_request import ConnectRequest
 from .doctor.cluster_checks import sessions_unsupported
 from .doctor.facts import Facts, NotAllowed
 from .engines.base import (
+    ENDED,
     GONE,
     READY_CHECK,
     Engine,
@@ -84,6 +85,7 @@ class Connection:
     created: datetime
     who: str  # the person (access_roles.person): the source identity of access-role sessions
     note: str = ""  # what the connect's last line adds: an application's state and auto-stop
+    again: str = ""  # the %connect line that opens this session anew
 
     def summary(self) -> ConnectionRow:
         """What the status bar shows, from what the kernel already knows: no request."""
@@ -116,6 +118,7 @@ class Connections:
         self._by_name: dict[str, Connection] = {}
         self._guesses: dict[tuple[Any, ...], _Guess] = {}
         self._lock = threading.Lock()
+        self._told: set[str] = set()  # names whose ending the cells were told of
         self.ledger = Ledger()
         atexit.register(self._at_exit)
         # A shutdown request sets exit_now: sessions close then, while the kernel still runs,
@@ -145,9 +148,10 @@ class Connections:
             _discard(early)
         connection = Connection(flow.name, request.where, flow.place_name, flow.role,
                                 request.language, session, datetime.now(timezone.utc), person(),
-                                flow.note)
+                                flow.note, request.again(flow.name, flow.role))
         with self._lock:
             self._by_name[flow.name] = connection
+        self._told.discard(flow.name)
         self.ledger.record(flow.left(session, connection.created))
         # Exit hooks run last registered first: ours goes after those the engine's clients
         # registered while connecting (PySpark's, which would call a terminated session).
@@ -156,6 +160,20 @@ class Connections:
         session.watch(self._on_change)
         self._on_change()
         return connection
+
+    def endings(self) -> list[str]:
+        """Once for each session its service ended since the last call (a heartbeat saw it):
+        which, why, and the line that opens a new one, for the next cell to show first."""
+        news = []
+        for connection in list(self._by_name.values()):
+            session = connection.session
+            if session.last_state != ENDED or connection.name in self._told:
+                continue
+            self._told.add(connection.name)
+            news.append(f"{session.kind} session {connection.name} ({session.id} on "
+                        f"{connection.cluster_id}) ended: {session.reason.rstrip('.')}. "
+                        f"{connection.again} opens a new one.")
+        return news
 
     def summaries(self) -> list[ConnectionRow]:
         """Every connection as the status bar shows it, with no Livy request; one Livy no

@@ -196,8 +196,9 @@ def test_a_pyspark_3_5_kernel_is_told_emrs_sessions_need_pyspark_4(
 
 def test_disconnect_all_does_not_wait_on_an_endpoint_emr_already_ended(
         emulator: RunningEmulator, cluster: str, notebook: Callable[..., NotebookKernel]) -> None:
-    """An admin's TerminateSession ends one session behind the kernel's back: closing both
-    terminates the other and lets go of the dead one's client without retrying it."""
+    """An admin's TerminateSession ends one session behind the kernel's back: the next cell
+    says so once, with EMR's reason and the line that opens a new one; closing both terminates
+    the other and lets go of the dead one's client without retrying it."""
     kernel = notebook(emulator)
     kernel.ok("%load_ext jupyter_emr_roles")
     kernel.ok(f"%connect --cluster-id {cluster} --role-arn {SALES} --name alive")
@@ -205,9 +206,19 @@ def test_disconnect_all_does_not_wait_on_an_endpoint_emr_already_ended(
                                 "--name ended"), SALES, cluster, "ended")
     emulator.client("emr").terminate_session(ClusterId=cluster, SessionId=dead)
     assert wait_until_ended(emulator, cluster, dead)
+    told = ""
+    deadline = time.monotonic() + 15
+    while "ended:" not in told and time.monotonic() < deadline:
+        told = kernel.ok("print('next cell')")  # the heartbeat sees it within a second
+        time.sleep(0.3)
+    again = kernel.ok("print('next cell')")
 
     output = kernel.ok("%disconnect --all", timeout=60)
 
+    assert (f"Spark Connect session ended ({dead} on {cluster}) ended: Terminated by the user "
+            f"(TerminateSession). `%connect --cluster-id {cluster} --role-arn {SALES} --name "
+            "ended` opens a new one.") in told, told
+    assert "ended:" not in again, "said once"
     assert "disconnected alive" in output and "disconnected ended" in output
     assert emulator.connect_sessions_end(cluster)
 

@@ -88,6 +88,10 @@ class EmrRolesMagics(Magics):
             # After each cell, in memory only: a session `%spark delete` or `%spark cleanup`
             # removed is forgotten here too, and the status bar told.
             self.shell.events.register("post_run_cell", lambda _: connections.reconcile())
+            # Before each cell: a session that ended since (its idle timeout, an admin, a
+            # terminated cluster) is named once, with the line that opens a new one.
+            self.shell.events.register("pre_run_cell", lambda _: [
+                _warn(news) for news in connections.endings()])
             self._connections = connections
         return self._connections
 

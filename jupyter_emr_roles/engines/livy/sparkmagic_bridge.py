@@ -176,7 +176,12 @@ class LivyFault(HttpClientException):
 
 class SessionGone(LivyFault):
     """The session ended under the notebook (its cluster terminated, Livy restarted, an admin
-    deleted it): why, and the %connect line that opens a new one."""
+    deleted it): why, and the %connect line that opens a new one; ``reason`` is the why
+    alone."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class _NeverAgain:
@@ -300,7 +305,7 @@ class _LivyClient(LivyReliableHttpClient):
         reason = reason or (target.gone() if target else None) or _FORGOTTEN
         again = f" {target.again} opens a new one." if target and target.again else ""
         which = f"Livy session {session_id}" if session_id is not None else "The Livy session"
-        return SessionGone(f"{which} is gone: {reason}.{again}")
+        return SessionGone(f"{which} is gone: {reason}.{again}", reason)
 
     def _check_place(self) -> None:
         """While Livy keeps failing: stop retrying where the session's place is gone."""
@@ -363,6 +368,7 @@ class _Heartbeat(threading.Thread):
         self.retry_seconds = retry_seconds
         self.livy_session: LivySession | None = None
         self.on_change: Callable[[], None] = lambda: None
+        self.ended = ""  # why the session is gone, once a refresh found its place gone
         self._attached = threading.Event()
         self._stopped = threading.Event()
 
@@ -382,8 +388,8 @@ class _Heartbeat(threading.Thread):
             wait, before = self.refresh_seconds, session.status
             try:
                 session.status = livy_state(session)
-            except SessionGone:
-                session.status = ENDED
+            except SessionGone as gone:
+                session.status, self.ended = ENDED, gone.reason
             except Exception as exc:  # noqa: BLE001  a failed refresh is retried, as sparkmagic does
                 log.debug("heartbeat of Livy session %s failed: %s", session.id, exc)
                 wait = self.retry_seconds
@@ -460,7 +466,12 @@ class LivyHandle:
     handle asks it whether it is still there rather than keeping its own word for it."""
 
     kind = "Livy"
-    reason = ""
+    _reason = ""
+
+    @property
+    def reason(self) -> str:
+        """Why the session ended, as its state or its heartbeat last found it."""
+        return self._reason or getattr(self.session._heartbeat_thread, "ended", "")
 
     def __init__(self, magics: Any, name: str, session: LivySession, target: LivyTarget,
                  credentials: Signer) -> None:
@@ -489,7 +500,7 @@ class LivyHandle:
         try:
             self.session.status = livy_state(self.session)
         except SessionGone as exc:
-            self.reason, self.session.status = str(exc), ENDED
+            self._reason, self.session.status = exc.reason, ENDED
         except (LivyClientLibException, requests.RequestException) as exc:
             log.debug("could not refresh Livy session %s: %s", self.id, exc)
             return f"unknown ({type(exc).__name__})"
