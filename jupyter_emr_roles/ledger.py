@@ -56,7 +56,8 @@ class Ledger:
         self.folder = folder or ledger_folder()
         pid = os.getpid()
         self._head = {"pid": pid, "started": _started(pid), "host": socket.gethostname()}
-        self.path = self.folder / f"kernel-{pid}.json"
+        # The start time too: a PID reused later must not overwrite a dead kernel's ledger.
+        self.path = self.folder / f"kernel-{pid}-{int(self._head['started'] or 0)}.json"
         self._sessions: dict[str, LeftSession] = {}
         self._lock = threading.Lock()
         self._changed = threading.Event()
@@ -129,12 +130,13 @@ def orphans(folder: Path | None = None, with_living: bool = False) -> list[Orpha
     folder = folder or ledger_folder()
     for path in sorted(folder.glob("kernel-*.json")) if folder.is_dir() else []:
         document = _read(path)
-        if document is None or document.get("host") != socket.gethostname():
+        if document is None or document.get("host") != socket.gethostname() or \
+                not isinstance(document.get("pid"), int):
             continue
         alive = _alive(document)
         if alive and not with_living:
             continue
-        found += [Orphan(session, path, int(document["pid"]), alive)
+        found += [Orphan(session, path, document["pid"], alive)
                   for session in _sessions(document, path)]
     return found
 

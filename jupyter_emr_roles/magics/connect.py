@@ -10,6 +10,7 @@ paragraph (IPython's UsageError, no traceback).
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
     from ..connect_request import ConnectRequest
     from ..doctor.report import Report
     from ..sessions import Connection, Connections
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -257,7 +260,11 @@ def _note_orphans() -> None:
     """After a connect: once per connect, what kernels that are gone left open."""
     from ..ledger import orphans
 
-    found = orphans()
+    try:
+        found = orphans()
+    except OSError as exc:  # an unreadable runtime folder costs the connect nothing
+        log.debug("could not look for orphaned sessions: %s", exc)
+        return
     if found:
         names = ", ".join(f"{o.session.name} on {o.session.place}" for o in found)
         _warn(f"Kernels that are gone left {len(found)} session(s) open ({names}); "

@@ -388,8 +388,10 @@ class _Heartbeat(threading.Thread):
             wait, before = self.refresh_seconds, session.status
             try:
                 session.status = livy_state(session)
-            except SessionGone as gone:
+            except SessionGone as gone:  # its place is gone for good: nothing more to ask
                 session.status, self.ended = ENDED, gone.reason
+                self.on_change()
+                return
             except Exception as exc:  # noqa: BLE001  a failed refresh is retried, as sparkmagic does
                 log.debug("heartbeat of Livy session %s failed: %s", session.id, exc)
                 wait = self.retry_seconds
