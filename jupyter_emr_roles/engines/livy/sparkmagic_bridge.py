@@ -277,8 +277,8 @@ class _LivyClient(LivyReliableHttpClient):
         if not name:
             raise LivyFault("The answer to the session's POST was lost, and this endpoint's "
                             "sessions carry no name to find it by: Livy may have started a "
-                            "session that nothing will use. `%emr_sessions` lists what is "
-                            "open; connect again.")
+                            "session that nothing will use, which ends at Livy's session "
+                            "timeout. Connect again.")
         start = 0
         while True:
             page = self._read(f"/sessions?from={start}&size=100", (200,), "listing Livy sessions")
