@@ -25,11 +25,12 @@ from typing import Any
 import psutil
 
 from .engines.base import LeftSession
-from .jsonfile import write_atomically
+from .jsonfile import JsonFileProblem, read_json, write_atomically
 
 log = logging.getLogger(__name__)
 
 FOLDER_NAME = "jupyter-emr-roles-ledgers"
+NONE_LEFT = "No session is left by a kernel that is gone."
 
 
 def ledger_folder() -> Path:
@@ -100,8 +101,7 @@ class Ledger:
                     self.path.unlink(missing_ok=True)
                     return
                 self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-                write_atomically(self.path, json.dumps({**self._head, "sessions": sessions},
-                                                       indent=1))
+                _write_ledger(self.path, {**self._head, "sessions": sessions})
             except OSError as exc:
                 log.warning("Could not update the session ledger %s: %s", self.path, exc)
 
@@ -149,7 +149,7 @@ def forget(orphan: Orphan) -> None:
     document["sessions"] = [s for s in document.get("sessions", [])
                             if s.get("name") != orphan.session.name]
     if document["sessions"]:
-        write_atomically(orphan.ledger, json.dumps(document, indent=1))
+        _write_ledger(orphan.ledger, document)
     else:
         orphan.ledger.unlink(missing_ok=True)
 
@@ -160,11 +160,17 @@ def _alive(document: dict[str, Any]) -> bool:
     return now is not None and (started is None or abs(now - float(started)) < 1.0)
 
 
+def _write_ledger(path: Path, document: dict[str, Any]) -> None:
+    write_atomically(path, json.dumps(document, indent=1))
+
+
 def _read(path: Path) -> dict[str, Any] | None:
+    """The ledger at ``path``, read as every file of ours is (bounded, strict); None where it
+    is gone or unusable (logged)."""
     try:
-        document = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError) as exc:
-        log.warning("Skipping the session ledger %s: %s", path, exc)
+        document = read_json(path)
+    except JsonFileProblem as exc:
+        log.warning("Skipping the session ledger: %s", exc)
         return None
     return document if isinstance(document, dict) else None
 

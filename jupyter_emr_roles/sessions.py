@@ -458,10 +458,10 @@ def _close(connection: Connection, ledger: Ledger) -> None:
     ledger.drop(connection.name)
 
 
-def close_orphans(found: list[Orphan]) -> list[str]:
-    """Close each orphan; a line for each: closed, ended already, or why not (one paragraph).
-    A living kernel's session is not touched."""
-    lines = []
+def close_orphans(found: list[Orphan]) -> tuple[list[str], int]:
+    """Close each orphan; a line for each (closed, ended already, or why not, one paragraph)
+    and how many could not be closed. A living kernel's session is not touched."""
+    lines, failed = [], 0
     for orphan in found:
         name = f"{orphan.session.name} ({orphan.session.session_id} on {orphan.session.place})"
         if orphan.alive:
@@ -471,9 +471,10 @@ def close_orphans(found: list[Orphan]) -> list[str]:
             closed = close_orphan(orphan)
         except EmrRolesError as exc:
             lines.append(f"could not close {name}: {exc}")
+            failed += 1
             continue
         lines.append(f"closed {name}" if closed else f"{name} had ended already; forgotten")
-    return lines
+    return lines, failed
 
 
 def close_orphan(orphan: Orphan) -> bool:

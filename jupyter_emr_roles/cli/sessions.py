@@ -35,9 +35,9 @@ def sessions(orphans: bool, close: bool, as_json: bool) -> None:
     if close:
         from ..sessions import close_orphans
 
-        lines = close_orphans(found)
-        click.echo("\n".join(lines) if lines else "No session is left by a kernel that is gone.")
-        if any(line.startswith("could not close") for line in lines):
+        lines, failed = close_orphans(found)
+        click.echo("\n".join(lines) if lines else ledger.NONE_LEFT)
+        if failed:
             raise EmrRolesError("Some sessions could not be closed (above); try again once "
                                 "their service answers.")
         return
@@ -46,7 +46,6 @@ def sessions(orphans: bool, close: bool, as_json: bool) -> None:
                                 "kernel_running": o.alive} for o in found], indent=2))
         return
     if not found:
-        click.echo("No session is left by a kernel that is gone." if orphans else
-                   "No kernel's ledger lists a session.")
+        click.echo(ledger.NONE_LEFT if orphans else "No kernel's ledger lists a session.")
     for orphan in found:
         click.echo(orphan.describe())

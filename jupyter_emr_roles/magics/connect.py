@@ -247,13 +247,13 @@ def _doctor_line(request: ConnectRequest) -> str:
 
 def _orphans(close: bool) -> list[str]:
     """What dead kernels left: a line each, or what closing each did."""
-    from ..ledger import orphans
+    from ..ledger import NONE_LEFT, orphans
     from ..sessions import close_orphans
 
     found = orphans()
     if not found:
-        return ["No session is left by a kernel that is gone."]
-    return close_orphans(found) if close else [orphan.describe() for orphan in found]
+        return [NONE_LEFT]
+    return close_orphans(found)[0] if close else [orphan.describe() for orphan in found]
 
 
 def _note_orphans() -> None:

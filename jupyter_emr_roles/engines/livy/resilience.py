@@ -137,10 +137,16 @@ def _try(send: Send, method: str, path: str, body: Any) -> Answer | Exception:
     return Answer(response.status_code, response.text)
 
 
+def innermost(exc: BaseException) -> BaseException:
+    """The innermost cause of a requests exception, under the wrapping ones."""
+    cause = exc
+    while cause.__context__ is not None and cause.__context__ is not cause:
+        cause = cause.__context__
+    return cause
+
+
 def _reason(outcome: Answer | Exception) -> str:
     if isinstance(outcome, Answer):
         return f"HTTP {outcome.status}"
-    cause: BaseException = outcome
-    while cause.__context__ is not None and cause.__context__ is not cause:
-        cause = cause.__context__
+    cause = innermost(outcome)
     return f"{type(cause).__name__}: {str(cause)[:200]}"

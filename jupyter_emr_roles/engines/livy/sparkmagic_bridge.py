@@ -216,7 +216,7 @@ class _LivyClient(LivyReliableHttpClient):
 
     def get_session(self, session_id: int) -> Any:
         path = self._session_url(session_id)
-        answer = self._answer("GET", path, (200,), f"reading Livy session {session_id}")
+        answer = self._answer("GET", path, f"reading Livy session {session_id}")
         if answer.status == 404:
             raise self.gone(session_id)
         return self.seen(session_id, self._accepted(answer, (200,), path))
@@ -238,7 +238,7 @@ class _LivyClient(LivyReliableHttpClient):
 
     def state_of(self, session_id: int) -> str:
         """Livy's word on the session now: its state, or :data:`GONE` where Livy forgot it."""
-        answer = self._answer("GET", self._session_url(session_id), (200, 404),
+        answer = self._answer("GET", self._session_url(session_id),
                               f"reading Livy session {session_id}")
         if answer.status == 404:
             return GONE
@@ -265,16 +265,15 @@ class _LivyClient(LivyReliableHttpClient):
     def post_session(self, properties: dict[str, Any], key: str | None = None) -> Any:
         answer = self._post("/sessions", properties, lambda: self.find_session(key),
                             "starting a Livy session")
-        if key and answer.status == 400 and "Duplicate session name" in answer.text:
-            answer = self.find_session(key) or answer  # the lost POST landed after all
+        if key and _landed(answer.status, answer.text):
+            answer = self.find_session(key) or answer
         return self._accepted(answer, (201,), "/sessions")
 
     def find_session(self, key: str | None) -> resilience.Answer | None:
         """The session a POST made, by the unique name ``key`` it carried; without one (a name
         the user chose may be another session's) Livy's list cannot tell it from the caller's
         others, so the connect stops there."""
-        name = key
-        if not name:
+        if not key:
             raise LivyFault("The answer to the session's POST was lost, and this endpoint's "
                             "sessions carry no name to find it by: Livy may have started a "
                             "session that nothing will use, which ends at Livy's session "
@@ -283,7 +282,7 @@ class _LivyClient(LivyReliableHttpClient):
         while True:
             page = self._read(f"/sessions?from={start}&size=100", (200,), "listing Livy sessions")
             sessions = page.get("sessions") or []
-            found = [s for s in sessions if s.get("name") == name]
+            found = [s for s in sessions if s.get("name") == key]
             if found:
                 return resilience.Answer(201, json.dumps(found[0]))
             if not sessions:
@@ -296,7 +295,7 @@ class _LivyClient(LivyReliableHttpClient):
 
     def _read(self, path: str, accepted: tuple[int, ...], what: str,
               method: str = "GET") -> Any:
-        return self._accepted(self._answer(method, path, accepted, what), accepted, path)
+        return self._accepted(self._answer(method, path, what), accepted, path)
 
     def gone(self, session_id: int | None, reason: str | None = None) -> SessionGone:
         """The session is gone: why (its place's end where the service says so, a cluster's
@@ -313,8 +312,7 @@ class _LivyClient(LivyReliableHttpClient):
         if reason:
             raise self.gone(None, reason)
 
-    def _answer(self, method: str, path: str, accepted: tuple[int, ...],
-                what: str) -> resilience.Answer:
+    def _answer(self, method: str, path: str, what: str) -> resilience.Answer:
         try:
             return resilience.read(self._send, method, path, what, check=self._check_place)
         except LivyError as exc:
@@ -692,8 +690,7 @@ def _post_session(http: _LivyClient, target: LivyTarget, properties: dict[str, A
         return answer
     key = key if key is not None and properties.get("name") == key else None
     if response is not None and response.status_code not in resilience.UNKNOWN_OUTCOME and not (
-            key is not None and response.status_code == 400
-            and "Duplicate session name" in response.text):
+            key is not None and _landed(response.status_code, response.text)):
         return dict(_livy(f"starting a Livy session at {target.url}", lambda: http._accepted(
             resilience.Answer(response.status_code, response.text), (201,), "/sessions")))
     found = _livy(f"finding the Livy session just started at {target.url}",
@@ -702,6 +699,12 @@ def _post_session(http: _LivyClient, target: LivyTarget, properties: dict[str, A
         return dict(found.json())
     return dict(_livy(f"starting a Livy session at {target.url}",
                       lambda: http.post_session(properties, key)))
+
+
+def _landed(status: int, text: str) -> bool:
+    """Livy's answer to a named session's POST sent again: the name is taken, so the POST
+    whose answer was lost landed after all."""
+    return status == 400 and "Duplicate session name" in text
 
 
 def _session_key(name: str) -> str:
@@ -753,10 +756,7 @@ def _never_sent(exc: Exception) -> bool:
 
 def _reason(exc: Exception) -> str:
     """The innermost cause of a requests exception, without the wrapping reprs."""
-    cause: BaseException = exc
-    while cause.__context__ is not None and cause.__context__ is not cause:
-        cause = cause.__context__
-    return str(cause)[:300]
+    return str(resilience.innermost(exc))[:300]
 
 
 def _properties(language: str, config: dict[str, Any],
