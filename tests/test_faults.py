@@ -68,6 +68,21 @@ def test_thirty_cells_under_5xx_and_dropped_answers_each_run_exactly_once(
     assert {"502", "503", "504", "drop"} <= set(injected), injected
 
 
+def test_serverless_livy_connects_under_dropped_answers_open_one_session_each(
+        flaky: RunningEmulator, notebook: Callable[..., NotebookKernel]) -> None:
+    """EMR Serverless's Livy endpoint takes Livy's session name too: a POST whose answer was
+    lost is found by it, not sent again."""
+    application = flaky.application_ids()["serverless-livy"]
+    before = {s["id"] for s in flaky.open_serverless_sessions(application)}
+    kernel = notebook(flaky)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    ids = [connected(kernel.ok(f"%connect --application-id {application} --name sl{n}"), SALES,
+                     application, f"sl{n}") for n in range(CONNECTS)]
+    opened = {s["id"] for s in flaky.open_serverless_sessions(application)} - before
+    assert sorted(opened) == sorted(ids), "one connect, one session, lost answers or not"
+    kernel.ok("%disconnect --all")
+
+
 def test_the_faults_are_refused_when_malformed_and_listed_by_help(cli: RunCli) -> None:
     proc = cli("local", "up", "--faults", "livy-5xx=1.5")
     assert proc.returncode != 0 and "share of requests from 0 to 1" in proc.stderr

@@ -90,8 +90,7 @@ def _target(request: ConnectRequest, session: boto3.Session, role: RoleArn,
             deadline: float) -> LivyTarget:
     url = livy_url(request.livy_url, str(request.application_id), session.region_name)
     return LivyTarget(url, aws_trust(session), request.language,
-                      with_role(request.config, role), deadline, request.timeout, fixes=FIXES,
-                      named=False)
+                      with_role(request.config, role), deadline, request.timeout, fixes=FIXES)
 
 
 def _signer(request: ConnectRequest, session: boto3.Session) -> SignedRequests:

@@ -274,10 +274,12 @@ class _LivyClient(LivyReliableHttpClient):
         the user chose may be another session's) Livy's list cannot tell it from the caller's
         others, so the connect stops there."""
         if not key:
-            raise LivyFault("The answer to the session's POST was lost, and this endpoint's "
-                            "sessions carry no name to find it by: Livy may have started a "
+            raise LivyFault("The answer to the session's POST was lost, and the session's "
+                            "name is the one the session settings give, which another session "
+                            "may have, so it cannot be found by it: Livy may have started a "
                             "session that nothing will use, which ends at Livy's session "
-                            "timeout. Connect again.")
+                            "timeout. Connect again (without a name in the settings, a lost "
+                            "answer is found).")
         start = 0
         while True:
             page = self._read(f"/sessions?from={start}&size=100", (200,), "listing Livy sessions")
@@ -453,9 +455,6 @@ class LivyTarget:
     # None while it stands; and the %connect line that opens a new session.
     gone: Callable[[], str | None] = lambda: None
     again: str = ""
-    # Whether the session's POST carries a unique Livy session name, by which a POST whose
-    # answer was lost is found (Apache Livy's; not assumed of EMR Serverless's endpoint).
-    named: bool = True
 
 
 class LivyHandle:
@@ -649,7 +648,7 @@ def start_session(shell: Any, name: str, target: LivyTarget, credentials: Signer
         http, properties, credentials = posted.http, posted.properties, posted.credentials
     else:
         http = _client(target, credentials)
-        key = _session_key(name) if target.named else None
+        key = _session_key(name)
         properties = _properties(target.language, target.config, key)
         answer = _post_session(http, target, properties, key)
     try:
