@@ -18,7 +18,9 @@ from ..errors import EmrRolesError
 @click.option("--close", is_flag=True,
               help="With --orphans: close them, each with the credentials of its role (the "
                    "profile, region and access role its kernel used).")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON for scripts (with --close: each session's line and how many "
+                   "could not be closed).")
 def sessions(orphans: bool, close: bool, as_json: bool) -> None:
     """The Spark sessions your kernels opened on this machine, as their ledgers in Jupyter's
     runtime folder list them (no secret is kept there), and which kernel still runs.
@@ -36,7 +38,10 @@ def sessions(orphans: bool, close: bool, as_json: bool) -> None:
         from ..sessions import close_orphans
 
         lines, failed = close_orphans(found)
-        click.echo("\n".join(lines) if lines else ledger.NONE_LEFT)
+        if as_json:
+            click.echo(json.dumps({"lines": lines, "failed": failed}, indent=2))
+        else:
+            click.echo("\n".join(lines) if lines else ledger.NONE_LEFT)
         if failed:
             raise EmrRolesError("Some sessions could not be closed (above); try again once "
                                 "their service answers.")

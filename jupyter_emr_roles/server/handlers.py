@@ -23,7 +23,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from ..errors import AwsCallError, EmrRolesError, InvalidIdentifier, RolesFileError
-from . import api
+from . import api, orphans
 
 T = TypeVar("T")
 # As many AWS calls at once as a botocore client keeps connections (its default pool).
@@ -54,6 +54,8 @@ def as_api_error(exc: EmrRolesError) -> ApiError:
                         problems=[problem.as_dict() for problem in exc.problems])
     if isinstance(exc, AwsCallError):
         return ApiError(_AWS_STATUS.get(exc.code, 502), exc.code, str(exc))
+    if isinstance(exc, orphans.CloseFailed):
+        return ApiError(502, "CloseFailed", str(exc))
     return ApiError(400, "BadRequest", str(exc))
 
 
@@ -154,6 +156,19 @@ class CheckHandler(EmrRolesHandler):
             self.finish(json.dumps(await self.off_loop(api.check_json, cache, body)))
 
 
+class OrphansHandler(EmrRolesHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        self.finish(json.dumps(await self.off_loop(orphans.orphans_json)))
+
+
+class CloseOrphansHandler(EmrRolesHandler):
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        with user_errors():
+            self.finish(json.dumps(await self.off_loop(orphans.close_json)))
+
+
 def setup_handlers(web_app: tornado.web.Application) -> None:
     """Route ``{base_url}jupyter-emr-roles/...`` to the handlers, with one readiness cache."""
     base = url_path_join(web_app.settings["base_url"], NAMESPACE)
@@ -166,4 +181,6 @@ def setup_handlers(web_app: tornado.web.Application) -> None:
         (url_path_join(base, "applications", "([^/]+)"), ApplicationHandler),
         (url_path_join(base, "check"), CheckHandler),
         (url_path_join(base, "doctor"), DoctorHandler),
+        (url_path_join(base, "orphans"), OrphansHandler),
+        (url_path_join(base, "orphans", "close"), CloseOrphansHandler),
     ])

@@ -30,6 +30,24 @@ export interface IRolesCatalog {
   conflicts: unknown[];
 }
 
+/** A session a kernel that is gone left open, as `GET orphans` lists it (no secret). */
+export interface IOrphan {
+  key: string;
+  name: string;
+  engine: string;
+  session_id: string;
+  place: string;
+  role_arn: string;
+  opened: string;
+  kernel_pid: number;
+}
+
+/** What `POST orphans/close` did: a line for each session, and how many could not be closed. */
+export interface IClosed {
+  lines: string[];
+  failed: number;
+}
+
 export interface IClusterSummary {
   id: string;
   name: string;
@@ -263,6 +281,16 @@ export class EmrRolesClient {
         access_role_arn: accessRoleArn
       })
     });
+  }
+
+  /** The sessions kernels of this user that are gone left open. */
+  async orphans(): Promise<IOrphan[]> {
+    return (await this.request<{ orphans: IOrphan[] }>(this.url('orphans'))).orphans;
+  }
+
+  /** Close every session kernels that are gone left, each with the credentials of its role. */
+  closeOrphans(): Promise<IClosed> {
+    return this.request<IClosed>(this.url('orphans/close'), { method: 'POST' });
   }
 
   private async request<T>(url: string, init: RequestInit = {}): Promise<T> {

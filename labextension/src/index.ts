@@ -1,7 +1,8 @@
 /**
  * jupyter-emr-roles for JupyterLab: an "EMR" notebook toolbar button and a
- * command that open the "Connect to EMR" dialog, and a status-bar item with
- * the current notebook's EMR sessions.
+ * command that open the "Connect to EMR" dialog, a status-bar item with
+ * the current notebook's EMR sessions, and a one-time offer to close the
+ * sessions kernels that are gone left open.
  */
 
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
@@ -21,10 +22,13 @@ import { connectCells, IConnectChoice } from './cell';
 import { ConnectBody, ConnectDialog } from './connectDialog';
 import { extensionLoaded } from './kernel';
 import { ChoiceMemory } from './memory';
+import { OrphansOffer } from './orphans';
 import { ConnectionsStatus } from './status';
 
 export const COMMAND_CONNECT = 'jupyter-emr-roles:connect';
 const TOOLTIP = 'Connect this notebook to an EMR cluster under a runtime role';
+/** Kernel states after which a kernel's process is gone (or going): its sessions may be left. */
+const KERNEL_LOST = new Set(['restarting', 'autorestarting', 'dead']);
 
 /** role ARN -> label, for the status bar. */
 function labelsOf(catalog: IRolesCatalog): Map<string, string> {
@@ -126,6 +130,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
         panel.toolbar.insertAfter('cellType', 'emrRoles', button);
         return button;
       }
+    });
+
+    const offer = new OrphansOffer(client);
+    void app.restored.then(() => offer.check());
+    tracker.widgetAdded.connect((_, panel) => {
+      panel.sessionContext.statusChanged.connect((_, status) => {
+        if (KERNEL_LOST.has(status)) {
+          offer.later();
+        }
+      });
     });
 
     if (statusBar) {

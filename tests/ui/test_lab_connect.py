@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from demo_world import (
     MARKETING,
@@ -365,3 +366,46 @@ def test_plain_cells_cost_the_status_bar_nothing_and_a_disconnect_shows_at_once(
 def livy_requests(emulator: Any, cluster_id: str) -> int:
     return next(c["livy_requests"] for c in emulator.status()["clusters"]
                 if c["id"] == cluster_id)
+
+
+def _kernel_process(lab: Any, notebook: str) -> psutil.Process:
+    """The process of the kernel JupyterLab started for a notebook (its command line names
+    its connection file)."""
+    connection = lab.kernel_connection_file(notebook).name
+    (process,) = [p for p in psutil.process_iter(["cmdline"])
+                  if any(connection in part for part in p.info["cmdline"] or [])]
+    return process
+
+
+def test_a_killed_kernels_session_is_offered_once_and_closed_from_the_notification(
+        lab: Any, emulator: Any, page: Any, artifacts: Path) -> None:
+    """The kernel is killed as the OOM killer does (SIGKILL: it closes nothing); JupyterLab
+    restarts it, and the page offers once to close the session it left, which the click
+    closes on the cluster. A reload offers nothing more."""
+    cluster = emulator.cluster_ids()["shared-analytics"]
+    new_notebook(lab, "killed.ipynb", ["%load_ext jupyter_emr_roles\nprint('loaded')",
+                                       f"%connect --cluster-id {cluster} --name left-behind"])
+    panel = open_notebook(page, lab, "killed.ipynb")
+    before = {s["id"] for s in emulator.open_sessions(cluster)}
+    run_cell(cell_with(panel, "%load_ext"), "loaded")
+    run_cell(cell_with(panel, "--name left-behind"), "connected as", CONNECT_TIMEOUT)
+    (left,) = {s["id"] for s in emulator.open_sessions(cluster)} - before
+
+    _kernel_process(lab, "killed.ipynb").kill()
+    offer = page.locator(".jp-Notification-Toast-warning", has_text="A kernel that is gone "
+                         "left 1 EMR session open (left-behind), billed until its idle timeout.")
+    offer.wait_for(timeout=CELL_TIMEOUT)
+    restarting = page.locator(".jp-Dialog", has_text="Kernel Restarting")
+    restarting.get_by_role("button", name="Ok").click()
+    restarting.wait_for(state="detached")
+    page.screenshot(path=str(artifacts / "orphan-offer.png"), full_page=True)
+    offer.get_by_role("button", name="Close them").click()
+    page.get_by_text("Closed 1 EMR session a kernel that is gone left.").wait_for(
+        timeout=CELL_TIMEOUT)
+
+    assert left not in {s["id"] for s in emulator.open_sessions(cluster)}
+    assert lab.api().get(lab.url + "jupyter-emr-roles/orphans", timeout=30).json() == {
+        "orphans": []}
+    open_notebook(page, lab, "killed.ipynb")
+    page.wait_for_timeout(2000)
+    assert page.locator(".jp-Notification-Toast-warning", has_text="left-behind").count() == 0

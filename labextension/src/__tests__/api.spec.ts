@@ -141,6 +141,20 @@ describe('EmrRolesClient applications', () => {
   });
 });
 
+describe('EmrRolesClient orphans', () => {
+  it('lists what dead kernels left and posts the close', async () => {
+    const closed = { lines: ['closed sales (3 on j-ABC)'], failed: 0 };
+    const listed = { orphans: [{ key: 'k/sales' }] };
+    const { client, seen } = clientWith(json(200, listed), json(200, closed));
+    expect(await client.orphans()).toEqual([{ key: 'k/sales' }]);
+    expect(await client.closeOrphans()).toEqual(closed);
+    expect(seen.map(s => [s.method, s.url])).toEqual([
+      ['GET', 'http://localhost:8888/user/ana/jupyter-emr-roles/orphans'],
+      ['POST', 'http://localhost:8888/user/ana/jupyter-emr-roles/orphans/close']
+    ]);
+  });
+});
+
 describe('EmrRolesClient.clusterPages', () => {
   it('follows markers through empty pages until the marker is null', async () => {
     const { client, seen } = clientWith(
