@@ -5,6 +5,9 @@
 - Livy session start with the real engine (POST /sessions until idle) against
   a bare ``SparkSession.builder.getOrCreate()`` in a fresh Python process:
   the gateway's overhead over Spark's own start (goal: at most 1.5x).
+- A Scala session's start (kind ``spark``: the same, plus Spark's Scala
+  interpreter in the session's JVM) against a PySpark session's, timed in turn
+  on the same emulator, and a Scala statement's round trip against a Python one.
 - A fake-engine statement round trip (POST a statement, poll until available)
   against a bare authenticated GET of the same gateway: the cost of running
   code in a worker over the cost of one HTTPS request.
@@ -30,7 +33,7 @@ import time
 import boto3
 import psutil
 import requests
-from measure import timed
+from measure import alternately, timed
 
 CLI = [sys.executable, "-m", "jupyter_emr_roles"]
 SALES = "arn:aws:iam::123456789012:role/sales-data-access"
@@ -62,12 +65,12 @@ class Emulator:
 
     def call(self, method: str, path: str, **kwargs) -> dict:
         response = self.http.request(method, self.url + path, auth=self.auth,
-                                     verify=self.env["AWS_CA_BUNDLE"], timeout=300, **kwargs)
+                                     verify=self.env["JUPYTER_EMR_ROLES_CA_BUNDLE"], timeout=300, **kwargs)
         response.raise_for_status()
         return response.json()
 
-    def start_session(self) -> dict:
-        session = self.call("POST", "/sessions", json={"kind": "pyspark"})
+    def start_session(self, kind: str = "pyspark") -> dict:
+        session = self.call("POST", "/sessions", json={"kind": kind})
         while session["state"] in ("not_started", "starting"):
             time.sleep(0.05)
             session = self.call("GET", f"/sessions/{session['id']}")
@@ -76,6 +79,7 @@ class Emulator:
 
     def run(self, session_id: int, code: str) -> dict:
         statement = self.call("POST", f"/sessions/{session_id}/statements", json={"code": code})
+        assert statement["state"] != "error", statement
         while statement["state"] not in ("available", "error", "cancelled"):
             time.sleep(0.005)
             statement = self.call("GET", f"/sessions/{session_id}/statements/{statement['id']}")
@@ -99,6 +103,30 @@ def worker_tree_rss(session_owner_pid: int) -> int:
     workers = sorted(emulator.children(), key=lambda p: p.create_time())
     worker = workers[-1]
     return sum(p.memory_info().rss for p in [worker, *worker.children(recursive=True)])
+
+
+def scala_rows(real: Emulator, repeat: int, statements: int) -> list[tuple[str, float, str, float]]:
+    """A Scala session's start and statement next to a PySpark session's, in turn."""
+    opened: list[dict] = []
+
+    def start(kind: str) -> None:
+        opened.append(real.start_session(kind))
+
+    def close() -> None:
+        while opened:
+            real.call("DELETE", f"/sessions/{opened.pop()['id']}")
+
+    scala, python = alternately(lambda: start("spark"), close, lambda: start("pyspark"), close,
+                                repeat)
+    sessions = {kind: real.start_session(kind)["id"] for kind in ("spark", "pyspark")}
+    scala_statement, python_statement = alternately(
+        lambda: real.run(sessions["spark"], "1 + 1"), lambda: None,
+        lambda: real.run(sessions["pyspark"], "1 + 1"), lambda: None, statements)
+    for session_id in sessions.values():
+        real.call("DELETE", f"/sessions/{session_id}")
+    return [("real-engine Scala session start", scala, "PySpark session start", python),
+            ("Scala statement `1 + 1`", scala_statement, "Python statement `1 + 1`",
+             python_statement)]
 
 
 def main() -> None:
@@ -139,6 +167,7 @@ def main() -> None:
             real.call("DELETE", f"/sessions/{session['id']}")
         rows.append(("real-engine Livy session start", statistics.median(starts),
                      "bare SparkSession getOrCreate, fresh process", bare))
+        rows += scala_rows(real, args.repeat, args.statements)
     finally:
         real.down()
 

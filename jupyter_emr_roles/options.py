@@ -138,7 +138,8 @@ OPTIONS: tuple[Option, ...] = (
            shown=faces(CONNECT, LAB_CELL)),
     Option("--language", "The session's language (Livy kinds pyspark, spark, sparkr); sql opens "
            "a PySpark session for %%sql cells (SQL runs in any session with %%sql or "
-           "`%%spark -c sql`). Default: python.", choices=LANGUAGES, default="python",
+           "`%%spark -c sql`). Default: python (scala in sparkmagic's Spark kernel, whose plain "
+           "cells are Scala).", choices=LANGUAGES, default="python",
            shown=faces(CONNECT, LAB_CELL)),
     Option("--engine", _ENGINE_HELP, choices=tuple(ENGINES), default=DEFAULT_ENGINE,
            shown=faces(CONNECT, LAB_CELL)),

@@ -244,11 +244,18 @@ def test_only_the_engines_that_work_on_the_cluster_are_offered(
         front.state("readiness")["value"]
     assert front.labels("engine") == ["Automatic (Spark Connect)",
                                       "Spark Connect (spark in this kernel)"]
+    assert front.labels("language") == ["python"], "a Spark Connect session is Python"
 
     front.choose("cluster", f"lake-formation-sessions ({clusters['lake-formation-sessions']})")
     assert front.state("readiness")["value"].endswith("sessions (Livy).")
     assert front.labels("engine") == ["Automatic (Livy)",
                                       "Livy (%%spark cells, through sparkmagic)"]
+    assert front.labels("language") == ["python", "scala", "r", "sql"]
+    front.choose("language", "scala")
+    front.choose("cluster", f"spark-sessions ({clusters['spark-sessions']})")
+    assert front.selected("language") == "python"
+    front.choose("cluster", f"lake-formation-sessions ({clusters['lake-formation-sessions']})")
+    assert front.selected("language") == "scala", "the user's choice comes back with Livy"
 
     front.choose("cluster", f"livy-plain-http ({clusters['livy-plain-http']})")
     readiness = front.state("readiness")["value"]

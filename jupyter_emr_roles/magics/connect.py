@@ -66,6 +66,16 @@ def _cell_config(cell: str) -> dict[str, Any]:
     return config
 
 
+def _kernel_language(shell: Any) -> str:
+    """The language of sparkmagic's wrapper kernel this is (its Spark kernel's plain cells
+    are Scala, so its sessions are), else python. By module, not name: ipykernel has a
+    ``KernelMagics`` of its own."""
+    magics = shell.magics_manager.registry.get("KernelMagics")
+    if not type(magics).__module__.startswith("sparkmagic."):
+        return "python"
+    return {"scala": "scala", "r": "r"}.get(getattr(magics, "language", ""), "python")
+
+
 def _progress(what: str) -> ProgressLine:
     """The progress line in a cell's output: one display, updated by its id."""
     handle = display(Pretty(""), display_id=True)
@@ -125,7 +135,7 @@ class EmrRolesMagics(Magics):
         request signed with your own AWS keys), or Spark Connect (emr-7.13.0 and
         later); a stopped application is started first.
         """
-        args = parse_argstring(self.connect, line)
+        args = self._connect_arguments(line)
         with _as_usage_errors():
             request = options.request(args, options.CONNECT, _cell_config(cell or ""))
             if request.no_verify:
@@ -141,6 +151,13 @@ class EmrRolesMagics(Magics):
             progress.done(connected_line(connection))
             self._show_links(connection)
             _note_orphans()
+
+    def _connect_arguments(self, line: str) -> Any:
+        """The line's options; --language defaults to the kernel's (sparkmagic's Spark kernel
+        is Scala)."""
+        self.connect.parser.set_defaults(  # type: ignore[attr-defined]
+            language=_kernel_language(self.shell))
+        return parse_argstring(self.connect, line)
 
     @staticmethod
     def _show_links(connection: Connection) -> None:

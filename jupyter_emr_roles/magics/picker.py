@@ -43,7 +43,7 @@ from ..cluster_target import account_emr
 from ..clusters import ClusterSummary, Readiness, assess, list_page
 from ..errors import EmrRolesError
 from ..identifiers import AccountId, ApplicationId, ClusterId, RoleArn, account_in_arn
-from ..connect_request import ConnectRequest
+from ..connect_request import LANGUAGES, ConnectRequest
 from ..identifiers import SessionName
 from ..options import option
 from .reporting import ProgressLine, connected_line, connecting, links_html, links_text
@@ -91,6 +91,13 @@ def _engine_options(usable: dict[str, bool]) -> list[tuple[str, str]]:
     offered += [(ENGINE_LABELS[engine], engine) for engine in ("livy", "spark-connect")
                 if usable.get(engine, False)]
     return offered
+
+
+def _languages(engine: str, usable: dict[str, bool]) -> tuple[str, ...]:
+    """Livy serves every language; a Spark Connect session is Python (%connect refuses another
+    language there), and Automatic is Livy wherever the cluster can run Livy."""
+    livy = engine == "livy" or (engine == "auto" and usable.get("livy", False))
+    return LANGUAGES if livy else ("python",)
 
 
 # The order the readiness line names the engines a cluster can run in.
@@ -146,12 +153,15 @@ class Picker:
         self._refilling = False
         self._role_note = ""
         self._applications: list[ApplicationSummary] = []
+        self._usable: dict[str, bool] = {"livy": True}
         first = self._next_clusters()
         self._build()
         self._load_applications()
         self.account.observe(self._on_account, names="value")
         self.cluster.observe(self._on_cluster, names="value")
         self.role.observe(self._on_role, names="value")
+        self.engine.observe(lambda _: self._offer_languages(), names="value")
+        self.language.observe(self._on_language, names="value")
         self.more.on_click(self._guarded(self._on_more))
         self.connect.on_click(self._guarded(self._on_connect))
         self._add_clusters(first)
@@ -174,6 +184,8 @@ class Picker:
         language = option("--language")
         self.language = widgets.Dropdown(description="Language", options=language.choices,
                                          value=language.default, style=_STYLE)
+        self._language: str = language.default
+        self._relisting = False
         self.engine = widgets.Dropdown(description="Engine",
                                        options=_engine_options({"livy": True}),
                                        value=option("--engine").default, style=_STYLE)
@@ -323,6 +335,24 @@ class Picker:
         chosen = self.engine.value
         self.engine.options = _engine_options(usable)
         self.engine.value = chosen if chosen in dict(self.engine.options).values() else "auto"
+        self._usable = usable
+        self._offer_languages()
+
+    def _offer_languages(self) -> None:
+        """Only the languages the engine can run: the user's choice comes back once it can."""
+        offered = _languages(self.engine.value, self._usable)
+        self._relisting = True
+        try:
+            if tuple(self.language.options) != offered:
+                self.language.options = offered
+            self.language.value = self._language if self._language in offered else "python"
+        finally:
+            self._relisting = False
+
+    def _on_language(self, change: dict[str, Any]) -> None:
+        """The user's choice (not one made by relisting the languages)."""
+        if not self._relisting and change["new"] is not None:
+            self._language = change["new"]
 
     def _show_roles(self, account: str) -> None:
         """The account's roles from the roles files, the default one selected."""

@@ -37,6 +37,17 @@ function engineLabel(engine: Engine, usable: SessionEngine[] | null): string {
   return vocabulary.auto_picks.replace('{engine}', vocabulary.picked_names[picked]);
 }
 
+/** The languages a session of ``engine`` can have on a cluster whose usable engines are
+ *  ``usable`` (null: not known yet): Livy serves them all, a Spark Connect session is
+ *  Python (`%connect` refuses another language there). */
+export function languagesFor(engine: Engine, usable: SessionEngine[] | null): Language[] {
+  const livy =
+    engine === 'livy' || (engine === 'auto' && (usable === null || usable.includes('livy')));
+  return livy ? [...LANGUAGES] : ['python'];
+}
+
+const PYTHON_ONLY = 'A Spark Connect session is Python: choose the Livy engine for this language.';
+
 /** Why the role list is empty, when it is. */
 export type RolesState = 'no-cluster' | 'loading' | 'loaded' | 'failed';
 
@@ -57,7 +68,8 @@ export class ChoiceFields {
     for (const language of LANGUAGES) {
       this.language.append(element('option', { value: language }, LANGUAGE_LABELS[language]));
     }
-    this.language.value = initial.language ?? 'python';
+    this.languageChoice = initial.language ?? 'python';
+    this.language.value = this.languageChoice;
     this.engine = element('select', { 'aria-label': 'Engine', class: 'jp-mod-styled' });
     this.engineChoice = initial.engine ?? 'auto';
     this.offerEngines(null);
@@ -89,6 +101,10 @@ export class ChoiceFields {
     });
     this.engine.addEventListener('change', () => {
       this.engineChoice = this.engine.value as Engine;
+      this.offerLanguages();
+    });
+    this.language.addEventListener('change', () => {
+      this.languageChoice = this.language.value as Language;
     });
     this.name.addEventListener('input', () => this.checkName());
     this.settings.addEventListener('input', () => this.checkSettings());
@@ -152,6 +168,19 @@ export class ChoiceFields {
       ...offered.map(engine => element('option', { value: engine }, engineLabel(engine, usable)))
     );
     this.engine.value = offered.includes(chosen) ? chosen : 'auto';
+    this.usable = usable;
+    this.offerLanguages();
+  }
+
+  /** Languages the engine cannot run are shown disabled, saying why; the user's choice
+   *  comes back once the engine can run it. */
+  private offerLanguages(): void {
+    const offered = languagesFor(this.engine.value as Engine, this.usable);
+    for (const option of Array.from(this.language.options)) {
+      option.disabled = !offered.includes(option.value as Language);
+      option.title = option.disabled ? PYTHON_ONLY : '';
+    }
+    this.language.value = offered.includes(this.languageChoice) ? this.languageChoice : 'python';
   }
 
   private updatePlaceholder(): void {
@@ -184,6 +213,8 @@ export class ChoiceFields {
   private readonly settingsHint = element('div', { class: 'jp-EmrRoles-hint' });
   private roleChoice = '';
   private engineChoice: Engine;
+  private languageChoice: Language;
+  private usable: SessionEngine[] | null = null;
 }
 
 /** Mark a field invalid (or valid again) and say why under it. */

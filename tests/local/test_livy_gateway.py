@@ -326,12 +326,22 @@ def test_sql_statements_need_the_real_engine(livy: Callable[..., Livy]) -> None:
     assert missing_kind.status_code == 400
 
 
-@pytest.mark.parametrize("kind", ["spark", "sparkr"])
-def test_scala_and_r_sessions_are_refused(livy: Callable[..., Livy], kind: str) -> None:
-    response = livy().post("/sessions", {"kind": kind})
+def test_r_sessions_are_refused_saying_why(livy: Callable[..., Livy]) -> None:
+    response = livy().post("/sessions", {"kind": "sparkr"})
     assert response.status_code == 400
-    assert response.json()["msg"].endswith(
-        "is not supported by the local engine; use pyspark or sql")
+    message = response.json()["msg"]
+    assert message.startswith("Session kind 'sparkr' is not supported by the local engine: "
+                              "SparkR's R package is in no registry")
+    assert message.endswith("Use pyspark, spark (Scala) or sql.")
+
+
+def test_the_fake_engine_answers_scala_with_needs_real_spark(livy: Callable[..., Livy]) -> None:
+    client = livy()
+    sid = client.started(kind="spark")
+    output = client.run(sid, "spark.range(3).count()")["output"]
+    assert output["status"] == "error" and output["ename"] == "NotSupported"
+    assert "Scala needs real Spark" in output["evalue"] and "--spark real" in output["evalue"]
+    assert client.run(sid, "1 + 2", kind="pyspark")["output"]["data"] == {"text/plain": "3"}
 
 
 def test_bad_requests_get_livy_style_errors(livy: Callable[..., Livy]) -> None:

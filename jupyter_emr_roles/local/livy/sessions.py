@@ -42,8 +42,12 @@ EngineName = Literal["fake", "real"]
 WorkerEnv = Callable[[Identity], dict[str, str]]
 
 # Session kinds a client may ask for; statements of a "shared" session name their own kind.
-SUPPORTED_KINDS = ("pyspark", "sql")
-UNSUPPORTED_KINDS = ("spark", "sparkr")
+# Any statement kind runs in any session, as in Livy: its interpreter starts when first asked.
+SUPPORTED_KINDS = ("pyspark", "spark", "sql")
+UNSUPPORTED_KINDS = ("sparkr",)
+NO_R = ("SparkR's R package is in no registry this project installs from (Debian has R but "
+        "not SparkR, and PyPI's pyspark leaves it out), so R sessions are not emulated; a real "
+        "cluster serves them")
 SESSION_KINDS = (*SUPPORTED_KINDS, "shared")
 
 RUNNING_STATES = frozenset({"idle", "busy"})
@@ -141,8 +145,8 @@ def _checked_kind(value: Any, what: str, allowed: Iterable[str]) -> str:
         raise LivyRefusal(400, "kind must be a string")
     kind = value.lower()
     if kind in UNSUPPORTED_KINDS:
-        raise LivyRefusal(400, f"{what} kind '{kind}' is not supported by the local engine; "
-                             "use pyspark or sql")
+        raise LivyRefusal(400, f"{what} kind '{kind}' is not supported by the local engine: "
+                             f"{NO_R}. Use pyspark, spark (Scala) or sql.")
     if kind not in allowed:
         raise LivyRefusal(400, f"Unknown {what.lower()} kind '{kind}'; "
                              f"expected one of {', '.join(allowed)}")
@@ -376,8 +380,8 @@ class Session:
             stderr=asyncio.subprocess.PIPE, env=env, start_new_session=True,
             limit=PROTOCOL_LINE_LIMIT)
         self._stderr_task = asyncio.create_task(self._read_stderr())
-        settings = {"session_id": self.id, "driverMemory": self.request.driver_memory,
-                    "conf": self.request.conf}
+        settings = {"session_id": self.id, "kind": self.request.kind,
+                    "driverMemory": self.request.driver_memory, "conf": self.request.conf}
         self._send(settings)
         assert process.stdout is not None
         try:

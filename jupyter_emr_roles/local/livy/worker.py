@@ -4,9 +4,9 @@ The gateway starts one of these per session, with the session's runtime-role
 credentials in its environment, and talks to it over stdin/stdout, one JSON
 object per line:
 
-- gateway -> worker, first line: ``{"session_id", "driverMemory", "conf"}``
+- gateway -> worker, first line: ``{"session_id", "kind", "driverMemory", "conf"}``
 - worker -> gateway, once started: ``{"ready": true, "appId", "sparkUiUrl"}``
-- gateway -> worker: ``{"id", "code", "kind"}`` (``kind`` is ``pyspark`` or ``sql``)
+- gateway -> worker: ``{"id", "code", "kind"}`` (``kind``: ``pyspark``, ``spark`` or ``sql``)
 - worker -> gateway: ``{"id", "output": {...Livy statement output...}}``, or
   ``{"id", "cancelled": true}`` when SIGINT interrupted the statement.
 
@@ -18,7 +18,10 @@ the session's log.
 
 Engines: ``fake`` is plain Python (fast, no Java), with stand-ins for
 ``spark``/``sc``/``sqlContext`` because sparkmagic probes ``spark`` right after
-a session starts; ``real`` builds a local PySpark session.
+a session starts; ``real`` builds a local PySpark session, and Spark's Scala
+interpreter in its JVM (``scala.py``) for ``spark`` statements: at the start of a
+session of kind ``spark``, at the first Scala statement in any other, as Livy's
+interpreters start.
 """
 
 from __future__ import annotations
@@ -33,12 +36,16 @@ import os
 import re
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
 import warnings
+from pathlib import Path
 from types import FrameType
 from typing import IO, Any
+
+from .scala import ScalaInterpreter
 
 STATEMENT_FILE = "<stdin>"  # the file name Livy's shell gives statements in tracebacks
 SQL_MAX_ROWS = 1000  # Livy's default spark.livy.sql.max-result
@@ -91,6 +98,10 @@ class FakeEngine:
     def sql(self, code: str) -> dict[str, Any]:
         raise NotSupported(f"the fake engine runs Python only; {FAKE_ENGINE_HINT} for SQL")
 
+    def scala(self, code: str, count: int) -> dict[str, Any]:
+        raise NotSupported(f"Scala needs real Spark, and the fake engine runs Python only; "
+                           f"{FAKE_ENGINE_HINT}")
+
     def begin(self, statement_id: int) -> None:
         """Plain Python needs no preparation to be interruptible."""
 
@@ -112,21 +123,9 @@ class RealEngine:
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         from pyspark.sql import SparkSession, SQLContext
 
-        conf = {
-            "spark.ui.enabled": "false",  # quicker start; a request can turn it on
-            "spark.driver.host": "127.0.0.1",
-            "spark.driver.bindAddress": "127.0.0.1",
-            "spark.ui.showConsoleProgress": "false",  # progress bars would flood the log
-            # An emulator's sessions are short and small: the quick C1 compiler halves the time
-            # to the first result; peak speed does not matter here.
-            "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
-            # SQL semantics of EMR 7's Spark 3.5, the Spark of the world's Livy clusters: overflow
-            # wraps instead of failing. Spark 4 turned ANSI mode on; a request's conf can too.
-            "spark.sql.ansi.enabled": "false",
-        }
-        if settings.get("driverMemory"):
-            conf["spark.driver.memory"] = settings["driverMemory"]
-        conf.update(settings.get("conf") or {})
+        # Where Scala statements' classes go (named for every session: see _session_conf).
+        self._classes = tempfile.TemporaryDirectory(prefix="livy-repl-")
+        conf = _session_conf(settings, Path(self._classes.name))
         builder = SparkSession.builder.master("local[1]").appName(
             f"livy-session-{settings['session_id']}")
         for key, value in conf.items():
@@ -144,6 +143,18 @@ class RealEngine:
         self._group: str | None = None
         self._stop_cancelling = threading.Event()
         self._canceller: threading.Thread | None = None
+        self._scala: ScalaInterpreter | None = None
+        if settings.get("kind") == "spark":
+            self._interpreter()
+
+    def scala(self, code: str, count: int) -> dict[str, Any]:
+        """A Scala statement's Livy output, from the session's one Scala interpreter."""
+        return self._interpreter().run(code, count)
+
+    def _interpreter(self) -> ScalaInterpreter:
+        if self._scala is None:
+            self._scala = ScalaInterpreter(self.spark._jvm, self._classes.name)
+        return self._scala
 
     def sql(self, code: str) -> dict[str, Any]:
         """Livy's SQL interpreter: schema and first rows as JSON, plus a plain-text table."""
@@ -186,6 +197,8 @@ class RealEngine:
         assert main is not None
         while not self._stop_cancelling.is_set():
             self.spark.sparkContext.cancelJobGroup(group)
+            if self._scala is not None:
+                self._scala.interrupt()
             signal.pthread_kill(main, signal.SIGINT)
             self._stop_cancelling.wait(0.1)
 
@@ -195,6 +208,49 @@ class RealEngine:
         if self._canceller is not None:
             self._canceller.join()
         self._canceller = self._group = None
+
+
+def _session_conf(settings: dict[str, Any], classes: Path) -> dict[str, str]:
+    """The Spark conf of a session: the emulator's defaults, then the request's."""
+    conf = {
+        "spark.ui.enabled": "false",  # quicker start; a request can turn it on
+        "spark.driver.host": "127.0.0.1",
+        "spark.driver.bindAddress": "127.0.0.1",
+        "spark.ui.showConsoleProgress": "false",  # progress bars would flood the log
+        # An emulator's sessions are short and small: the quick C1 compiler halves the time
+        # to the first result; peak speed does not matter here.
+        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+        # SQL semantics of EMR 7's Spark 3.5, the Spark of the world's Livy clusters: overflow
+        # wraps instead of failing. Spark 4 turned ANSI mode on; a request's conf can too.
+        "spark.sql.ansi.enabled": "false",
+    }
+    if settings.get("driverMemory"):
+        conf["spark.driver.memory"] = settings["driverMemory"]
+    conf.update(settings.get("conf") or {})
+    # The SparkContext serves Scala statements' classes to executors only if their folder is
+    # named before the context starts, so every session names one, Scala or not yet.
+    conf["spark.repl.class.outputDir"] = str(classes)
+    conf["spark.driver.extraJavaOptions"] = conf.get("spark.driver.extraJavaOptions", "") + \
+        _java_trust(classes)
+    return conf
+
+
+def _java_trust(folder: Path) -> str:
+    """The JVM trusts the AWS endpoint the session's Python trusts (``AWS_CA_BUNDLE``), as an
+    EMR driver's JVM trusts AWS's: Scala code calls AWS too. Java reads no PEM trust store,
+    so the CA goes into a PKCS12 one."""
+    bundle = os.environ.get("AWS_CA_BUNDLE")
+    if not bundle:
+        return ""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import NoEncryption, pkcs12
+
+    authorities = x509.load_pem_x509_certificates(Path(bundle).read_bytes())
+    store = folder / "aws-trust.p12"
+    store.write_bytes(pkcs12.serialize_java_truststore(
+        [pkcs12.PKCS12Certificate(ca, f"aws-{n}".encode()) for n, ca in enumerate(authorities)],
+        NoEncryption()))
+    return f" -Djavax.net.ssl.trustStore={store} -Djavax.net.ssl.trustStoreType=PKCS12"
 
 
 Engine = FakeEngine | RealEngine
@@ -260,6 +316,8 @@ def execute(request: dict[str, Any], engine: Engine,
         engine.begin(count)
         interrupter.armed = True
         try:
+            if request.get("kind") == "spark":
+                return {"id": count, "output": engine.scala(request["code"], count)}
             if request.get("kind") == "sql":
                 data = engine.sql(request["code"])
             else:
