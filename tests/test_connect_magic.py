@@ -381,3 +381,29 @@ def test_a_repeat_connect_asks_for_one_login_and_follows_a_changed_default_role(
     connected(kernel.ok(connect), MARKETING, cluster, "repeat")
     assert MARKETING_ARN in kernel.ok("%%spark -s repeat\n" + WHO_AM_I)
     kernel.ok("%disconnect --all")
+
+
+def test_without_real_spark_scala_is_one_paragraph_and_r_is_passed_through_as_sparkr(
+        emulator: RunningEmulator, clusters: dict[str, str],
+        notebook: Callable[..., NotebookKernel]) -> None:
+    """The fake engine says Scala needs real Spark instead of pretending; an R connect asks
+    Livy for a `sparkr` session, which a real cluster serves and this emulator refuses,
+    saying why."""
+    cluster = clusters["shared-analytics"]
+    kernel = notebook(emulator)
+    kernel.ok("%load_ext jupyter_emr_roles")
+    before = emulator.open_sessions(cluster)
+
+    scala = kernel.run(f"%connect --cluster-id {cluster} --language scala --name fake-scala")
+    r = kernel.run(f"%connect --cluster-id {cluster} --language r --name r")
+    connect = kernel.run(f"%connect --cluster-id {cluster} --language scala "
+                         "--engine spark-connect")
+
+    assert "Scala needs real Spark" in scala.output and "--spark real" in scala.output
+    assert "Session kind 'sparkr' is not supported by the local engine: SparkR's R package" \
+        in r.output, r.output
+    assert "A Spark Connect session is Python: --language scala needs --engine livy." \
+        in connect.output, connect.output
+    for cell in (scala, r, connect):
+        assert "Traceback" not in cell.output and "\n\n" not in cell.output.strip(), cell.output
+    assert emulator.open_sessions(cluster) == before, "nothing left running"

@@ -73,36 +73,39 @@ def _demo_scala_cells() -> list[str]:
             if cell.cell_type == "code" and "scala" in cell.metadata.get("tags", [])]
 
 
-def _scala(kernel: NotebookKernel, cluster: str, role: str, name: str) -> int:
-    output = kernel.ok(f"%connect --cluster-id {cluster} --role-arn {role} --name {name} "
-                       "--language scala", timeout=START_TIMEOUT)
-    return connected(output, role, cluster, name)
-
-
 def test_scala_sessions_of_two_roles_compute_keep_state_and_show_their_role_from_the_jvm(
         real: RunningEmulator, notebook: Callable[..., NotebookKernel]) -> None:
+    """Sales in an IPython kernel through the demo notebook's Scala cells; Marketing in
+    sparkmagic's Spark kernel, whose `%connect` is Scala by default and whose plain cells are
+    Scala."""
     cluster = real.livy_cluster_ids()["shared-analytics"]
     kernel = notebook(real)
     kernel.ok(f"%load_ext jupyter_emr_roles\ncluster = {cluster!r}")
     connect, counted = (kernel.ok(cell, timeout=START_TIMEOUT) for cell in _demo_scala_cells())
-    ids = {connected(connect, SALES, cluster, "sales"), _scala(kernel, cluster, MARKETING, "mkt")}
-    assert {s["id"] for s in real.open_sessions(cluster)} >= ids
+    wrapped = notebook(real, module=SPARK_KERNEL)
+    wrapped.ok("%load_ext jupyter_emr_roles")
+    ids = {connected(connect, SALES, cluster, "sales"),
+           connected(wrapped.ok(f"%connect --cluster-id {cluster} --role-arn {MARKETING} "
+                                "--name mkt", timeout=START_TIMEOUT), MARKETING, cluster, "mkt")}
     assert {s["kind"] for s in real.open_sessions(cluster) if s["id"] in ids} == {"spark"}
+    assert wrapped.ok("%emr_sessions").count("<td>scala</td>") == 1, "the kernel's language"
 
     kernel.ok("%%spark -s sales\nval kept = 41")
     assert counted.strip().endswith("Long = 334"), counted
     assert kernel.ok("%%spark -s sales\nkept + 1").strip().endswith("Int = 42")
-    for name in ("sales", "mkt"):
-        kernel.ok(f"%%spark -s {name}\n{SIGNED_GET}")
+    assert wrapped.ok("sc.parallelize(1 to 10).map(_ * 2).sum()").strip().endswith("110.0")
+    kernel.ok(f"%%spark -s sales\n{SIGNED_GET}")
+    wrapped.ok(SIGNED_GET)
     assert SALES_ARN in kernel.ok(f"%%spark -s sales\n{WHO_AM_I}")
-    assert MARKETING_ARN in kernel.ok(f"%%spark -s mkt\n{WHO_AM_I}")
+    assert MARKETING_ARN in wrapped.ok(WHO_AM_I)
     assert '(200,"order_id' in kernel.ok(f"%%spark -s sales\n{read('sales/orders.csv')}")
-    denied = kernel.ok(f"%%spark -s mkt\n{read('sales/orders.csv')}")
+    denied = wrapped.ok(read("sales/orders.csv"))
     assert "(403," in denied and "AccessDenied" in denied, denied
-    assert "(200," in kernel.ok(f"%%spark -s mkt\n{read('marketing/customers.csv')}")
+    assert "(200," in wrapped.ok(read("marketing/customers.csv"))
     _errors_are_one_block(kernel)
 
     kernel.ok("%disconnect --all")
+    wrapped.ok("%disconnect --all")
     assert not {s["id"] for s in real.open_sessions(cluster)} & ids
 
 
@@ -119,42 +122,3 @@ def _errors_are_one_block(kernel: NotebookKernel) -> None:
     for cell in (compile_error, thrown):
         assert "Traceback (most recent call last)" not in cell.output, cell.output
     assert kernel.ok("%%spark -s sales\nkept").strip().endswith("Int = 41"), "state kept"
-
-
-def test_the_sparkmagic_spark_kernel_connects_scala_by_default_and_runs_plain_cells(
-        real: RunningEmulator, notebook: Callable[..., NotebookKernel]) -> None:
-    cluster = real.livy_cluster_ids()["shared-analytics"]
-    kernel = notebook(real, module=SPARK_KERNEL)
-    kernel.ok("%load_ext jupyter_emr_roles")
-    session_id = connected(kernel.ok(f"%connect --cluster-id {cluster} --name wrapped",
-                                     timeout=START_TIMEOUT), SALES, cluster, "wrapped")
-    assert kernel.ok("%emr_sessions").count("<td>scala</td>") == 1, "the kernel's language"
-    assert kernel.ok("sc.parallelize(1 to 10).map(_ * 2).sum()").strip().endswith("110.0")
-    kernel.ok("%disconnect --all")
-    assert session_id not in {s["id"] for s in real.open_sessions(cluster)}
-
-
-def test_without_real_spark_scala_is_one_paragraph_and_r_is_passed_through_as_sparkr(
-        emulator: RunningEmulator, clusters: dict[str, str],
-        notebook: Callable[..., NotebookKernel]) -> None:
-    """The fake engine says Scala needs real Spark instead of pretending; an R connect asks
-    Livy for a `sparkr` session, which a real cluster serves and this emulator refuses,
-    saying why."""
-    cluster = clusters["shared-analytics"]
-    kernel = notebook(emulator)
-    kernel.ok("%load_ext jupyter_emr_roles")
-    before = emulator.open_sessions(cluster)
-
-    scala = kernel.run(f"%connect --cluster-id {cluster} --language scala --name fake-scala")
-    r = kernel.run(f"%connect --cluster-id {cluster} --language r --name r")
-    connect = kernel.run(f"%connect --cluster-id {cluster} --language scala "
-                         "--engine spark-connect")
-
-    assert "Scala needs real Spark" in scala.output and "--spark real" in scala.output
-    assert "Session kind 'sparkr' is not supported by the local engine: SparkR's R package" \
-        in r.output, r.output
-    assert "A Spark Connect session is Python: --language scala needs --engine livy." \
-        in connect.output, connect.output
-    for cell in (scala, r, connect):
-        assert "Traceback" not in cell.output and "\n\n" not in cell.output.strip(), cell.output
-    assert emulator.open_sessions(cluster) == before, "nothing left running"

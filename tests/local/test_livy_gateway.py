@@ -692,7 +692,7 @@ needs_spark = pytest.mark.skipif(
 
 
 @needs_spark
-def test_real_engine_runs_pyspark_and_sql(loop: LoopThread, sparkmagic: Any) -> None:
+def test_real_engine_runs_pyspark_scala_and_sql(loop: LoopThread, sparkmagic: Any) -> None:
     from sparkmagic.livyclientlib.command import Command
     from sparkmagic.livyclientlib.sqlquery import SQLQuery
 
@@ -718,6 +718,17 @@ def test_real_engine_runs_pyspark_and_sql(loop: LoopThread, sparkmagic: Any) -> 
         assert client.statement(session_id, job, "cancelled", timeout=10)["output"] is None
         # With one core, this job could not finish in time behind the first one had it survived.
         assert client.text(session_id, "spark.range(3).count()") == "3"
+
+        # Scala in this Python session, as in Livy: its interpreter starts at the first
+        # Scala statement; a cancel ends a Scala statement as it ends a Python one.
+        scala = client.run(session_id, "spark.range(4).count()", kind="spark")["output"]
+        assert scala["data"]["text/plain"].endswith("Long = 4"), scala
+        sleeper = client.submit(session_id, "Thread.sleep(60000)", kind="spark")
+        client.statement(session_id, sleeper, "running")
+        client.post(f"/sessions/{session_id}/statements/{sleeper}/cancel", {})
+        assert client.statement(session_id, sleeper, "cancelled", timeout=10)["output"] is None
+        again = client.run(session_id, "1 + 1", kind="spark")["output"]
+        assert again["data"]["text/plain"].endswith("Int = 2"), again
 
         frame = controller.run_sqlquery(SQLQuery("SELECT id, id * 2 AS twice FROM range(3)"),
                                         "real")

@@ -93,7 +93,5 @@ async def test_a_session_that_cannot_be_closed_is_counted_and_stays_listed(
     assert [row["name"] for row in listed.body["orphans"]] == ["lost"]
 
 
-async def test_nothing_left_is_an_empty_list_and_an_empty_close(rest: RestClient,
-                                                                 ledgers: Path) -> None:
+async def test_nothing_left_is_an_empty_list(rest: RestClient, ledgers: Path) -> None:
     assert (await rest.get("orphans")).body == {"orphans": []}
-    assert (await rest.post("orphans/close", body="")).body == {"lines": [], "failed": 0}

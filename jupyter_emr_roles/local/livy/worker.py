@@ -112,6 +112,10 @@ class FakeEngine:
     def end(self) -> None:
         """Nothing to tidy up after a statement."""
 
+    def cancelling(self) -> bool:
+        """A cancel here is a KeyboardInterrupt, raised where the code is."""
+        return False
+
 
 class RealEngine:
     """A local PySpark session (``local[1]``), configured from the session request."""
@@ -201,6 +205,10 @@ class RealEngine:
                 self._scala.interrupt()
             signal.pthread_kill(main, signal.SIGINT)
             self._stop_cancelling.wait(0.1)
+
+    def cancelling(self) -> bool:
+        """Whether the running statement is being cancelled (its helper started)."""
+        return self._canceller is not None
 
     def end(self) -> None:
         """Stop the helper before the next statement, so its SIGINTs cannot reach that one."""
@@ -317,7 +325,10 @@ def execute(request: dict[str, Any], engine: Engine,
         interrupter.armed = True
         try:
             if request.get("kind") == "spark":
-                return {"id": count, "output": engine.scala(request["code"], count)}
+                output = engine.scala(request["code"], count)
+                if engine.cancelling():  # the JVM answered the interrupt before Python could
+                    raise KeyboardInterrupt
+                return {"id": count, "output": output}
             if request.get("kind") == "sql":
                 data = engine.sql(request["code"])
             else:
