@@ -12,7 +12,9 @@ import json
 import os
 import queue
 import re
+import shutil
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass
@@ -108,10 +110,16 @@ class NotebookKernel:
         (specs / "venv-python" / "kernel.json").write_text(json.dumps({
             "argv": [sys.executable, "-m", module, "-f", "{connection_file}"],
             "display_name": "Python (test venv)", "language": "python"}))
+        # Unix sockets, not TCP ports: a port jupyter_client probed free can be taken by
+        # another kernel's own socket before this kernel binds it (twenty kernels starting at
+        # once met that), and the kernel then dies while its client waits forever. A short
+        # folder of its own: a socket's path may not exceed 107 bytes.
+        self._sockets = tempfile.mkdtemp(prefix="k", dir="/tmp")
         self.manager = KernelManager(
             kernel_name="venv-python",
             kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(specs)]),
-            connection_file=str(folder / "connection.json"))
+            connection_file=str(folder / "connection.json"), transport="ipc",
+            ip=f"{self._sockets}/s")
         with self.kernel_log.open("ab") as output:
             self.manager.start_kernel(env=env, cwd=str(folder), stdout=output, stderr=output)
         self.client = self.manager.client()
@@ -218,6 +226,7 @@ class NotebookKernel:
         self.client.stop_channels()
         if self.manager.has_kernel:
             self.manager.shutdown_kernel(now=now)
+        shutil.rmtree(self._sockets, ignore_errors=True)
 
 
 def connected(output: str, role: str, cluster_id: str, name: str) -> int:
