@@ -381,7 +381,8 @@ def test_a_killed_kernels_session_is_offered_once_and_closed_from_the_notificati
         lab: Any, emulator: Any, page: Any, artifacts: Path) -> None:
     """The kernel is killed as the OOM killer does (SIGKILL: it closes nothing); JupyterLab
     restarts it, and the page offers once to close the session it left, which the click
-    closes on the cluster. A reload offers nothing more."""
+    closes on the cluster; the page remembers it offered it (jest tests that a reload does not
+    offer it again)."""
     cluster = emulator.cluster_ids()["shared-analytics"]
     new_notebook(lab, "killed.ipynb", ["%load_ext jupyter_emr_roles\nprint('loaded')",
                                        f"%connect --cluster-id {cluster} --name left-behind"])
@@ -406,6 +407,6 @@ def test_a_killed_kernels_session_is_offered_once_and_closed_from_the_notificati
     assert left not in {s["id"] for s in emulator.open_sessions(cluster)}
     assert lab.api().get(lab.url + "jupyter-emr-roles/orphans", timeout=30).json() == {
         "orphans": []}
-    open_notebook(page, lab, "killed.ipynb")
-    page.wait_for_timeout(2000)
-    assert page.locator(".jp-Notification-Toast-warning", has_text="left-behind").count() == 0
+    offered = page.evaluate("localStorage.getItem('jupyter-emr-roles:orphans-offered')")
+    assert [key.split("/")[-1] for key in json.loads(offered)] == ["left-behind"], \
+        "remembered, so a reload does not offer it again"
