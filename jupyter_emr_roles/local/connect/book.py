@@ -310,8 +310,11 @@ class SessionBook:
         return session
 
     def _set(self, session: Session, state: str, reason: str = "") -> None:
+        """A session over stays over, and one TERMINATING only ends: a TerminateSession while
+        it starts wins over its start (which used to bring it back to IDLE)."""
         with self._lock:
-            if session.state in ENDED_STATES:
+            if session.state in ENDED_STATES or (session.state == "TERMINATING"
+                                                 and state not in ENDED_STATES):
                 return
             session.state, session.updated = state, time.time()
             if reason:
@@ -342,6 +345,9 @@ class SessionBook:
         except Exception as exc:  # the session fails; the emulator goes on
             log.warning("session %s failed to start: %s", session.id, exc)
             self._stop(session, "FAILED", f"The session failed to start: {exc}")
+            return
+        if session.state in ("TERMINATING", *ENDED_STATES):  # terminated while it started
+            self._stop(session, "TERMINATED")
             return
         threading.Thread(target=self._watch_server, args=(session,), daemon=True).start()
 
