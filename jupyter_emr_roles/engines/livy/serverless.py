@@ -63,7 +63,8 @@ class ServerlessLivyEngine:
         def post() -> None:
             try:
                 target = _target(request, emr.session, role, time.monotonic() + request.timeout)
-                future.set_result(Posted(target, _signer(request, emr.session)))
+                name = str(request.name or role.name)  # the connect's default name
+                future.set_result(Posted(target, _signer(request, emr.session), name))
             except BaseException as exc:  # the connect posts again, with its own message
                 future.set_exception(exc)
 

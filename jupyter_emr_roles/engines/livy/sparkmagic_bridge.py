@@ -572,18 +572,19 @@ class Posted:
     """A session's POST sent ahead, on a thread of its own, while the connect still reads the
     application (a repeat connect's; see ``Engine.early``): the client it used and Livy's
     answer, handed to :func:`start_session` by ``adopt``, or the session deleted again by
-    ``discard`` when the connect does not use it. ``answer`` is None where Livy did not make a
-    session: the connect then posts as usual, with its own messages."""
+    ``discard`` when the connect does not use it. Where the POST fails (Livy made no session
+    that its unique name finds), the connect posts as usual, with its own messages."""
 
-    def __init__(self, target: LivyTarget, credentials: Signer) -> None:
+    def __init__(self, target: LivyTarget, credentials: Signer, name: str) -> None:
         check_scheme(target)
         self.target = target
         self.credentials = credentials
         self.http = _client(target, credentials)
-        self.properties = _properties(target.language, target.config)
-        response = _send_post(self.http, target, self.properties)
-        self.answer: dict[str, Any] | None = response.json() \
-            if response is not None and response.status_code == 201 else None
+        # Named as every session's POST is, so an answer lost here is found, not posted again.
+        key = _session_key(name)
+        self.properties = _properties(target.language, target.config, key)
+        self.answer: dict[str, Any] | None = _post_session(self.http, target, self.properties,
+                                                           key)
         self._lock = threading.Lock()
 
     def adopt(self) -> dict[str, Any] | None:
