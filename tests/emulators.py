@@ -16,6 +16,7 @@ import boto3
 import requests
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
+from botocore.config import Config
 from botocore.credentials import Credentials
 
 import jupyter_emr_roles.local
@@ -26,6 +27,9 @@ DEFAULT_WORLD = Path(jupyter_emr_roles.local.__file__).parent / "world.default.j
 # its own, propagating credentials), with a short propagation where a test is not about it.
 STRICT = ("--strict", "--credential-propagation", "0.3")
 OPEN_STATES = ("not_started", "starting", "idle", "busy")
+# A test's own look at the emulator outlasts `--faults throttle=0.2`: three attempts (botocore's
+# standard mode) all throttled happened in CI; ten all throttled is one in ten million.
+OBSERVER = Config(retries={"mode": "standard", "total_max_attempts": 10})
 
 
 @dataclass
@@ -35,12 +39,14 @@ class RunningEmulator:
 
     def client(self, service: str, **credentials: str):
         """A boto3 client for the emulator, as the demo user unless other credentials are given;
-        it trusts the emulator's AWS endpoint by its CA, as AWS_CA_BUNDLE tells botocore."""
+        it trusts the emulator's AWS endpoint by its CA, as AWS_CA_BUNDLE tells botocore, and
+        retries a throttled call as long as a faulty emulator may need."""
         keys = credentials or {"aws_access_key_id": self.env["AWS_ACCESS_KEY_ID"],
                                "aws_secret_access_key": self.env["AWS_SECRET_ACCESS_KEY"]}
         return boto3.client(service, endpoint_url=self.env["AWS_ENDPOINT_URL"],
                             region_name=self.env["AWS_DEFAULT_REGION"],
-                            verify=self.env.get("AWS_CA_BUNDLE", True), **keys)
+                            verify=self.env.get("AWS_CA_BUNDLE", True), config=OBSERVER,
+                            **keys)
 
     def admin(self, service: str):
         """A boto3 client as the world's platform admin, who may do anything (create a
