@@ -200,7 +200,7 @@ def test_demo_reuses_a_running_emulator_and_keeps_the_users_notebook(
     edited.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
     before = edited.read_text()
 
-    running = demo("--port", str(free_port()))
+    running = demo("--port", "0")  # the OS's pick, as Jupyter takes it
     reused = running.wait_for(r"using the running emulator at (\S+)").group(1)
     assert reused == emulator.env["AWS_ENDPOINT_URL"]
     running.wait_for(r"JupyterLab at http://")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -63,12 +62,6 @@ class Lab:
         return Path(self.env["JUPYTER_RUNTIME_DIR"]) / f"kernel-{kernel_id}.json"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
 def running_lab(folder: Path, emulator: RunningEmulator) -> Iterator[Lab]:
     """JupyterLab serving ``folder``/notebooks until the block ends; its log is in ``folder``."""
@@ -81,9 +74,11 @@ def running_lab(folder: Path, emulator: RunningEmulator) -> Iterator[Lab]:
         (settings / name).write_text(json.dumps(values))
     root = folder / "notebooks"
     root.mkdir()
-    token, port = secrets.token_hex(24), _free_port()
+    token = secrets.token_hex(24)
+    # Port 0: the OS picks a free port as the server binds it (a port probed beforehand could be
+    # taken by a parallel test in between); the server's file in the runtime folder names it.
     argv = [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-            "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
+            "--ip=127.0.0.1", "--port=0", "--ServerApp.port_retries=0",
             f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={token}",
             "--ServerApp.jpserver_extensions=jupyter_emr_roles=True",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
@@ -93,9 +88,8 @@ def running_lab(folder: Path, emulator: RunningEmulator) -> Iterator[Lab]:
     with log.open("wb") as output:
         process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=output,
                                    stderr=output, env=env, cwd=root)
-    url = f"http://127.0.0.1:{port}/"
     try:
-        _wait_until_serving(process, url, token, log)
+        url = _wait_until_serving(process, Path(env["JUPYTER_RUNTIME_DIR"]), token, log)
         yield Lab(url, token, root, env, log)
     finally:
         process.terminate()
@@ -106,18 +100,21 @@ def running_lab(folder: Path, emulator: RunningEmulator) -> Iterator[Lab]:
             process.wait()
 
 
-def _wait_until_serving(process: subprocess.Popen[bytes], url: str, token: str,
-                        log: Path) -> None:
+def _wait_until_serving(process: subprocess.Popen[bytes], runtime: Path, token: str,
+                        log: Path) -> str:
+    """The server's URL once it answers; it is in the server's file once it has bound."""
     http = requests.Session()
     http.trust_env = False
+    server_file = runtime / f"jpserver-{process.pid}.json"
     deadline = time.monotonic() + LAB_START_TIMEOUT
     while time.monotonic() < deadline:
         assert process.poll() is None, log.read_text()
         try:
+            url = f"http://127.0.0.1:{json.loads(server_file.read_text())['port']}/"
             if http.get(url + "api/status", headers={"Authorization": f"token {token}"},
                         timeout=5).ok:
-                return
-        except requests.ConnectionError:
+                return url
+        except (OSError, ValueError, KeyError):  # not bound yet, or not answering yet
             pass
         time.sleep(0.3)
     raise AssertionError(f"JupyterLab did not serve within {LAB_START_TIMEOUT} s: "
