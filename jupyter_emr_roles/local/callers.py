@@ -73,7 +73,7 @@ def caller_of(environ: dict[str, Any], enforce: bool) -> Caller:
 
 def _account_of(key_id: str) -> str:
     """The account that issued the key, looked up in the one partition the emulator serves:
-    moto's ``get_account_id_from`` looks in all eight, building each account's IAM there (AWS's
+    moto's ``get_account_id_from`` looks in all six, building each account's IAM there (AWS's
     1,600 managed policies and all) on first sight: a third of an emulator's start."""
     for account_id, account in list(iam_backends.items()):
         if key_id in account["aws"].access_keys:
