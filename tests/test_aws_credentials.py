@@ -24,12 +24,6 @@ _AWS_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KE
                   "AWS_DEFAULT_REGION", "AWS_CA_BUNDLE")
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
-    with start_emulator(tmp_path_factory.mktemp("emulator"), "--spark", "fake") as running:
-        yield running
-
-
 def use(emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
     """This process becomes the notebook's: the emulator's AWS variables, nothing else."""
     for name in _AWS_VARIABLES:

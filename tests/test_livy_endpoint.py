@@ -4,12 +4,10 @@ botocore's Stubber for the answers no emulator cluster gives (a port that is not
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import boto3
 import pytest
 from botocore.stub import Stubber
-from emulators import RunningEmulator, start_emulator
+from emulators import RunningEmulator
 
 from jupyter_emr_roles.aws.clients import Emr, make_session
 from jupyter_emr_roles.errors import ClusterNotReady, LivyError
@@ -21,12 +19,6 @@ from jupyter_emr_roles.engines.livy.endpoint import (
     livy_port,
 )
 from jupyter_emr_roles.engines.livy.tls import LIVY_CA_ENV, SYSTEM_STORE, LivyTrust, livy_trust
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
-    with start_emulator(tmp_path_factory.mktemp("emulator"), "--spark", "fake") as running:
-        yield running
 
 
 @pytest.fixture
