@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .aws.clients import drop_account_from_host
+from .aws.s3control_host import drop_account_from_host
 
 
 def awscli_initialize(event_hooks: Any) -> None:

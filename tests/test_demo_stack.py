@@ -17,7 +17,7 @@ import pytest
 from emulators import RunningEmulator, start_emulator
 from helpers import CLI, REPO
 
-from jupyter_emr_roles.aws.clients import drop_account_from_host
+from jupyter_emr_roles.aws.s3control_host import drop_account_from_host
 
 SCRIPT = REPO / "examples" / "admin" / "demo-stack.sh"
 AWS = shutil.which("aws", path=str(Path(sys.executable).parent))
@@ -160,3 +160,20 @@ def test_shellcheck_finds_nothing() -> None:
     proc = subprocess.run(["shellcheck", str(SCRIPT)], capture_output=True, text=True,
                           check=False)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+
+
+def test_the_aws_cli_plugin_loads_nothing_beyond_the_standard_library() -> None:
+    """Every `aws` command of an admin whose configuration names the plugin imports it: it must
+    cost that command no library (it cost boto3, pydantic and the roles code once)."""
+    code = ("import sys; before = set(sys.modules); import jupyter_emr_roles.awscli_plugin; "
+            "print(*sorted(set(sys.modules) - before))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout.split()
+    ours = [name for name in loaded if name.startswith("jupyter_emr_roles")]
+    assert "jupyter_emr_roles.aws.s3control_host" in ours, loaded
+    assert set(ours) <= {"jupyter_emr_roles", "jupyter_emr_roles._version",
+                         "jupyter_emr_roles.aws", "jupyter_emr_roles.aws.s3control_host",
+                         "jupyter_emr_roles.awscli_plugin"}, ours
+    libraries = [name for name in loaded if name not in ours
+                 and name.split(".")[0] not in sys.stdlib_module_names]
+    assert not libraries, libraries

@@ -11,17 +11,16 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import re
 import threading
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import boto3
 from botocore.config import Config
 
 from .access_roles import access_role_session
 from .calls import ATTEMPTS, answer_field, aws_call, observe_retries
+from .s3control_host import drop_account_from_host
 from .settings import aws_settings
 from ..errors import AwsCallError
 from ..identifiers import ClusterId, RoleArn
@@ -122,19 +121,6 @@ def s3control_client(session: boto3.Session, config: Config) -> Any:
     client = session.client("s3control", config=config)
     client.meta.events.register("before-sign.s3-control", drop_account_from_host)
     return observe_retries(client)
-
-
-_AWS_DOMAINS = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
-_ACCOUNT_LABEL = re.compile(r"^\d{12}\.")
-
-
-def drop_account_from_host(request: Any, **_: Any) -> None:
-    """``https://123456789012.127.0.0.1:8443/...`` becomes ``https://127.0.0.1:8443/...``;
-    a host under AWS's own domains is kept as it is."""
-    url = urlsplit(request.url)
-    host = url.hostname or ""
-    if _ACCOUNT_LABEL.match(host) and not host.endswith(_AWS_DOMAINS):
-        request.url = urlunsplit(url._replace(netloc=_ACCOUNT_LABEL.sub("", url.netloc)))
 
 
 class Emr:
