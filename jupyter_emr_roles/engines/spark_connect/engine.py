@@ -254,8 +254,11 @@ class SparkConnectHandle:
         if state in ENDED_STATES and self._state != ENDED:
             self.reason = reason or f"EMR says {state}."
             self._closing.set()
-            log.warning("Spark Connect session %s on %s ended: %s", self.id, self._calls.where,
-                        self.reason)
+            # Info, not a warning: the heartbeat's thread has no cell of its own, and Python's
+            # last-resort handler printed a warning into whichever cell ran at that moment; the
+            # user hears of it once, from the next cell (Connections.endings).
+            log.info("Spark Connect session %s on %s ended: %s", self.id, self._calls.where,
+                     self.reason)
         self._state = ENDED if state in ENDED_STATES else state.lower()
         return self._state
 
