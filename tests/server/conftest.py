@@ -6,19 +6,20 @@ so its event loop and hooks apply to these tests only.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from emulators import RunningEmulator
+from emulators import RunningEmulator, start_emulator
 from pytest_jupyter.jupyter_server import *  # noqa: F403  (fixtures and hooks, this folder only)
 from rest import RestClient, point_at
 
 
 @pytest.fixture(scope="session")
-def emulator(shared_emulator: RunningEmulator) -> RunningEmulator:
-    """The test process's shared emulator (tests/conftest.py): the server tests read the
-    default world and add nothing to it but an IAM user of their own."""
-    return shared_emulator
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningEmulator]:
+    """A fake-engine emulator with the default world, shared by the server tests."""
+    with start_emulator(tmp_path_factory.mktemp("server-emulator"), "--spark", "fake") as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
