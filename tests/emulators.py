@@ -20,7 +20,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 
 import jupyter_emr_roles.local
-from helpers import CLI
+from helpers import CLI, wait_until
 
 DEFAULT_WORLD = Path(jupyter_emr_roles.local.__file__).parent / "world.default.json"
 # Every emulator of the suite is strict (two names for the primary, AWS over HTTPS with a CA of
@@ -126,10 +126,10 @@ class RunningEmulator:
         assert response.status_code == 200, response.text
 
     def open_serverless_sessions(self, application_id: str) -> list[dict[str, Any]]:
-        """The Livy sessions of an application's Livy endpoint that are not over."""
-        response = self.serverless_livy("GET", application_id, "/sessions")
-        assert response.status_code == 200, response.text
-        return [s for s in response.json()["sessions"] if s["state"] in OPEN_STATES]
+        """The Livy sessions of an application's Livy endpoint that are not over, from the
+        emulator's status (the endpoint itself may be told to drop answers: `--faults`)."""
+        return [s for s in self.status()["sessions"]
+                if s.get("application_id") == application_id and s["state"] in OPEN_STATES]
 
     def cluster_ids(self) -> dict[str, str]:
         """Cluster IDs by name, in every state the default world has (terminated included)."""
@@ -201,12 +201,13 @@ class RunningEmulator:
         """Whether every Spark Connect session of the cluster is TERMINATED (or FAILED) within
         ``wait`` seconds: TerminateSession answers TERMINATING, and EMR gets there on its own
         time."""
-        deadline = time.monotonic() + wait
-        while self.open_connect_sessions(cluster_id):
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.2)
-        return True
+        return wait_until(lambda: not self.open_connect_sessions(cluster_id), wait, every=0.2)
+
+    def connect_session_ends(self, cluster_id: str, session_id: str, wait: float = 30) -> bool:
+        """Whether that one Spark Connect session is TERMINATED (or FAILED) within ``wait``
+        seconds, as :meth:`connect_sessions_end` for the cluster's all."""
+        return wait_until(lambda: session_id not in {
+            s["Id"] for s in self.open_connect_sessions(cluster_id)}, wait, every=0.2)
 
 
 def parse_exports(text: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -70,3 +71,13 @@ def jlpm(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([found, *args], cwd=LABEXTENSION, capture_output=True, text=True,
                           env={**os.environ, "CI": "true", "PATH": path, **env}, timeout=280,
                           check=False)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10, every: float = 0.05) -> bool:
+    """Whether ``condition()`` comes true within ``timeout`` seconds, asked every ``every``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(every)
+    return True

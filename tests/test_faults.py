@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from demo_world import SALES
-from emulators import OPEN_STATES, RunningEmulator, start_emulator
+from emulators import RunningEmulator, start_emulator
 from helpers import RunCli
 from kernels import NotebookKernel, connected
 
@@ -73,20 +73,14 @@ def test_serverless_livy_connects_under_dropped_answers_open_one_session_each(
     """EMR Serverless's Livy endpoint takes Livy's session name too: a POST whose answer was
     lost is found by it, not sent again."""
     application = flaky.application_ids()["serverless-livy"]
-    before = _open_on_application(flaky, application)
+    before = {s["id"] for s in flaky.open_serverless_sessions(application)}
     kernel = notebook(flaky)
     kernel.ok("%load_ext jupyter_emr_roles")
     ids = [connected(kernel.ok(f"%connect --application-id {application} --name sl{n}"), SALES,
                      application, f"sl{n}") for n in range(CONNECTS)]
-    opened = _open_on_application(flaky, application) - before
+    opened = {s["id"] for s in flaky.open_serverless_sessions(application)} - before
     assert sorted(opened) == sorted(ids), "one connect, one session, lost answers or not"
     kernel.ok("%disconnect --all")
-
-
-def _open_on_application(emulator: RunningEmulator, application: str) -> set[int]:
-    """From the emulator's status: the endpoint's own answers are the ones faults drop."""
-    return {s["id"] for s in emulator.status()["sessions"]
-            if s.get("application_id") == application and s["state"] in OPEN_STATES}
 
 
 def test_the_faults_are_refused_when_malformed_and_listed_by_help(cli: RunCli) -> None:

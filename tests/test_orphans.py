@@ -39,15 +39,6 @@ def _listed(cli: RunCli, env: dict[str, str], *names: str, wait: float = 10) -> 
     return False
 
 
-def _ended(emulator: RunningEmulator, cluster: str, session_id: str, wait: float = 30) -> bool:
-    deadline = time.monotonic() + wait
-    while session_id in {s["Id"] for s in emulator.open_connect_sessions(cluster)}:
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
-
-
 def test_a_killed_kernels_sessions_are_noted_listed_and_closed_from_a_new_kernel(
         emulator: RunningEmulator, clusters: dict[str, str], tmp_path: Path, cli: RunCli,
         notebook: Callable[..., NotebookKernel]) -> None:
@@ -77,7 +68,7 @@ def test_a_killed_kernels_sessions_are_noted_listed_and_closed_from_a_new_kernel
     assert f"closed left_sc ({sc_id} on {connect})" in closed, closed
     assert "No session is left by a kernel that is gone." in after
     assert livy_id not in _livy_ids(emulator, livy)
-    assert _ended(emulator, connect, sc_id), "TerminateSession ends it (TERMINATING first)"
+    assert emulator.connect_session_ends(connect, sc_id), "TerminateSession ends it (TERMINATING first)"
     assert "mine" in fresh.ok("%disconnect --all"), "the new kernel's own session is its own"
 
 

@@ -205,7 +205,7 @@ def test_disconnect_all_does_not_wait_on_an_endpoint_emr_already_ended(
     dead = connect_session_id(kernel.ok(f"%connect --cluster-id {cluster} --role-arn {SALES} "
                                 "--name ended"), SALES, cluster, "ended")
     emulator.client("emr").terminate_session(ClusterId=cluster, SessionId=dead)
-    assert wait_until_ended(emulator, cluster, dead)
+    assert emulator.connect_session_ends(cluster, dead)
     told = ""
     deadline = time.monotonic() + 15
     while "ended:" not in told and time.monotonic() < deadline:
@@ -233,7 +233,7 @@ def test_a_kernel_shutdown_with_a_dead_endpoint_among_three_terminates_every_ses
                                 f"--name {name}"), SALES, cluster, name)
            for name in ("first", "second", "third")]
     emulator.client("emr").terminate_session(ClusterId=cluster, SessionId=ids[1])
-    assert wait_until_ended(emulator, cluster, ids[1])
+    assert emulator.connect_session_ends(cluster, ids[1])
 
     kernel.shutdown(now=False)
 
@@ -279,15 +279,3 @@ def test_a_botocore_without_the_session_calls_says_which_version_is_needed(
     assert "botocore 1.43.22 has no EMR session calls" in output, output
     assert "'botocore>=1.43.23'" in output and "AttributeError" not in output
     assert emulator.open_connect_sessions(cluster) == []
-
-
-def wait_until_ended(emulator: RunningEmulator, cluster_id: str, sid: str,
-                     wait: float = 30) -> bool:
-    emr = emulator.client("emr")
-    deadline = time.monotonic() + wait
-    while emr.get_session(ClusterId=cluster_id, SessionId=sid)["Session"]["State"] \
-            not in ("TERMINATED", "FAILED"):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True

@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 import pytest
 import requests
+from helpers import wait_until
 
 from jupyter_emr_roles.local.issued import CredentialRegistry, Identity, IssuedCredential
 from jupyter_emr_roles.local.livy import LivyGateway
@@ -171,15 +172,6 @@ def process_exists(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
     return True
 
 

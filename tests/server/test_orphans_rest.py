@@ -11,7 +11,6 @@ import json
 import os
 import socket
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -42,22 +41,6 @@ def _dead_pid() -> int:
     return done.pid
 
 
-def _open(emulator: RunningEmulator, cluster: str) -> set[str]:
-    sessions = emulator.client("emr").list_sessions(ClusterId=cluster)["Sessions"]
-    return {s["Id"] for s in sessions if s["State"] not in ("TERMINATING", "TERMINATED")}
-
-
-def _ended(emulator: RunningEmulator, cluster: str, session_id: str, wait: float = 30) -> bool:
-    """Whether the session leaves ListSessions' open ones (a strict emulator, as EMR, takes a
-    moment to act on TerminateSession)."""
-    deadline = time.monotonic() + wait
-    while session_id in _open(emulator, cluster):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
-
-
 @pytest.fixture
 def ledgers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The runtime folder of the server and of the closing command it runs."""
@@ -83,7 +66,7 @@ async def test_a_dead_kernels_session_is_listed_and_closed_and_a_running_ones_is
     assert closed.status == 200, closed
     assert closed.body == {"lines": [f"closed gone ({left} on {cluster})"], "failed": 0}
     assert after.body == {"orphans": []}
-    assert _ended(emulator, cluster, left), "closed on the cluster"
+    assert emulator.connect_session_ends(cluster, left), "closed on the cluster"
     assert "s-kept" in running.read_text(), "a running kernel's ledger is not touched"
 
 
